@@ -1,0 +1,219 @@
+/* fcgi_server.c - the libfcgi transport: a listening socket and a pool of worker threads */
+#include "fcgi_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcgiapp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct worker {
+	pthread_t thread;
+	struct pdp *pdp;
+	int listen_fd;
+	volatile sig_atomic_t *stop;
+	atomic_bool done;
+};
+
+int
+fcgi_listen(const char *address, unsigned backlog, char *err, size_t errsz)
+{
+	int fd = -1, one = 1;
+
+	if (strncmp(address, "unix:", 5) == 0) {
+		struct sockaddr_un sun;
+		const char *path = address + 5;
+		mode_t old;
+
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlen(path) >= sizeof(sun.sun_path)) {
+			snprintf(err, errsz, "%s: path too long", address);
+			goto fail;
+		}
+		strcpy(sun.sun_path, path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(err, errsz, "socket: %s", strerror(errno));
+			goto fail;
+		}
+		if (unlink(path) != 0 && errno != ENOENT) {
+			snprintf(err, errsz, "%s: cannot replace: %s", path, strerror(errno));
+			goto fail;
+		}
+		old = umask(0117);
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+			umask(old);
+			snprintf(err, errsz, "bind %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		umask(old);
+	} else if (strncmp(address, "tcp:", 4) == 0) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		const char *host = address + 4, *colon = strrchr(host, ':');
+		char buf[64];
+		size_t hl = colon != NULL ? (size_t)(colon - host) : 0;
+		int port = colon != NULL ? atoi(colon + 1) : 0;
+
+		memset(&ss, 0, sizeof(ss));
+		if (hl >= 2 && host[0] == '[' && hl - 2 < sizeof(buf)) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			memcpy(buf, host + 1, hl - 2);
+			buf[hl - 2] = '\0';
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((uint16_t)port);
+			if (inet_pton(AF_INET6, buf, &s6->sin6_addr) != 1)
+				goto bad;
+			sl = sizeof(*s6);
+		} else if (hl > 0 && hl < sizeof(buf)) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			memcpy(buf, host, hl);
+			buf[hl] = '\0';
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((uint16_t)port);
+			if (inet_pton(AF_INET, buf, &s4->sin_addr) != 1)
+				goto bad;
+			sl = sizeof(*s4);
+		} else {
+			goto bad;
+		}
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(err, errsz, "socket: %s", strerror(errno));
+			goto fail;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+			snprintf(err, errsz, "bind %s: %s", address, strerror(errno));
+			goto fail;
+		}
+	} else {
+		goto bad;
+	}
+	if (listen(fd, (int)backlog) != 0) {
+		snprintf(err, errsz, "listen %s: %s", address, strerror(errno));
+		goto fail;
+	}
+	return fd;
+bad:
+	snprintf(err, errsz, "%s: expected unix:/path or tcp:host:port", address);
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static const char *
+fcgi_param(void *ctx, const char *name)
+{
+	return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	FCGX_Request req;
+	struct request r;
+	struct response *rs;
+
+	rs = malloc(sizeof(*rs));
+	if (rs == NULL || FCGX_InitRequest(&req, w->listen_fd, 0) != 0) {
+		log_error("worker: out of memory");
+		free(rs);
+		atomic_store(&w->done, true);
+		return NULL;
+	}
+	while (!*w->stop) {
+		if (FCGX_Accept_r(&req) < 0) {
+			/* The listening socket was shut down to stop us, or accept failed. */
+			if (*w->stop)
+				break;
+			continue;
+		}
+		request_parse(&r, fcgi_param, &req, w->pdp->cfg->token_cookie);
+		pdp_decide(w->pdp, &r, time(NULL), rs);
+		FCGX_PutStr(rs->buf, (int)rs->len, req.out);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 1);
+	free(rs);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+int
+fcgi_serve(struct pdp *p, int listen_fd, unsigned threads, volatile sig_atomic_t *stop, int wake_fd)
+{
+	struct worker *workers = calloc(threads, sizeof(*workers));
+	struct pollfd pfd = {.fd = wake_fd, .events = POLLIN};
+	struct timespec deadline;
+	sigset_t block, old;
+	unsigned started = 0;
+	char drain[64];
+
+	if (workers == NULL)
+		return -1;
+	/* Workers never take the process's signals: they all go to this thread's handlers. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (; started < threads; started++) {
+		struct worker *w = &workers[started];
+
+		w->pdp = p;
+		w->listen_fd = listen_fd;
+		w->stop = stop;
+		atomic_init(&w->done, false);
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started == 0) {
+		free(workers);
+		return -1;
+	}
+	log_info("serving with %u threads", started);
+	while (!*stop) {
+		if (poll(&pfd, 1, -1) > 0)
+			while (read(wake_fd, drain, sizeof(drain)) > 0)
+				;
+	}
+	log_info("stopping: finishing requests in flight");
+	/* Wakes every worker blocked in accept(); new connections are refused from here on. */
+	shutdown(listen_fd, SHUT_RDWR);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += 900 * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		if (pthread_timedjoin_np(workers[i].thread, NULL, &deadline) != 0) {
+			log_warn("a worker did not finish its request in time; exiting anyway");
+			/* The process exits next; its stuck thread goes with it. */
+			return 0;
+		}
+	}
+	free(workers);
+	return 0;
+}

@@ -1,0 +1,178 @@
+/* main.c - the pdp command: serve, check */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "decide.h"
+#include "fcgi_server.h"
+#include "log.h"
+#include "token.h"
+
+#ifndef PDP_VERSION
+#define PDP_VERSION "0.1.0"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+static int wake_pipe[2] = {-1, -1};
+
+static void
+on_stop(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	stop_requested = 1;
+	if (write(wake_pipe[1], "x", 1) < 0) {
+		/* The pipe is full: the main loop is awake already. */
+	}
+	errno = saved;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: pdp serve -c CONFIG\n"
+	           "       pdp check -c CONFIG\n"
+	           "       pdp version\n"
+	           "\n"
+	           "serve   answer nginx auth_request subrequests over FastCGI\n"
+	           "check   validate CONFIG and the key files it names; exit 1 on any error\n");
+}
+
+static const char *
+config_arg(int argc, char **argv)
+{
+	const char *path = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "c:h")) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+	return path;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	const char *path = config_arg(argc, argv);
+	char err[1024];
+	struct config *cfg = config_load(path, err, sizeof(err));
+	struct token_verifier *v;
+
+	if (cfg == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	v = token_verifier_new(cfg, err, sizeof(err));
+	if (v == NULL) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		config_free(cfg);
+		return 1;
+	}
+	printf("%s: ok (%zu issuer%s)\n", path, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s");
+	token_verifier_free(v);
+	config_free(cfg);
+	return 0;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	/* Ours go in before FCGX_Init, which only claims signals still at SIG_DFL. */
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal("pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* Reload and log reopening arrive with the policy engine; until then they are ignored. */
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	const char *path = config_arg(argc, argv);
+	char err[1024];
+	struct config *cfg = NULL;
+	struct pdp pdp;
+	int fd = -1, rc = 1;
+
+	cfg = config_load(path, err, sizeof(err));
+	if (cfg == NULL)
+		fatal("%s", err);
+	log_set_level(cfg->log_level);
+	install_signals();
+	if (pdp_init(&pdp, cfg, err, sizeof(err)) != 0)
+		fatal("%s: %s", path, err);
+	if (FCGX_Init() != 0)
+		fatal("FCGX_Init failed");
+	fd = fcgi_listen(cfg->listen, cfg->backlog, err, sizeof(err));
+	if (fd < 0)
+		fatal("%s", err);
+	log_info("pdp %s listening on %s (%zu issuer%s, default_decision %s)", PDP_VERSION,
+	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
+	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
+	if (fcgi_serve(&pdp, fd, cfg->threads, &stop_requested, wake_pipe[0]) == 0)
+		rc = 0;
+	close(fd);
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		unlink(cfg->listen + 5);
+	log_info("stopped");
+	pdp_fini(&pdp);
+	config_free(cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("pdp %s\n", PDP_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "pdp: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,35 @@
+/* request.h - the request context, from the FastCGI params nginx sends */
+#ifndef PDP_REQUEST_H
+#define PDP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum token_source { TOKEN_SOURCE_NONE, TOKEN_SOURCE_BEARER, TOKEN_SOURCE_COOKIE };
+
+/* Pointers into the params; valid as long as the transport keeps them. */
+struct request {
+	const char *method;
+	const char *host;
+	const char *uri;
+	const char *remote_addr;
+	const char *country; /* NULL: unknown */
+	const char *request_id;
+	const char *user_agent;
+	const char *client_cert;
+	const char *token; /* not NUL-terminated at token_len */
+	size_t token_len;
+	enum token_source token_source;
+	bool token_malformed; /* a Bearer credential that is not RFC 6750 b64token syntax */
+};
+
+/* Returns the param named name, or NULL. */
+typedef const char *(*request_param_fn)(void *ctx, const char *name);
+
+/*
+ * Fills r from the params: the token from "Authorization: Bearer" or, failing
+ * that, from the cookie named cookie_name (NULL: cookies are not read).
+ */
+void request_parse(struct request *r, request_param_fn param, void *ctx, const char *cookie_name);
+
+#endif

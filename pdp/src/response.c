@@ -1,0 +1,144 @@
+/* response.c - the answers nginx auth_request understands, as CGI response headers */
+#include "response.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const decision_names[] = {
+    [DECISION_ALLOW] = "allow",     [DECISION_DENY] = "deny",
+    [DECISION_STEP_UP] = "step-up", [DECISION_UNAUTHENTICATED] = "unauthenticated",
+    [DECISION_ERROR] = "error",
+};
+
+const char *
+decision_name(enum decision d)
+{
+	return (unsigned)d < sizeof(decision_names) / sizeof(decision_names[0]) ? decision_names[d]
+	                                                                        : "error";
+}
+
+static void
+put(struct response *rs, const char *s, size_t n)
+{
+	if (rs->overflow || rs->len + n > sizeof(rs->buf)) {
+		rs->overflow = true;
+		return;
+	}
+	memcpy(rs->buf + rs->len, s, n);
+	rs->len += n;
+}
+
+static void
+puts_(struct response *rs, const char *s)
+{
+	put(rs, s, strlen(s));
+}
+
+/*
+ * Appends a header value from claims: control characters are dropped (no
+ * header injection), and in list items ',' and '%' are percent-encoded so the
+ * comma list stays unambiguous.
+ */
+static void
+put_value(struct response *rs, const char *s, bool list_item)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (list_item && (c == ',' || c == '%')) {
+			puts_(rs, c == ',' ? "%2C" : "%25");
+			continue;
+		}
+		put(rs, s, 1);
+	}
+}
+
+static void
+begin(struct response *rs, enum decision d, int status, const char *status_line)
+{
+	rs->decision = d;
+	rs->status = status;
+	rs->len = 0;
+	rs->overflow = false;
+	puts_(rs, status_line);
+	puts_(rs, "X-PDP-Decision: ");
+	puts_(rs, decision_name(d));
+	puts_(rs, "\r\n");
+}
+
+/* Closes the header block; an answer that did not fit becomes a 500, never a truncated allow. */
+static void
+finish(struct response *rs)
+{
+	puts_(rs, "Content-Length: 0\r\n\r\n");
+	if (rs->overflow)
+		response_error(rs);
+}
+
+void
+response_allow(struct response *rs, const struct subject *s)
+{
+	size_t start;
+
+	begin(rs, DECISION_ALLOW, 200, "Status: 200 OK\r\n");
+	puts_(rs, "X-PDP-User: ");
+	put_value(rs, s->user, false);
+	puts_(rs, "\r\nX-PDP-Groups: ");
+	start = rs->len;
+	for (size_t i = 0; i < s->groups.n; i++) {
+		size_t before = rs->len;
+
+		if (i > 0)
+			puts_(rs, ",");
+		put_value(rs, s->groups.items[i], true);
+		if (rs->len - start > RESPONSE_MAX_GROUPS_BYTES) {
+			rs->len = before;
+			break;
+		}
+	}
+	puts_(rs, "\r\n");
+	finish(rs);
+}
+
+void
+response_unauthenticated(struct response *rs, const char *realm, const char *description)
+{
+	begin(rs, DECISION_UNAUTHENTICATED, 401, "Status: 401 Unauthorized\r\n");
+	puts_(rs, "WWW-Authenticate: Bearer realm=\"");
+	put_value(rs, realm, false);
+	puts_(rs, "\"");
+	if (description != NULL) {
+		puts_(rs, ", error=\"invalid_token\", error_description=\"");
+		/* Descriptions are fixed strings of ours; no quotes to escape. */
+		put_value(rs, description, false);
+		puts_(rs, "\"");
+	}
+	puts_(rs, "\r\n");
+	finish(rs);
+}
+
+void
+response_deny(struct response *rs, const char *reason)
+{
+	begin(rs, DECISION_DENY, 403, "Status: 403 Forbidden\r\n");
+	puts_(rs, "X-PDP-Reason: ");
+	put_value(rs, reason, false);
+	puts_(rs, "\r\n");
+	finish(rs);
+}
+
+void
+response_error(struct response *rs)
+{
+	static const char text[] = "Status: 500 Internal Server Error\r\n"
+	                           "X-PDP-Decision: error\r\n"
+	                           "Content-Length: 0\r\n\r\n";
+
+	rs->decision = DECISION_ERROR;
+	rs->status = 500;
+	rs->overflow = false;
+	memcpy(rs->buf, text, sizeof(text) - 1);
+	rs->len = sizeof(text) - 1;
+}

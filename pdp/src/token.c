@@ -1,0 +1,637 @@
+/* token.c - JWT verification against configured issuers, keys parsed once */
+#include "token.h"
+
+#include <jansson.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "b64.h"
+#include "jwks.h"
+
+/* Upper bounds that no legitimate token comes near; they bound work on hostile input. */
+#define TOKEN_MAX_LIST_ITEMS 1024
+#define TOKEN_MAX_SIG_BYTES  1024
+#define NUMERICDATE_MAX      253402300799.0 /* 9999-12-31T23:59:59Z */
+
+struct issuer {
+	char *name;
+	size_t name_len;
+	char **audiences;
+	size_t n_audiences;
+	unsigned algorithms;
+	int64_t leeway;
+	struct config_claims claims;
+	struct keyset *keys;
+};
+
+struct token_verifier {
+	struct issuer *issuers;
+	size_t n_issuers;
+	size_t max_bytes;
+	EVP_MD *md[3]; /* SHA-256/384/512 fetched once: implicit fetches cost on every call */
+};
+
+static const char *const token_errors[] = {
+    [TOKEN_OK] = "ok",
+    [TOKEN_TOO_LARGE] = "token too large",
+    [TOKEN_MALFORMED] = "malformed token",
+    [TOKEN_BAD_ALG] = "algorithm not allowed",
+    [TOKEN_UNKNOWN_ISSUER] = "unknown issuer",
+    [TOKEN_UNKNOWN_KEY] = "no key for this token",
+    [TOKEN_BAD_SIGNATURE] = "invalid signature",
+    [TOKEN_EXPIRED] = "token expired",
+    [TOKEN_NOT_YET_VALID] = "token not yet valid",
+    [TOKEN_BAD_AUDIENCE] = "audience not accepted",
+    [TOKEN_BAD_CLAIM] = "invalid claims",
+    [TOKEN_NO_MEMORY] = "out of memory",
+};
+
+const char *
+token_strerror(enum token_err err)
+{
+	if ((unsigned)err >= sizeof(token_errors) / sizeof(token_errors[0]))
+		return "unknown error";
+	return token_errors[err];
+}
+
+static enum token_err fail(enum token_err e, char *why, size_t whysz, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum token_err
+fail(enum token_err e, char *why, size_t whysz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && whysz > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whysz, fmt, ap);
+		va_end(ap);
+	}
+	return e;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+struct token_verifier *
+token_verifier_new(const struct config *cfg, char *err, size_t errsz)
+{
+	static const char *const md_names[3] = {"SHA256", "SHA384", "SHA512"};
+	struct token_verifier *v = calloc(1, sizeof(*v));
+
+	if (v == NULL || (v->issuers = calloc(cfg->n_issuers, sizeof(struct issuer))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	v->max_bytes = cfg->max_token_bytes;
+	for (int i = 0; i < 3; i++) {
+		if ((v->md[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) == NULL) {
+			snprintf(err, errsz, "OpenSSL has no %s", md_names[i]);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_issuers; i++) {
+		const struct config_issuer *ci = &cfg->issuers[i];
+		struct issuer *is = &v->issuers[v->n_issuers++];
+		int rc;
+
+		is->name = xstrdup(ci->issuer);
+		is->name_len = strlen(ci->issuer);
+		is->algorithms = ci->algorithms;
+		is->leeway = (int64_t)ci->leeway_s;
+		is->audiences = calloc(ci->n_audiences, sizeof(char *));
+		is->claims.user = xstrdup(ci->claims.user);
+		is->claims.groups = xstrdup(ci->claims.groups);
+		is->claims.roles = xstrdup(ci->claims.roles);
+		is->claims.device_id = xstrdup(ci->claims.device_id);
+		is->claims.sign_in_risk = xstrdup(ci->claims.sign_in_risk);
+		if (is->name == NULL || is->audiences == NULL || is->claims.user == NULL ||
+		    is->claims.groups == NULL || is->claims.roles == NULL ||
+		    is->claims.device_id == NULL || is->claims.sign_in_risk == NULL) {
+			snprintf(err, errsz, "out of memory");
+			goto fail;
+		}
+		for (size_t j = 0; j < ci->n_audiences; j++) {
+			if ((is->audiences[j] = strdup(ci->audiences[j])) == NULL) {
+				snprintf(err, errsz, "out of memory");
+				goto fail;
+			}
+			is->n_audiences++;
+		}
+		if (ci->jwks_file != NULL)
+			rc = keyset_load_jwks(ci->jwks_file, ci->algorithms, &is->keys, err, errsz);
+		else
+			rc = keyset_load_hmac(ci->hmac_secret_file, ci->algorithms, &is->keys, err,
+			                      errsz);
+		if (rc != 0)
+			goto fail;
+	}
+	return v;
+fail:
+	token_verifier_free(v);
+	return NULL;
+}
+
+void
+token_verifier_free(struct token_verifier *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n_issuers; i++) {
+		struct issuer *is = &v->issuers[i];
+
+		free(is->name);
+		for (size_t j = 0; j < is->n_audiences; j++)
+			free(is->audiences[j]);
+		free(is->audiences);
+		free(is->claims.user);
+		free(is->claims.groups);
+		free(is->claims.roles);
+		free(is->claims.device_id);
+		free(is->claims.sign_in_risk);
+		keyset_free(is->keys);
+	}
+	free(v->issuers);
+	for (int i = 0; i < 3; i++)
+		EVP_MD_free(v->md[i]);
+	free(v);
+}
+
+/* Decodes one base64url segment and parses it as a JSON object (duplicate members rejected). */
+static json_t *
+segment_json(const char *seg, size_t len, unsigned char *scratch)
+{
+	long n = b64url_decode(scratch, seg, len);
+	json_t *obj;
+
+	if (n <= 0)
+		return NULL;
+	obj = json_loadb((const char *)scratch, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+	if (obj != NULL && !json_is_object(obj)) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static const struct issuer *
+issuer_find(const struct token_verifier *v, const char *iss, size_t len)
+{
+	for (size_t i = 0; i < v->n_issuers; i++) {
+		if (v->issuers[i].name_len == len && memcmp(v->issuers[i].name, iss, len) == 0)
+			return &v->issuers[i];
+	}
+	return NULL;
+}
+
+static const EVP_MD *
+alg_md(const struct token_verifier *v, enum jwa alg)
+{
+	switch (alg) {
+	case JWA_HS256:
+	case JWA_RS256:
+	case JWA_ES256:
+		return v->md[0];
+	case JWA_HS384:
+	case JWA_RS384:
+	case JWA_ES384:
+		return v->md[1];
+	default:
+		return v->md[2];
+	}
+}
+
+/* JWS ECDSA signatures are R || S of the curve's size; OpenSSL wants DER. */
+static size_t
+ecdsa_to_der(const unsigned char *sig, size_t len, enum jwa alg, unsigned char *der, size_t dersz)
+{
+	size_t half = alg == JWA_ES256 ? 32 : alg == JWA_ES384 ? 48 : 66;
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *p = der;
+	int n;
+
+	if (len != 2 * half)
+		return 0;
+	es = ECDSA_SIG_new();
+	r = BN_bin2bn(sig, (int)half, NULL);
+	s = BN_bin2bn(sig + half, (int)half, NULL);
+	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(es);
+		return 0;
+	}
+	n = i2d_ECDSA_SIG(es, NULL);
+	if (n <= 0 || (size_t)n > dersz) {
+		ECDSA_SIG_free(es);
+		return 0;
+	}
+	n = i2d_ECDSA_SIG(es, &p);
+	ECDSA_SIG_free(es);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static int
+signature_ok(const struct token_verifier *v, const struct jwk *key, enum jwa alg, const char *input,
+             size_t input_len, const unsigned char *sig, size_t sig_len)
+{
+	const EVP_MD *md = alg_md(v, alg);
+	unsigned char buf[EVP_MAX_MD_SIZE + 16], der[160];
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (key->type == JWK_OCT) {
+		unsigned int mac_len = 0;
+
+		if (HMAC(md, key->secret, (int)key->secret_len, (const unsigned char *)input,
+		         input_len, buf, &mac_len) == NULL)
+			return 0;
+		return sig_len == mac_len && CRYPTO_memcmp(buf, sig, mac_len) == 0;
+	}
+	if (key->type == JWK_EC) {
+		sig_len = ecdsa_to_der(sig, sig_len, alg, der, sizeof(der));
+		if (sig_len == 0)
+			return 0;
+		sig = der;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return 0;
+	ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, key->pkey) == 1 &&
+	     EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input, input_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* NumericDate (RFC 7519 §2): a JSON number of seconds; fractions are truncated. */
+static int
+numeric_date(json_t *v, int64_t *out)
+{
+	double d;
+
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0 || (double)i > NUMERICDATE_MAX)
+			return -1;
+		*out = (int64_t)i;
+		return 0;
+	}
+	if (!json_is_real(v))
+		return -1;
+	d = json_real_value(v);
+	if (!(d >= 0 && d <= NUMERICDATE_MAX))
+		return -1;
+	*out = (int64_t)d;
+	return 0;
+}
+
+static int
+audience_ok(const struct issuer *is, json_t *aud)
+{
+	size_t i;
+	json_t *item;
+
+	if (json_is_string(aud)) {
+		for (size_t j = 0; j < is->n_audiences; j++) {
+			if (strcmp(is->audiences[j], json_string_value(aud)) == 0)
+				return 1;
+		}
+		return 0;
+	}
+	if (!json_is_array(aud))
+		return 0;
+	json_array_foreach(aud, i, item)
+	{
+		if (!json_is_string(item))
+			return 0;
+	}
+	json_array_foreach(aud, i, item)
+	{
+		if (audience_ok(is, item))
+			return 1;
+	}
+	return 0;
+}
+
+/* Claims the subject copies, found and type-checked before the one allocation. */
+struct found {
+	json_t *user, *groups, *roles, *amr, *acr, *device_id, *sign_in_risk, *client_id, *jti;
+};
+
+static int
+strlist_ok(json_t *v)
+{
+	size_t i;
+	json_t *item;
+
+	if (v == NULL)
+		return 1;
+	if (!json_is_array(v) || json_array_size(v) > TOKEN_MAX_LIST_ITEMS)
+		return 0;
+	json_array_foreach(v, i, item)
+	{
+		if (!json_is_string(item))
+			return 0;
+	}
+	return 1;
+}
+
+static size_t
+str_size(json_t *v)
+{
+	return v != NULL ? json_string_length(v) + 1 : 0;
+}
+
+static size_t
+strlist_size(json_t *v)
+{
+	size_t i, n = 0;
+	json_t *item;
+
+	if (v == NULL)
+		return 0;
+	json_array_foreach(v, i, item) n += sizeof(char *) + json_string_length(item) + 1;
+	return n;
+}
+
+struct packer {
+	char *strings;
+	const char **slots;
+};
+
+static const char *
+pack_str(struct packer *pk, json_t *v)
+{
+	size_t n;
+	char *s;
+
+	if (v == NULL)
+		return NULL;
+	n = json_string_length(v);
+	s = pk->strings;
+	memcpy(s, json_string_value(v), n);
+	s[n] = '\0';
+	pk->strings += n + 1;
+	return s;
+}
+
+static void
+pack_list(struct packer *pk, json_t *v, struct strlist *out)
+{
+	size_t i;
+	json_t *item;
+
+	out->items = NULL;
+	out->n = 0;
+	if (v == NULL || json_array_size(v) == 0)
+		return;
+	out->items = pk->slots;
+	json_array_foreach(v, i, item) pk->slots[out->n++] = pack_str(pk, item);
+	pk->slots += out->n;
+}
+
+/* A string claim that must be a string when present. */
+static int
+opt_string(json_t *payload, const char *name, json_t **out)
+{
+	json_t *v = json_object_get(payload, name);
+
+	if (v != NULL && !json_is_string(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static enum token_err
+subject_build(const struct issuer *is, json_t *payload, int64_t iat, int64_t exp,
+              struct subject **out, char *why, size_t whysz)
+{
+	struct found f;
+	struct subject *s;
+	struct packer pk;
+	json_t *v;
+	int64_t auth_time = 0;
+	size_t nslots, strings;
+
+	if (opt_string(payload, is->claims.user, &f.user) != 0 || f.user == NULL ||
+	    json_string_length(f.user) == 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim \"%s\" must be a non-empty string",
+		            is->claims.user);
+	f.groups = json_object_get(payload, is->claims.groups);
+	f.roles = json_object_get(payload, is->claims.roles);
+	f.amr = json_object_get(payload, "amr");
+	if (!strlist_ok(f.groups) || !strlist_ok(f.roles) || !strlist_ok(f.amr))
+		return fail(TOKEN_BAD_CLAIM, why, whysz,
+		            "claims \"%s\", \"%s\" and \"amr\" must be arrays of strings",
+		            is->claims.groups, is->claims.roles);
+	if (opt_string(payload, "acr", &f.acr) != 0 ||
+	    opt_string(payload, is->claims.device_id, &f.device_id) != 0 ||
+	    opt_string(payload, is->claims.sign_in_risk, &f.sign_in_risk) != 0 ||
+	    opt_string(payload, "jti", &f.jti) != 0 ||
+	    opt_string(payload, "azp", &f.client_id) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz,
+		            "claims acr, %s, %s, jti and azp must be strings", is->claims.device_id,
+		            is->claims.sign_in_risk);
+	if (f.client_id == NULL && opt_string(payload, "client_id", &f.client_id) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim client_id must be a string");
+	v = json_object_get(payload, "auth_time");
+	if (v != NULL && numeric_date(v, &auth_time) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim auth_time must be a NumericDate");
+
+	nslots = json_array_size(f.groups) + json_array_size(f.roles) + json_array_size(f.amr);
+	strings = str_size(f.user) + strlist_size(f.groups) + strlist_size(f.roles) +
+	          strlist_size(f.amr) + str_size(f.acr) + str_size(f.device_id) +
+	          str_size(f.sign_in_risk) + str_size(f.client_id) + str_size(f.jti) +
+	          is->name_len + 1;
+	s = malloc(sizeof(*s) + strings);
+	if (s == NULL)
+		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
+	/* Layout: the struct, the list slots, then the strings. */
+	pk.slots = (const char **)(s + 1);
+	pk.strings = (char *)(pk.slots + nslots);
+	memcpy(pk.strings, is->name, is->name_len + 1);
+	s->issuer = pk.strings;
+	pk.strings += is->name_len + 1;
+	s->user = pack_str(&pk, f.user);
+	pack_list(&pk, f.groups, &s->groups);
+	pack_list(&pk, f.roles, &s->roles);
+	pack_list(&pk, f.amr, &s->amr);
+	s->acr = pack_str(&pk, f.acr);
+	s->device_id = pack_str(&pk, f.device_id);
+	s->sign_in_risk = pack_str(&pk, f.sign_in_risk);
+	s->client_id = pack_str(&pk, f.client_id);
+	s->jti = pack_str(&pk, f.jti);
+	s->auth_time = auth_time;
+	s->iat = iat;
+	s->exp = exp;
+	s->valid_until = exp + is->leeway;
+	*out = s;
+	return TOKEN_OK;
+}
+
+static int
+typ_ok(json_t *typ)
+{
+	const char *t;
+
+	if (typ == NULL)
+		return 1;
+	if (!json_is_string(typ))
+		return 0;
+	t = json_string_value(typ);
+	if (strncasecmp(t, "application/", 12) == 0)
+		t += 12;
+	return strcasecmp(t, "JWT") == 0 || strcasecmp(t, "at+jwt") == 0;
+}
+
+enum token_err
+token_verify(const struct token_verifier *v, const char *token, size_t len, time_t now,
+             struct subject **out, char *why, size_t whysz)
+{
+	const char *dot1, *dot2, *sig_b64;
+	size_t head_len, body_len, sig_b64_len;
+	unsigned char *scratch = NULL;
+	unsigned char sig[TOKEN_MAX_SIG_BYTES];
+	json_t *header = NULL, *payload = NULL, *jv, *kid;
+	const struct issuer *is;
+	const struct jwk *key;
+	const char *alg_name;
+	int alg;
+	long sig_len;
+	int64_t exp, nbf = 0, iat = 0;
+	enum token_err e;
+
+	*out = NULL;
+	if (len > v->max_bytes)
+		return fail(TOKEN_TOO_LARGE, why, whysz, "token of %zu bytes exceeds %zu", len,
+		            v->max_bytes);
+	dot1 = memchr(token, '.', len);
+	dot2 = dot1 != NULL ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+	if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) != NULL)
+		return fail(TOKEN_MALFORMED, why, whysz, "a JWS has exactly three segments");
+	head_len = (size_t)(dot1 - token);
+	body_len = (size_t)(dot2 - dot1 - 1);
+	sig_b64 = dot2 + 1;
+	sig_b64_len = len - (size_t)(sig_b64 - token);
+	if (head_len == 0 || body_len == 0)
+		return fail(TOKEN_MALFORMED, why, whysz, "empty header or payload");
+	if (sig_b64_len == 0)
+		return fail(TOKEN_BAD_ALG, why, whysz, "unsigned token");
+	if (sig_b64_len > B64URL_ENCODED_LEN(sizeof(sig)))
+		return fail(TOKEN_MALFORMED, why, whysz, "signature too long");
+	sig_len = b64url_decode(sig, sig_b64, sig_b64_len);
+	if (sig_len <= 0)
+		return fail(TOKEN_MALFORMED, why, whysz, "signature is not base64url");
+
+	scratch = malloc(B64URL_DECODED_MAX(head_len > body_len ? head_len : body_len) + 1);
+	if (scratch == NULL)
+		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
+	header = segment_json(token, head_len, scratch);
+	if (header == NULL) {
+		e = fail(TOKEN_MALFORMED, why, whysz, "header is not a base64url JSON object");
+		goto out;
+	}
+	jv = json_object_get(header, "alg");
+	if (!json_is_string(jv)) {
+		e = fail(TOKEN_MALFORMED, why, whysz, "header has no \"alg\"");
+		goto out;
+	}
+	alg_name = json_string_value(jv);
+	alg = jwa_from_name(alg_name, json_string_length(jv));
+	if (alg < 0) {
+		e = fail(TOKEN_BAD_ALG, why, whysz, "algorithm is not supported");
+		goto out;
+	}
+	/* We implement no JWS extensions, so any "crit" must be refused (RFC 7515 §4.1.11). */
+	if (json_object_get(header, "crit") != NULL || !typ_ok(json_object_get(header, "typ"))) {
+		e = fail(TOKEN_MALFORMED, why, whysz, "unsupported \"crit\" or \"typ\" header");
+		goto out;
+	}
+	kid = json_object_get(header, "kid");
+	if (kid != NULL && !json_is_string(kid)) {
+		e = fail(TOKEN_MALFORMED, why, whysz, "\"kid\" is not a string");
+		goto out;
+	}
+	payload = segment_json(dot1 + 1, body_len, scratch);
+	if (payload == NULL) {
+		e = fail(TOKEN_MALFORMED, why, whysz, "payload is not a base64url JSON object");
+		goto out;
+	}
+	/* The issuer picks the keys; the token's claims are trusted only after the signature. */
+	jv = json_object_get(payload, "iss");
+	if (!json_is_string(jv)) {
+		e = fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "no \"iss\" claim");
+		goto out;
+	}
+	is = issuer_find(v, json_string_value(jv), json_string_length(jv));
+	if (is == NULL) {
+		e = fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "issuer is not configured");
+		goto out;
+	}
+	if (!(is->algorithms & JWA_BIT(alg))) {
+		e = fail(TOKEN_BAD_ALG, why, whysz, "%s is not allowed for this issuer",
+		         jwa_name((enum jwa)alg));
+		goto out;
+	}
+	key = keyset_find(is->keys, kid ? json_string_value(kid) : NULL,
+	                  kid ? json_string_length(kid) : 0, (enum jwa)alg);
+	if (key == NULL) {
+		e = fail(TOKEN_UNKNOWN_KEY, why, whysz, "no %s key matches the token's kid",
+		         jwa_name((enum jwa)alg));
+		goto out;
+	}
+	if (!signature_ok(v, key, (enum jwa)alg, token, (size_t)(dot2 - token), sig,
+	                  (size_t)sig_len)) {
+		e = fail(TOKEN_BAD_SIGNATURE, why, whysz, "%s signature does not verify",
+		         jwa_name((enum jwa)alg));
+		goto out;
+	}
+
+	jv = json_object_get(payload, "exp");
+	if (jv == NULL || numeric_date(jv, &exp) != 0) {
+		e = fail(TOKEN_BAD_CLAIM, why, whysz, "\"exp\" missing or not a NumericDate");
+		goto out;
+	}
+	if ((jv = json_object_get(payload, "nbf")) != NULL && numeric_date(jv, &nbf) != 0) {
+		e = fail(TOKEN_BAD_CLAIM, why, whysz, "\"nbf\" is not a NumericDate");
+		goto out;
+	}
+	if ((jv = json_object_get(payload, "iat")) != NULL && numeric_date(jv, &iat) != 0) {
+		e = fail(TOKEN_BAD_CLAIM, why, whysz, "\"iat\" is not a NumericDate");
+		goto out;
+	}
+	if ((int64_t)now >= exp + is->leeway) {
+		e = fail(TOKEN_EXPIRED, why, whysz, "expired %lld s ago",
+		         (long long)((int64_t)now - exp));
+		goto out;
+	}
+	if (nbf > (int64_t)now + is->leeway || iat > (int64_t)now + is->leeway) {
+		e = fail(TOKEN_NOT_YET_VALID, why, whysz, "nbf or iat is in the future");
+		goto out;
+	}
+	if (!audience_ok(is, json_object_get(payload, "aud"))) {
+		e = fail(TOKEN_BAD_AUDIENCE, why, whysz, "\"aud\" names no accepted audience");
+		goto out;
+	}
+	e = subject_build(is, payload, iat, exp, out, why, whysz);
+out:
+	json_decref(header);
+	json_decref(payload);
+	free(scratch);
+	return e;
+}

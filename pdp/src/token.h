@@ -1,0 +1,79 @@
+/* token.h - JWT verification against configured issuers, keys parsed once */
+#ifndef PDP_TOKEN_H
+#define PDP_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+
+enum token_err {
+	TOKEN_OK = 0,
+	TOKEN_TOO_LARGE,
+	TOKEN_MALFORMED,
+	TOKEN_BAD_ALG,
+	TOKEN_UNKNOWN_ISSUER,
+	TOKEN_UNKNOWN_KEY,
+	TOKEN_BAD_SIGNATURE,
+	TOKEN_EXPIRED,
+	TOKEN_NOT_YET_VALID,
+	TOKEN_BAD_AUDIENCE,
+	TOKEN_BAD_CLAIM,
+	TOKEN_NO_MEMORY,
+};
+
+/* A short reason fit for RFC 6750 error_description (no token data in it). */
+const char *token_strerror(enum token_err err);
+
+/* A string list claim (groups, roles, amr). */
+struct strlist {
+	const char **items;
+	size_t n;
+};
+
+/*
+ * Who is calling, as the verified token says. Built in one allocation and
+ * immutable afterwards, so it can be shared between threads through the
+ * token cache. Absent optional claims are NULL / empty / 0.
+ */
+struct subject {
+	const char *issuer;
+	const char *user;
+	struct strlist groups;
+	struct strlist roles;
+	struct strlist amr;
+	const char *acr;
+	const char *device_id;
+	const char *sign_in_risk;
+	const char *client_id; /* azp, else client_id */
+	const char *jti;
+	int64_t auth_time;
+	int64_t iat;
+	int64_t exp;
+	int64_t valid_until; /* exp plus the issuer's leeway: when a cached entry dies */
+};
+
+struct token_verifier;
+
+/*
+ * Builds a verifier for cfg's issuers, loading every key file now (JWKS keys
+ * into EVP_PKEY objects, HMAC secrets into memory). Returns NULL with the
+ * reason in err. The verifier keeps no pointer into cfg; free with
+ * token_verifier_free.
+ */
+struct token_verifier *token_verifier_new(const struct config *cfg, char *err, size_t errsz);
+void token_verifier_free(struct token_verifier *v);
+
+/*
+ * Verifies token (len bytes, not necessarily NUL-terminated) at time now:
+ * structure, the issuer named by "iss", the algorithm pinned by the issuer's
+ * key (never chosen by the token alone), the signature, then exp/nbf/iat with
+ * the issuer's leeway, aud and claim types. On success *out is a new subject
+ * the caller frees with free(). On failure why (may be NULL) gets a detail
+ * for the log; it never holds the token.
+ */
+enum token_err token_verify(const struct token_verifier *v, const char *token, size_t len,
+                            time_t now, struct subject **out, char *why, size_t whysz);
+
+#endif

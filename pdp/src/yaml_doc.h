@@ -1,0 +1,67 @@
+/* yaml_doc.h - YAML files as node trees with file:line:column errors */
+#ifndef PDP_YAML_DOC_H
+#define PDP_YAML_DOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yaml.h>
+
+struct ydoc;
+
+/*
+ * Loads the first document of path. Anchors and aliases, a second document
+ * and duplicate mapping keys are errors. On failure returns NULL and writes
+ * "file:line:col: reason" into err. The caller frees the result with ydoc_free.
+ */
+struct ydoc *ydoc_load_file(const char *path, char *err, size_t errsz);
+
+/* Same, from a buffer; name is used in error messages. */
+struct ydoc *ydoc_load_buffer(const char *name, const char *buf, size_t len, char *err,
+                              size_t errsz);
+
+void ydoc_free(struct ydoc *d);
+
+/* The root node, or NULL for an empty file. */
+yaml_node_t *ydoc_root(struct ydoc *d);
+yaml_node_t *ydoc_node(struct ydoc *d, int index);
+const char *ydoc_name(const struct ydoc *d);
+
+/* Writes "file:line:col: " and the formatted reason into err. Returns -1. */
+int ydoc_error(const struct ydoc *d, const yaml_node_t *n, char *err, size_t errsz, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
+
+/* The scalar's text, or NULL when n is not a scalar. */
+const char *ydoc_scalar(const yaml_node_t *n);
+bool ydoc_is_null(const yaml_node_t *n);
+
+/*
+ * Typed readers: each returns 0, or -1 with a file:line:col error in err.
+ * ydoc_get_duration_ms accepts "250ms", "60s", "5m", "4h", "1d" or a bare
+ * number of seconds.
+ */
+int ydoc_get_string(const struct ydoc *d, const yaml_node_t *n, const char **out, char *err,
+                    size_t errsz);
+int ydoc_get_bool(const struct ydoc *d, const yaml_node_t *n, bool *out, char *err, size_t errsz);
+int ydoc_get_uint(const struct ydoc *d, const yaml_node_t *n, uint64_t min, uint64_t max,
+                  uint64_t *out, char *err, size_t errsz);
+int ydoc_get_duration_ms(const struct ydoc *d, const yaml_node_t *n, uint64_t *out, char *err,
+                         size_t errsz);
+
+/* A sequence of scalars, or a single scalar taken as a one-element list. */
+int ydoc_get_strings(const struct ydoc *d, const yaml_node_t *n, const char ***out, size_t *count,
+                     char *err, size_t errsz);
+
+/* Pairs of a mapping, for iteration; NULL/0 when n is not a mapping. */
+#define YDOC_MAP_FOREACH(d, n, k, v)                                                               \
+	for (yaml_node_pair_t *k##_pair = (n)->data.mapping.pairs.start;                           \
+	     k##_pair < (n)->data.mapping.pairs.top &&                                             \
+	     ((k) = ydoc_node((d), k##_pair->key), (v) = ydoc_node((d), k##_pair->value), 1);      \
+	     k##_pair++)
+
+#define YDOC_SEQ_FOREACH(d, n, item)                                                               \
+	for (yaml_node_item_t *item##_it = (n)->data.sequence.items.start;                         \
+	     item##_it < (n)->data.sequence.items.top && ((item) = ydoc_node((d), *item##_it), 1); \
+	     item##_it++)
+
+#endif

@@ -1,0 +1,166 @@
+/* keytool.c - test and demo keys, JWKS export and token minting (libjwt) */
+#include "keytool.h"
+
+#include <jansson.h>
+#include <jwt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+
+#include "b64.h"
+
+EVP_PKEY *
+keytool_generate(const char *kind)
+{
+	if (strcmp(kind, "rsa") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	if (strcmp(kind, "rsa3072") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	if (strcmp(kind, "rsa4096") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+	if (strcmp(kind, "p256") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (strcmp(kind, "p384") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	if (strcmp(kind, "p521") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	return NULL;
+}
+
+char *
+keytool_private_pem(EVP_PKEY *key, size_t *len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long n;
+
+	if (bio == NULL)
+		return NULL;
+	if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
+		n = BIO_get_mem_data(bio, &data);
+		out = malloc((size_t)n + 1);
+		if (out != NULL) {
+			memcpy(out, data, (size_t)n);
+			out[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	BIO_free(bio);
+	return out;
+}
+
+/* Sets member name of obj to the base64url of bn, left-padded to pad bytes (0: minimal). */
+static int
+set_b64_bn(json_t *obj, const char *name, const BIGNUM *bn, int pad)
+{
+	int n = pad > 0 ? pad : BN_num_bytes(bn);
+	unsigned char *bin = malloc((size_t)n);
+	char *txt = malloc(B64URL_ENCODED_LEN((size_t)n) + 1);
+	int rc = -1;
+
+	if (bin != NULL && txt != NULL && BN_bn2binpad(bn, bin, n) == n) {
+		b64url_encode(txt, bin, (size_t)n);
+		rc = json_object_set_new(obj, name, json_string(txt));
+	}
+	free(bin);
+	free(txt);
+	return rc;
+}
+
+char *
+keytool_public_jwk(EVP_PKEY *key, const char *kid, const char *alg)
+{
+	json_t *jwk = json_object();
+	BIGNUM *a = NULL, *b = NULL;
+	char *out = NULL;
+	char group[32];
+
+	if (jwk == NULL)
+		return NULL;
+	if (EVP_PKEY_is_a(key, "RSA")) {
+		if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &a) ||
+		    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &b))
+			goto out;
+		json_object_set_new(jwk, "kty", json_string("RSA"));
+		if (set_b64_bn(jwk, "n", a, 0) != 0 || set_b64_bn(jwk, "e", b, 0) != 0)
+			goto out;
+	} else if (EVP_PKEY_is_a(key, "EC")) {
+		const char *crv;
+		int size;
+
+		if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		                                    sizeof(group), NULL) ||
+		    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
+		    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &b))
+			goto out;
+		if (strcmp(group, "prime256v1") == 0) {
+			crv = "P-256";
+			size = 32;
+		} else if (strcmp(group, "secp384r1") == 0) {
+			crv = "P-384";
+			size = 48;
+		} else if (strcmp(group, "secp521r1") == 0) {
+			crv = "P-521";
+			size = 66;
+		} else {
+			goto out;
+		}
+		json_object_set_new(jwk, "kty", json_string("EC"));
+		json_object_set_new(jwk, "crv", json_string(crv));
+		if (set_b64_bn(jwk, "x", a, size) != 0 || set_b64_bn(jwk, "y", b, size) != 0)
+			goto out;
+	} else {
+		goto out;
+	}
+	json_object_set_new(jwk, "use", json_string("sig"));
+	if (kid != NULL)
+		json_object_set_new(jwk, "kid", json_string(kid));
+	if (alg != NULL)
+		json_object_set_new(jwk, "alg", json_string(alg));
+	out = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+out:
+	BN_free(a);
+	BN_free(b);
+	json_decref(jwk);
+	return out;
+}
+
+char *
+keytool_mint(const char *alg, const unsigned char *key, size_t key_len, const char *header_json,
+             const char *claims_json)
+{
+	jwt_t *jwt = NULL;
+	json_t *hdr = NULL;
+	const char *name;
+	json_t *value;
+	char *tok = NULL;
+	jwt_alg_t a = jwt_str_alg(alg);
+
+	if (a == JWT_ALG_INVAL || a == JWT_ALG_NONE || jwt_new(&jwt) != 0)
+		return NULL;
+	if (jwt_add_grants_json(jwt, claims_json) != 0)
+		goto out;
+	if (header_json != NULL) {
+		hdr = json_loads(header_json, 0, NULL);
+		if (!json_is_object(hdr))
+			goto out;
+		json_object_foreach(hdr, name, value)
+		{
+			if (strcmp(name, "alg") == 0 || strcmp(name, "typ") == 0)
+				continue;
+			if (!json_is_string(value) ||
+			    jwt_add_header(jwt, name, json_string_value(value)) != 0)
+				goto out;
+		}
+	}
+	if (jwt_set_alg(jwt, a, key, (int)key_len) != 0)
+		goto out;
+	tok = jwt_encode_str(jwt);
+out:
+	json_decref(hdr);
+	jwt_free(jwt);
+	return tok;
+}
