@@ -379,11 +379,12 @@ h_iss_algorithms(struct parse *p, yaml_node_t *v, void *t)
 		int a = jwa_from_name(list[i], strlen(list[i]));
 
 		if (a < 0) {
+			PERR(p, v,
+			     "unsupported algorithm \"%s\" (expected HS256, HS384, HS512, RS256, "
+			     "RS384, RS512, ES256, ES384 or ES512)",
+			     list[i]);
 			free(list);
-			return PERR(p, v,
-			            "unsupported algorithm \"%s\" (expected HS256, HS384, HS512, "
-			            "RS256, RS384, RS512, ES256, ES384 or ES512)",
-			            list[i]);
+			return -1;
 		}
 		mask |= JWA_BIT(a);
 	}

@@ -1,0 +1,246 @@
+/* test_config.c - the daemon's config file: defaults, values and every kind of error */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "testlib.h"
+
+static const char minimal[] = "issuers:\n"
+                              "  - issuer: https://idp.example.com/\n"
+                              "    audiences: [https://apps.example.com]\n"
+                              "    jwks_file: /etc/pdp/jwks.json\n";
+
+static struct config *
+load(const char *text, char *err, size_t errsz)
+{
+	err[0] = '\0';
+	return config_load_buffer("/etc/pdp/pdp.yaml", text, strlen(text), err, errsz);
+}
+
+/* Loads text, expects failure, and checks the message names the place and the reason. */
+static void
+expect_error(const char *text, const char *where, const char *reason)
+{
+	char err[1024];
+	struct config *c = load(text, err, sizeof(err));
+
+	if (c != NULL || strstr(err, where) == NULL || strstr(err, reason) == NULL) {
+		print_error("config:\n%s\nerror: %s\nwanted \"%s\" and \"%s\"\n", text, err, where,
+		            reason);
+		config_free(c);
+		fail();
+	}
+}
+
+static void
+minimal_config_gets_safe_defaults(void **state)
+{
+	char err[512];
+	struct config *c = load(minimal, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->listen, "unix:/run/pdp/pdp.sock");
+	assert_int_equal(c->threads, 4);
+	assert_int_equal(c->default_decision, DEFAULT_ALLOW);
+	assert_null(c->token_cookie);
+	assert_int_equal(c->max_token_bytes, 8192);
+	assert_int_equal(c->store.type, STORE_NONE);
+	assert_int_equal(c->store.on_store_error, DEFAULT_DENY);
+	assert_int_equal(c->store.timeout_ms, 50);
+	assert_int_equal(c->n_issuers, 1);
+	assert_int_equal(c->issuers[0].leeway_s, 60);
+	assert_int_equal(c->issuers[0].algorithms, JWA_BIT(JWA_RS256) | JWA_BIT(JWA_ES256));
+	assert_string_equal(c->issuers[0].claims.user, "sub");
+	assert_string_equal(c->issuers[0].claims.groups, "groups");
+	assert_string_equal(c->issuers[0].claims.roles, "roles");
+	assert_string_equal(c->issuers[0].claims.device_id, "deviceid");
+	assert_string_equal(c->issuers[0].claims.sign_in_risk, "signin_risk");
+	config_free(c);
+}
+
+static void
+every_key_is_read(void **state)
+{
+	static const char text[] =
+	    "listen: tcp:127.0.0.1:9000\n"
+	    "threads: 8\n"
+	    "backlog: 256\n"
+	    "policies: policies\n"
+	    "default_decision: deny\n"
+	    "realm: example\n"
+	    "log_level: debug\n"
+	    "token: { cookie: pdp_token, max_bytes: 4096, cache_entries: 1000 }\n"
+	    "issuers:\n"
+	    "  - issuer: https://idp.example.com/\n"
+	    "    audiences: [a, b]\n"
+	    "    jwks_file: keys/jwks.json\n"
+	    "    algorithms: [RS256, RS512, ES384]\n"
+	    "    leeway: 2m\n"
+	    "    claims: { user: upn, groups: grp, roles: rl, device_id: did, sign_in_risk: r }\n"
+	    "  - issuer: internal\n"
+	    "    audiences: c\n"
+	    "    hmac_secret_file: /etc/pdp/secret\n"
+	    "store: { type: redis, address: unix:/run/redis.sock, timeout: 20ms, stale_max: 1m,\n"
+	    "         on_store_error: allow, prefix: 'x:' }\n"
+	    "decision_log: stderr\n";
+	char err[512];
+	struct config *c = load(text, err, sizeof(err));
+	const struct config_issuer *a, *b;
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->listen, "tcp:127.0.0.1:9000");
+	assert_int_equal(c->threads, 8);
+	assert_int_equal(c->backlog, 256);
+	assert_string_equal(c->policies, "/etc/pdp/policies"); /* relative to the config */
+	assert_int_equal(c->default_decision, DEFAULT_DENY);
+	assert_string_equal(c->realm, "example");
+	assert_int_equal(c->log_level, LOG_LVL_DEBUG);
+	assert_string_equal(c->token_cookie, "pdp_token");
+	assert_int_equal(c->max_token_bytes, 4096);
+	assert_int_equal(c->token_cache_entries, 1000);
+	assert_int_equal(c->n_issuers, 2);
+	a = &c->issuers[0];
+	b = &c->issuers[1];
+	assert_string_equal(a->jwks_file, "/etc/pdp/keys/jwks.json");
+	assert_int_equal(a->n_audiences, 2);
+	assert_string_equal(a->audiences[1], "b");
+	assert_int_equal(a->algorithms,
+	                 JWA_BIT(JWA_RS256) | JWA_BIT(JWA_RS512) | JWA_BIT(JWA_ES384));
+	assert_int_equal(a->leeway_s, 120);
+	assert_string_equal(a->claims.user, "upn");
+	assert_string_equal(a->claims.sign_in_risk, "r");
+	assert_string_equal(a->where, "/etc/pdp/pdp.yaml:10");
+	assert_int_equal(b->n_audiences, 1);
+	assert_string_equal(b->audiences[0], "c");
+	assert_int_equal(b->algorithms, JWA_BIT(JWA_HS256));
+	assert_int_equal(c->store.type, STORE_REDIS);
+	assert_int_equal(c->store.timeout_ms, 20);
+	assert_int_equal(c->store.stale_max_ms, 60000);
+	assert_int_equal(c->store.on_store_error, DEFAULT_ALLOW);
+	assert_string_equal(c->store.prefix, "x:");
+	assert_string_equal(c->decision_log, "stderr");
+	config_free(c);
+}
+
+static void
+unknown_keys_are_errors(void **state)
+{
+	(void)state;
+	expect_error("listen: unix:/x\nthread: 4\n", "pdp.yaml:2:1", "unknown key \"thread\"");
+	expect_error("issuers:\n"
+	             "  - issuer: i\n"
+	             "    audience: [a]\n"
+	             "    jwks_file: /j\n",
+	             "pdp.yaml:3:5", "unknown key \"audience\"");
+	expect_error("token: { cookies: x }\n", "pdp.yaml:1:10", "unknown key \"cookies\"");
+}
+
+static void
+wrong_types_and_ranges_are_errors(void **state)
+{
+	(void)state;
+	expect_error("threads: many\n", "pdp.yaml:1:10", "whole number");
+	expect_error("threads: 0\n", "pdp.yaml:1:10", "between 1 and 256");
+	expect_error("threads: -3\n", "pdp.yaml:1:10", "whole number");
+	expect_error("default_decision: maybe\n", "pdp.yaml:1:19", "allow or deny");
+	expect_error("listen: 127.0.0.1:9000\n", "pdp.yaml:1:9", "unix:/path or tcp:host:port");
+	expect_error("listen: tcp:localhost:9000\n", "pdp.yaml:1:9", "IPv4 or [IPv6]");
+	expect_error("listen: tcp:127.0.0.1:70000\n", "pdp.yaml:1:9", "bad port");
+	expect_error("listen: unix:relative.sock\n", "pdp.yaml:1:9", "absolute");
+	expect_error("store: { timeout: soon }\n", "pdp.yaml:1:19", "duration");
+	expect_error("store: { type: postgres }\n", "pdp.yaml:1:16", "redis, file or none");
+	expect_error("store: { type: redis }\n", "pdp.yaml:1:8", "needs \"address\"");
+	expect_error("realm: 'a\"b'\n", "pdp.yaml:1:8", "without quotes");
+	expect_error("token: { cookie: 'a b' }\n", "pdp.yaml:1:18", "cookie name");
+	expect_error("issuers: {}\n", "pdp.yaml:1:10", "list of issuers");
+	expect_error("log_level: loud\n", "pdp.yaml:1:12", "error, warn, info or debug");
+}
+
+static void
+issuer_mistakes_are_errors(void **state)
+{
+	(void)state;
+	expect_error("listen: unix:/x\n", "pdp.yaml:1:1", "at least one token issuer");
+	expect_error("issuers: []\n", "pdp.yaml:1:10", "must not be empty");
+	expect_error("issuers:\n  - issuer: i\n    jwks_file: /j\n", "pdp.yaml:2:5",
+	             "needs \"audiences\"");
+	expect_error("issuers:\n  - audiences: [a]\n    jwks_file: /j\n", "pdp.yaml:2:5",
+	             "needs \"issuer\"");
+	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n", "pdp.yaml:2:5",
+	             "exactly one of jwks_file and hmac_secret_file");
+	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    jwks_file: /j\n"
+	             "    hmac_secret_file: /s\n",
+	             "pdp.yaml:2:5", "exactly one of");
+	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    jwks_file: /j\n"
+	             "    algorithms: [RS256, HS256]\n",
+	             "pdp.yaml:2:5", "HS algorithms need hmac_secret_file");
+	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    hmac_secret_file: /s\n"
+	             "    algorithms: [RS256]\n",
+	             "pdp.yaml:2:5", "allows only HS256");
+	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    jwks_file: /j\n"
+	             "    algorithms: [none]\n",
+	             "pdp.yaml:5:17", "unsupported algorithm \"none\"");
+	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    jwks_file: /j\n"
+	             "  - issuer: i\n    audiences: [a]\n    jwks_file: /k\n",
+	             "pdp.yaml:5:5", "listed twice");
+	expect_error("issuers:\n  - issuer: i\n    audiences: []\n    jwks_file: /j\n",
+	             "pdp.yaml:3:16", "must not be empty");
+	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    jwks_file: /j\n"
+	             "    leeway: 1h\n",
+	             "pdp.yaml:5:13", "defeats expiry");
+}
+
+static void
+yaml_level_errors(void **state)
+{
+	(void)state;
+	expect_error("threads: 4\nthreads: 5\n", "pdp.yaml:2:1", "duplicate key \"threads\"");
+	expect_error("listen: [unclosed\n", "pdp.yaml:2:1", "");
+	expect_error("a: &x 1\nb: *x\n", "pdp.yaml", "aliases are not supported");
+	expect_error("threads: 4\n---\nthreads: 5\n", "pdp.yaml:2:1", "one YAML document");
+	expect_error("- a\n- b\n", "pdp.yaml:1:1", "expected a mapping");
+}
+
+static void
+missing_file_is_named(void **state)
+{
+	char err[512];
+
+	(void)state;
+	assert_null(config_load("/nonexistent/pdp.yaml", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/pdp.yaml"));
+	assert_non_null(strstr(err, "No such file"));
+}
+
+static void
+load_from_file(void **state)
+{
+	char err[512];
+	const char *path = test_write_file("pdp.yaml", minimal);
+	struct config *c = config_load(path, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->path, path);
+	config_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(minimal_config_gets_safe_defaults),
+	    cmocka_unit_test(every_key_is_read),
+	    cmocka_unit_test(unknown_keys_are_errors),
+	    cmocka_unit_test(wrong_types_and_ranges_are_errors),
+	    cmocka_unit_test(issuer_mistakes_are_errors),
+	    cmocka_unit_test(yaml_level_errors),
+	    cmocka_unit_test(missing_file_is_named),
+	    cmocka_unit_test(load_from_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

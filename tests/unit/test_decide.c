@@ -1,0 +1,188 @@
+/* test_decide.c - the decision point: token to answer, through the cache */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decide.h"
+#include "keytool.h"
+#include "testlib.h"
+
+static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
+
+static struct config *
+make_config(const char *default_decision)
+{
+	char cfg[512], err[512];
+	struct config *c;
+
+	test_write_file("s", (const char *)secret);
+	snprintf(cfg, sizeof(cfg),
+	         "default_decision: %s\nrealm: test\n"
+	         "issuers:\n  - issuer: iss\n    audiences: [aud]\n    hmac_secret_file: s\n",
+	         default_decision);
+	c = config_load(test_write_file("d.yaml", cfg), err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	return c;
+}
+
+static char *
+token(time_t now, const char *sub, long ttl)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body),
+	         "{\"iss\":\"iss\",\"aud\":\"aud\",\"sub\":\"%s\",\"groups\":[\"g1\"],"
+	         "\"exp\":%lld}",
+	         sub, (long long)now + ttl);
+	return keytool_mint("HS256", secret, sizeof(secret) - 1, NULL, body);
+}
+
+static struct request
+bearer(const char *tok)
+{
+	struct request r = {.request_id = "r1", .remote_addr = "127.0.0.1"};
+
+	if (tok != NULL) {
+		r.token_source = TOKEN_SOURCE_BEARER;
+		r.token = tok;
+		r.token_len = strlen(tok);
+	}
+	return r;
+}
+
+static char *
+text(const struct response *rs)
+{
+	static char buf[RESPONSE_MAX_BYTES + 1];
+
+	memcpy(buf, rs->buf, rs->len);
+	buf[rs->len] = '\0';
+	return buf;
+}
+
+static void
+no_token_is_challenged(void **state)
+{
+	struct config *c = make_config("allow");
+	struct pdp p;
+	struct request r = bearer(NULL);
+	struct response rs;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
+	pdp_decide(&p, &r, time(NULL), &rs);
+	assert_int_equal(rs.status, 401);
+	assert_non_null(strstr(text(&rs), "WWW-Authenticate: Bearer realm=\"test\"\r\n"));
+	r.token_source = TOKEN_SOURCE_BEARER;
+	r.token = "a b";
+	r.token_len = 3;
+	r.token_malformed = true;
+	pdp_decide(&p, &r, time(NULL), &rs);
+	assert_int_equal(rs.status, 401);
+	assert_non_null(strstr(text(&rs), "error=\"invalid_token\""));
+	assert_int_equal(p.counters.decisions[DECISION_UNAUTHENTICATED], 2);
+	pdp_fini(&p);
+	config_free(c);
+}
+
+static void
+valid_token_is_allowed_then_cached(void **state)
+{
+	struct config *c = make_config("allow");
+	time_t now = time(NULL);
+	char *tok = token(now, "alice", 300);
+	struct pdp p;
+	struct request r = bearer(tok);
+	struct response rs;
+	struct cache_stats st;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
+	pdp_decide(&p, &r, now, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(text(&rs), "X-PDP-User: alice\r\nX-PDP-Groups: g1\r\n"));
+	pdp_decide(&p, &r, now, &rs);
+	assert_int_equal(rs.status, 200);
+	cache_get_stats(p.token_cache, &st);
+	assert_int_equal(st.inserts, 1);
+	assert_int_equal(st.hits, 1);
+	/* Past exp plus leeway the cached entry is dead and the token is verified (and refused). */
+	pdp_decide(&p, &r, now + 300 + 60, &rs);
+	assert_int_equal(rs.status, 401);
+	assert_non_null(strstr(text(&rs), "error_description=\"token expired\""));
+	assert_int_equal(p.counters.token_errors[TOKEN_EXPIRED], 1);
+	pdp_fini(&p);
+	config_free(c);
+	free(tok);
+}
+
+static void
+invalid_tokens_are_never_cached(void **state)
+{
+	struct config *c = make_config("allow");
+	time_t now = time(NULL);
+	char *tok = token(now, "mallory", 300);
+	struct pdp p;
+	struct request r;
+	struct response rs;
+	struct cache_stats st;
+	char err[256];
+
+	(void)state;
+	tok[strlen(tok) - 2] = tok[strlen(tok) - 2] == 'A' ? 'B' : 'A';
+	r = bearer(tok);
+	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++) {
+		pdp_decide(&p, &r, now, &rs);
+		assert_int_equal(rs.status, 401);
+		assert_non_null(strstr(text(&rs), "error_description=\"invalid signature\""));
+	}
+	cache_get_stats(p.token_cache, &st);
+	assert_int_equal(st.inserts, 0);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(p.counters.token_errors[TOKEN_BAD_SIGNATURE], 3);
+	pdp_fini(&p);
+	config_free(c);
+	free(tok);
+}
+
+static void
+default_deny_when_no_policy_applies(void **state)
+{
+	struct config *c = make_config("deny");
+	time_t now = time(NULL);
+	char *tok = token(now, "alice", 300);
+	struct pdp p;
+	struct request r = bearer(tok);
+	struct response rs;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
+	pdp_decide(&p, &r, now, &rs);
+	assert_int_equal(rs.status, 403);
+	assert_non_null(strstr(text(&rs), "X-PDP-Decision: deny\r\n"));
+	/* From the cache too. */
+	pdp_decide(&p, &r, now, &rs);
+	assert_int_equal(rs.status, 403);
+	pdp_fini(&p);
+	config_free(c);
+	free(tok);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(no_token_is_challenged),
+	    cmocka_unit_test(valid_token_is_allowed_then_cached),
+	    cmocka_unit_test(invalid_tokens_are_never_cached),
+	    cmocka_unit_test(default_deny_when_no_policy_applies),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

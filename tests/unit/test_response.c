@@ -1,0 +1,150 @@
+/* test_response.c - answers for nginx: statuses, headers, no injection */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "response.h"
+#include "testlib.h"
+
+static char *
+text(const struct response *rs)
+{
+	char *s = malloc(rs->len + 1);
+
+	memcpy(s, rs->buf, rs->len);
+	s[rs->len] = '\0';
+	return s;
+}
+
+static void
+allow_carries_identity(void **state)
+{
+	const char *groups[] = {"admins", "eng"};
+	struct subject s = {.user = "alice@example.com", .groups = {groups, 2}};
+	struct response rs;
+	char *t;
+
+	(void)state;
+	response_allow(&rs, &s);
+	t = text(&rs);
+	assert_int_equal(rs.status, 200);
+	assert_int_equal(rs.decision, DECISION_ALLOW);
+	assert_string_equal(t, "Status: 200 OK\r\nX-PDP-Decision: allow\r\n"
+	                       "X-PDP-User: alice@example.com\r\nX-PDP-Groups: admins,eng\r\n"
+	                       "Content-Length: 0\r\n\r\n");
+	free(t);
+}
+
+static void
+claims_cannot_inject_headers(void **state)
+{
+	const char *groups[] = {"a,b", "100%", "x\r\nX-PDP-Decision: allow"};
+	struct subject s = {.user = "eve\r\nSet-Cookie: session=1\n", .groups = {groups, 3}};
+	struct response rs;
+	char *t;
+
+	(void)state;
+	response_allow(&rs, &s);
+	t = text(&rs);
+	assert_non_null(strstr(t, "X-PDP-User: eveSet-Cookie: session=1\r\n"));
+	assert_non_null(strstr(t, "X-PDP-Groups: a%2Cb,100%25,xX-PDP-Decision: allow\r\n"));
+	/* Exactly the header lines we wrote: no line was added. */
+	{
+		int lines = 0;
+
+		for (char *p = t; (p = strstr(p, "\r\n")) != NULL; p += 2)
+			lines++;
+		assert_int_equal(lines, 6);
+	}
+	free(t);
+}
+
+static void
+unauthenticated_challenges(void **state)
+{
+	struct response rs;
+	char *t;
+
+	(void)state;
+	response_unauthenticated(&rs, "pdp", NULL);
+	t = text(&rs);
+	assert_int_equal(rs.status, 401);
+	assert_non_null(strstr(t, "\r\nWWW-Authenticate: Bearer realm=\"pdp\"\r\n"));
+	assert_null(strstr(t, "invalid_token"));
+	assert_non_null(strstr(t, "X-PDP-Decision: unauthenticated\r\n"));
+	free(t);
+	response_unauthenticated(&rs, "pdp", "token expired");
+	t = text(&rs);
+	assert_non_null(strstr(t,
+	                       "WWW-Authenticate: Bearer realm=\"pdp\", error=\"invalid_token\", "
+	                       "error_description=\"token expired\"\r\n"));
+	free(t);
+}
+
+static void
+deny_and_error(void **state)
+{
+	struct response rs;
+	char *t;
+
+	(void)state;
+	response_deny(&rs, "p1: blocked");
+	t = text(&rs);
+	assert_int_equal(rs.status, 403);
+	assert_non_null(strstr(t, "Status: 403 Forbidden\r\n"));
+	assert_non_null(strstr(t, "X-PDP-Reason: p1: blocked\r\n"));
+	free(t);
+	response_error(&rs);
+	t = text(&rs);
+	assert_int_equal(rs.status, 500);
+	assert_int_equal(rs.decision, DECISION_ERROR);
+	assert_null(strstr(t, "allow"));
+	free(t);
+}
+
+static void
+huge_identity_never_truncates_into_allow(void **state)
+{
+	enum { N = 2000 };
+	const char **groups = malloc(N * sizeof(*groups));
+	char *user = malloc(RESPONSE_MAX_BYTES + 100);
+	struct subject s = {.user = "bob", .groups = {groups, N}};
+	struct response rs;
+	char *t, *line, *end;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		groups[i] = "group-with-a-long-name";
+	/* The group list is cut at a group boundary below the limit. */
+	response_allow(&rs, &s);
+	t = text(&rs);
+	assert_int_equal(rs.status, 200);
+	line = strstr(t, "X-PDP-Groups: ") + 14;
+	end = strstr(line, "\r\n");
+	assert_true((size_t)(end - line) <= RESPONSE_MAX_GROUPS_BYTES);
+	assert_int_equal((end - line + 1) % (int)(strlen(groups[0]) + 1), 0);
+	free(t);
+	/* An identity too large to answer at all becomes an error, never a partial allow. */
+	memset(user, 'u', RESPONSE_MAX_BYTES + 99);
+	user[RESPONSE_MAX_BYTES + 99] = '\0';
+	s.user = user;
+	response_allow(&rs, &s);
+	assert_int_equal(rs.status, 500);
+	assert_int_equal(rs.decision, DECISION_ERROR);
+	free(user);
+	free(groups);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(allow_carries_identity),
+	    cmocka_unit_test(claims_cannot_inject_headers),
+	    cmocka_unit_test(unauthenticated_challenges),
+	    cmocka_unit_test(deny_and_error),
+	    cmocka_unit_test(huge_identity_never_truncates_into_allow),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
