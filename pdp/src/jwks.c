@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,20 @@
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "b64.h"
 #include "log.h"
 
 #define JWKS_MAX_FILE_BYTES (1u << 20)
+/* Contexts kept per key and algorithm: enough for every worker thread at once. */
+#define JWK_POOL_MAX 64
+
+struct jwk_pool {
+	pthread_mutex_t lock;
+	size_t n[JWA_COUNT];
+	EVP_PKEY_CTX *free[JWA_COUNT][JWK_POOL_MAX];
+};
 
 static int errf(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -277,8 +287,60 @@ jwk_parse(json_t *key, unsigned allowed, struct jwk *k, char *why, size_t whysz)
 }
 
 static void
+jwk_pool_free(struct jwk_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	for (int a = 0; a < JWA_COUNT; a++) {
+		for (size_t i = 0; i < pool->n[a]; i++)
+			EVP_PKEY_CTX_free(pool->free[a][i]);
+	}
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
+
+EVP_PKEY_CTX *
+jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md)
+{
+	struct jwk_pool *pool = k->pool;
+	EVP_PKEY_CTX *ctx = NULL;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->n[alg] > 0)
+		ctx = pool->free[alg][--pool->n[alg]];
+	pthread_mutex_unlock(&pool->lock);
+	if (ctx != NULL)
+		return ctx;
+	ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
+	if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1 ||
+	    (k->type == JWK_RSA && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void
+jwk_ctx_put(const struct jwk *k, enum jwa alg, EVP_PKEY_CTX *ctx, bool reusable)
+{
+	struct jwk_pool *pool = k->pool;
+
+	if (reusable) {
+		pthread_mutex_lock(&pool->lock);
+		if (pool->n[alg] < JWK_POOL_MAX) {
+			pool->free[alg][pool->n[alg]++] = ctx;
+			ctx = NULL;
+		}
+		pthread_mutex_unlock(&pool->lock);
+	}
+	EVP_PKEY_CTX_free(ctx);
+}
+
+static void
 jwk_clear(struct jwk *k)
 {
+	jwk_pool_free(k->pool);
 	free(k->kid);
 	EVP_PKEY_free(k->pkey);
 	if (k->secret != NULL)
@@ -333,6 +395,13 @@ keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *
 			jwk_clear(k);
 			continue;
 		}
+		k->pool = calloc(1, sizeof(*k->pool));
+		if (k->pool == NULL) {
+			errf(err, errsz, "%s: out of memory", path);
+			jwk_clear(k);
+			goto fail;
+		}
+		pthread_mutex_init(&k->pool->lock, NULL);
 		for (size_t j = 0; j < ks->n; j++) {
 			if (k->kid != NULL && ks->keys[j].kid != NULL &&
 			    strcmp(k->kid, ks->keys[j].kid) == 0) {

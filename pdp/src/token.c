@@ -2,8 +2,10 @@
 #include "token.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,93 @@
 #define TOKEN_MAX_LIST_ITEMS 1024
 #define TOKEN_MAX_SIG_BYTES  1024
 #define NUMERICDATE_MAX      253402300799.0 /* 9999-12-31T23:59:59Z */
+
+/*
+ * Per-thread scratch for verification. jansson makes some forty small
+ * allocations to parse a token's header and payload; while a verification is
+ * under way they are carved from this arena and "freed" as a no-op, and the
+ * arena is reset when it ends. Allocations outside the window, or too large
+ * for the arena, go to malloc as usual.
+ */
+#define SCRATCH_ARENA_BYTES (128u << 10)
+
+struct scratch {
+	unsigned char *base;
+	size_t used;
+	bool active;
+	EVP_MD_CTX *md; /* reused for the signing input's digest */
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct scratch *scratch_tls;
+
+static void *
+scratch_malloc(size_t n)
+{
+	struct scratch *sc = scratch_tls;
+
+	if (sc != NULL && sc->active) {
+		n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+		if (n <= SCRATCH_ARENA_BYTES - sc->used) {
+			void *p = sc->base + sc->used;
+
+			sc->used += n;
+			return p;
+		}
+	}
+	return malloc(n);
+}
+
+static void
+scratch_free(void *p)
+{
+	struct scratch *sc = scratch_tls;
+
+	if (sc != NULL && (unsigned char *)p >= sc->base &&
+	    (unsigned char *)p < sc->base + SCRATCH_ARENA_BYTES)
+		return;
+	free(p);
+}
+
+static void
+scratch_destroy(void *arg)
+{
+	struct scratch *sc = arg;
+
+	EVP_MD_CTX_free(sc->md);
+	free(sc->base);
+	free(sc);
+}
+
+static void
+scratch_init_once(void)
+{
+	pthread_key_create(&scratch_key, scratch_destroy);
+	json_set_alloc_funcs(scratch_malloc, scratch_free);
+}
+
+/* This thread's scratch, made on first use; NULL when out of memory. */
+static struct scratch *
+scratch_get(void)
+{
+	struct scratch *sc = scratch_tls;
+
+	if (sc != NULL)
+		return sc;
+	sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return NULL;
+	sc->base = malloc(SCRATCH_ARENA_BYTES);
+	sc->md = EVP_MD_CTX_new();
+	if (sc->base == NULL || sc->md == NULL) {
+		scratch_destroy(sc);
+		return NULL;
+	}
+	pthread_setspecific(scratch_key, sc);
+	scratch_tls = sc;
+	return sc;
+}
 
 struct issuer {
 	char *name;
@@ -92,6 +181,7 @@ token_verifier_new(const struct config *cfg, char *err, size_t errsz)
 	static const char *const md_names[3] = {"SHA256", "SHA384", "SHA512"};
 	struct token_verifier *v = calloc(1, sizeof(*v));
 
+	pthread_once(&scratch_once, scratch_init_once);
 	if (v == NULL || (v->issuers = calloc(cfg->n_issuers, sizeof(struct issuer))) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		goto fail;
@@ -246,21 +336,21 @@ ecdsa_to_der(const unsigned char *sig, size_t len, enum jwa alg, unsigned char *
 }
 
 static int
-signature_ok(const struct token_verifier *v, const struct jwk *key, enum jwa alg, const char *input,
-             size_t input_len, const unsigned char *sig, size_t sig_len)
+signature_ok(const struct token_verifier *v, struct scratch *sc, const struct jwk *key,
+             enum jwa alg, const char *input, size_t input_len, const unsigned char *sig,
+             size_t sig_len)
 {
 	const EVP_MD *md = alg_md(v, alg);
-	unsigned char buf[EVP_MAX_MD_SIZE + 16], der[160];
-	EVP_MD_CTX *ctx;
-	int ok;
+	unsigned char digest[EVP_MAX_MD_SIZE], der[160];
+	unsigned int digest_len = 0;
+	EVP_PKEY_CTX *ctx;
+	int rc;
 
 	if (key->type == JWK_OCT) {
-		unsigned int mac_len = 0;
-
 		if (HMAC(md, key->secret, (int)key->secret_len, (const unsigned char *)input,
-		         input_len, buf, &mac_len) == NULL)
+		         input_len, digest, &digest_len) == NULL)
 			return 0;
-		return sig_len == mac_len && CRYPTO_memcmp(buf, sig, mac_len) == 0;
+		return sig_len == digest_len && CRYPTO_memcmp(digest, sig, digest_len) == 0;
 	}
 	if (key->type == JWK_EC) {
 		sig_len = ecdsa_to_der(sig, sig_len, alg, der, sizeof(der));
@@ -268,13 +358,17 @@ signature_ok(const struct token_verifier *v, const struct jwk *key, enum jwa alg
 			return 0;
 		sig = der;
 	}
-	ctx = EVP_MD_CTX_new();
+	if (EVP_DigestInit_ex2(sc->md, md, NULL) != 1 ||
+	    EVP_DigestUpdate(sc->md, input, input_len) != 1 ||
+	    EVP_DigestFinal_ex(sc->md, digest, &digest_len) != 1)
+		return 0;
+	ctx = jwk_ctx_get(key, alg, md);
 	if (ctx == NULL)
 		return 0;
-	ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, key->pkey) == 1 &&
-	     EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input, input_len) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+	rc = EVP_PKEY_verify(ctx, sig, sig_len, digest, digest_len);
+	/* 0 is a signature that does not verify; below 0 an error that may have spoilt ctx. */
+	jwk_ctx_put(key, alg, ctx, rc >= 0);
+	return rc == 1;
 }
 
 /* NumericDate (RFC 7519 §2): a JSON number of seconds; fractions are truncated. */
@@ -506,6 +600,7 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 	const char *dot1, *dot2, *sig_b64;
 	size_t head_len, body_len, sig_b64_len;
 	unsigned char *scratch = NULL;
+	struct scratch *sc;
 	unsigned char sig[TOKEN_MAX_SIG_BYTES];
 	json_t *header = NULL, *payload = NULL, *jv, *kid;
 	const struct issuer *is;
@@ -538,9 +633,16 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 	if (sig_len <= 0)
 		return fail(TOKEN_MALFORMED, why, whysz, "signature is not base64url");
 
-	scratch = malloc(B64URL_DECODED_MAX(head_len > body_len ? head_len : body_len) + 1);
-	if (scratch == NULL)
+	sc = scratch_get();
+	if (sc == NULL)
 		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
+	sc->active = true;
+	sc->used = 0;
+	scratch = scratch_malloc(B64URL_DECODED_MAX(head_len > body_len ? head_len : body_len) + 1);
+	if (scratch == NULL) {
+		e = fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
+		goto out;
+	}
 	header = segment_json(token, head_len, scratch);
 	if (header == NULL) {
 		e = fail(TOKEN_MALFORMED, why, whysz, "header is not a base64url JSON object");
@@ -595,7 +697,7 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		         jwa_name((enum jwa)alg));
 		goto out;
 	}
-	if (!signature_ok(v, key, (enum jwa)alg, token, (size_t)(dot2 - token), sig,
+	if (!signature_ok(v, sc, key, (enum jwa)alg, token, (size_t)(dot2 - token), sig,
 	                  (size_t)sig_len)) {
 		e = fail(TOKEN_BAD_SIGNATURE, why, whysz, "%s signature does not verify",
 		         jwa_name((enum jwa)alg));
@@ -632,6 +734,8 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 out:
 	json_decref(header);
 	json_decref(payload);
-	free(scratch);
+	scratch_free(scratch);
+	sc->active = false;
+	sc->used = 0;
 	return e;
 }

@@ -1,0 +1,133 @@
+# Shell helpers shared by the demo, the integration tests and the load runs:
+# build, keys and config, and nginx + PDP on loopback. Source it; it sets nothing global.
+
+pdp_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
+
+# pdp_build DIR [cmake args...]: configures and builds into DIR.
+pdp_build() {
+	local dir=$1; shift
+	cmake -S "$(pdp_root)" -B "$dir" "$@" >/dev/null
+	cmake --build "$dir" -j"$(nproc)" >/dev/null
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+pdp_free_port() {
+	local port
+	for _ in $(seq 1 100); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# pdp_make_keys BIN DIR: RSA and P-256 keys in one JWKS, and an HMAC secret.
+pdp_make_keys() {
+	local bin=$1 dir=$2
+	rm -f "$dir/jwks.json"
+	"$bin/pdp-mint" keygen rsa --kid rsa-1 --key "$dir/rsa-1.pem" --jwks "$dir/jwks.json"
+	"$bin/pdp-mint" keygen p256 --kid ec-1 --key "$dir/ec-1.pem" --jwks "$dir/jwks.json"
+	"$bin/pdp-mint" secret --out "$dir/hmac.secret"
+}
+
+# pdp_write_config DIR SOCKET [extra yaml]: a config for the keys of pdp_make_keys.
+pdp_write_config() {
+	local dir=$1 sock=$2 extra=${3:-}
+	cat >"$dir/pdp.yaml" <<YAML
+listen: unix:$sock
+threads: 4
+default_decision: allow
+realm: pdp-demo
+token: { cookie: pdp_token, max_bytes: 6144 }
+issuers:
+  - issuer: https://idp.example.com/
+    audiences: [https://apps.example.com]
+    jwks_file: jwks.json
+    algorithms: [RS256, ES256]
+  - issuer: https://internal.example.com/
+    audiences: [https://apps.example.com]
+    hmac_secret_file: hmac.secret
+    algorithms: [HS256]
+$extra
+YAML
+}
+
+# pdp_mint BIN DIR ALG CLAIMS_JSON: a token for the demo issuers.
+pdp_mint() {
+	local bin=$1 dir=$2 alg=$3 claims=$4
+	case $alg in
+	RS*) "$bin/pdp-mint" token --alg "$alg" --key "$dir/rsa-1.pem" --kid rsa-1 --claims "$claims" ;;
+	ES*) "$bin/pdp-mint" token --alg "$alg" --key "$dir/ec-1.pem" --kid ec-1 --claims "$claims" ;;
+	HS*) "$bin/pdp-mint" token --alg "$alg" --key "$dir/hmac.secret" --claims "$claims" ;;
+	esac
+}
+
+# pdp_write_nginx DIR PORT APP_PORT SOCKET: nginx.conf with the deploy/ snippets,
+# a protected server on PORT and an app on APP_PORT that echoes what it was told.
+pdp_write_nginx() {
+	local dir=$1 port=$2 app_port=$3 sock=$4 user=""
+	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-upstream-headers.conf} "$dir/"
+	sed "s#unix:/run/pdp/pdp.sock#unix:$sock#" "$(pdp_root)/deploy/nginx/pdp-http.conf" >"$dir/pdp-http.conf"
+	mkdir -p "$dir/tmp"
+	[ "$(id -u)" -eq 0 ] && user="user root root;"
+	cat >"$dir/nginx.conf" <<NGINX
+$user
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    include pdp-http.conf;
+
+    server {
+        listen 127.0.0.1:$port;
+        set \$pdp_signin_url http://127.0.0.1:$port/signin;
+        include pdp-auth.conf;
+
+        location / {
+            include pdp-upstream-headers.conf;
+            proxy_pass http://127.0.0.1:$app_port;
+        }
+        location = /signin {
+            auth_request off;
+            return 200 "sign in here\n";
+        }
+    }
+
+    # The protected app: shows which identity nginx passed on.
+    server {
+        listen 127.0.0.1:$app_port;
+        location / {
+            return 200 "user=\$http_x_pdp_user groups=\$http_x_pdp_groups\n";
+        }
+    }
+}
+NGINX
+}
+
+# pdp_wait_socket PATH PID: waits up to 5 s for the PDP's socket while PID lives.
+pdp_wait_socket() {
+	for _ in $(seq 1 100); do
+		[ -S "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+pdp_start_nginx() {
+	nginx -p "$1" -c "$1/nginx.conf" -e "$1/nginx-error.log"
+}
+
+pdp_stop_nginx() {
+	[ -f "$1/nginx.pid" ] && nginx -p "$1" -c "$1/nginx.conf" -e "$1/nginx-error.log" -s stop 2>/dev/null
+	for _ in $(seq 1 50); do [ -f "$1/nginx.pid" ] || return 0; sleep 0.05; done
+}

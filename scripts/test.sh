@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test twice: on the normal
+# build and on an AddressSanitizer + UndefinedBehaviorSanitizer build.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+scripts/deps.sh || exit 1
+
+total_failed=0
+suites=0
+run() { # NAME COMMAND...
+	suites=$((suites + 1))
+	echo "=== $1"
+	shift
+	if ! "$@"; then
+		total_failed=$((total_failed + 1))
+	fi
+}
+
+# Sanitizer reports must fail the run, leaks included.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+for variant in release sanitize; do
+	dir=build-test-$variant
+	args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	[ $variant = sanitize ] && args=(-DCMAKE_BUILD_TYPE=Debug -DPDP_SANITIZE=ON)
+	echo "=== build ($variant)"
+	pdp_build "$dir" "${args[@]}" || { echo "build ($variant) failed"; exit 1; }
+	run "unit tests ($variant)" ctest --test-dir "$dir" --output-on-failure
+	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
+done
+
+echo
+echo "suites: $((suites - total_failed)) passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

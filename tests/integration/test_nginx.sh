@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# End-to-end: the real daemon behind a real nginx on loopback, driven with curl.
+# usage: test_nginx.sh BIN_DIR   (the build's pdp/ directory)
+set -uo pipefail
+
+bin=$(cd "${1:?usage: test_nginx.sh BIN_DIR}" && pwd)
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-it-XXXXXX")
+sock=$work/pdp.sock
+pdp_pid=""
+passed=0
+failed=0
+
+cleanup() {
+	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
+	pdp_stop_nginx "$work"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; }
+
+# expect NAME WANT GOT [detail]
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "wanted [$2], got [$3] ${4:-}"; fi; }
+expect_match() { if printf '%s' "$3" | grep -qE -- "$2"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $3"; fi; }
+
+start_pdp() {
+	"$bin/pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
+	pdp_pid=$!
+	pdp_wait_socket "$sock" "$pdp_pid" || { echo "pdp did not start:"; cat "$work/pdp.log"; exit 1; }
+}
+
+port=$(pdp_free_port)
+app_port=$(pdp_free_port)
+url=http://127.0.0.1:$port
+pdp_make_keys "$bin" "$work"
+pdp_write_config "$work" "$sock"
+pdp_write_nginx "$work" "$port" "$app_port" "$sock"
+"$bin/pdp" check -c "$work/pdp.yaml" >/dev/null || { echo "pdp check failed"; exit 1; }
+start_pdp
+pdp_start_nginx "$work" || { cat "$work/nginx-error.log"; exit 1; }
+
+now=$(date +%s)
+iss=https://idp.example.com/
+aud=https://apps.example.com
+claims() { echo "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"alice@example.com\",\"groups\":[\"admins\",\"eng\"]$1}"; }
+mint() { pdp_mint "$bin" "$work" "$1" "$2"; }
+b64url() { basenc --base64url -w0 | tr -d '='; }
+
+# status TOKEN [curl args]: the HTTP status nginx answers for a bearer token.
+status() {
+	local tok=$1; shift
+	curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$@" "$url/app"
+}
+
+# --- allowed callers ---------------------------------------------------------
+good=$(mint RS256 "$(claims '')")
+body=$(curl -s -H "Authorization: Bearer $good" -H "X-PDP-User: mallory" "$url/app")
+expect "RS256 token: allowed, identity reaches the upstream" "user=alice@example.com groups=admins,eng" "$body"
+expect "ES256 token allowed" 200 "$(status "$(mint ES256 "$(claims '')")")"
+hs=$(pdp_mint "$bin" "$work" HS256 "{\"iss\":\"https://internal.example.com/\",\"aud\":\"$aud\",\"sub\":\"svc\"}")
+expect "HS256 token of a second issuer allowed" 200 "$(status "$hs")"
+expect "token from the configured cookie allowed" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --cookie "pdp_token=$good" "$url/app")"
+expect "repeated token (cache hit) still allowed" 200 "$(status "$good")"
+
+# --- no token ----------------------------------------------------------------
+hdrs=$(curl -s -D - -o /dev/null "$url/app")
+expect_match "no token: 401" '^HTTP/1.1 401' "$hdrs"
+expect_match "no token: RFC 6750 challenge with realm only" \
+	'WWW-Authenticate: Bearer realm="pdp-demo"'$'\r' "$hdrs"
+hdrs=$(curl -s -D - -o /dev/null -H 'Accept: text/html' "$url/app?x=1")
+expect_match "browser without token is sent to sign in" \
+	"Location: http://127.0.0.1:$port/signin\?rd=http://127.0.0.1/app\?x=1" "$hdrs"
+
+# --- hostile tokens: each one 401 invalid_token --------------------------------
+hdr_rs='{"alg":"RS256","typ":"JWT","kid":"rsa-1"}'
+payload=$(claims ",\"exp\":$((now + 600))" | b64url)
+sig=${good##*.}
+pubhex=$(openssl pkey -in "$work/rsa-1.pem" -pubout | od -An -tx1 | tr -d ' \n')
+hs_input="$(printf '%s' '{"alg":"HS256","typ":"JWT","kid":"rsa-1"}' | b64url).$payload"
+hs_sig=$(printf '%s' "$hs_input" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$pubhex" -binary | b64url)
+big_claim=$(head -c 5000 /dev/zero | tr '\0' 'x')
+
+declare -A hostile=(
+	["alg none"]="$(printf '%s' '{"alg":"none"}' | b64url).$payload."
+	["alg none with a signature"]="$(printf '%s' '{"alg":"none","kid":"rsa-1"}' | b64url).$payload.$sig"
+	["HS256 keyed with the RSA public key"]="$hs_input.$hs_sig"
+	["unknown kid"]="$("$bin/pdp-mint" token --alg RS256 --key "$work/rsa-1.pem" --kid nope --claims "$(claims '')")"
+	["kid of the wrong key type"]="$("$bin/pdp-mint" token --alg ES256 --key "$work/ec-1.pem" --kid rsa-1 --claims "$(claims '')")"
+	["bad signature"]="${good%.*}.${sig:0:20}AAAA${sig:24}"
+	["payload swapped under a valid signature"]="$(printf '%s' "$hdr_rs" | b64url).$(claims ',"groups":["root"]' | b64url).$sig"
+	["truncated (two segments)"]="${good%.*}"
+	["extra segment"]="$good.e30"
+	["bad base64url"]="${good:0:10}+${good:11}"
+	["non-JSON header"]="$(printf 'not json' | b64url).$payload.$sig"
+	["non-JSON payload"]="$(printf '%s' "$hdr_rs" | b64url).$(printf 'not json' | b64url).$sig"
+	["expired"]="$(mint RS256 "$(claims ",\"exp\":-300")")"
+	["not yet valid"]="$(mint RS256 "$(claims ",\"nbf\":600")")"
+	["wrong issuer"]="$(mint RS256 "{\"iss\":\"https://evil.example.com/\",\"aud\":\"$aud\",\"sub\":\"a\"}")"
+	["wrong audience"]="$(mint RS256 "{\"iss\":\"$iss\",\"aud\":\"https://other.example.com\",\"sub\":\"a\"}")"
+	["oversized token"]="$(mint RS256 "$(claims ",\"pad\":\"$big_claim\"")")"
+	["claims of the wrong type"]="$(mint RS256 "$(claims ',"groups":"admins"')")"
+	["subject of the wrong type"]="$(mint RS256 "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":42}")"
+)
+for name in "${!hostile[@]}"; do
+	hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer ${hostile[$name]}" "$url/app")
+	if printf '%s' "$hdrs" | grep -q '^HTTP/1.1 401' &&
+		printf '%s' "$hdrs" | grep -q 'WWW-Authenticate: Bearer realm="pdp-demo", error="invalid_token", error_description="'; then
+		ok "hostile: $name -> 401 invalid_token"
+	else
+		not_ok "hostile: $name -> 401 invalid_token" "$(printf '%s' "$hdrs" | head -3)"
+	fi
+done
+# Larger than nginx lets through: refused before the PDP, and never allowed.
+huge=$(head -c 20000 /dev/zero | tr '\0' 'A')
+expect "header larger than nginx accepts is refused" 400 "$(status "$huge")"
+expect "malformed bearer credential is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a"b' "$url/app")"
+
+# --- fail closed -------------------------------------------------------------
+kill -TERM "$pdp_pid"
+wait "$pdp_pid"
+pdp_pid=""
+expect "PDP stopped: nginx answers 500, never allow" 500 "$(status "$good")"
+
+# --- SIGTERM under traffic -----------------------------------------------------
+start_pdp
+bad=${hostile["bad signature"]}
+load() { # TOKEN OUT: bounded request loop, one status per line
+	for _ in $(seq 1 400); do status "$1" --max-time 2; echo; done >"$2"
+}
+load "$good" "$work/good.out" & l1=$!
+load "$bad" "$work/bad.out" & l2=$!
+sleep 0.5
+t0=$(date +%s%N)
+kill -TERM "$pdp_pid"
+gone=""
+for _ in $(seq 1 100); do
+	kill -0 "$pdp_pid" 2>/dev/null || { gone=$(( ($(date +%s%N) - t0) / 1000000 )); break; }
+	sleep 0.01
+done
+wait "$pdp_pid"; rc=$?
+pdp_pid=""
+wait "$l1" "$l2"
+if [ -n "$gone" ] && [ "$gone" -lt 1000 ]; then ok "SIGTERM under traffic: gone in ${gone} ms"; else not_ok "SIGTERM under traffic: still running after 1 s"; fi
+expect "SIGTERM: clean exit status" 0 "$rc"
+expect "SIGTERM: invalid token never allowed" "" "$(grep -v '^401$' "$work/bad.out" | grep -v '^500$' | sort -u | tr '\n' ' ')"
+expect "SIGTERM: valid token only allowed or 500" "" "$(grep -v '^200$' "$work/good.out" | grep -v '^500$' | sort -u | tr '\n' ' ')"
+if grep -q '^200$' "$work/good.out" && grep -q '^500$' "$work/good.out"; then
+	ok "SIGTERM: traffic was flowing before and refused after"
+else
+	not_ok "SIGTERM: traffic was flowing before and refused after" "$(sort "$work/good.out" | uniq -c)"
+fi
+
+# --- sanitizer and crash reports ------------------------------------------------
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation|Aborted' "$work/pdp.log"; then
+	not_ok "no sanitizer or crash report in the PDP log" "$(grep -E -A5 'Sanitizer|runtime error' "$work/pdp.log" | head -30)"
+else
+	ok "no sanitizer or crash report in the PDP log"
+fi
+
+echo "integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
