@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	libfcgi-dev libjwt-dev libssl-dev libyaml-dev libjansson-dev libcmocka-dev
-	nginx-light curl openssl procps
+	nginx-light libfcgi-bin curl openssl procps
+	clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test twice: on the normal
-# build and on an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# build and on an AddressSanitizer + UndefinedBehaviorSanitizer build; then
+# fuzzes every parser for a bounded time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -31,6 +32,9 @@ for variant in release sanitize; do
 	run "unit tests ($variant)" ctest --test-dir "$dir" --output-on-failure
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
 done
+
+# Every parser under libFuzzer for a bounded time (PDP_FUZZ_SECONDS per target).
+run "fuzz (${PDP_FUZZ_SECONDS:-20}s per parser)" tests/fuzz/run.sh "${PDP_FUZZ_SECONDS:-20}"
 
 echo
 echo "suites: $((suites - total_failed)) passed, $total_failed failed"

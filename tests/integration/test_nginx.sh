@@ -119,6 +119,20 @@ huge=$(head -c 20000 /dev/zero | tr '\0' 'A')
 expect "header larger than nginx accepts is refused" 400 "$(status "$huge")"
 expect "malformed bearer credential is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a"b' "$url/app")"
 
+# --- TCP listener: the same answers over tcp:127.0.0.1 (queried directly) ------
+tcp_port=$(pdp_free_port)
+sed "s#^listen: .*#listen: tcp:127.0.0.1:$tcp_port#" "$work/pdp.yaml" >"$work/pdp-tcp.yaml"
+"$bin/pdp" serve -c "$work/pdp-tcp.yaml" 2>>"$work/pdp.log" &
+tcp_pid=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null && break; sleep 0.05; done
+fcgi() { env -i "$@" cgi-fcgi -bind -connect "127.0.0.1:$tcp_port" 2>/dev/null | tr -d '\r'; }
+expect_match "TCP listener: valid token allowed" '^X-PDP-User: alice@example.com$' \
+	"$(fcgi HTTP_AUTHORIZATION="Bearer $good" PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"
+expect_match "TCP listener: no token challenged" '^Status: 401' "$(fcgi PDP_METHOD=GET)"
+kill -TERM "$tcp_pid"
+wait "$tcp_pid"
+expect "TCP listener: clean exit on SIGTERM" 0 "$?"
+
 # --- fail closed -------------------------------------------------------------
 kill -TERM "$pdp_pid"
 wait "$pdp_pid"

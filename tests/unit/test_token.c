@@ -54,7 +54,10 @@ setup(void **state)
 	bio = BIO_new(BIO_s_mem());
 	PEM_write_bio_PUBKEY(bio, t.key[K_R1]);
 	n = BIO_get_mem_data(bio, &data);
-	t.rsa_public_pem = strndup(data, (size_t)n);
+	/* BIO memory is not NUL-terminated: copy exactly n bytes. */
+	t.rsa_public_pem = malloc((size_t)n + 1);
+	memcpy(t.rsa_public_pem, data, (size_t)n);
+	t.rsa_public_pem[n] = '\0';
 	BIO_free(bio);
 	/* r2 and evil are not published; one encryption key is to be skipped. */
 	snprintf(jwks, sizeof(jwks),

@@ -1,0 +1,35 @@
+/* fuzz_jwks.c - libFuzzer target: any bytes as a JWKS file */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "jwks.h"
+#include "log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[64];
+	struct keyset *ks = NULL;
+	char err[512];
+	FILE *f;
+
+	if (path[0] == '\0') {
+		snprintf(path, sizeof(path), "/tmp/pdp-fuzz-jwks-%d.json", (int)getpid());
+		log_set_level(LOG_LVL_ERROR);
+	}
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(data, 1, size, f) != size)
+		abort();
+	fclose(f);
+	if (keyset_load_jwks(path, JWA_ALL_MASK & ~JWA_HS_MASK, &ks, err, sizeof(err)) == 0) {
+		/* Whatever loaded must be usable for lookups. */
+		for (int a = JWA_RS256; a < JWA_COUNT; a++)
+			(void)keyset_find(ks, "k", 1, (enum jwa)a);
+		keyset_free(ks);
+	}
+	return 0;
+}
