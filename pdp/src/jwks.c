@@ -22,12 +22,10 @@
 
 struct jwk_pool {
 	pthread_mutex_t lock;
+	EVP_MAC *mac; /* HMAC, fetched once for oct keys */
 	size_t n[JWA_COUNT];
-	EVP_PKEY_CTX *free[JWA_COUNT][JWK_POOL_MAX];
+	void *free[JWA_COUNT][JWK_POOL_MAX]; /* EVP_PKEY_CTX (RSA, EC) or EVP_MAC_CTX (oct) */
 };
-
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 static int
 errf(char *err, size_t errsz, const char *fmt, ...)
@@ -286,29 +284,72 @@ jwk_parse(json_t *key, unsigned allowed, struct jwk *k, char *why, size_t whysz)
 	return 0;
 }
 
+static struct jwk_pool *
+jwk_pool_new(enum jwk_type type)
+{
+	struct jwk_pool *pool = calloc(1, sizeof(*pool));
+
+	if (pool == NULL)
+		return NULL;
+	if (type == JWK_OCT && (pool->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
+		free(pool);
+		return NULL;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	return pool;
+}
+
 static void
-jwk_pool_free(struct jwk_pool *pool)
+jwk_pool_free(struct jwk_pool *pool, enum jwk_type type)
 {
 	if (pool == NULL)
 		return;
 	for (int a = 0; a < JWA_COUNT; a++) {
-		for (size_t i = 0; i < pool->n[a]; i++)
-			EVP_PKEY_CTX_free(pool->free[a][i]);
+		for (size_t i = 0; i < pool->n[a]; i++) {
+			if (type == JWK_OCT)
+				EVP_MAC_CTX_free(pool->free[a][i]);
+			else
+				EVP_PKEY_CTX_free(pool->free[a][i]);
+		}
 	}
+	EVP_MAC_free(pool->mac);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool);
 }
 
-EVP_PKEY_CTX *
-jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md)
+/* Takes a kept context for alg, or NULL when none is left. */
+static void *
+pool_take(struct jwk_pool *pool, enum jwa alg)
 {
-	struct jwk_pool *pool = k->pool;
-	EVP_PKEY_CTX *ctx = NULL;
+	void *ctx = NULL;
 
 	pthread_mutex_lock(&pool->lock);
 	if (pool->n[alg] > 0)
 		ctx = pool->free[alg][--pool->n[alg]];
 	pthread_mutex_unlock(&pool->lock);
+	return ctx;
+}
+
+/* Keeps ctx for reuse; returns false when the pool is full and the caller must free it. */
+static bool
+pool_keep(struct jwk_pool *pool, enum jwa alg, void *ctx)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->n[alg] < JWK_POOL_MAX) {
+		pool->free[alg][pool->n[alg]++] = ctx;
+		kept = true;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return kept;
+}
+
+EVP_PKEY_CTX *
+jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md)
+{
+	EVP_PKEY_CTX *ctx = pool_take(k->pool, alg);
+
 	if (ctx != NULL)
 		return ctx;
 	ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
@@ -324,23 +365,44 @@ jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md)
 void
 jwk_ctx_put(const struct jwk *k, enum jwa alg, EVP_PKEY_CTX *ctx, bool reusable)
 {
-	struct jwk_pool *pool = k->pool;
+	if (!reusable || !pool_keep(k->pool, alg, ctx))
+		EVP_PKEY_CTX_free(ctx);
+}
 
-	if (reusable) {
-		pthread_mutex_lock(&pool->lock);
-		if (pool->n[alg] < JWK_POOL_MAX) {
-			pool->free[alg][pool->n[alg]++] = ctx;
-			ctx = NULL;
-		}
-		pthread_mutex_unlock(&pool->lock);
+EVP_MAC_CTX *
+jwk_mac_get(const struct jwk *k, enum jwa alg, const EVP_MD *md)
+{
+	EVP_MAC_CTX *ctx = pool_take(k->pool, alg);
+	OSSL_PARAM params[2];
+
+	/* A kept context restarts with the key it already holds. */
+	if (ctx != NULL) {
+		if (EVP_MAC_init(ctx, NULL, 0, NULL) == 1)
+			return ctx;
+		EVP_MAC_CTX_free(ctx);
 	}
-	EVP_PKEY_CTX_free(ctx);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	                                             (char *)EVP_MD_get0_name(md), 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ctx = EVP_MAC_CTX_new(k->pool->mac);
+	if (ctx == NULL || EVP_MAC_init(ctx, k->secret, k->secret_len, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void
+jwk_mac_put(const struct jwk *k, enum jwa alg, EVP_MAC_CTX *ctx, bool reusable)
+{
+	if (!reusable || !pool_keep(k->pool, alg, ctx))
+		EVP_MAC_CTX_free(ctx);
 }
 
 static void
 jwk_clear(struct jwk *k)
 {
-	jwk_pool_free(k->pool);
+	jwk_pool_free(k->pool, k->type);
 	free(k->kid);
 	EVP_PKEY_free(k->pkey);
 	if (k->secret != NULL)
@@ -395,13 +457,12 @@ keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *
 			jwk_clear(k);
 			continue;
 		}
-		k->pool = calloc(1, sizeof(*k->pool));
+		k->pool = jwk_pool_new(k->type);
 		if (k->pool == NULL) {
 			errf(err, errsz, "%s: out of memory", path);
 			jwk_clear(k);
 			goto fail;
 		}
-		pthread_mutex_init(&k->pool->lock, NULL);
 		for (size_t j = 0; j < ks->n; j++) {
 			if (k->kid != NULL && ks->keys[j].kid != NULL &&
 			    strcmp(k->kid, ks->keys[j].kid) == 0) {
@@ -459,6 +520,12 @@ keyset_load_hmac(const char *path, unsigned allowed, struct keyset **out, char *
 		return errf(err, errsz, "%s: out of memory", path);
 	}
 	ks->n = 1;
+	ks->keys[0].pool = jwk_pool_new(JWK_OCT);
+	if (ks->keys[0].pool == NULL) {
+		keyset_free(ks);
+		OPENSSL_clear_free(buf, len + 1);
+		return errf(err, errsz, "%s: out of memory", path);
+	}
 	ks->keys[0].type = JWK_OCT;
 	ks->keys[0].algorithms = allowed & JWA_HS_MASK;
 	ks->keys[0].secret = buf;

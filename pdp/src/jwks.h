@@ -20,7 +20,7 @@ struct jwk {
 	EVP_PKEY *pkey;        /* RSA and EC */
 	unsigned char *secret; /* oct */
 	size_t secret_len;
-	struct jwk_pool *pool; /* verify contexts ready for reuse (RSA, EC) */
+	struct jwk_pool *pool; /* verify or MAC contexts ready for reuse */
 };
 
 struct keyset {
@@ -66,5 +66,13 @@ EVP_PKEY_CTX *jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md);
 
 /* Returns ctx to k's pool; reusable false (after an error) frees it instead. */
 void jwk_ctx_put(const struct jwk *k, enum jwa alg, EVP_PKEY_CTX *ctx, bool reusable);
+
+/*
+ * The same for an HMAC key: a MAC context keyed with k's secret for md,
+ * started and ready for EVP_MAC_update. (HMAC() fetches its algorithm by
+ * name on every call, which costs more than the MAC itself.)
+ */
+EVP_MAC_CTX *jwk_mac_get(const struct jwk *k, enum jwa alg, const EVP_MD *md);
+void jwk_mac_put(const struct jwk *k, enum jwa alg, EVP_MAC_CTX *ctx, bool reusable);
 
 #endif

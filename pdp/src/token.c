@@ -15,7 +15,6 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "b64.h"
 #include "jwks.h"
@@ -347,10 +346,15 @@ signature_ok(const struct token_verifier *v, struct scratch *sc, const struct jw
 	int rc;
 
 	if (key->type == JWK_OCT) {
-		if (HMAC(md, key->secret, (int)key->secret_len, (const unsigned char *)input,
-		         input_len, digest, &digest_len) == NULL)
+		EVP_MAC_CTX *mac = jwk_mac_get(key, alg, md);
+		size_t mac_len = 0;
+
+		if (mac == NULL)
 			return 0;
-		return sig_len == digest_len && CRYPTO_memcmp(digest, sig, digest_len) == 0;
+		rc = EVP_MAC_update(mac, (const unsigned char *)input, input_len) == 1 &&
+		     EVP_MAC_final(mac, digest, &mac_len, sizeof(digest)) == 1;
+		jwk_mac_put(key, alg, mac, rc);
+		return rc && sig_len == mac_len && CRYPTO_memcmp(digest, sig, mac_len) == 0;
 	}
 	if (key->type == JWK_EC) {
 		sig_len = ecdsa_to_der(sig, sig_len, alg, der, sizeof(der));
