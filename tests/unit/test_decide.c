@@ -27,6 +27,50 @@ make_config(const char *default_decision)
 	return c;
 }
 
+/* Each test gets a PDP built from a config whose default_decision is its state's. */
+struct fixture {
+	struct config *cfg;
+	struct pdp pdp;
+	time_t now;
+};
+
+static int
+fixture_up(void **state, const char *default_decision)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	f->cfg = make_config(default_decision);
+	f->now = time(NULL);
+	if (pdp_init(&f->pdp, f->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	*state = f;
+	return 0;
+}
+
+static int
+setup_allow(void **state)
+{
+	return fixture_up(state, "allow");
+}
+
+static int
+setup_deny(void **state)
+{
+	return fixture_up(state, "deny");
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	pdp_fini(&f->pdp);
+	config_free(f->cfg);
+	free(f);
+	return 0;
+}
+
 static char *
 token(time_t now, const char *sub, long ttl)
 {
@@ -65,112 +109,92 @@ text(const struct response *rs)
 static void
 no_token_is_challenged(void **state)
 {
-	struct config *c = make_config("allow");
-	struct pdp p;
+	struct fixture *f = *state;
+	struct pdp *p = &f->pdp;
 	struct request r = bearer(NULL);
 	struct response rs;
-	char err[256];
 
-	(void)state;
-	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
-	pdp_decide(&p, &r, time(NULL), &rs);
+	pdp_decide(p, &r, f->now, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "WWW-Authenticate: Bearer realm=\"test\"\r\n"));
 	r.token_source = TOKEN_SOURCE_BEARER;
 	r.token = "a b";
 	r.token_len = 3;
 	r.token_malformed = true;
-	pdp_decide(&p, &r, time(NULL), &rs);
+	pdp_decide(p, &r, f->now, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error=\"invalid_token\""));
-	assert_int_equal(p.counters.decisions[DECISION_UNAUTHENTICATED], 2);
-	pdp_fini(&p);
-	config_free(c);
+	assert_int_equal(p->counters.decisions[DECISION_UNAUTHENTICATED], 2);
 }
 
 static void
 valid_token_is_allowed_then_cached(void **state)
 {
-	struct config *c = make_config("allow");
-	time_t now = time(NULL);
+	struct fixture *f = *state;
+	struct pdp *p = &f->pdp;
+	time_t now = f->now;
 	char *tok = token(now, "alice", 300);
-	struct pdp p;
 	struct request r = bearer(tok);
 	struct response rs;
 	struct cache_stats st;
-	char err[256];
 
-	(void)state;
-	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
-	pdp_decide(&p, &r, now, &rs);
+	pdp_decide(p, &r, now, &rs);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(strstr(text(&rs), "X-PDP-User: alice\r\nX-PDP-Groups: g1\r\n"));
-	pdp_decide(&p, &r, now, &rs);
+	pdp_decide(p, &r, now, &rs);
 	assert_int_equal(rs.status, 200);
-	cache_get_stats(p.token_cache, &st);
+	cache_get_stats(p->token_cache, &st);
 	assert_int_equal(st.inserts, 1);
 	assert_int_equal(st.hits, 1);
 	/* Past exp plus leeway the cached entry is dead and the token is verified (and refused). */
-	pdp_decide(&p, &r, now + 300 + 60, &rs);
+	pdp_decide(p, &r, now + 300 + 60, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error_description=\"token expired\""));
-	assert_int_equal(p.counters.token_errors[TOKEN_EXPIRED], 1);
-	pdp_fini(&p);
-	config_free(c);
+	assert_int_equal(p->counters.token_errors[TOKEN_EXPIRED], 1);
 	free(tok);
 }
 
 static void
 invalid_tokens_are_never_cached(void **state)
 {
-	struct config *c = make_config("allow");
-	time_t now = time(NULL);
+	struct fixture *f = *state;
+	struct pdp *p = &f->pdp;
+	time_t now = f->now;
 	char *tok = token(now, "mallory", 300);
-	struct pdp p;
 	struct request r;
 	struct response rs;
 	struct cache_stats st;
-	char err[256];
 
-	(void)state;
 	tok[strlen(tok) - 2] = tok[strlen(tok) - 2] == 'A' ? 'B' : 'A';
 	r = bearer(tok);
-	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++) {
-		pdp_decide(&p, &r, now, &rs);
+		pdp_decide(p, &r, now, &rs);
 		assert_int_equal(rs.status, 401);
 		assert_non_null(strstr(text(&rs), "error_description=\"invalid signature\""));
 	}
-	cache_get_stats(p.token_cache, &st);
+	cache_get_stats(p->token_cache, &st);
 	assert_int_equal(st.inserts, 0);
 	assert_int_equal(st.hits, 0);
-	assert_int_equal(p.counters.token_errors[TOKEN_BAD_SIGNATURE], 3);
-	pdp_fini(&p);
-	config_free(c);
+	assert_int_equal(p->counters.token_errors[TOKEN_BAD_SIGNATURE], 3);
 	free(tok);
 }
 
 static void
 default_deny_when_no_policy_applies(void **state)
 {
-	struct config *c = make_config("deny");
-	time_t now = time(NULL);
+	struct fixture *f = *state;
+	struct pdp *p = &f->pdp;
+	time_t now = f->now;
 	char *tok = token(now, "alice", 300);
-	struct pdp p;
 	struct request r = bearer(tok);
 	struct response rs;
-	char err[256];
 
-	(void)state;
-	assert_int_equal(pdp_init(&p, c, err, sizeof(err)), 0);
-	pdp_decide(&p, &r, now, &rs);
+	pdp_decide(p, &r, now, &rs);
 	assert_int_equal(rs.status, 403);
 	assert_non_null(strstr(text(&rs), "X-PDP-Decision: deny\r\n"));
 	/* From the cache too. */
-	pdp_decide(&p, &r, now, &rs);
+	pdp_decide(p, &r, now, &rs);
 	assert_int_equal(rs.status, 403);
-	pdp_fini(&p);
-	config_free(c);
 	free(tok);
 }
 
@@ -178,10 +202,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(no_token_is_challenged),
-	    cmocka_unit_test(valid_token_is_allowed_then_cached),
-	    cmocka_unit_test(invalid_tokens_are_never_cached),
-	    cmocka_unit_test(default_deny_when_no_policy_applies),
+	    cmocka_unit_test_setup_teardown(no_token_is_challenged, setup_allow, teardown),
+	    cmocka_unit_test_setup_teardown(valid_token_is_allowed_then_cached, setup_allow,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(invalid_tokens_are_never_cached, setup_allow, teardown),
+	    cmocka_unit_test_setup_teardown(default_deny_when_no_policy_applies, setup_deny,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
