@@ -30,54 +30,8 @@ jwa_name(enum jwa alg)
 	return (unsigned)alg < JWA_COUNT ? jwa_names[alg] : "?";
 }
 
-struct parse {
-	struct ydoc *doc;
-	char *err;
-	size_t errsz;
-};
-
-struct key_handler {
-	const char *name;
-	int (*fn)(struct parse *p, yaml_node_t *v, void *target);
-};
-
-#define PERR(p, n, ...) ydoc_error((p)->doc, (n), (p)->err, (p)->errsz, __VA_ARGS__)
-
-/* Runs the handler of each key of mapping n; a key with no handler is an error. */
 static int
-parse_map(struct parse *p, yaml_node_t *n, const struct key_handler *table, void *target)
-{
-	yaml_node_t *k, *v;
-
-	if (n->type != YAML_MAPPING_NODE)
-		return PERR(p, n, "expected a mapping");
-	YDOC_MAP_FOREACH(p->doc, n, k, v)
-	{
-		const char *name = ydoc_scalar(k);
-		const struct key_handler *h;
-
-		for (h = table; h->name != NULL; h++) {
-			if (strcmp(h->name, name) == 0)
-				break;
-		}
-		if (h->name == NULL) {
-			char known[512];
-			size_t off = 0;
-
-			known[0] = '\0';
-			for (h = table; h->name != NULL && off < sizeof(known); h++)
-				off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s",
-				                        off ? ", " : "", h->name);
-			return PERR(p, k, "unknown key \"%s\" (expected one of: %s)", name, known);
-		}
-		if (h->fn(p, v, target) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-set_string(struct parse *p, yaml_node_t *v, char **dst)
+set_string(struct ydoc_parse *p, yaml_node_t *v, char **dst)
 {
 	const char *s;
 	char *copy;
@@ -85,17 +39,17 @@ set_string(struct parse *p, yaml_node_t *v, char **dst)
 	if (ydoc_get_string(p->doc, v, &s, p->err, p->errsz) != 0)
 		return -1;
 	if (s[0] == '\0')
-		return PERR(p, v, "must not be empty");
+		return YDOC_ERR(p, v, "must not be empty");
 	copy = strdup(s);
 	if (copy == NULL)
-		return PERR(p, v, "out of memory");
+		return YDOC_ERR(p, v, "out of memory");
 	free(*dst);
 	*dst = copy;
 	return 0;
 }
 
 static int
-set_decision(struct parse *p, yaml_node_t *v, enum decision_default *dst)
+set_decision(struct ydoc_parse *p, yaml_node_t *v, enum decision_default *dst)
 {
 	const char *s = ydoc_scalar(v);
 
@@ -104,19 +58,19 @@ set_decision(struct parse *p, yaml_node_t *v, enum decision_default *dst)
 	else if (s != NULL && strcmp(s, "deny") == 0)
 		*dst = DEFAULT_DENY;
 	else
-		return PERR(p, v, "expected allow or deny");
+		return YDOC_ERR(p, v, "expected allow or deny");
 	return 0;
 }
 
 /* "unix:/absolute/path" or "tcp:host:port" with an IPv4 or [IPv6] literal host. */
 static int
-check_address(struct parse *p, yaml_node_t *v, const char *s)
+check_address(struct ydoc_parse *p, yaml_node_t *v, const char *s)
 {
 	if (strncmp(s, "unix:", 5) == 0) {
 		if (s[5] != '/')
-			return PERR(p, v, "unix socket path must be absolute (unix:/path)");
+			return YDOC_ERR(p, v, "unix socket path must be absolute (unix:/path)");
 		if (strlen(s + 5) >= 108)
-			return PERR(p, v, "unix socket path too long");
+			return YDOC_ERR(p, v, "unix socket path too long");
 		return 0;
 	}
 	if (strncmp(s, "tcp:", 4) == 0) {
@@ -128,11 +82,11 @@ check_address(struct parse *p, yaml_node_t *v, const char *s)
 		long port;
 
 		if (colon == NULL)
-			return PERR(p, v, "expected tcp:host:port");
+			return YDOC_ERR(p, v, "expected tcp:host:port");
 		hl = (size_t)(colon - host);
 		port = strtol(colon + 1, &end, 10);
 		if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
-			return PERR(p, v, "bad port in \"%s\"", s);
+			return YDOC_ERR(p, v, "bad port in \"%s\"", s);
 		if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(buf)) {
 			memcpy(buf, host + 1, hl - 2);
 			buf[hl - 2] = '\0';
@@ -144,13 +98,13 @@ check_address(struct parse *p, yaml_node_t *v, const char *s)
 			if (inet_pton(AF_INET, buf, addr) == 1)
 				return 0;
 		}
-		return PERR(p, v, "host must be an IPv4 or [IPv6] address in \"%s\"", s);
+		return YDOC_ERR(p, v, "host must be an IPv4 or [IPv6] address in \"%s\"", s);
 	}
-	return PERR(p, v, "expected unix:/path or tcp:host:port");
+	return YDOC_ERR(p, v, "expected unix:/path or tcp:host:port");
 }
 
 static int
-h_listen(struct parse *p, yaml_node_t *v, void *t)
+h_listen(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config *c = t;
 
@@ -160,7 +114,7 @@ h_listen(struct parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_threads(struct parse *p, yaml_node_t *v, void *t)
+h_threads(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	uint64_t n;
 
@@ -171,7 +125,7 @@ h_threads(struct parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_backlog(struct parse *p, yaml_node_t *v, void *t)
+h_backlog(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	uint64_t n;
 
@@ -182,19 +136,19 @@ h_backlog(struct parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_policies(struct parse *p, yaml_node_t *v, void *t)
+h_policies(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_string(p, v, &((struct config *)t)->policies);
 }
 
 static int
-h_default_decision(struct parse *p, yaml_node_t *v, void *t)
+h_default_decision(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_decision(p, v, &((struct config *)t)->default_decision);
 }
 
 static int
-h_realm(struct parse *p, yaml_node_t *v, void *t)
+h_realm(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config *c = t;
 
@@ -203,29 +157,30 @@ h_realm(struct parse *p, yaml_node_t *v, void *t)
 	/* The realm is quoted into WWW-Authenticate: keep it a plain token. */
 	for (const char *s = c->realm; *s; s++) {
 		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
-			return PERR(p, v, "realm may hold printable ASCII only, without quotes");
+			return YDOC_ERR(p, v,
+			                "realm may hold printable ASCII only, without quotes");
 	}
 	return 0;
 }
 
 static int
-h_log_level(struct parse *p, yaml_node_t *v, void *t)
+h_log_level(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	const char *s = ydoc_scalar(v);
 
 	if (s == NULL || log_level_parse(s, &((struct config *)t)->log_level) != 0)
-		return PERR(p, v, "expected error, warn, info or debug");
+		return YDOC_ERR(p, v, "expected error, warn, info or debug");
 	return 0;
 }
 
 static int
-h_decision_log(struct parse *p, yaml_node_t *v, void *t)
+h_decision_log(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_string(p, v, &((struct config *)t)->decision_log);
 }
 
 static int
-h_token_cookie(struct parse *p, yaml_node_t *v, void *t)
+h_token_cookie(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config *c = t;
 
@@ -233,13 +188,13 @@ h_token_cookie(struct parse *p, yaml_node_t *v, void *t)
 		return -1;
 	for (const char *s = c->token_cookie; *s; s++) {
 		if (*s <= 0x20 || *s >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *s) != NULL)
-			return PERR(p, v, "not a valid cookie name");
+			return YDOC_ERR(p, v, "not a valid cookie name");
 	}
 	return 0;
 }
 
 static int
-h_token_max_bytes(struct parse *p, yaml_node_t *v, void *t)
+h_token_max_bytes(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	uint64_t n;
 
@@ -250,7 +205,7 @@ h_token_max_bytes(struct parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_token_cache_entries(struct parse *p, yaml_node_t *v, void *t)
+h_token_cache_entries(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	uint64_t n;
 
@@ -260,7 +215,7 @@ h_token_cache_entries(struct parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
-static const struct key_handler token_keys[] = {
+static const struct ydoc_key token_keys[] = {
     {"cookie", h_token_cookie},
     {"max_bytes", h_token_max_bytes},
     {"cache_entries", h_token_cache_entries},
@@ -268,48 +223,48 @@ static const struct key_handler token_keys[] = {
 };
 
 static int
-h_token(struct parse *p, yaml_node_t *v, void *t)
+h_token(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return parse_map(p, v, token_keys, t);
+	return ydoc_parse_map(p, v, token_keys, t);
 }
 
 static int
-claim_name(struct parse *p, yaml_node_t *v, char **dst)
+claim_name(struct ydoc_parse *p, yaml_node_t *v, char **dst)
 {
 	return set_string(p, v, dst);
 }
 
 static int
-h_claim_user(struct parse *p, yaml_node_t *v, void *t)
+h_claim_user(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return claim_name(p, v, &((struct config_claims *)t)->user);
 }
 
 static int
-h_claim_groups(struct parse *p, yaml_node_t *v, void *t)
+h_claim_groups(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return claim_name(p, v, &((struct config_claims *)t)->groups);
 }
 
 static int
-h_claim_roles(struct parse *p, yaml_node_t *v, void *t)
+h_claim_roles(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return claim_name(p, v, &((struct config_claims *)t)->roles);
 }
 
 static int
-h_claim_device_id(struct parse *p, yaml_node_t *v, void *t)
+h_claim_device_id(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return claim_name(p, v, &((struct config_claims *)t)->device_id);
 }
 
 static int
-h_claim_sign_in_risk(struct parse *p, yaml_node_t *v, void *t)
+h_claim_sign_in_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return claim_name(p, v, &((struct config_claims *)t)->sign_in_risk);
 }
 
-static const struct key_handler claim_keys[] = {
+static const struct ydoc_key claim_keys[] = {
     {"user", h_claim_user},
     {"groups", h_claim_groups},
     {"roles", h_claim_roles},
@@ -319,13 +274,13 @@ static const struct key_handler claim_keys[] = {
 };
 
 static int
-h_iss_issuer(struct parse *p, yaml_node_t *v, void *t)
+h_iss_issuer(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_string(p, v, &((struct config_issuer *)t)->issuer);
 }
 
 static int
-h_iss_audiences(struct parse *p, yaml_node_t *v, void *t)
+h_iss_audiences(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config_issuer *is = t;
 	const char **list = NULL;
@@ -335,17 +290,17 @@ h_iss_audiences(struct parse *p, yaml_node_t *v, void *t)
 		return -1;
 	if (n == 0) {
 		free(list);
-		return PERR(p, v, "audiences must not be empty");
+		return YDOC_ERR(p, v, "audiences must not be empty");
 	}
 	is->audiences = calloc(n, sizeof(char *));
 	if (is->audiences == NULL) {
 		free(list);
-		return PERR(p, v, "out of memory");
+		return YDOC_ERR(p, v, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (list[i][0] == '\0' || (is->audiences[i] = strdup(list[i])) == NULL) {
 			free(list);
-			return PERR(p, v, "audience must be a non-empty string");
+			return YDOC_ERR(p, v, "audience must be a non-empty string");
 		}
 		is->n_audiences = i + 1;
 	}
@@ -354,19 +309,19 @@ h_iss_audiences(struct parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_iss_jwks_file(struct parse *p, yaml_node_t *v, void *t)
+h_iss_jwks_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_string(p, v, &((struct config_issuer *)t)->jwks_file);
 }
 
 static int
-h_iss_hmac_secret_file(struct parse *p, yaml_node_t *v, void *t)
+h_iss_hmac_secret_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_string(p, v, &((struct config_issuer *)t)->hmac_secret_file);
 }
 
 static int
-h_iss_algorithms(struct parse *p, yaml_node_t *v, void *t)
+h_iss_algorithms(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config_issuer *is = t;
 	const char **list = NULL;
@@ -379,10 +334,11 @@ h_iss_algorithms(struct parse *p, yaml_node_t *v, void *t)
 		int a = jwa_from_name(list[i], strlen(list[i]));
 
 		if (a < 0) {
-			PERR(p, v,
-			     "unsupported algorithm \"%s\" (expected HS256, HS384, HS512, RS256, "
-			     "RS384, RS512, ES256, ES384 or ES512)",
-			     list[i]);
+			YDOC_ERR(
+			    p, v,
+			    "unsupported algorithm \"%s\" (expected HS256, HS384, HS512, RS256, "
+			    "RS384, RS512, ES256, ES384 or ES512)",
+			    list[i]);
 			free(list);
 			return -1;
 		}
@@ -390,31 +346,31 @@ h_iss_algorithms(struct parse *p, yaml_node_t *v, void *t)
 	}
 	free(list);
 	if (mask == 0)
-		return PERR(p, v, "algorithms must not be empty");
+		return YDOC_ERR(p, v, "algorithms must not be empty");
 	is->algorithms = mask;
 	return 0;
 }
 
 static int
-h_iss_leeway(struct parse *p, yaml_node_t *v, void *t)
+h_iss_leeway(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	uint64_t ms;
 
 	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
 		return -1;
 	if (ms > 600000)
-		return PERR(p, v, "leeway above 10m defeats expiry checks");
+		return YDOC_ERR(p, v, "leeway above 10m defeats expiry checks");
 	((struct config_issuer *)t)->leeway_s = ms / 1000;
 	return 0;
 }
 
 static int
-h_iss_claims(struct parse *p, yaml_node_t *v, void *t)
+h_iss_claims(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return parse_map(p, v, claim_keys, &((struct config_issuer *)t)->claims);
+	return ydoc_parse_map(p, v, claim_keys, &((struct config_issuer *)t)->claims);
 }
 
-static const struct key_handler issuer_keys[] = {
+static const struct ydoc_key issuer_keys[] = {
     {"issuer", h_iss_issuer},         {"audiences", h_iss_audiences},
     {"jwks_file", h_iss_jwks_file},   {"hmac_secret_file", h_iss_hmac_secret_file},
     {"algorithms", h_iss_algorithms}, {"leeway", h_iss_leeway},
@@ -445,60 +401,63 @@ claims_defaults(struct config_claims *c)
 }
 
 static int
-parse_issuer(struct parse *p, yaml_node_t *n, struct config_issuer *is, struct config *c)
+parse_issuer(struct ydoc_parse *p, yaml_node_t *n, struct config_issuer *is, struct config *c)
 {
 	snprintf(is->where, sizeof(is->where), "%s:%zu", ydoc_name(p->doc), n->start_mark.line + 1);
 	is->leeway_s = 60;
-	if (parse_map(p, n, issuer_keys, is) != 0)
+	if (ydoc_parse_map(p, n, issuer_keys, is) != 0)
 		return -1;
 	if (is->issuer == NULL)
-		return PERR(p, n, "issuer entry needs \"issuer\"");
+		return YDOC_ERR(p, n, "issuer entry needs \"issuer\"");
 	if (is->n_audiences == 0)
-		return PERR(p, n,
-		            "issuer \"%s\" needs \"audiences\": without them a token minted for "
-		            "any other application would be accepted",
-		            is->issuer);
+		return YDOC_ERR(
+		    p, n,
+		    "issuer \"%s\" needs \"audiences\": without them a token minted for "
+		    "any other application would be accepted",
+		    is->issuer);
 	if ((is->jwks_file == NULL) == (is->hmac_secret_file == NULL))
-		return PERR(p, n,
-		            "issuer \"%s\" needs exactly one of jwks_file and hmac_secret_file",
-		            is->issuer);
+		return YDOC_ERR(p, n,
+		                "issuer \"%s\" needs exactly one of jwks_file and hmac_secret_file",
+		                is->issuer);
 	if (is->algorithms == 0)
 		is->algorithms = is->jwks_file != NULL ? JWA_BIT(JWA_RS256) | JWA_BIT(JWA_ES256)
 		                                       : JWA_BIT(JWA_HS256);
 	/* Key confusion is refused here already: HMAC algorithms never go with public keys. */
 	if (is->jwks_file != NULL && (is->algorithms & JWA_HS_MASK))
-		return PERR(p, n, "issuer \"%s\": HS algorithms need hmac_secret_file, not a JWKS",
-		            is->issuer);
+		return YDOC_ERR(p, n,
+		                "issuer \"%s\": HS algorithms need hmac_secret_file, not a JWKS",
+		                is->issuer);
 	if (is->hmac_secret_file != NULL && (is->algorithms & ~JWA_HS_MASK))
-		return PERR(p, n, "issuer \"%s\": hmac_secret_file allows only HS256/HS384/HS512",
-		            is->issuer);
+		return YDOC_ERR(p, n,
+		                "issuer \"%s\": hmac_secret_file allows only HS256/HS384/HS512",
+		                is->issuer);
 	for (size_t i = 0; i < c->n_issuers; i++) {
 		if (&c->issuers[i] != is && c->issuers[i].issuer != NULL &&
 		    strcmp(c->issuers[i].issuer, is->issuer) == 0)
-			return PERR(p, n, "issuer \"%s\" is listed twice", is->issuer);
+			return YDOC_ERR(p, n, "issuer \"%s\" is listed twice", is->issuer);
 	}
 	if (claims_defaults(&is->claims) != 0)
-		return PERR(p, n, "out of memory");
+		return YDOC_ERR(p, n, "out of memory");
 	return 0;
 }
 
 static int
-h_issuers(struct parse *p, yaml_node_t *v, void *t)
+h_issuers(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config *c = t;
 	yaml_node_t *item;
 	size_t n;
 
 	if (v->type != YAML_SEQUENCE_NODE)
-		return PERR(p, v, "expected a list of issuers");
+		return YDOC_ERR(p, v, "expected a list of issuers");
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (n == 0)
-		return PERR(p, v, "issuers must not be empty");
+		return YDOC_ERR(p, v, "issuers must not be empty");
 	if (c->issuers != NULL)
-		return PERR(p, v, "issuers given twice");
+		return YDOC_ERR(p, v, "issuers given twice");
 	c->issuers = calloc(n, sizeof(*c->issuers));
 	if (c->issuers == NULL)
-		return PERR(p, v, "out of memory");
+		return YDOC_ERR(p, v, "out of memory");
 	YDOC_SEQ_FOREACH(p->doc, v, item)
 	{
 		struct config_issuer *is = &c->issuers[c->n_issuers++];
@@ -510,7 +469,7 @@ h_issuers(struct parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_store_type(struct parse *p, yaml_node_t *v, void *t)
+h_store_type(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config_store *s = t;
 	const char *name = ydoc_scalar(v);
@@ -522,12 +481,12 @@ h_store_type(struct parse *p, yaml_node_t *v, void *t)
 	else if (name != NULL && strcmp(name, "none") == 0)
 		s->type = STORE_NONE;
 	else
-		return PERR(p, v, "expected redis, file or none");
+		return YDOC_ERR(p, v, "expected redis, file or none");
 	return 0;
 }
 
 static int
-h_store_address(struct parse *p, yaml_node_t *v, void *t)
+h_store_address(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config_store *s = t;
 
@@ -537,43 +496,43 @@ h_store_address(struct parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_store_path(struct parse *p, yaml_node_t *v, void *t)
+h_store_path(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_string(p, v, &((struct config_store *)t)->path);
 }
 
 static int
-h_store_prefix(struct parse *p, yaml_node_t *v, void *t)
+h_store_prefix(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_string(p, v, &((struct config_store *)t)->prefix);
 }
 
 static int
-h_store_timeout(struct parse *p, yaml_node_t *v, void *t)
+h_store_timeout(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config_store *s = t;
 
 	if (ydoc_get_duration_ms(p->doc, v, &s->timeout_ms, p->err, p->errsz) != 0)
 		return -1;
 	if (s->timeout_ms == 0 || s->timeout_ms > 10000)
-		return PERR(p, v, "timeout must be between 1ms and 10s");
+		return YDOC_ERR(p, v, "timeout must be between 1ms and 10s");
 	return 0;
 }
 
 static int
-h_store_stale_max(struct parse *p, yaml_node_t *v, void *t)
+h_store_stale_max(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return ydoc_get_duration_ms(p->doc, v, &((struct config_store *)t)->stale_max_ms, p->err,
 	                            p->errsz);
 }
 
 static int
-h_store_on_error(struct parse *p, yaml_node_t *v, void *t)
+h_store_on_error(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_decision(p, v, &((struct config_store *)t)->on_store_error);
 }
 
-static const struct key_handler store_keys[] = {
+static const struct ydoc_key store_keys[] = {
     {"type", h_store_type},
     {"address", h_store_address},
     {"path", h_store_path},
@@ -585,20 +544,20 @@ static const struct key_handler store_keys[] = {
 };
 
 static int
-h_store(struct parse *p, yaml_node_t *v, void *t)
+h_store(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config_store *s = &((struct config *)t)->store;
 
-	if (parse_map(p, v, store_keys, s) != 0)
+	if (ydoc_parse_map(p, v, store_keys, s) != 0)
 		return -1;
 	if (s->type == STORE_REDIS && s->address == NULL)
-		return PERR(p, v, "a redis store needs \"address\"");
+		return YDOC_ERR(p, v, "a redis store needs \"address\"");
 	if (s->type == STORE_FILE && s->path == NULL)
-		return PERR(p, v, "a file store needs \"path\"");
+		return YDOC_ERR(p, v, "a file store needs \"path\"");
 	return 0;
 }
 
-static const struct key_handler top_keys[] = {
+static const struct ydoc_key top_keys[] = {
     {"listen", h_listen},
     {"threads", h_threads},
     {"backlog", h_backlog},
@@ -681,7 +640,7 @@ out:
 static struct config *
 config_from_doc(struct ydoc *doc, char *err, size_t errsz)
 {
-	struct parse p = {doc, err, errsz};
+	struct ydoc_parse p = {doc, err, errsz};
 	struct config *c = NULL;
 	yaml_node_t *root;
 
@@ -691,7 +650,7 @@ config_from_doc(struct ydoc *doc, char *err, size_t errsz)
 		goto fail;
 	}
 	root = ydoc_root(doc);
-	if (root != NULL && parse_map(&p, root, top_keys, c) != 0)
+	if (root != NULL && ydoc_parse_map(&p, root, top_keys, c) != 0)
 		goto fail;
 	if (c->n_issuers == 0) {
 		ydoc_error(doc, root, err, errsz,

@@ -380,3 +380,36 @@ ydoc_get_strings(const struct ydoc *d, const yaml_node_t *n, const char ***out, 
 	*count = len;
 	return 0;
 }
+
+int
+ydoc_parse_map(struct ydoc_parse *p, yaml_node_t *n, const struct ydoc_key *table, void *target)
+{
+	yaml_node_t *k, *v;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return YDOC_ERR(p, n, "expected a mapping");
+	YDOC_MAP_FOREACH(p->doc, n, k, v)
+	{
+		const char *name = ydoc_scalar(k);
+		const struct ydoc_key *h;
+
+		for (h = table; h->name != NULL; h++) {
+			if (strcmp(h->name, name) == 0)
+				break;
+		}
+		if (h->name == NULL) {
+			char known[512];
+			size_t off = 0;
+
+			known[0] = '\0';
+			for (h = table; h->name != NULL && off < sizeof(known); h++)
+				off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s",
+				                        off ? ", " : "", h->name);
+			return YDOC_ERR(p, k, "unknown key \"%s\" (expected one of: %s)", name,
+			                known);
+		}
+		if (h->fn(p, v, target) != 0)
+			return -1;
+	}
+	return 0;
+}

@@ -52,6 +52,29 @@ int ydoc_get_duration_ms(const struct ydoc *d, const yaml_node_t *n, uint64_t *o
 int ydoc_get_strings(const struct ydoc *d, const yaml_node_t *n, const char ***out, size_t *count,
                      char *err, size_t errsz);
 
+/* A parse in progress: the document and where its first error goes. */
+struct ydoc_parse {
+	struct ydoc *doc;
+	char *err;
+	size_t errsz;
+};
+
+#define YDOC_ERR(p, n, ...) ydoc_error((p)->doc, (n), (p)->err, (p)->errsz, __VA_ARGS__)
+
+/* A key of a mapping and the handler that reads its value into target. */
+struct ydoc_key {
+	const char *name;
+	int (*fn)(struct ydoc_parse *p, yaml_node_t *v, void *target);
+};
+
+/*
+ * Runs the handler of each key of mapping n, from table (ended by a NULL
+ * name). A key with no handler is an error that lists the known keys, so a
+ * typo is never silently ignored. Returns 0, or -1 with the error in p.
+ */
+int ydoc_parse_map(struct ydoc_parse *p, yaml_node_t *n, const struct ydoc_key *table,
+                   void *target);
+
 /* Pairs of a mapping, for iteration; NULL/0 when n is not a mapping. */
 #define YDOC_MAP_FOREACH(d, n, k, v)                                                               \
 	for (yaml_node_pair_t *k##_pair = (n)->data.mapping.pairs.start;                           \
