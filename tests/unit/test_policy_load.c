@@ -1,0 +1,428 @@
+/* test_policy_load.c - policy files: the model they load into, and every loader error */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy_load.h"
+#include "testlib.h"
+
+static const char apps_yaml[] = "apps:\n"
+                                "  - id: admin-portal\n"
+                                "    hosts: [Admin.Example.com]\n"
+                                "    paths: [/]\n"
+                                "  - id: payroll-write\n"
+                                "    hosts: [api.example.com]\n"
+                                "    paths: [/payroll/]\n"
+                                "    methods: [POST, PUT, PATCH, DELETE]\n"
+                                "  - id: payroll-read\n"
+                                "    hosts: [api.example.com]\n"
+                                "    paths: [/payroll/]\n"
+                                "    methods: [GET, HEAD]\n"
+                                "  - id: api\n"
+                                "    hosts: [api.example.com]\n"
+                                "locations:\n"
+                                "  - id: corp\n"
+                                "    ranges: [10.0.0.0/8, \"2001:db8::/32\"]\n"
+                                "    trusted: true\n"
+                                "  - id: embargoed\n"
+                                "    countries: [KP, IR, unknown]\n"
+                                "strengths:\n"
+                                "  - id: phishing-resistant\n"
+                                "    combinations: [[hwk], [sc]]\n"
+                                "    acr: [urn:example:acr:phr]\n";
+
+static const char policies_yaml[] =
+    "policies:\n"
+    "  - id: block-embargoed\n"
+    "    name: Block embargoed countries\n"
+    "    users: { include: all, exclude: { users: [breakglass@example.com] } }\n"
+    "    apps: { include: all }\n"
+    "    conditions:\n"
+    "      locations: { include: [embargoed] }\n"
+    "    grant: block\n"
+    "  - id: admins-strong-auth\n"
+    "    state: report-only\n"
+    "    users: { include: { groups: [admins], roles: [Admin] } }\n"
+    "    apps: { include: [admin-portal] }\n"
+    "    conditions:\n"
+    "      user_risk: [medium, high]\n"
+    "      device_platforms: { include: any, exclude: [linux] }\n"
+    "      client_apps: [browser]\n"
+    "      locations: { include: [any], exclude: [trusted, corp] }\n"
+    "      device_filter: { mode: exclude, match: any, rules: [{ attribute: trust, equals: "
+    "joined }, { attribute: platform, in: [ios, android] }, { attribute: os_version, prefix: "
+    "'10.' }] }\n"
+    "    grant: { require: one, controls: [{ strength: phishing-resistant }, compliant_device, "
+    "mfa, { approved_clients: [app-b, app-a] }] }\n"
+    "    session: { sign_in_frequency: 4h }\n"
+    "  - id: payroll-writes\n"
+    "    users: { include: all }\n"
+    "    apps: { include: [payroll-write], exclude: [] }\n"
+    "    session: { sign_in_frequency: every_time }\n"
+    "  - id: off\n"
+    "    state: disabled\n"
+    "    users: { include: all }\n"
+    "    apps: { include: all }\n"
+    "    grant: block\n";
+
+static struct policy_set *
+load2(const char *a, const char *b, char *err, size_t errsz)
+{
+	const char *names[] = {"/p/apps.yaml", "/p/policies.yaml"};
+	const char *bufs[] = {a, b};
+
+	return policy_set_load_buffers(names, bufs, 2, err, errsz);
+}
+
+static const struct pol_policy *
+policy(const struct policy_set *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_policies; i++) {
+		if (strcmp(s->policies[i].id, id) == 0)
+			return &s->policies[i];
+	}
+	fail_msg("no policy %s", id);
+	return NULL;
+}
+
+static void
+loads_the_whole_model(void **state)
+{
+	char err[512];
+	struct policy_set *s = load2(apps_yaml, policies_yaml, err, sizeof(err));
+	const struct pol_policy *p;
+
+	(void)state;
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(s->n_apps, 4);
+	assert_string_equal(s->apps[0].hosts[0], "admin.example.com"); /* lower-cased */
+	assert_int_equal(s->apps[1].methods, METHOD_BIT(METHOD_POST) | METHOD_BIT(METHOD_PUT) |
+	                                         METHOD_BIT(METHOD_PATCH) |
+	                                         METHOD_BIT(METHOD_DELETE));
+	assert_string_equal(s->apps[3].paths[0], "/"); /* the default path */
+	assert_int_equal(s->n_locations, 2);
+	assert_int_equal(s->locations[0].n_ranges, 2);
+	assert_true(s->locations[0].trusted);
+	assert_int_equal(s->locations[1].n_countries, 2);
+	assert_int_equal(s->locations[1].countries[0], 'K' << 8 | 'P');
+	assert_true(s->locations[1].unknown_country);
+	/* The set's own strength plus the built-in mfa. */
+	assert_int_equal(s->n_strengths, 2);
+	assert_string_equal(s->strengths[1].id, "mfa");
+	assert_int_equal(s->strengths[1].n_combinations, 8);
+	assert_string_equal(s->strengths[0].acr[0], "urn:example:acr:phr");
+	assert_int_equal(strlen(s->revision), 16);
+
+	p = policy(s, "block-embargoed");
+	assert_true(p->block);
+	assert_int_equal(p->state, POLICY_ENABLED);
+	assert_string_equal(p->name, "Block embargoed countries");
+	assert_true(p->users_include.all);
+	assert_int_equal(p->users_exclude.users.n, 1);
+	assert_string_equal(s->users.names[p->users_exclude.users.ids[0]],
+	                    "breakglass@example.com");
+	assert_true(p->cond.has_locations);
+	assert_int_equal(p->cond.loc_include.locations.n, 1);
+	assert_int_equal(p->cond.loc_include.locations.ids[0], 1); /* embargoed */
+
+	p = policy(s, "admins-strong-auth");
+	assert_int_equal(p->state, POLICY_REPORT_ONLY);
+	assert_string_equal(s->groups.names[p->users_include.groups.ids[0]], "admins");
+	assert_string_equal(s->roles.names[p->users_include.roles.ids[0]], "Admin");
+	assert_int_equal(p->apps_include.apps.ids[0], 0);
+	assert_int_equal(p->cond.user_risk, RISK_BIT(RISK_MEDIUM) | RISK_BIT(RISK_HIGH));
+	assert_int_equal(p->cond.platform_include, PLATFORM_ALL_MASK);
+	assert_int_equal(p->cond.platform_exclude, PLATFORM_BIT(PLATFORM_LINUX));
+	assert_int_equal(p->cond.client_apps, CLIENT_BIT(CLIENT_BROWSER));
+	assert_true(p->cond.loc_include.any);
+	assert_true(p->cond.loc_exclude.trusted);
+	assert_int_equal(p->cond.loc_exclude.locations.ids[0], 0);
+	assert_true(p->cond.device_filter.present);
+	assert_false(p->cond.device_filter.include);
+	assert_true(p->cond.device_filter.match_any);
+	assert_int_equal(p->cond.device_filter.n_rules, 3);
+	assert_int_equal(p->cond.device_filter.rules[1].op, FILTER_IN);
+	assert_int_equal(p->cond.device_filter.rules[1].n_values, 2);
+	assert_int_equal(p->cond.device_filter.rules[2].op, FILTER_PREFIX);
+	assert_string_equal(p->cond.device_filter.rules[2].values[0], "10.");
+	assert_true(p->require_one);
+	assert_int_equal(p->n_controls, 4);
+	assert_int_equal(p->controls[0].type, CONTROL_STRENGTH);
+	assert_int_equal(p->controls[0].strength, 0);
+	assert_int_equal(p->controls[1].type, CONTROL_COMPLIANT_DEVICE);
+	assert_int_equal(p->controls[2].strength, 1); /* mfa: the built-in */
+	assert_int_equal(p->controls[3].type, CONTROL_APPROVED_CLIENTS);
+	assert_int_equal(p->controls[3].clients.n, 2);
+	assert_int_equal(p->sign_in_frequency_s, 4 * 3600);
+	assert_int_equal(policy(s, "payroll-writes")->sign_in_frequency_s, 0);
+	assert_non_null(strstr(p->where, "/p/policies.yaml:9:"));
+	policy_set_free(s);
+}
+
+static void
+indexes_routes_and_candidates(void **state)
+{
+	char err[512];
+	struct policy_set *s = load2(apps_yaml, policies_yaml, err, sizeof(err));
+	const struct host_routes *h;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(s->n_hosts, 2);
+	assert_string_equal(s->hosts[0].host, "admin.example.com");
+	h = &s->hosts[1];
+	assert_string_equal(h->host, "api.example.com");
+	assert_int_equal(h->n_routes, 3);
+	assert_string_equal(h->routes[0].path, "/payroll/"); /* longest first */
+	assert_string_equal(h->routes[2].path, "/");
+	/* admin-portal: block-embargoed (all) and admins-strong-auth; never the disabled one. */
+	assert_int_equal(s->app_policies[0].n, 2);
+	/* payroll-write: block-embargoed and payroll-writes. */
+	assert_int_equal(s->app_policies[1].n, 2);
+	/* No app: only policies for all apps. */
+	assert_int_equal(s->app_policies[s->n_apps].n, 1);
+	assert_int_equal(s->app_policies[s->n_apps].ids[0], 0);
+	policy_set_free(s);
+}
+
+static void
+revision_follows_content(void **state)
+{
+	char err[512], a[17], b[17];
+	struct policy_set *s;
+	char *changed = strdup(policies_yaml);
+
+	(void)state;
+	s = load2(apps_yaml, policies_yaml, err, sizeof(err));
+	memcpy(a, s->revision, 17);
+	policy_set_free(s);
+	s = load2(apps_yaml, policies_yaml, err, sizeof(err));
+	assert_string_equal(a, s->revision);
+	policy_set_free(s);
+	*strstr(changed, "4h") = '5';
+	s = load2(apps_yaml, changed, err, sizeof(err));
+	memcpy(b, s->revision, 17);
+	assert_string_not_equal(a, b);
+	policy_set_free(s);
+	free(changed);
+}
+
+static int mismatches;
+
+/*
+ * Loads apps_yaml with text as the second file; expects an error naming where
+ * and why. Every mismatch is printed, and no_mismatches() fails the test.
+ */
+static void
+expect_error(const char *text, const char *where, const char *reason)
+{
+	char err[1024];
+	struct policy_set *s = load2(apps_yaml, text, err, sizeof(err));
+
+	if (s != NULL || strstr(err, where) == NULL || strstr(err, reason) == NULL) {
+		print_error("file:\n%s\nerror: %s\nwanted \"%s\" and \"%s\"\n", text,
+		            s ? "(loaded)" : err, where, reason);
+		policy_set_free(s);
+		mismatches++;
+	}
+}
+
+static void
+no_mismatches(void)
+{
+	int n = mismatches;
+
+	mismatches = 0;
+	if (n != 0)
+		fail_msg("%d error messages did not match", n);
+}
+
+#define POL "policies:\n  - id: p\n    users: { include: all }\n    apps: { include: all }\n"
+
+static void
+loader_errors(void **state)
+{
+	(void)state;
+	expect_error("polices: []\n", "policies.yaml:1:1", "unknown key \"polices\"");
+	expect_error(POL "    grant: block\n    grnt: x\n", "policies.yaml:6:5",
+	             "unknown key \"grnt\"");
+	expect_error(POL "    grant: allow\n", "policies.yaml:5:12", "grant is block or");
+	expect_error(POL "    grant: { controls: [mfa, bogus] }\n", "policies.yaml:5:30",
+	             "unknown control \"bogus\"");
+	expect_error(POL "    grant: { controls: [{ strength: nope }] }\n", "policies.yaml:5:37",
+	             "no strength has id \"nope\"");
+	expect_error(POL "    grant: { controls: [] }\n", "policies.yaml:5:24", "non-empty list");
+	expect_error(POL "    grant: { require: most, controls: [mfa] }\n", "policies.yaml:5:23",
+	             "require is all or one");
+	expect_error(POL "    grant: { controls: [block, mfa] }\n", "policies.yaml:5:25",
+	             "write grant: block");
+	expect_error(POL, "policies.yaml:2:5", "needs a grant or a session control");
+	expect_error("policies:\n  - id: p\n    apps: { include: all }\n    grant: block\n",
+	             "policies.yaml:2:5", "needs users and apps");
+	expect_error("policies:\n  - users: { include: all }\n    apps: { include: all }\n"
+	             "    grant: block\n",
+	             "policies.yaml:2:5", "needs an \"id\"");
+	expect_error("policies:\n  - id: 'bad id'\n", "policies.yaml:2:9", "an id is");
+	expect_error("policies:\n  - id: p\n    users: { include: {} }\n", "policies.yaml:3:23",
+	             "include names nobody");
+	expect_error("policies:\n  - id: p\n    users: { include: { groups: [] } }\n",
+	             "policies.yaml:3:33", "must not be empty");
+	expect_error("policies:\n  - id: p\n    users: { include: everyone }\n",
+	             "policies.yaml:3:23", "expected all or");
+	expect_error(
+	    "policies:\n  - id: p\n    users: { include: all }\n    apps: { include: [] }\n",
+	    "policies.yaml:4:22", "must not be empty");
+	expect_error("policies:\n  - id: p\n    users: { include: all }\n"
+	             "    apps: { include: [no-such-app] }\n    grant: block\n",
+	             "policies.yaml:4:23", "no app has id \"no-such-app\"");
+	expect_error(POL "    conditions: { locations: { include: [mars] } }\n    grant: block\n",
+	             "policies.yaml:5:42", "no location has id \"mars\"");
+	expect_error(POL "    conditions: { locations: { exclude: [corp] } }\n    grant: block\n",
+	             "policies.yaml:5:30", "non-empty include");
+	expect_error(POL "    conditions: { user_risk: [severe] }\n    grant: block\n",
+	             "policies.yaml:5:30", "unknown risk level \"severe\"");
+	expect_error(POL "    conditions: { device_platforms: { include: [beos] } }\n"
+	                 "    grant: block\n",
+	             "policies.yaml:5:48", "unknown platform \"beos\"");
+	expect_error(POL "    conditions: { client_apps: [desktop] }\n    grant: block\n",
+	             "policies.yaml:5:32", "unknown client app \"desktop\"");
+	expect_error(POL
+	             "    conditions: { device_filter: { rules: [{ attribute: trust, equals: x }] "
+	             "} }\n    grant: block\n",
+	             "policies.yaml:5:34", "needs mode and rules");
+	expect_error(POL "    conditions: { device_filter: { mode: include, rules: [{ attribute: "
+	                 "color, equals: x }] } }\n    grant: block\n",
+	             "policies.yaml:5:72", "unknown device attribute");
+	expect_error(POL "    conditions: { device_filter: { mode: include, rules: [{ attribute: "
+	                 "trust, equals: x, prefix: y }] } }\n    grant: block\n",
+	             "policies.yaml:5:98", "exactly one of equals, in and prefix");
+	expect_error(POL "    session: { sign_in_frequency: 10s }\n", "policies.yaml:5:35",
+	             "between 1m and 365d");
+	expect_error(POL "    state: on\n    grant: block\n", "policies.yaml:5:12",
+	             "enabled, report-only or disabled");
+	expect_error(POL "    grant: block\n"
+	                 "  - id: p\n    users: { include: all }\n    apps: { include: all }\n"
+	                 "    grant: block\n",
+	             "policies.yaml:6:5",
+	             "duplicate policy id \"p\" (first defined at /p/policies.yaml:2:5)");
+}
+
+static void
+app_location_strength_errors(void **state)
+{
+	(void)state;
+	expect_error("apps:\n  - id: admin-portal\n    hosts: [x.example.com]\n",
+	             "policies.yaml:2:5",
+	             "duplicate app id \"admin-portal\" (first defined at "
+	             "/p/apps.yaml:2:5)");
+	expect_error("apps:\n  - id: a\n", "policies.yaml:2:5", "needs \"hosts\"");
+	expect_error("apps:\n  - id: a\n    hosts: ['a b']\n", "policies.yaml:3:12",
+	             "not a host name");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    paths: [admin]\n", "policies.yaml:4:12",
+	             "starting with '/'");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    methods: [get]\n", "policies.yaml:4:14",
+	             "unknown method \"get\"");
+	expect_error("apps:\n  - id: a\n    hosts: [api.example.com]\n    paths: [/payroll/]\n"
+	             "    methods: [GET]\n",
+	             "policies.yaml:2:5", "both claim api.example.com/payroll/");
+	expect_error("locations:\n  - id: l\n    ranges: [10.0.0.1/8]\n", "policies.yaml:3:13",
+	             "host bits set");
+	expect_error("locations:\n  - id: l\n    ranges: [10.0.0.0/40]\n", "policies.yaml:3:13",
+	             "prefix length");
+	expect_error("locations:\n  - id: l\n    countries: [Germany]\n", "policies.yaml:3:16",
+	             "ISO 3166 alpha-2");
+	expect_error("locations:\n  - id: l\n    trusted: true\n", "policies.yaml:2:5",
+	             "needs \"ranges\" or \"countries\"");
+	expect_error("strengths:\n  - id: s\n    combinations: [hwk]\n", "policies.yaml:3:20",
+	             "list of amr values");
+	expect_error("strengths:\n  - id: s\n    combinations: [[]]\n", "policies.yaml:3:20",
+	             "must not be empty");
+	expect_error("strengths:\n  - id: s\n    combinations: [[a]]\n    acr: ['a b']\n",
+	             "policies.yaml:4:10", "may not hold spaces");
+	expect_error("strengths:\n  - id: phishing-resistant\n    combinations: [[a]]\n",
+	             "policies.yaml:2:5", "duplicate strength id");
+	expect_error("apps: {}\n", "policies.yaml:1:7", "apps is a list");
+	no_mismatches();
+}
+
+static void
+warnings_for_contradictions(void **state)
+{
+	char err[512];
+	struct policy_set *s = load2(apps_yaml,
+	                             "policies:\n  - id: w\n    users: { include: { groups: [g] }, "
+	                             "exclude: { groups: [g] } }\n    apps: { include: [api], "
+	                             "exclude: [api] }\n    grant: block\n",
+	                             err, sizeof(err));
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(s->n_warnings, 2);
+	assert_non_null(strstr(s->warnings[0], "/p/policies.yaml:2:5: policy \"w\" includes and "
+	                                       "excludes the same user, group or role"));
+	assert_non_null(strstr(s->warnings[1], "includes and excludes the same app"));
+	policy_set_free(s);
+}
+
+static void
+own_mfa_replaces_builtin(void **state)
+{
+	char err[512];
+	struct policy_set *s = load2("strengths:\n  - id: mfa\n    combinations: [[otp]]\n",
+	                             POL "    grant: { controls: [mfa] }\n", err, sizeof(err));
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(s->n_strengths, 1);
+	assert_int_equal(s->strengths[0].n_combinations, 1);
+	assert_int_equal(s->policies[0].controls[0].strength, 0);
+	policy_set_free(s);
+}
+
+static void
+loads_a_directory(void **state)
+{
+	char dir[512], path[600], err[512];
+	struct policy_set *s;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/policies", test_tmpdir());
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/tests", dir);
+	mkdir(path, 0700);
+	test_write_file("policies/10-apps.yaml", apps_yaml);
+	test_write_file("policies/20-policies.yml", policies_yaml);
+	test_write_file("policies/README.md", "not yaml: ignored\n");
+	test_write_file("policies/tests/cases.yaml", "cases: []\n");
+	s = policy_set_load(dir, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(s->n_files, 2);
+	assert_int_equal(s->n_policies, 4);
+	policy_set_free(s);
+	/* An error names the file inside the directory. */
+	test_write_file("policies/30-bad.yaml", "policies:\n  - id: x\n    users: nobody\n");
+	assert_null(policy_set_load(dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "/policies/30-bad.yaml:3:12:"));
+	assert_null(policy_set_load("/nonexistent/policies", err, sizeof(err)));
+	assert_non_null(strstr(err, "No such file"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(loads_the_whole_model),
+	    cmocka_unit_test(indexes_routes_and_candidates),
+	    cmocka_unit_test(revision_follows_content),
+	    cmocka_unit_test(loader_errors),
+	    cmocka_unit_test(app_location_strength_errors),
+	    cmocka_unit_test(warnings_for_contradictions),
+	    cmocka_unit_test(own_mfa_replaces_builtin),
+	    cmocka_unit_test(loads_a_directory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
