@@ -32,12 +32,16 @@ pdp_make_keys() {
 	"$bin/pdp-mint" secret --out "$dir/hmac.secret"
 }
 
-# pdp_write_config DIR SOCKET [extra yaml]: a config for the keys of pdp_make_keys.
+# pdp_write_config DIR SOCKET [extra yaml]: a config for the keys of pdp_make_keys,
+# with the repository's policies/ copied to DIR/policies.
 pdp_write_config() {
 	local dir=$1 sock=$2 extra=${3:-}
+	rm -rf "$dir/policies"
+	cp -r "$(pdp_root)/policies" "$dir/policies"
 	cat >"$dir/pdp.yaml" <<YAML
 listen: unix:$sock
 threads: 4
+policies: policies
 default_decision: allow
 realm: pdp-demo
 token: { cookie: pdp_token, max_bytes: 6144 }

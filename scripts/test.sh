@@ -30,6 +30,7 @@ for variant in release sanitize; do
 	echo "=== build ($variant)"
 	pdp_build "$dir" "${args[@]}" || { echo "build ($variant) failed"; exit 1; }
 	run "unit tests ($variant)" ctest --test-dir "$dir" --output-on-failure
+	run "command line ($variant)" tests/integration/test_cli.sh "$dir/pdp"
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
 done
 

@@ -13,6 +13,7 @@
 #include "decide.h"
 #include "fcgi_server.h"
 #include "log.h"
+#include "policy_load.h"
 #include "token.h"
 
 #ifndef PDP_VERSION
@@ -39,15 +40,18 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: pdp serve -c CONFIG\n"
-	           "       pdp check -c CONFIG\n"
+	           "       pdp check [-c CONFIG] [POLICY_DIR]\n"
 	           "       pdp version\n"
 	           "\n"
 	           "serve   answer nginx auth_request subrequests over FastCGI\n"
-	           "check   validate CONFIG and the key files it names; exit 1 on any error\n");
+	           "check   validate CONFIG and the key files it names, and the policy files\n"
+	           "        in POLICY_DIR (default: the config's policies directory); exit 1\n"
+	           "        on any error, naming file:line:column\n");
 }
 
+/* Parses "-c CONFIG" and up to max_args positional arguments; exits on a usage error. */
 static const char *
-config_arg(int argc, char **argv)
+parse_args(int argc, char **argv, const char **args, int max_args, int *n_args)
 {
 	const char *path = NULL;
 	int c;
@@ -66,35 +70,84 @@ config_arg(int argc, char **argv)
 			exit(2);
 		}
 	}
-	if (path == NULL || optind != argc) {
+	if (argc - optind > max_args) {
+		usage(stderr);
+		exit(2);
+	}
+	*n_args = argc - optind;
+	for (int i = 0; i < *n_args; i++)
+		args[i] = argv[optind + i];
+	return path;
+}
+
+static const char *
+config_arg(int argc, char **argv)
+{
+	int n;
+	const char *path = parse_args(argc, argv, NULL, 0, &n);
+
+	if (path == NULL) {
 		usage(stderr);
 		exit(2);
 	}
 	return path;
 }
 
+/* Loads and reports one policy directory; returns 0 when it is valid. */
 static int
-cmd_check(int argc, char **argv)
+check_policies(const char *dir)
 {
-	const char *path = config_arg(argc, argv);
 	char err[1024];
-	struct config *cfg = config_load(path, err, sizeof(err));
-	struct token_verifier *v;
+	struct policy_set *set = policy_set_load(dir, err, sizeof(err));
 
-	if (cfg == NULL) {
+	if (set == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	v = token_verifier_new(cfg, err, sizeof(err));
-	if (v == NULL) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		config_free(cfg);
-		return 1;
-	}
-	printf("%s: ok (%zu issuer%s)\n", path, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s");
-	token_verifier_free(v);
-	config_free(cfg);
+	for (size_t i = 0; i < set->n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", set->warnings[i]);
+	printf("%s: ok (%zu file%s, %zu app%s, %zu polic%s, revision %s)\n", dir, set->n_files,
+	       set->n_files == 1 ? "" : "s", set->n_apps, set->n_apps == 1 ? "" : "s",
+	       set->n_policies, set->n_policies == 1 ? "y" : "ies", set->revision);
+	policy_set_free(set);
 	return 0;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	const char *dir = NULL, *path;
+	char err[1024];
+	struct config *cfg = NULL;
+	struct token_verifier *v;
+	int n, rc = 0;
+
+	path = parse_args(argc, argv, &dir, 1, &n);
+	if (path == NULL && dir == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (path != NULL) {
+		cfg = config_load(path, err, sizeof(err));
+		if (cfg == NULL) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		v = token_verifier_new(cfg, err, sizeof(err));
+		if (v == NULL) {
+			fprintf(stderr, "%s: %s\n", path, err);
+			config_free(cfg);
+			return 1;
+		}
+		printf("%s: ok (%zu issuer%s)\n", path, cfg->n_issuers,
+		       cfg->n_issuers == 1 ? "" : "s");
+		token_verifier_free(v);
+		if (dir == NULL)
+			dir = cfg->policies;
+	}
+	rc = check_policies(dir);
+	config_free(cfg);
+	return rc;
 }
 
 static void

@@ -1434,6 +1434,8 @@ sort_idlist(struct idlist *list)
 	uint32_t *ids = (uint32_t *)list->ids;
 	size_t k = 0;
 
+	if (list->n == 0)
+		return;
 	qsort(ids, list->n, sizeof(*ids), sort_ids);
 	for (size_t i = 0; i < list->n; i++) {
 		if (k == 0 || ids[k - 1] != ids[i])
