@@ -191,7 +191,7 @@ bench_cold(struct pdp *p, struct alg_case *c, time_t now, double seconds)
 	do {
 		struct request r = bearer(c->tokens[next++ % TOKENS]);
 
-		pdp_decide(p, &r, now, &rs);
+		pdp_decide(p, 0, &r, now, &rs);
 		if (rs.status != 200)
 			die("a valid token was not allowed");
 		n++;
@@ -209,11 +209,11 @@ bench_warm(struct pdp *p, struct alg_case *c, time_t now, double seconds)
 	long n = 0;
 	double t0, t;
 
-	pdp_decide(p, &r, now, &rs);
+	pdp_decide(p, 0, &r, now, &rs);
 	t0 = now_s();
 	do {
 		for (int i = 0; i < 256; i++)
-			pdp_decide(p, &r, now, &rs);
+			pdp_decide(p, 0, &r, now, &rs);
 		n += 256;
 		t = now_s();
 	} while (t - t0 < seconds);
@@ -296,6 +296,7 @@ main(int argc, char **argv)
 	fclose(f);
 	snprintf(cfgtext, sizeof(cfgtext),
 	         "log_level: error\n"
+	         "policies: %s\n"
 	         "token: { cache_entries: %d }\n"
 	         "issuers:\n"
 	         "  - issuer: https://idp.example.com/\n"
@@ -304,9 +305,9 @@ main(int argc, char **argv)
 	         "  - issuer: https://internal.example.com/\n"
 	         "    audiences: [https://apps.example.com]\n"
 	         "    hmac_secret_file: %s/secret\n",
-	         TOKENS / 4, dir, dir);
+	         dir, TOKENS / 4, dir, dir);
 	cfg = config_load_buffer("bench.yaml", cfgtext, strlen(cfgtext), err, sizeof(err));
-	if (cfg == NULL || pdp_init(&p, cfg, err, sizeof(err)) != 0)
+	if (cfg == NULL || pdp_init(&p, cfg, 1, err, sizeof(err)) != 0)
 		die(err);
 
 	for (int i = 0; only != NULL && i < NCASES; i++) {

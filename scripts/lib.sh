@@ -106,11 +106,14 @@ http {
         }
     }
 
-    # The protected app: shows which identity nginx passed on.
+    # The protected app: shows which identity and policies nginx passed on.
     server {
         listen 127.0.0.1:$app_port;
         location / {
             return 200 "user=\$http_x_pdp_user groups=\$http_x_pdp_groups\n";
+        }
+        location = /policies {
+            return 200 "policies=\$http_x_pdp_policies\n";
         }
     }
 }

@@ -8,6 +8,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "policy_swap.h"
 #include "request.h"
 #include "response.h"
 #include "token.h"
@@ -15,26 +16,42 @@
 struct pdp_counters {
 	atomic_uint_fast64_t decisions[DECISION_ERROR + 1];
 	atomic_uint_fast64_t token_errors[TOKEN_NO_MEMORY + 1];
+	atomic_uint_fast64_t reloads;
+	atomic_uint_fast64_t reload_failures;
 };
 
 struct pdp {
 	const struct config *cfg;
 	struct token_verifier *verifier;
 	struct cache *token_cache;
+	struct policy_swap policies;
+	unsigned n_readers;
 	struct pdp_counters counters;
 };
 
 /*
- * Loads what deciding needs from cfg (keys, caches). cfg must outlive p.
- * Returns 0, or -1 with the reason in err; pdp_fini releases what was made.
+ * Loads what deciding needs from cfg: keys, the token cache, and the policy
+ * set from cfg->policies (an invalid set refuses to start: it would fail
+ * open or closed by accident). n_readers: how many threads will call
+ * pdp_decide, each with its own reader index. cfg must outlive p. Returns 0,
+ * or -1 with the reason in err; pdp_fini releases what was made.
  */
-int pdp_init(struct pdp *p, const struct config *cfg, char *err, size_t errsz);
+int pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err, size_t errsz);
 void pdp_fini(struct pdp *p);
 
 /*
- * Decides request r at time now and writes the answer into rs. Never fails
- * open: an internal error is a 500 answer. Safe to call from many threads.
+ * Loads cfg->policies again and swaps it in if valid; requests in flight
+ * finish on the set they began with. On failure the last good set keeps
+ * serving and err says why. Returns 0 or -1. One caller at a time.
  */
-void pdp_decide(struct pdp *p, const struct request *r, time_t now, struct response *rs);
+int pdp_reload_policies(struct pdp *p, char *err, size_t errsz);
+
+/*
+ * Decides request r at time now and writes the answer into rs. reader is the
+ * calling thread's index (0..n_readers-1). Never fails open: an internal
+ * error is a 500 answer.
+ */
+void pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now,
+                struct response *rs);
 
 #endif

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,8 +23,9 @@
 struct worker {
 	pthread_t thread;
 	struct pdp *pdp;
+	unsigned index; /* the worker's reader slot in the policy swap */
 	int listen_fd;
-	volatile sig_atomic_t *stop;
+	atomic_bool *stop;
 	atomic_bool done;
 };
 
@@ -140,15 +141,15 @@ worker_main(void *arg)
 		atomic_store(&w->done, true);
 		return NULL;
 	}
-	while (!*w->stop) {
+	while (!atomic_load(w->stop)) {
 		if (FCGX_Accept_r(&req) < 0) {
 			/* The listening socket was shut down to stop us, or accept failed. */
-			if (*w->stop)
+			if (atomic_load(w->stop))
 				break;
 			continue;
 		}
 		request_parse(&r, fcgi_param, &req, w->pdp->cfg->token_cookie);
-		pdp_decide(w->pdp, &r, time(NULL), rs);
+		pdp_decide(w->pdp, w->index, &r, time(NULL), rs);
 		FCGX_PutStr(rs->buf, (int)rs->len, req.out);
 		FCGX_Finish_r(&req);
 	}
@@ -158,47 +159,58 @@ worker_main(void *arg)
 	return NULL;
 }
 
-int
-fcgi_serve(struct pdp *p, int listen_fd, unsigned threads, volatile sig_atomic_t *stop, int wake_fd)
-{
-	struct worker *workers = calloc(threads, sizeof(*workers));
-	struct pollfd pfd = {.fd = wake_fd, .events = POLLIN};
-	struct timespec deadline;
-	sigset_t block, old;
-	unsigned started = 0;
-	char drain[64];
+struct fcgi_server {
+	struct worker *workers;
+	unsigned started;
+	atomic_bool stop;
+};
 
-	if (workers == NULL)
-		return -1;
-	/* Workers never take the process's signals: they all go to this thread's handlers. */
+struct fcgi_server *
+fcgi_start(struct pdp *p, int listen_fd, unsigned threads)
+{
+	struct fcgi_server *s = calloc(1, sizeof(*s));
+	sigset_t block, old;
+
+	if (s == NULL || (s->workers = calloc(threads, sizeof(*s->workers))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->stop, false);
+	/* Workers never take the process's signals: they all go to the caller's handlers. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (; started < threads; started++) {
-		struct worker *w = &workers[started];
+	for (; s->started < threads; s->started++) {
+		struct worker *w = &s->workers[s->started];
 
 		w->pdp = p;
+		w->index = s->started;
 		w->listen_fd = listen_fd;
-		w->stop = stop;
+		w->stop = &s->stop;
 		atomic_init(&w->done, false);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			break;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (started == 0) {
-		free(workers);
-		return -1;
+	if (s->started == 0) {
+		free(s->workers);
+		free(s);
+		return NULL;
 	}
-	log_info("serving with %u threads", started);
-	while (!*stop) {
-		if (poll(&pfd, 1, -1) > 0)
-			while (read(wake_fd, drain, sizeof(drain)) > 0)
-				;
-	}
+	log_info("serving with %u threads", s->started);
+	return s;
+}
+
+void
+fcgi_stop(struct fcgi_server *s, int listen_fd)
+{
+	struct timespec deadline;
+
 	log_info("stopping: finishing requests in flight");
+	atomic_store(&s->stop, true);
 	/* Wakes every worker blocked in accept(); new connections are refused from here on. */
 	shutdown(listen_fd, SHUT_RDWR);
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -207,13 +219,13 @@ fcgi_serve(struct pdp *p, int listen_fd, unsigned threads, volatile sig_atomic_t
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	for (unsigned i = 0; i < started; i++) {
-		if (pthread_timedjoin_np(workers[i].thread, NULL, &deadline) != 0) {
-			log_warn("a worker did not finish its request in time; exiting anyway");
+	for (unsigned i = 0; i < s->started; i++) {
+		if (pthread_timedjoin_np(s->workers[i].thread, NULL, &deadline) != 0) {
 			/* The process exits next; its stuck thread goes with it. */
-			return 0;
+			log_warn("a worker did not finish its request in time; exiting anyway");
+			return;
 		}
 	}
-	free(workers);
-	return 0;
+	free(s->workers);
+	free(s);
 }

@@ -2,7 +2,6 @@
 #ifndef PDP_FCGI_SERVER_H
 #define PDP_FCGI_SERVER_H
 
-#include <signal.h>
 #include <stddef.h>
 
 #include "decide.h"
@@ -14,13 +13,19 @@
  */
 int fcgi_listen(const char *address, unsigned backlog, char *err, size_t errsz);
 
+struct fcgi_server;
+
 /*
- * Serves FastCGI requests on listen_fd with threads workers until *stop is
- * set (by a signal handler) and a byte arrives on wake_fd. Then it stops
- * accepting, lets requests in flight finish (up to a deadline just under one
- * second) and returns 0; -1 when the workers could not start.
+ * Starts threads workers answering FastCGI requests on listen_fd; worker i
+ * decides as reader i of p. Returns the server, or NULL when no worker could
+ * start. Signals stay with the calling thread.
  */
-int fcgi_serve(struct pdp *p, int listen_fd, unsigned threads, volatile sig_atomic_t *stop,
-               int wake_fd);
+struct fcgi_server *fcgi_start(struct pdp *p, int listen_fd, unsigned threads);
+
+/*
+ * Stops accepting on listen_fd, lets requests in flight finish (up to a
+ * deadline just under one second) and frees the server.
+ */
+void fcgi_stop(struct fcgi_server *s, int listen_fd);
 
 #endif

@@ -3,6 +3,7 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +21,19 @@
 #define PDP_VERSION "0.1.0"
 #endif
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 static int wake_pipe[2] = {-1, -1};
 
+/* Signal handlers only set flags and wake the main loop, which does the work. */
 static void
-on_stop(int sig)
+on_signal(int sig)
 {
 	int saved = errno;
 
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 	if (write(wake_pipe[1], "x", 1) < 0) {
 		/* The pipe is full: the main loop is awake already. */
 	}
@@ -160,14 +164,47 @@ install_signals(void)
 		fatal("pipe: %s", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;
+	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	/* Reload and log reopening arrive with the policy engine; until then they are ignored. */
-	sigaction(SIGHUP, &sa, NULL);
+	/* Log reopening arrives with the decision log; until then SIGUSR1 is ignored. */
 	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* The revision being served, read as the main thread's reader slot. */
+static void
+log_revision(struct pdp *pdp, unsigned reader, const char *what)
+{
+	const struct policy_set *set = policy_swap_read_begin(&pdp->policies, reader);
+
+	log_info("%s: policy revision %s (%zu policies in %zu files)", what, set->revision,
+	         set->n_policies, set->n_files);
+	policy_swap_read_end(&pdp->policies, reader);
+}
+
+static void
+serve_loop(struct pdp *pdp, unsigned reader)
+{
+	struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+	char drain[64], err[1024];
+
+	while (!stop_requested) {
+		if (poll(&pfd, 1, -1) > 0)
+			while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
+				;
+		if (reload_requested && !stop_requested) {
+			reload_requested = 0;
+			if (pdp_reload_policies(pdp, err, sizeof(err)) == 0)
+				log_revision(pdp, reader, "policies reloaded");
+			else
+				log_error(
+				    "policy reload failed, the last good set keeps serving: %s",
+				    err);
+		}
+	}
 }
 
 static int
@@ -176,15 +213,17 @@ cmd_serve(int argc, char **argv)
 	const char *path = config_arg(argc, argv);
 	char err[1024];
 	struct config *cfg = NULL;
+	struct fcgi_server *server;
 	struct pdp pdp;
-	int fd = -1, rc = 1;
+	int fd = -1;
 
 	cfg = config_load(path, err, sizeof(err));
 	if (cfg == NULL)
 		fatal("%s", err);
 	log_set_level(cfg->log_level);
 	install_signals();
-	if (pdp_init(&pdp, cfg, err, sizeof(err)) != 0)
+	/* One reader slot per worker, and the last for this thread. */
+	if (pdp_init(&pdp, cfg, cfg->threads + 1, err, sizeof(err)) != 0)
 		fatal("%s: %s", path, err);
 	if (FCGX_Init() != 0)
 		fatal("FCGX_Init failed");
@@ -194,15 +233,19 @@ cmd_serve(int argc, char **argv)
 	log_info("pdp %s listening on %s (%zu issuer%s, default_decision %s)", PDP_VERSION,
 	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
 	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
-	if (fcgi_serve(&pdp, fd, cfg->threads, &stop_requested, wake_pipe[0]) == 0)
-		rc = 0;
+	log_revision(&pdp, cfg->threads, "serving");
+	server = fcgi_start(&pdp, fd, cfg->threads);
+	if (server == NULL)
+		fatal("cannot start worker threads");
+	serve_loop(&pdp, cfg->threads);
+	fcgi_stop(server, fd);
 	close(fd);
 	if (strncmp(cfg->listen, "unix:", 5) == 0)
 		unlink(cfg->listen + 5);
 	log_info("stopped");
 	pdp_fini(&pdp);
 	config_free(cfg);
-	return rc;
+	return 0;
 }
 
 int

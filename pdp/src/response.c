@@ -78,7 +78,7 @@ finish(struct response *rs)
 }
 
 void
-response_allow(struct response *rs, const struct subject *s)
+response_allow(struct response *rs, const struct subject *s, const char *policies)
 {
 	size_t start;
 
@@ -98,6 +98,8 @@ response_allow(struct response *rs, const struct subject *s)
 			break;
 		}
 	}
+	puts_(rs, "\r\nX-PDP-Policies: ");
+	put_value(rs, policies, false);
 	puts_(rs, "\r\n");
 	finish(rs);
 }
@@ -120,11 +122,38 @@ response_unauthenticated(struct response *rs, const char *realm, const char *des
 }
 
 void
-response_deny(struct response *rs, const char *reason)
+response_deny(struct response *rs, const char *policy, const char *reason)
 {
 	begin(rs, DECISION_DENY, 403, "Status: 403 Forbidden\r\n");
 	puts_(rs, "X-PDP-Reason: ");
+	put_value(rs, policy, false);
+	puts_(rs, ": ");
 	put_value(rs, reason, false);
+	puts_(rs, "\r\n");
+	finish(rs);
+}
+
+void
+response_step_up(struct response *rs, const char *description, const char *acr_values,
+                 long long max_age)
+{
+	char num[32];
+
+	begin(rs, DECISION_STEP_UP, 401, "Status: 401 Unauthorized\r\n");
+	puts_(rs, "WWW-Authenticate: Bearer error=\"insufficient_user_authentication\", "
+	          "error_description=\"");
+	put_value(rs, description, false);
+	puts_(rs, "\"");
+	if (acr_values != NULL && acr_values[0] != '\0') {
+		/* acr values were checked at load to hold no quotes, spaces or backslashes. */
+		puts_(rs, ", acr_values=\"");
+		put_value(rs, acr_values, false);
+		puts_(rs, "\"");
+	}
+	if (max_age >= 0) {
+		snprintf(num, sizeof(num), ", max_age=%lld", max_age);
+		puts_(rs, num);
+	}
 	puts_(rs, "\r\n");
 	finish(rs);
 }

@@ -30,8 +30,9 @@ struct response {
 	char buf[RESPONSE_MAX_BYTES];
 };
 
-/* 200: X-PDP-Decision: allow with the subject's identity headers. */
-void response_allow(struct response *rs, const struct subject *s);
+/* 200: X-PDP-Decision: allow with the subject's identity headers and the applied policies
+ * (a comma list of policy ids, may be empty). */
+void response_allow(struct response *rs, const struct subject *s, const char *policies);
 
 /*
  * 401 with an RFC 6750 challenge: realm only when no token was given, plus
@@ -39,8 +40,16 @@ void response_allow(struct response *rs, const struct subject *s);
  */
 void response_unauthenticated(struct response *rs, const char *realm, const char *description);
 
-/* 403 with X-PDP-Reason. */
-void response_deny(struct response *rs, const char *reason);
+/* 403 with X-PDP-Reason: "<policy id>: <short reason>". */
+void response_deny(struct response *rs, const char *policy, const char *reason);
+
+/*
+ * 401 asking for a new sign-in (RFC 9470): error="insufficient_user_authentication",
+ * the description, acr_values (space-separated, NULL for none) and max_age
+ * (seconds, negative for none).
+ */
+void response_step_up(struct response *rs, const char *description, const char *acr_values,
+                      long long max_age);
 
 /* 500 with nothing that could be read as allow. */
 void response_error(struct response *rs);

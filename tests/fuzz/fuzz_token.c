@@ -47,6 +47,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	write_file(path, FUZZ_SECRET);
 	snprintf(text, sizeof(text),
 	         "log_level: error\n"
+	         "policies: %s\n"
 	         "issuers:\n"
 	         "  - issuer: https://idp.example.com/\n"
 	         "    audiences: [https://apps.example.com]\n"
@@ -55,9 +56,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	         "  - issuer: https://hmac.example.com/\n"
 	         "    audiences: [https://apps.example.com]\n"
 	         "    hmac_secret_file: %s/secret\n",
-	         dir, dir);
+	         dir, dir, dir);
 	cfg = config_load_buffer("fuzz.yaml", text, strlen(text), err, sizeof(err));
-	if (cfg == NULL || pdp_init(&pdp, cfg, err, sizeof(err)) != 0) {
+	if (cfg == NULL || pdp_init(&pdp, cfg, 1, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz init: %s\n", err);
 		abort();
 	}
@@ -79,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.token_source = TOKEN_SOURCE_BEARER;
 	r.token = (const char *)data;
 	r.token_len = size;
-	pdp_decide(&pdp, &r, now, &rs);
+	pdp_decide(&pdp, 0, &r, now, &rs);
 	if (rs.status != 200 && rs.status != 401 && rs.status != 500)
 		abort();
 	/* Every answer is one well-formed header block. */

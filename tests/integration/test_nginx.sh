@@ -45,14 +45,20 @@ pdp_start_nginx "$work" || { cat "$work/nginx-error.log"; exit 1; }
 now=$(date +%s)
 iss=https://idp.example.com/
 aud=https://apps.example.com
-claims() { echo "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"alice@example.com\",\"groups\":[\"admins\",\"eng\"]$1}"; }
+# Callers sign in with MFA: the sample policies require it outside trusted networks.
+claims() { echo "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"alice@example.com\",\"groups\":[\"admins\",\"eng\"],\"amr\":[\"pwd\",\"mfa\"]$1}"; }
 mint() { pdp_mint "$bin" "$work" "$1" "$2"; }
 b64url() { basenc --base64url -w0 | tr -d '='; }
 
-# status TOKEN [curl args]: the HTTP status nginx answers for a bearer token.
+# status TOKEN [curl args]: the HTTP status nginx answers for a bearer token at /app.
 status() {
 	local tok=$1; shift
-	curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$@" "$url/app"
+	status_at "$url/app" "$tok" "$@"
+}
+# status_at URL TOKEN [curl args]: the same for another URL.
+status_at() {
+	local at=$1 tok=$2; shift 2
+	curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$@" "$at"
 }
 
 # --- allowed callers ---------------------------------------------------------
@@ -60,7 +66,7 @@ good=$(mint RS256 "$(claims '')")
 body=$(curl -s -H "Authorization: Bearer $good" -H "X-PDP-User: mallory" "$url/app")
 expect "RS256 token: allowed, identity reaches the upstream" "user=alice@example.com groups=admins,eng" "$body"
 expect "ES256 token allowed" 200 "$(status "$(mint ES256 "$(claims '')")")"
-hs=$(pdp_mint "$bin" "$work" HS256 "{\"iss\":\"https://internal.example.com/\",\"aud\":\"$aud\",\"sub\":\"svc\"}")
+hs=$(pdp_mint "$bin" "$work" HS256 "{\"iss\":\"https://internal.example.com/\",\"aud\":\"$aud\",\"sub\":\"svc\",\"amr\":[\"mfa\"]}")
 expect "HS256 token of a second issuer allowed" 200 "$(status "$hs")"
 expect "token from the configured cookie allowed" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' --cookie "pdp_token=$good" "$url/app")"
@@ -128,10 +134,85 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null &
 fcgi() { env -i "$@" cgi-fcgi -bind -connect "127.0.0.1:$tcp_port" 2>/dev/null | tr -d '\r'; }
 expect_match "TCP listener: valid token allowed" '^X-PDP-User: alice@example.com$' \
 	"$(fcgi HTTP_AUTHORIZATION="Bearer $good" PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"
-expect_match "TCP listener: no token challenged" '^Status: 401' "$(fcgi PDP_METHOD=GET)"
+expect_match "TCP listener: no token challenged" '^Status: 401' "$(fcgi PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"
+expect_match "nginx params missing: 500, never allow" '^Status: 500' "$(fcgi HTTP_AUTHORIZATION="Bearer $good")"
 kill -TERM "$tcp_pid"
 wait "$tcp_pid"
 expect "TCP listener: clean exit on SIGTERM" 0 "$?"
+
+# --- conditional access: deny and step-up reach the client ------------------------
+hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $good" -H "Host: admin.example.com" "$url/users")
+expect_match "deny: 403 for the admin portal without a compliant device" '^HTTP/1.1 403' "$hdrs"
+expect_match "deny: X-PDP-Reason names the policy and why" \
+	'X-PDP-Reason: admins-strong-auth: compliant device required' "$hdrs"
+pwd_only=$(mint RS256 "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"bob@example.com\",\"amr\":[\"pwd\"]}")
+hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $pwd_only" "$url/app")
+expect_match "step-up: password only, outside trusted networks: 401" '^HTTP/1.1 401' "$hdrs"
+expect_match "step-up: RFC 9470 challenge reaches the client" \
+	'WWW-Authenticate: Bearer error="insufficient_user_authentication", error_description="stronger authentication required"'$'\r' "$hdrs"
+expect_match "step-up: X-PDP-Decision says step-up" 'X-PDP-Decision: step-up' "$hdrs"
+stale=$(mint RS256 "$(claims ',"auth_time":-7200')")
+hdrs=$(curl -s -D - -o /dev/null -X POST -H "Authorization: Bearer $stale" -H "Host: api.example.com" "$url/payroll/run")
+expect_match "step-up: a 2-hour-old sign-in for a payroll change asks max_age=3600" \
+	'WWW-Authenticate: Bearer error="insufficient_user_authentication", error_description="sign-in too old", max_age=3600' "$hdrs"
+expect "a payroll read with the same token is allowed" 200 \
+	"$(status_at "$url/payroll/run" "$stale" -H "Host: api.example.com")"
+hdrs=$(curl -s -D - -o /dev/null -X POST -H "Authorization: Bearer $stale" -H "Host: api.example.com" "$url/x/../payroll/run")
+expect_match "a dot-segment path cannot dodge the payroll app" 'max_age=3600' "$hdrs"
+expect "allow: the upstream sees the policies that applied" "policies=mfa-outside-trusted" \
+	"$(curl -s -H "Authorization: Bearer $good" "$url/policies")"
+
+# --- live reload: SIGHUP swaps valid sets, keeps the last good one on errors ----
+block_intranet='policies:
+  - id: block-intranet
+    users: { include: all }
+    apps: { include: [intranet] }
+    grant: block
+'
+intranet() { status_at "$url/" "$good" -H "Host: intranet.example.com"; }
+expect "before reload: intranet allowed" 200 "$(intranet)"
+printf '%s' "$block_intranet" >"$work/policies/40-reload.yaml"
+kill -HUP "$pdp_pid"
+for _ in $(seq 1 50); do [ "$(intranet)" = 403 ] && break; sleep 0.1; done
+expect "after SIGHUP: the new policy decides" 403 "$(intranet)"
+expect_match "the reload is logged with the new revision" 'policies reloaded: policy revision [0-9a-f]{16}' "$(cat "$work/pdp.log")"
+printf 'policies:\n  - id: broken\n    users: nobody\n' >"$work/policies/41-broken.yaml"
+kill -HUP "$pdp_pid"
+for _ in $(seq 1 50); do grep -q 'policy reload failed' "$work/pdp.log" && break; sleep 0.1; done
+expect_match "a broken file is reported with file:line:col" \
+	'policy reload failed, the last good set keeps serving: .*41-broken.yaml:3:12: expected a mapping' "$(cat "$work/pdp.log")"
+expect "a broken file keeps the last good set serving" 403 "$(intranet)"
+rm -f "$work/policies/41-broken.yaml" "$work/policies/40-reload.yaml"
+kill -HUP "$pdp_pid"
+for _ in $(seq 1 50); do [ "$(intranet)" = 200 ] && break; sleep 0.1; done
+expect "reload back: intranet allowed again" 200 "$(intranet)"
+
+# 200 reloads, alternating two valid sets, under a bounded load: no failed or wrong answer.
+hr_trial='policies:
+  - id: hr-block-trial
+    state: report-only
+    users: { include: all }
+    apps: { include: [hr] }
+    grant: block
+'
+load_during_reloads() {
+	for _ in $(seq 1 1500); do status "$good" --max-time 2; echo; done >"$work/reload-load.out"
+}
+before=$(grep -c 'policies reloaded' "$work/pdp.log")
+load_during_reloads & loader=$!
+for i in $(seq 1 200); do
+	if [ $((i % 2)) = 1 ]; then printf '%s' "$hr_trial" >"$work/policies/40-reload.yaml"
+	else rm -f "$work/policies/40-reload.yaml"; fi
+	kill -HUP "$pdp_pid"
+	sleep 0.01
+done
+wait "$loader"
+reloads=$(($(grep -c 'policies reloaded' "$work/pdp.log") - before))
+if [ "$reloads" -ge 150 ]; then ok "reloads under load: $reloads of 200 signals reloaded (signals may coalesce)"; else not_ok "reloads under load" "only $reloads reloads"; fi
+expect "reloads under load: every one of $(wc -l <"$work/reload-load.out") answers was allow" "200" \
+	"$(sort -u "$work/reload-load.out" | tr '\n' ' ' | sed 's/ $//')"
+rm -f "$work/policies/40-reload.yaml"
+kill -HUP "$pdp_pid"
 
 # --- fail closed -------------------------------------------------------------
 kill -TERM "$pdp_pid"

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "decide.h"
@@ -17,8 +18,9 @@ make_config(const char *default_decision)
 	struct config *c;
 
 	test_write_file("s", (const char *)secret);
+	mkdir(test_path("decide-policies"), 0700);
 	snprintf(cfg, sizeof(cfg),
-	         "default_decision: %s\nrealm: test\n"
+	         "policies: decide-policies\ndefault_decision: %s\nrealm: test\n"
 	         "issuers:\n  - issuer: iss\n    audiences: [aud]\n    hmac_secret_file: s\n",
 	         default_decision);
 	c = config_load(test_write_file("d.yaml", cfg), err, sizeof(err));
@@ -42,7 +44,7 @@ fixture_up(void **state, const char *default_decision)
 
 	f->cfg = make_config(default_decision);
 	f->now = time(NULL);
-	if (pdp_init(&f->pdp, f->cfg, err, sizeof(err)) != 0)
+	if (pdp_init(&f->pdp, f->cfg, 1, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	*state = f;
 	return 0;
@@ -86,7 +88,11 @@ token(time_t now, const char *sub, long ttl)
 static struct request
 bearer(const char *tok)
 {
-	struct request r = {.request_id = "r1", .remote_addr = "127.0.0.1"};
+	struct request r = {.request_id = "r1",
+	                    .remote_addr = "127.0.0.1",
+	                    .method = "GET",
+	                    .host = "app.example.com",
+	                    .uri = "/"};
 
 	if (tok != NULL) {
 		r.token_source = TOKEN_SOURCE_BEARER;
@@ -114,14 +120,14 @@ no_token_is_challenged(void **state)
 	struct request r = bearer(NULL);
 	struct response rs;
 
-	pdp_decide(p, &r, f->now, &rs);
+	pdp_decide(p, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "WWW-Authenticate: Bearer realm=\"test\"\r\n"));
 	r.token_source = TOKEN_SOURCE_BEARER;
 	r.token = "a b";
 	r.token_len = 3;
 	r.token_malformed = true;
-	pdp_decide(p, &r, f->now, &rs);
+	pdp_decide(p, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error=\"invalid_token\""));
 	assert_int_equal(p->counters.decisions[DECISION_UNAUTHENTICATED], 2);
@@ -138,16 +144,16 @@ valid_token_is_allowed_then_cached(void **state)
 	struct response rs;
 	struct cache_stats st;
 
-	pdp_decide(p, &r, now, &rs);
+	pdp_decide(p, 0, &r, now, &rs);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(strstr(text(&rs), "X-PDP-User: alice\r\nX-PDP-Groups: g1\r\n"));
-	pdp_decide(p, &r, now, &rs);
+	pdp_decide(p, 0, &r, now, &rs);
 	assert_int_equal(rs.status, 200);
 	cache_get_stats(p->token_cache, &st);
 	assert_int_equal(st.inserts, 1);
 	assert_int_equal(st.hits, 1);
 	/* Past exp plus leeway the cached entry is dead and the token is verified (and refused). */
-	pdp_decide(p, &r, now + 300 + 60, &rs);
+	pdp_decide(p, 0, &r, now + 300 + 60, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error_description=\"token expired\""));
 	assert_int_equal(p->counters.token_errors[TOKEN_EXPIRED], 1);
@@ -168,7 +174,7 @@ invalid_tokens_are_never_cached(void **state)
 	tok[strlen(tok) - 2] = tok[strlen(tok) - 2] == 'A' ? 'B' : 'A';
 	r = bearer(tok);
 	for (int i = 0; i < 3; i++) {
-		pdp_decide(p, &r, now, &rs);
+		pdp_decide(p, 0, &r, now, &rs);
 		assert_int_equal(rs.status, 401);
 		assert_non_null(strstr(text(&rs), "error_description=\"invalid signature\""));
 	}
@@ -176,6 +182,24 @@ invalid_tokens_are_never_cached(void **state)
 	assert_int_equal(st.inserts, 0);
 	assert_int_equal(st.hits, 0);
 	assert_int_equal(p->counters.token_errors[TOKEN_BAD_SIGNATURE], 3);
+	free(tok);
+}
+
+static void
+missing_nginx_params_are_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char *tok = token(f->now, "alice", 300);
+	struct request r = bearer(tok);
+	struct response rs;
+
+	r.uri = NULL;
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 500);
+	r.uri = "/";
+	r.host = NULL;
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 500);
 	free(tok);
 }
 
@@ -189,11 +213,11 @@ default_deny_when_no_policy_applies(void **state)
 	struct request r = bearer(tok);
 	struct response rs;
 
-	pdp_decide(p, &r, now, &rs);
+	pdp_decide(p, 0, &r, now, &rs);
 	assert_int_equal(rs.status, 403);
 	assert_non_null(strstr(text(&rs), "X-PDP-Decision: deny\r\n"));
 	/* From the cache too. */
-	pdp_decide(p, &r, now, &rs);
+	pdp_decide(p, 0, &r, now, &rs);
 	assert_int_equal(rs.status, 403);
 	free(tok);
 }
@@ -206,6 +230,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(valid_token_is_allowed_then_cached, setup_allow,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(invalid_tokens_are_never_cached, setup_allow, teardown),
+	    cmocka_unit_test_setup_teardown(missing_nginx_params_are_an_error, setup_allow,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(default_deny_when_no_policy_applies, setup_deny,
 	                                    teardown),
 	};

@@ -25,13 +25,13 @@ allow_carries_identity(void **state)
 	char *t;
 
 	(void)state;
-	response_allow(&rs, &s);
+	response_allow(&rs, &s, "p1,p2");
 	t = text(&rs);
 	assert_int_equal(rs.status, 200);
 	assert_int_equal(rs.decision, DECISION_ALLOW);
 	assert_string_equal(t, "Status: 200 OK\r\nX-PDP-Decision: allow\r\n"
 	                       "X-PDP-User: alice@example.com\r\nX-PDP-Groups: admins,eng\r\n"
-	                       "Content-Length: 0\r\n\r\n");
+	                       "X-PDP-Policies: p1,p2\r\nContent-Length: 0\r\n\r\n");
 	free(t);
 }
 
@@ -44,7 +44,7 @@ claims_cannot_inject_headers(void **state)
 	char *t;
 
 	(void)state;
-	response_allow(&rs, &s);
+	response_allow(&rs, &s, "p1,p2");
 	t = text(&rs);
 	assert_non_null(strstr(t, "X-PDP-User: eveSet-Cookie: session=1\r\n"));
 	assert_non_null(strstr(t, "X-PDP-Groups: a%2Cb,100%25,xX-PDP-Decision: allow\r\n"));
@@ -54,7 +54,7 @@ claims_cannot_inject_headers(void **state)
 
 		for (char *p = t; (p = strstr(p, "\r\n")) != NULL; p += 2)
 			lines++;
-		assert_int_equal(lines, 6);
+		assert_int_equal(lines, 7);
 	}
 	free(t);
 }
@@ -88,7 +88,7 @@ deny_and_error(void **state)
 	char *t;
 
 	(void)state;
-	response_deny(&rs, "p1: blocked");
+	response_deny(&rs, "p1", "blocked");
 	t = text(&rs);
 	assert_int_equal(rs.status, 403);
 	assert_non_null(strstr(t, "Status: 403 Forbidden\r\n"));
@@ -99,6 +99,32 @@ deny_and_error(void **state)
 	assert_int_equal(rs.status, 500);
 	assert_int_equal(rs.decision, DECISION_ERROR);
 	assert_null(strstr(t, "allow"));
+	free(t);
+}
+
+static void
+step_up_challenges_per_rfc9470(void **state)
+{
+	struct response rs;
+	char *t;
+
+	(void)state;
+	response_step_up(&rs, "stronger authentication required", "urn:a urn:b", 3600);
+	t = text(&rs);
+	assert_int_equal(rs.status, 401);
+	assert_int_equal(rs.decision, DECISION_STEP_UP);
+	assert_non_null(
+	    strstr(t, "\r\nWWW-Authenticate: Bearer error=\"insufficient_user_authentication\", "
+	              "error_description=\"stronger authentication required\", "
+	              "acr_values=\"urn:a urn:b\", max_age=3600\r\n"));
+	assert_non_null(strstr(t, "X-PDP-Decision: step-up\r\n"));
+	free(t);
+	/* Only the parameters that apply. */
+	response_step_up(&rs, "sign-in too old", NULL, -1);
+	t = text(&rs);
+	assert_non_null(strstr(t, "error_description=\"sign-in too old\"\r\n"));
+	assert_null(strstr(t, "acr_values"));
+	assert_null(strstr(t, "max_age"));
 	free(t);
 }
 
@@ -116,7 +142,7 @@ huge_identity_never_truncates_into_allow(void **state)
 	for (int i = 0; i < N; i++)
 		groups[i] = "group-with-a-long-name";
 	/* The group list is cut at a group boundary below the limit. */
-	response_allow(&rs, &s);
+	response_allow(&rs, &s, "p1,p2");
 	t = text(&rs);
 	assert_int_equal(rs.status, 200);
 	line = strstr(t, "X-PDP-Groups: ") + 14;
@@ -128,7 +154,7 @@ huge_identity_never_truncates_into_allow(void **state)
 	memset(user, 'u', RESPONSE_MAX_BYTES + 99);
 	user[RESPONSE_MAX_BYTES + 99] = '\0';
 	s.user = user;
-	response_allow(&rs, &s);
+	response_allow(&rs, &s, "p1,p2");
 	assert_int_equal(rs.status, 500);
 	assert_int_equal(rs.decision, DECISION_ERROR);
 	free(user);
@@ -143,6 +169,7 @@ main(void)
 	    cmocka_unit_test(claims_cannot_inject_headers),
 	    cmocka_unit_test(unauthenticated_challenges),
 	    cmocka_unit_test(deny_and_error),
+	    cmocka_unit_test(step_up_challenges_per_rfc9470),
 	    cmocka_unit_test(huge_identity_never_truncates_into_allow),
 	};
 

@@ -45,14 +45,22 @@ test_tmpdir(void)
 }
 
 char *
-test_write_file(const char *name, const char *data)
+test_path(const char *name)
 {
 	static char paths[64][512];
 	static int next;
 	char *path = paths[next++ % 64];
-	FILE *f;
 
 	snprintf(path, 512, "%s/%s", test_tmpdir(), name);
+	return path;
+}
+
+char *
+test_write_file(const char *name, const char *data)
+{
+	char *path = test_path(name);
+	FILE *f;
+
 	f = fopen(path, "wb");
 	if (f == NULL || fwrite(data, 1, strlen(data), f) != strlen(data))
 		abort();

@@ -15,6 +15,9 @@
 /* A fresh directory under $TMPDIR, removed at exit. */
 const char *test_tmpdir(void);
 
+/* The path of name inside test_tmpdir() (static storage, reused after 64 calls). */
+char *test_path(const char *name);
+
 /* Writes data to name inside test_tmpdir(); returns the full path (static storage per call). */
 char *test_write_file(const char *name, const char *data);
 

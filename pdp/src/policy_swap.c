@@ -1,0 +1,59 @@
+/* policy_swap.c - the live policy set: lock-free reads, atomic replacement on reload */
+#include "policy_swap.h"
+
+#include <sched.h>
+#include <stdlib.h>
+
+#include "policy_load.h"
+
+int
+policy_swap_init(struct policy_swap *sw, struct policy_set *set, unsigned n_readers)
+{
+	atomic_init(&sw->current, set);
+	atomic_init(&sw->generation, 1);
+	sw->n_readers = n_readers;
+	sw->active = calloc(n_readers ? n_readers : 1, sizeof(*sw->active));
+	if (sw->active == NULL)
+		return -1;
+	for (unsigned i = 0; i < n_readers; i++)
+		atomic_init(&sw->active[i], 0);
+	return 0;
+}
+
+void
+policy_swap_fini(struct policy_swap *sw)
+{
+	policy_set_free(atomic_load(&sw->current));
+	free(sw->active);
+	sw->active = NULL;
+}
+
+const struct policy_set *
+policy_swap_read_begin(struct policy_swap *sw, unsigned reader)
+{
+	/* Sequentially consistent: the mark is visible before the pointer is read. */
+	atomic_store(&sw->active[reader], atomic_load(&sw->generation));
+	return atomic_load(&sw->current);
+}
+
+void
+policy_swap_read_end(struct policy_swap *sw, unsigned reader)
+{
+	atomic_store_explicit(&sw->active[reader], 0, memory_order_release);
+}
+
+void
+policy_swap_replace(struct policy_swap *sw, struct policy_set *set)
+{
+	struct policy_set *old = atomic_exchange(&sw->current, set);
+	uint64_t gen = atomic_fetch_add(&sw->generation, 1) + 1;
+
+	/* A reader that may hold old marked a generation below gen before reading it. */
+	for (unsigned i = 0; i < sw->n_readers; i++) {
+		uint64_t a;
+
+		while ((a = atomic_load(&sw->active[i])) != 0 && a < gen)
+			sched_yield();
+	}
+	policy_set_free(old);
+}
