@@ -3,17 +3,21 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "decide.h"
+#include "explain.h"
 #include "fcgi_server.h"
 #include "log.h"
+#include "policy_case.h"
 #include "policy_load.h"
 #include "token.h"
 
@@ -43,14 +47,22 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: pdp serve -c CONFIG\n"
-	           "       pdp check [-c CONFIG] [POLICY_DIR]\n"
-	           "       pdp version\n"
-	           "\n"
-	           "serve   answer nginx auth_request subrequests over FastCGI\n"
-	           "check   validate CONFIG and the key files it names, and the policy files\n"
-	           "        in POLICY_DIR (default: the config's policies directory); exit 1\n"
-	           "        on any error, naming file:line:column\n");
+	fprintf(f,
+	        "usage: pdp serve -c CONFIG\n"
+	        "       pdp check [-c CONFIG] [POLICY_DIR]\n"
+	        "       pdp test [-c CONFIG] [POLICY_DIR]\n"
+	        "       pdp explain [-c CONFIG] [POLICY_DIR] (--claims JSON | --token TOKEN) --url "
+	        "URL\n"
+	        "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
+	        "                   [--user-agent UA] [--device JSON] [--user JSON] [--json]\n"
+	        "       pdp version\n"
+	        "\n"
+	        "serve    answer nginx auth_request subrequests over FastCGI\n"
+	        "check    validate CONFIG and the key files it names, and the policy files in\n"
+	        "         POLICY_DIR (default: the config's policies directory); exit 1 on any\n"
+	        "         error, naming file:line:column\n"
+	        "test     run the cases in POLICY_DIR/tests/*.yaml; exit 1 on any failure\n"
+	        "explain  what-if: every policy for a caller and request, and the decision\n");
 }
 
 /* Parses "-c CONFIG" and up to max_args positional arguments; exits on a usage error. */
@@ -174,6 +186,300 @@ install_signals(void)
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
+/* Loads the config when given, and the policy directory (dir, else the config's). */
+static int
+load_for_tools(const char *path, const char *dir, struct config **cfg, struct policy_set **set)
+{
+	char err[1024];
+
+	*cfg = NULL;
+	*set = NULL;
+	if (path != NULL && (*cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (dir == NULL && *cfg != NULL)
+		dir = (*cfg)->policies;
+	if (dir == NULL) {
+		usage(stderr);
+		config_free(*cfg);
+		*cfg = NULL;
+		return -1;
+	}
+	*set = policy_set_load(dir, err, sizeof(err));
+	if (*set == NULL) {
+		fprintf(stderr, "%s\n", err);
+		config_free(*cfg);
+		*cfg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the enforced policies that applied are exactly the case's expect_policies. */
+static bool
+policies_match(const struct policy_set *set, const struct policy_case *c,
+               const struct eval_result *res)
+{
+	if (res->n_applied != c->n_expect_policies || res->n_unlisted != 0)
+		return false;
+	for (size_t i = 0; i < c->n_expect_policies; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < res->n_applied && !found; j++)
+			found = strcmp(set->policies[res->applied[j].policy].id,
+			               c->expect_policies[i]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int
+cmd_test(int argc, char **argv)
+{
+	const char *dir = NULL, *path;
+	struct config *cfg;
+	struct policy_set *set;
+	struct policy_cases *cases;
+	char tests[4096], err[1024];
+	int64_t now = (int64_t)time(NULL);
+	size_t passed = 0, failed = 0;
+	int n;
+
+	path = parse_args(argc, argv, &dir, 1, &n);
+	if (load_for_tools(path, dir, &cfg, &set) != 0)
+		return 2;
+	snprintf(tests, sizeof(tests), "%s/tests", dir != NULL ? dir : cfg->policies);
+	cases = policy_cases_load(tests, now, err, sizeof(err));
+	if (cases == NULL) {
+		fprintf(stderr, "%s\n", err);
+		policy_set_free(set);
+		config_free(cfg);
+		return 2;
+	}
+	for (size_t i = 0; i < cases->n; i++) {
+		const struct policy_case *c = &cases->cases[i];
+		uint32_t buf[2048];
+		struct subject_ids ids;
+		struct eval_input in;
+		struct eval_result res;
+		bool ok;
+
+		policy_case_input(set, c, now,
+		                  cfg == NULL || cfg->default_decision == DEFAULT_ALLOW, buf, 2048,
+		                  &ids, &in);
+		policy_eval(set, &in, &res);
+		ok = res.decision == c->expect &&
+		     (!c->has_expect_policies || policies_match(set, c, &res));
+		if (ok) {
+			passed++;
+			printf("ok   - %s\n", c->name);
+			continue;
+		}
+		failed++;
+		printf("FAIL - %s (%s)\n       expected %s", c->name, c->where,
+		       decision_name(c->expect));
+		if (c->has_expect_policies) {
+			printf(" with policies [");
+			for (size_t j = 0; j < c->n_expect_policies; j++)
+				printf("%s%s", j ? ", " : "", c->expect_policies[j]);
+			printf("]");
+		}
+		printf(", got %s with policies [", decision_name(res.decision));
+		for (size_t j = 0; j < res.n_applied; j++)
+			printf("%s%s", j ? ", " : "", set->policies[res.applied[j].policy].id);
+		printf("]\n");
+		explain_text(stdout, set, &in, &res, "       ");
+	}
+	if (cases->n == 0)
+		fprintf(stderr, "%s: no test cases\n", tests);
+	printf("%zu passed, %zu failed\n", passed, failed);
+	policy_cases_free(cases);
+	policy_set_free(set);
+	config_free(cfg);
+	return failed == 0 && passed > 0 ? 0 : 1;
+}
+
+/* Appends "key: <value as a quoted scalar>" to a YAML flow mapping in buf. */
+static void
+flow_str(char *buf, size_t bufsz, const char *key, const char *value)
+{
+	json_t *v;
+	char *q;
+	size_t o = strlen(buf);
+
+	if (value == NULL)
+		return;
+	v = json_string(value);
+	q = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+	if (q != NULL)
+		snprintf(buf + o, bufsz - o, "%s%s: %s", buf[o - 1] == '{' ? "" : ", ", key, q);
+	free(q);
+	json_decref(v);
+}
+
+static int
+cmd_explain(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"claims", required_argument, NULL, 'C'},
+	    {"token", required_argument, NULL, 'T'},
+	    {"url", required_argument, NULL, 'u'},
+	    {"method", required_argument, NULL, 'm'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"country", required_argument, NULL, 'n'},
+	    {"client", required_argument, NULL, 'k'},
+	    {"user-agent", required_argument, NULL, 'a'},
+	    {"device", required_argument, NULL, 'd'},
+	    {"user", required_argument, NULL, 'r'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"config", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *path = NULL, *dir = NULL, *claims = NULL, *token = NULL, *url = NULL;
+	const char *method = "GET", *ip = NULL, *country = NULL, *client = NULL, *ua = NULL;
+	const char *device = NULL, *user = NULL;
+	char host[256] = "", uri[4096] = "/", request[8192] = "{", *text = NULL, err[1024];
+	struct config *cfg = NULL;
+	struct policy_set *set = NULL;
+	struct policy_cases *cases = NULL;
+	struct subject *verified = NULL;
+	int64_t now = (int64_t)time(NULL);
+	bool json = false;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			claims = optarg;
+			break;
+		case 'T':
+			token = optarg;
+			break;
+		case 'u':
+			url = optarg;
+			break;
+		case 'm':
+			method = optarg;
+			break;
+		case 'i':
+			ip = optarg;
+			break;
+		case 'n':
+			country = optarg;
+			break;
+		case 'k':
+			client = optarg;
+			break;
+		case 'a':
+			ua = optarg;
+			break;
+		case 'd':
+			device = optarg;
+			break;
+		case 'r':
+			user = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		dir = argv[optind++];
+	if (optind != argc || url == NULL || (claims == NULL) == (token == NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	if (token != NULL && path == NULL) {
+		fprintf(stderr, "pdp explain: --token needs -c CONFIG for the issuers' keys\n");
+		return 2;
+	}
+	/* URL: [scheme://]host[:port][/path] */
+	{
+		const char *h = strstr(url, "://") ? strstr(url, "://") + 3 : url;
+		size_t hl = strcspn(h, "/?#");
+
+		snprintf(host, sizeof(host), "%.*s", (int)hl, h);
+		host[strcspn(host, ":")] = '\0';
+		if (h[hl] != '\0')
+			snprintf(uri, sizeof(uri), "%s%s", h[hl] == '/' ? "" : "/", h + hl);
+	}
+	if (load_for_tools(path, dir, &cfg, &set) != 0)
+		return 2;
+	if (token != NULL) {
+		struct token_verifier *v = token_verifier_new(cfg, err, sizeof(err));
+		char why[256] = "";
+		enum token_err e;
+
+		if (v == NULL) {
+			fprintf(stderr, "%s\n", err);
+			goto out;
+		}
+		e = token_verify(v, token, strlen(token), (time_t)now, &verified, why, sizeof(why));
+		token_verifier_free(v);
+		if (e != TOKEN_OK) {
+			fprintf(stderr, "token rejected: %s (%s)\n", token_strerror(e), why);
+			goto out;
+		}
+		claims = "{sub: token}";
+	}
+	flow_str(request, sizeof(request), "method", method);
+	flow_str(request, sizeof(request), "host", host);
+	flow_str(request, sizeof(request), "uri", uri);
+	flow_str(request, sizeof(request), "ip", ip);
+	flow_str(request, sizeof(request), "country", country);
+	flow_str(request, sizeof(request), "client", client);
+	flow_str(request, sizeof(request), "user_agent", ua);
+	strncat(request, "}", sizeof(request) - strlen(request) - 1);
+	if (asprintf(&text,
+	             "cases:\n  - name: explain\n    request: %s\n    claims: %s\n%s%s%s%s%s%s    "
+	             "expect: allow\n",
+	             request, claims, device ? "    device: " : "", device ? device : "",
+	             device ? "\n" : "", user ? "    user: " : "", user ? user : "",
+	             user ? "\n" : "") < 0)
+		goto out;
+	cases = policy_cases_load_buffer("(command line)", text, now, err, sizeof(err));
+	if (cases == NULL) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	{
+		struct policy_case *pc = &cases->cases[0];
+		uint32_t buf[2048];
+		struct subject_ids ids;
+		struct eval_input in;
+		struct eval_result res;
+
+		if (verified != NULL)
+			pc->subject = *verified;
+		policy_case_input(set, pc, now,
+		                  cfg == NULL || cfg->default_decision == DEFAULT_ALLOW, buf, 2048,
+		                  &ids, &in);
+		policy_eval(set, &in, &res);
+		if (json)
+			explain_json(stdout, set, &in, &res);
+		else
+			explain_text(stdout, set, &in, &res, "");
+	}
+	rc = 0;
+out:
+	free(text);
+	free(verified);
+	policy_cases_free(cases);
+	policy_set_free(set);
+	config_free(cfg);
+	return rc;
+}
+
 /* The revision being served, read as the main thread's reader slot. */
 static void
 log_revision(struct pdp *pdp, unsigned reader, const char *what)
@@ -259,6 +565,10 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "test") == 0)
+		return cmd_test(argc - 1, argv + 1);
+	if (strcmp(argv[1], "explain") == 0)
+		return cmd_explain(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("pdp %s\n", PDP_VERSION);
 		return 0;

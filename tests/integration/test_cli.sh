@@ -50,10 +50,48 @@ check "contradictions are warnings, not errors" 0 \
 check "a missing directory is an error" 1 "No such file" "$bin/pdp" check "$work/nowhere"
 check "no arguments is a usage error" 2 "usage: pdp" "$bin/pdp" check
 
+# --- pdp test ----------------------------------------------------------------
+check "the sample policies pass their test cases" 0 '[1-9][0-9]* passed, 0 failed$' \
+	"$bin/pdp" test "$root/policies"
+rm -f "$work/policies/40-typo.yaml"
+cat >"$work/policies/tests/wrong.yaml" <<'YAML'
+cases:
+  - name: embargoed sign-in wrongly expected to pass
+    request: { host: intranet.example.com, ip: 203.0.113.10, country: KP }
+    claims: { sub: carol@example.com, amr: [pwd, mfa] }
+    expect: allow
+YAML
+check "a failing case names itself, its place, both decisions and the trace" 1 \
+	'FAIL - embargoed sign-in wrongly expected to pass \(.*wrong.yaml:2:5\) +expected allow, got deny with policies \[block-embargoed, mfa-outside-trusted\].*block-embargoed +enabled +APPLIES: grant block.*decision: deny \(block-embargoed: blocked\).* passed, 1 failed' \
+	"$bin/pdp" test "$work/policies"
+printf 'cases:\n  - name: typo\n    request: { host: h }\n    claims: { sub: a, group: [x] }\n    expect: allow\n' \
+	>"$work/policies/tests/wrong.yaml"
+check "a typo in a test case is an error with file:line:col" 2 \
+	'wrong.yaml:4:23: unknown key "group"' "$bin/pdp" test "$work/policies"
+rm -f "$work/policies/tests/wrong.yaml"
+
+# --- pdp explain -------------------------------------------------------------
+check "explain: every policy and the decision" 0 \
+	'app: admin-portal .*admins-strong-auth +enabled +APPLIES: NOT satisfied; require all: strength phishing-resistant \(unmet\), compliant_device \(met\).*payroll-write-frequency +enabled +not applied: app not included.*decision: step-up \(admins-strong-auth: stronger authentication required\) asking for strength phishing-resistant' \
+	"$bin/pdp" explain "$root/policies" --claims '{sub: alice@example.com, groups: [admins], amr: [pwd, mfa]}' \
+	--url https://admin.example.com/users --ip 10.1.2.3 --device '{id: d1, compliant: true}'
+check "explain --json" 0 \
+	'^\{"revision":"[0-9a-f]{16}",.*"app":"payroll-write".*"id":"high-risk-password-change","state":"enabled","applies":true,"satisfied":false,"require":"all","controls":\[\{"control":"strength mfa","met":false\},\{"control":"password_change","met":false\}\]\}.*"decision":"deny".*"deciding_policy":"high-risk-password-change","reason":"password change required"' \
+	"$bin/pdp" explain "$root/policies" --json --claims '{sub: bob, amr: [pwd]}' \
+	--url api.example.com/payroll/run --method POST --ip 203.0.113.5 --user '{risk: high}'
+check "explain: a bad claims value names the field" 1 'unknown risk' \
+	"$bin/pdp" explain "$root/policies" --claims '{sub: a}' --url h/ --user '{risk: severe}'
+
 pdp_make_keys "$bin" "$work" >/dev/null
 pdp_write_config "$work" "$work/pdp.sock"
 check "config, keys and the config's policy directory" 0 \
 	"pdp.yaml: ok \(2 issuers\).*policies: ok \(4 files" "$bin/pdp" check -c "$work/pdp.yaml"
+tok=$(pdp_mint "$bin" "$work" RS256 '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"ivan@example.com","groups":["admins"],"amr":["hwk"]}')
+check "explain --token: the verified token is the subject" 0 \
+	'subject: ivan@example.com groups \[admins\] roles \[\] amr \[hwk\].*decision: deny \(admins-strong-auth: compliant device required\)' \
+	"$bin/pdp" explain -c "$work/pdp.yaml" --token "$tok" --url https://admin.example.com/ --ip 10.0.0.1
+check "explain --token: a forged token is refused" 1 'token rejected: invalid signature' \
+	"$bin/pdp" explain -c "$work/pdp.yaml" --token "${tok%?????}AAAAA" --url https://admin.example.com/
 sed -i 's/^threads: 4$/threads: four/' "$work/pdp.yaml"
 check "a config error names file:line:col" 1 "pdp.yaml:2:10: expected a whole number" \
 	"$bin/pdp" check -c "$work/pdp.yaml"
