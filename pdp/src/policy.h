@@ -187,6 +187,29 @@ struct strtab {
 /* The id of name in t, or POLICY_NO_ID. */
 uint32_t strtab_find(const struct strtab *t, const char *name);
 
+/*
+ * A policy that may apply to an app, with a 64-bit filter of the user, group
+ * and role ids its users.include names (all ones for "all"). A subject whose
+ * own filter shares no bit with it cannot be included, so the policy is
+ * skipped without being read: the filter only ever skips, never admits.
+ */
+struct candidate {
+	uint32_t policy;
+	uint64_t users_filter;
+};
+
+struct candidates {
+	const struct candidate *list;
+	size_t n;
+};
+
+/* The filter bit of an interned id of one kind (0 users, 1 groups, 2 roles). */
+static inline uint64_t
+policy_filter_bit(unsigned kind, uint32_t id)
+{
+	return 1ull << ((((uint64_t)id << 2 | kind) * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
 /* One path prefix of one host, and the app it maps to. */
 struct route {
 	const char *path;
@@ -217,7 +240,7 @@ struct policy_set {
 	size_t n_hosts;
 	/* app_policies[i]: the policies that may apply to apps[i] (apps include all or
 	 * name it); app_policies[n_apps]: those for a request that maps to no app. */
-	struct idlist *app_policies;
+	struct candidates *app_policies;
 	const char **warnings; /* contradictions worth a look, with file:line:col */
 	size_t n_warnings;
 };

@@ -84,6 +84,11 @@ eval_subject_ids(const struct policy_set *set, const struct subject *s, uint32_t
 	out->roles = buf + out->n_groups;
 	out->n_roles =
 	    intern_list(&set->roles, &s->roles, buf + out->n_groups, bufn - out->n_groups);
+	out->users_filter = out->user != POLICY_NO_ID ? policy_filter_bit(0, out->user) : 0;
+	for (size_t i = 0; i < out->n_groups; i++)
+		out->users_filter |= policy_filter_bit(1, out->groups[i]);
+	for (size_t i = 0; i < out->n_roles; i++)
+		out->users_filter |= policy_filter_bit(2, out->roles[i]);
 }
 
 /* --- request ------------------------------------------------------------------- */
@@ -623,7 +628,7 @@ policy_eval(const struct policy_set *set, const struct eval_input *in, struct ev
 {
 	char path[EVAL_MAX_PATH];
 	struct facts f;
-	const struct idlist *cands;
+	const struct candidates *cands;
 	const struct pol_policy *blocker = NULL, *unfixable = NULL, *fixable = NULL;
 	const char *unfixable_reason = NULL, *fixable_reason = NULL;
 	int64_t strictest = -1;
@@ -645,11 +650,18 @@ policy_eval(const struct policy_set *set, const struct eval_input *in, struct ev
 	facts_of(set, in, r->app, &f);
 	cands = &set->app_policies[r->app == POLICY_NO_ID ? set->n_apps : r->app];
 	for (size_t i = 0; i < cands->n; i++) {
-		const struct pol_policy *pol = &set->policies[cands->ids[i]];
+		const struct candidate *cand = &cands->list[i];
+		const struct pol_policy *pol;
 		struct eval_policy ep;
 		int64_t freq;
 
-		check_policy(set, in, &f, cands->ids[i], &ep);
+		/* Cannot include this subject: skipped without reading the policy. "all"
+		 * (every bit set) must pass even a subject no policy names. */
+		if (cand->users_filter != ~0ull &&
+		    (cand->users_filter & in->ids->users_filter) == 0)
+			continue;
+		pol = &set->policies[cand->policy];
+		check_policy(set, in, &f, cand->policy, &ep);
 		if (ep.why != EVAL_APPLIES)
 			continue;
 		if (pol->state == POLICY_REPORT_ONLY) {

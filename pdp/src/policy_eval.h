@@ -47,6 +47,7 @@ struct user_record {
  * matching compares integers. Fill with eval_subject_ids once per token and set.
  */
 struct subject_ids {
+	uint64_t users_filter; /* policy_filter_bit of user, groups and roles */
 	uint32_t user;
 	uint32_t client;
 	uint64_t amr;

@@ -1513,6 +1513,22 @@ policy_covers_app(const struct pol_policy *pol, uint32_t app)
 	return false;
 }
 
+static uint64_t
+users_filter(const struct pol_users *u)
+{
+	uint64_t f = 0;
+
+	if (u->all)
+		return ~0ull;
+	for (size_t i = 0; i < u->users.n; i++)
+		f |= policy_filter_bit(0, u->users.ids[i]);
+	for (size_t i = 0; i < u->groups.n; i++)
+		f |= policy_filter_bit(1, u->groups.ids[i]);
+	for (size_t i = 0; i < u->roles.n; i++)
+		f |= policy_filter_bit(2, u->roles.ids[i]);
+	return f;
+}
+
 /* app_policies: for each app (and for "no app"), the enabled or report-only policies
  * that may apply, so a request looks at those only. */
 static int
@@ -1520,43 +1536,41 @@ index_policies(struct loader *l)
 {
 	struct policy_set *set = l->set;
 	size_t *count = calloc(set->n_apps + 1, sizeof(*count));
+	struct candidate **lists = calloc(set->n_apps + 1, sizeof(*lists));
 	int rc = -1;
 
 	set->app_policies = lalloc(l, (set->n_apps + 1) * sizeof(*set->app_policies));
-	if (count == NULL || set->app_policies == NULL)
+	if (count == NULL || lists == NULL || set->app_policies == NULL)
 		goto out;
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t a = 0; a <= set->n_apps; a++) {
-			if (pass == 1) {
-				set->app_policies[a].ids = lalloc(l, count[a] * sizeof(uint32_t));
-				if (set->app_policies[a].ids == NULL)
-					goto out;
-			}
+			if (pass == 1 && (lists[a] = lalloc(l, count[a] * sizeof(**lists))) == NULL)
+				goto out;
 			count[a] = 0;
 		}
 		for (size_t i = 0; i < set->n_policies; i++) {
 			const struct pol_policy *pol = &set->policies[i];
+			uint64_t filter = users_filter(&pol->users_include);
 
 			if (pol->state == POLICY_DISABLED)
 				continue;
 			for (size_t a = 0; a <= set->n_apps; a++) {
-				bool covers = a == set->n_apps
-				                  ? pol->apps_include.all
-				                  : policy_covers_app(pol, (uint32_t)a);
+				bool covers = a == set->n_apps ? pol->apps_include.all
+							       : policy_covers_app(pol, (uint32_t)a);
 
 				if (!covers)
 					continue;
 				if (pass == 1)
-					((uint32_t *)set->app_policies[a].ids)[count[a]] =
-					    (uint32_t)i;
+					lists[a][count[a]] = (struct candidate){(uint32_t)i, filter};
 				count[a]++;
 			}
 		}
 	}
 	for (size_t a = 0; a <= set->n_apps; a++)
-		set->app_policies[a].n = count[a];
+		set->app_policies[a] = (struct candidates){lists[a], count[a]};
 	rc = 0;
 out:
+	free(lists);
 	free(count);
 	return rc;
 }

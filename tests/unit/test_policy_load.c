@@ -183,7 +183,7 @@ indexes_routes_and_candidates(void **state)
 	assert_int_equal(s->app_policies[1].n, 2);
 	/* No app: only policies for all apps. */
 	assert_int_equal(s->app_policies[s->n_apps].n, 1);
-	assert_int_equal(s->app_policies[s->n_apps].ids[0], 0);
+	assert_int_equal(s->app_policies[s->n_apps].list[0].policy, 0);
 	policy_set_free(s);
 }
 
