@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -491,16 +492,65 @@ log_revision(struct pdp *pdp, unsigned reader, const char *what)
 	policy_swap_read_end(&pdp->policies, reader);
 }
 
+/* Watches the policy directory; -1 (and a warning) when inotify is not available. */
+static int
+watch_policies(const char *dir)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0 || inotify_add_watch(fd, dir,
+	                                IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+	                                    IN_DELETE | IN_ATTRIB) < 0) {
+		log_warn("%s: cannot watch for changes (%s); reload with SIGHUP", dir,
+		         strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Editors write a file in several steps; changes settle this long before a reload. */
+#define RELOAD_SETTLE_MS 100
+
 static void
 serve_loop(struct pdp *pdp, unsigned reader)
 {
-	struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
-	char drain[64], err[1024];
+	struct pollfd pfd[2] = {{.fd = wake_pipe[0], .events = POLLIN},
+	                        {.fd = watch_policies(pdp->cfg->policies), .events = POLLIN}};
+	char drain[4096] __attribute__((aligned(8))), err[1024];
+	int64_t reload_at = -1;
 
 	while (!stop_requested) {
-		if (poll(&pfd, 1, -1) > 0)
+		int timeout = -1;
+
+		if (reload_at >= 0) {
+			int64_t left = reload_at - monotonic_ms();
+
+			timeout = left > 0 ? (int)left : 0;
+		}
+		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout) > 0) {
 			while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
 				;
+			if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN)) {
+				while (read(pfd[1].fd, drain, sizeof(drain)) > 0)
+					;
+				reload_at = monotonic_ms() + RELOAD_SETTLE_MS;
+			}
+		}
+		if (reload_at >= 0 && monotonic_ms() >= reload_at) {
+			reload_at = -1;
+			reload_requested = 1;
+		}
 		if (reload_requested && !stop_requested) {
 			reload_requested = 0;
 			if (pdp_reload_policies(pdp, err, sizeof(err)) == 0)
@@ -511,6 +561,8 @@ serve_loop(struct pdp *pdp, unsigned reader)
 				    err);
 		}
 	}
+	if (pfd[1].fd >= 0)
+		close(pfd[1].fd);
 }
 
 static int

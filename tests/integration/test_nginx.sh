@@ -187,6 +187,20 @@ kill -HUP "$pdp_pid"
 for _ in $(seq 1 50); do [ "$(intranet)" = 200 ] && break; sleep 0.1; done
 expect "reload back: intranet allowed again" 200 "$(intranet)"
 
+# SIGHUP alone reloads, with no file changed.
+n0=$(grep -c 'policies reloaded' "$work/pdp.log")
+kill -HUP "$pdp_pid"
+for _ in $(seq 1 50); do [ "$(grep -c 'policies reloaded' "$work/pdp.log")" -gt "$n0" ] && break; sleep 0.1; done
+expect "SIGHUP alone reloads the policies" 1 "$(( $(grep -c 'policies reloaded' "$work/pdp.log") - n0 ))"
+
+# A saved file is picked up without any signal (inotify).
+printf '%s' "$block_intranet" >"$work/policies/40-reload.yaml"
+for _ in $(seq 1 50); do [ "$(intranet)" = 403 ] && break; sleep 0.1; done
+expect "a saved policy file takes effect without a signal" 403 "$(intranet)"
+rm -f "$work/policies/40-reload.yaml"
+for _ in $(seq 1 50); do [ "$(intranet)" = 200 ] && break; sleep 0.1; done
+expect "a removed policy file takes effect without a signal" 200 "$(intranet)"
+
 # 200 reloads, alternating two valid sets, under a bounded load: no failed or wrong answer.
 hr_trial='policies:
   - id: hr-block-trial
@@ -208,7 +222,8 @@ for i in $(seq 1 200); do
 done
 wait "$loader"
 reloads=$(($(grep -c 'policies reloaded' "$work/pdp.log") - before))
-if [ "$reloads" -ge 150 ]; then ok "reloads under load: $reloads of 200 signals reloaded (signals may coalesce)"; else not_ok "reloads under load" "only $reloads reloads"; fi
+# Signals that arrive together coalesce, and inotify adds its own: count, don't match.
+if [ "$reloads" -ge 150 ]; then ok "reloads under load: $reloads reloads for 200 changes"; else not_ok "reloads under load" "only $reloads reloads"; fi
 expect "reloads under load: every one of $(wc -l <"$work/reload-load.out") answers was allow" "200" \
 	"$(sort -u "$work/reload-load.out" | tr '\n' ' ' | sed 's/ $//')"
 rm -f "$work/policies/40-reload.yaml"
