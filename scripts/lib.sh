@@ -42,6 +42,7 @@ pdp_write_config() {
 listen: unix:$sock
 threads: 4
 policies: policies
+decision_log: decisions.jsonl
 default_decision: allow
 realm: pdp-demo
 token: { cookie: pdp_token, max_bytes: 6144 }

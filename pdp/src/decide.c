@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision_log.h"
 #include "log.h"
 #include "policy_eval.h"
 #include "policy_load.h"
 
 /* Room for the ids of a token's groups and roles (each list is at most 1024 long). */
 #define SUBJECT_IDS_MAX 2048
+/* Lines the decision log queues before it drops (each slot holds one 2 KiB line). */
+#define DECISION_LOG_QUEUE 4096
 
 int
 pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
@@ -28,6 +31,10 @@ pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err,
 		snprintf(err, errsz, "out of memory for the token cache");
 		goto fail;
 	}
+	if (cfg->decision_log != NULL &&
+	    (p->dlog = decision_log_open(cfg->decision_log, DECISION_LOG_QUEUE, err, errsz)) ==
+	        NULL)
+		goto fail;
 	set = policy_set_load(cfg->policies, err, errsz);
 	if (set == NULL)
 		goto fail;
@@ -49,6 +56,8 @@ pdp_fini(struct pdp *p)
 {
 	if (p->policies.active != NULL)
 		policy_swap_fini(&p->policies);
+	decision_log_close(p->dlog);
+	p->dlog = NULL;
 	cache_free(p->token_cache);
 	token_verifier_free(p->verifier);
 	p->token_cache = NULL;
@@ -117,6 +126,109 @@ join(char *buf, size_t bufsz, const char *const *items, size_t n, char sep)
 	return buf;
 }
 
+static int64_t
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The members every decision line starts with. */
+static void
+log_begin(struct jline *j, const struct request *r, const struct response *rs)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	jline_begin(j);
+	jline_str(j, "time", when);
+	jline_str(j, "request_id", r->request_id);
+	jline_str(j, "ip", r->remote_addr);
+	jline_str(j, "country", r->country);
+	jline_str(j, "method", r->method);
+	jline_str(j, "host", r->host);
+	jline_str(j, "uri", r->uri);
+	jline_str(j, "decision", decision_name(rs->decision));
+}
+
+static void
+log_end(struct pdp *p, struct jline *j, int64_t t0)
+{
+	size_t n;
+
+	jline_int(j, "latency_us", (monotonic_ns() - t0) / 1000);
+	n = jline_end(j);
+	decision_log_write(p->dlog, j->buf, n);
+}
+
+/* A decision with no verified caller: nothing from the token is logged. */
+static void
+log_unverified(struct pdp *p, const struct request *r, const struct response *rs,
+               const char *reason, int64_t t0)
+{
+	struct jline j;
+
+	log_begin(&j, r, rs);
+	jline_str(&j, "reason", reason);
+	log_end(p, &j, t0);
+}
+
+/* A verified caller's decision, with every applied and report-only policy and why. */
+static void
+log_decision(struct pdp *p, const struct request *r, const struct subject *s,
+             const struct policy_set *set, const struct eval_result *res, const struct response *rs,
+             int64_t t0)
+{
+	struct jline j;
+	char reason[256];
+
+	log_begin(&j, r, rs);
+	jline_str(&j, "user", s->user);
+	jline_str(&j, "app", res->app == POLICY_NO_ID ? NULL : set->apps[res->app].id);
+	jline_str(&j, "device", s->device_id);
+	if (res->deciding != NULL) {
+		snprintf(reason, sizeof(reason), "%.128s: %.100s", res->deciding, res->reason);
+		jline_str(&j, "reason", reason);
+	} else if (res->by_default) {
+		jline_str(&j, "reason", "default_decision");
+	}
+	jline_open(&j, "policies", '[');
+	for (size_t i = 0; i < res->n_applied; i++) {
+		const struct eval_policy *ep = &res->applied[i];
+		const struct pol_policy *pol = &set->policies[ep->policy];
+
+		jline_open(&j, NULL, '{');
+		jline_str(&j, "id", pol->id);
+		jline_str(&j, "result",
+		          pol->block      ? "block"
+		          : ep->satisfied ? "satisfied"
+		                          : "unmet");
+		jline_str(&j, "reason", ep->reason);
+		jline_close(&j, '}');
+	}
+	jline_close(&j, ']');
+	jline_open(&j, "report_only", '[');
+	for (size_t i = 0; i < res->n_report_only; i++) {
+		const struct eval_policy *ep = &res->report_only[i];
+
+		jline_open(&j, NULL, '{');
+		jline_str(&j, "id", set->policies[ep->policy].id);
+		jline_str(&j, "would", decision_name(res->report_only_decision[i]));
+		jline_str(&j, "reason", ep->reason);
+		jline_close(&j, '}');
+	}
+	jline_close(&j, ']');
+	jline_str(&j, "revision", set->revision);
+	log_end(p, &j, t0);
+}
+
 /* Turns the evaluation into the answer, while the set it points into is held. */
 static void
 answer(const struct policy_set *set, const struct subject *s, const struct eval_result *res,
@@ -153,7 +265,7 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
 
 static void
 decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, const struct subject *s,
-                   time_t now, struct response *rs)
+                   time_t now, int64_t t0, struct response *rs)
 {
 	uint32_t ids_buf[SUBJECT_IDS_MAX];
 	struct subject_ids ids;
@@ -179,6 +291,8 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	eval_subject_ids(set, s, ids_buf, SUBJECT_IDS_MAX, &ids);
 	policy_eval(set, &in, &res);
 	answer(set, s, &res, rs);
+	if (p->dlog != NULL)
+		log_decision(p, r, s, set, &res, rs, t0);
 	policy_swap_read_end(&p->policies, reader);
 }
 
@@ -188,6 +302,8 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	const struct cache_entry *hit;
 	struct subject *s = NULL;
 	char why[256] = "";
+	const char *unverified = NULL; /* set when no verified caller decides */
+	int64_t t0 = p->dlog != NULL ? monotonic_ns() : 0;
 	enum token_err e;
 
 	if (r->method == NULL || r->host == NULL || r->uri == NULL) {
@@ -200,31 +316,37 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 			    "requests arrive without PDP_METHOD, PDP_HOST or PDP_URI: include "
 			    "deploy/nginx/pdp_params in the auth location");
 		response_error(rs);
+		unverified = "request without nginx's PDP params";
 		goto done;
 	}
 	if (r->token_source == TOKEN_SOURCE_NONE) {
 		response_unauthenticated(rs, p->cfg->realm, NULL);
+		unverified = "no token";
 		goto done;
 	}
 	if (r->token_malformed) {
 		reject_token(p, r, TOKEN_MALFORMED, "credential is not b64token syntax", rs);
+		unverified = token_strerror(TOKEN_MALFORMED);
 		goto done;
 	}
 	/* Warm path: the whole token is the key, so only this exact token can hit. */
 	hit = cache_get(p->token_cache, r->token, r->token_len, (int64_t)now);
 	if (hit != NULL) {
-		decide_for_subject(p, reader, r, cache_entry_value(hit), now, rs);
+		decide_for_subject(p, reader, r, cache_entry_value(hit), now, t0, rs);
 		cache_release(p->token_cache, hit);
 		goto done;
 	}
 	e = token_verify(p->verifier, r->token, r->token_len, now, &s, why, sizeof(why));
 	if (e != TOKEN_OK) {
 		reject_token(p, r, e, why, rs);
+		unverified = token_strerror(e);
 		goto done;
 	}
-	decide_for_subject(p, reader, r, s, now, rs);
+	decide_for_subject(p, reader, r, s, now, t0, rs);
 	/* Only verified tokens are cached, and only until they expire. */
 	cache_put(p->token_cache, r->token, r->token_len, s, s->valid_until);
 done:
+	if (unverified != NULL && p->dlog != NULL)
+		log_unverified(p, r, rs, unverified, t0);
 	count(p, rs);
 }

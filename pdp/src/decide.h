@@ -20,8 +20,11 @@ struct pdp_counters {
 	atomic_uint_fast64_t reload_failures;
 };
 
+struct decision_log;
+
 struct pdp {
 	const struct config *cfg;
+	struct decision_log *dlog; /* NULL: no decision log */
 	struct token_verifier *verifier;
 	struct cache *token_cache;
 	struct policy_swap policies;

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "decide.h"
+#include "decision_log.h"
 #include "explain.h"
 #include "fcgi_server.h"
 #include "log.h"
@@ -26,7 +27,7 @@
 #define PDP_VERSION "0.1.0"
 #endif
 
-static volatile sig_atomic_t stop_requested, reload_requested;
+static volatile sig_atomic_t stop_requested, reload_requested, reopen_requested;
 static int wake_pipe[2] = {-1, -1};
 
 /* Signal handlers only set flags and wake the main loop, which does the work. */
@@ -37,6 +38,8 @@ on_signal(int sig)
 
 	if (sig == SIGHUP)
 		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		reopen_requested = 1;
 	else
 		stop_requested = 1;
 	if (write(wake_pipe[1], "x", 1) < 0) {
@@ -181,10 +184,9 @@ install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	/* Log reopening arrives with the decision log; until then SIGUSR1 is ignored. */
-	sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* Loads the config when given, and the policy directory (dir, else the config's). */
@@ -550,6 +552,11 @@ serve_loop(struct pdp *pdp, unsigned reader)
 		if (reload_at >= 0 && monotonic_ms() >= reload_at) {
 			reload_at = -1;
 			reload_requested = 1;
+		}
+		if (reopen_requested) {
+			reopen_requested = 0;
+			if (pdp->dlog != NULL)
+				decision_log_reopen(pdp->dlog);
 		}
 		if (reload_requested && !stop_requested) {
 			reload_requested = 0;

@@ -1555,13 +1555,15 @@ index_policies(struct loader *l)
 			if (pol->state == POLICY_DISABLED)
 				continue;
 			for (size_t a = 0; a <= set->n_apps; a++) {
-				bool covers = a == set->n_apps ? pol->apps_include.all
-							       : policy_covers_app(pol, (uint32_t)a);
+				bool covers = a == set->n_apps
+				                  ? pol->apps_include.all
+				                  : policy_covers_app(pol, (uint32_t)a);
 
 				if (!covers)
 					continue;
 				if (pass == 1)
-					lists[a][count[a]] = (struct candidate){(uint32_t)i, filter};
+					lists[a][count[a]] =
+					    (struct candidate){(uint32_t)i, filter};
 				count[a]++;
 			}
 		}

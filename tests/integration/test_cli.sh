@@ -18,7 +18,7 @@ check() {
 	shift 3
 	out=$("$@" 2>&1)
 	rc=$?
-	if [ "$rc" = "$want_rc" ] && printf '%s' "$out" | tr '\n' ' ' | grep -qE -- "$want"; then
+	if [ "$rc" = "$want_rc" ] && grep -qE -- "$want" <<<"${out//$'\n'/ }"; then
 		ok "$name"
 	else
 		not_ok "$name" "exit $rc (wanted $want_rc); output: $out"

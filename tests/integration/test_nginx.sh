@@ -24,7 +24,8 @@ not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2
 
 # expect NAME WANT GOT [detail]
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "wanted [$2], got [$3] ${4:-}"; fi; }
-expect_match() { if printf '%s' "$3" | grep -qE -- "$2"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $3"; fi; }
+# A here-string, not a pipe: grep -q exits early, and pipefail would count printf's SIGPIPE.
+expect_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $(head -c 2000 <<<"$3")"; fi; }
 
 start_pdp() {
 	"$bin/pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
@@ -228,6 +229,24 @@ expect "reloads under load: every one of $(wc -l <"$work/reload-load.out") answe
 	"$(sort -u "$work/reload-load.out" | tr '\n' ' ' | sed 's/ $//')"
 rm -f "$work/policies/40-reload.yaml"
 kill -HUP "$pdp_pid"
+
+# --- decision log: one JSON line per decision, never a token; SIGUSR1 reopens ----
+dlog=$work/decisions.jsonl
+for _ in $(seq 1 20); do [ -s "$dlog" ] && break; sleep 0.1; done
+expect "decision log: every line is one JSON object" "" \
+	"$(grep -v '^{"time":"[0-9T:.-]*Z",.*}$' "$dlog" | head -3)"
+expect_match "decision log: a deny with the policy and why" \
+	'"decision":"deny","user":"alice@example.com","app":"admin-portal","reason":"admins-strong-auth: compliant device required","policies":\[.*"revision":"[0-9a-f]{16}","latency_us":[0-9]+\}' \
+	"$(cat "$dlog")"
+expect_match "decision log: a step-up" '"decision":"step-up","user":"bob@example.com"' "$(cat "$dlog")"
+expect_match "decision log: an invalid token, without its claims" \
+	'"decision":"unauthenticated","reason":"invalid signature","latency_us"' "$(cat "$dlog")"
+sig_part=${good##*.}
+expect "decision log: no token appears in it" 0 "$(grep -c -F "$sig_part" "$dlog")"
+mv "$dlog" "$dlog.1"
+kill -USR1 "$pdp_pid"
+for _ in $(seq 1 50); do status "$good" >/dev/null; [ -s "$dlog" ] && break; sleep 0.1; done
+expect_match "decision log: SIGUSR1 reopens after rotation" '"decision":"allow"' "$(cat "$dlog" 2>/dev/null)"
 
 # --- fail closed -------------------------------------------------------------
 kill -TERM "$pdp_pid"

@@ -1,0 +1,367 @@
+/* decision_log.c - one JSON line per decision, written by a thread of its own */
+#include "decision_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Room kept at the end of a jline for ,"truncated":true} */
+#define JLINE_RESERVE 24
+/* Lines the writer takes per write(). */
+#define WRITE_BATCH 256
+
+struct slot {
+	uint16_t len;
+	char line[DECISION_LOG_LINE_MAX];
+};
+
+struct decision_log {
+	char *path; /* NULL: stderr */
+	int fd;
+	pthread_t writer;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct slot *slots;
+	size_t capacity, head, count; /* ring: count lines from head */
+	bool stop, reopen;
+	atomic_uint_fast64_t dropped;
+	char *batch; /* writer's buffer: WRITE_BATCH lines and newlines */
+};
+
+static int
+open_file(const char *path, char *err, size_t errsz)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* a full disk loses lines, never the service */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct decision_log *dl = arg;
+
+	pthread_mutex_lock(&dl->lock);
+	for (;;) {
+		size_t n = 0, len = 0;
+		bool reopen;
+
+		while (dl->count == 0 && !dl->stop && !dl->reopen)
+			pthread_cond_wait(&dl->wake, &dl->lock);
+		while (dl->count > 0 && n < WRITE_BATCH) {
+			struct slot *s = &dl->slots[dl->head];
+
+			memcpy(dl->batch + len, s->line, s->len);
+			len += s->len;
+			dl->batch[len++] = '\n';
+			dl->head = (dl->head + 1) % dl->capacity;
+			dl->count--;
+			n++;
+		}
+		reopen = dl->reopen;
+		dl->reopen = false;
+		if (len == 0 && !reopen && dl->stop)
+			break;
+		pthread_mutex_unlock(&dl->lock);
+		if (len > 0)
+			write_all(dl->fd, dl->batch, len);
+		if (reopen && dl->path != NULL) {
+			char err[512];
+			int fd = open_file(dl->path, err, sizeof(err));
+
+			if (fd >= 0) {
+				close(dl->fd);
+				dl->fd = fd;
+			} else {
+				log_error("decision log: cannot reopen: %s", err);
+			}
+		}
+		pthread_mutex_lock(&dl->lock);
+	}
+	pthread_mutex_unlock(&dl->lock);
+	return NULL;
+}
+
+struct decision_log *
+decision_log_open(const char *path, size_t capacity, char *err, size_t errsz)
+{
+	struct decision_log *dl = calloc(1, sizeof(*dl));
+
+	if (dl == NULL || capacity == 0)
+		goto oom;
+	dl->fd = -1;
+	dl->capacity = capacity;
+	dl->slots = malloc(capacity * sizeof(*dl->slots));
+	dl->batch = malloc((size_t)WRITE_BATCH * (DECISION_LOG_LINE_MAX + 1));
+	if (dl->slots == NULL || dl->batch == NULL)
+		goto oom;
+	if (strcmp(path, "stderr") == 0) {
+		dl->fd = STDERR_FILENO;
+	} else {
+		if ((dl->path = strdup(path)) == NULL)
+			goto oom;
+		if ((dl->fd = open_file(path, err, errsz)) < 0)
+			goto fail;
+	}
+	atomic_init(&dl->dropped, 0);
+	pthread_mutex_init(&dl->lock, NULL);
+	pthread_cond_init(&dl->wake, NULL);
+	if (pthread_create(&dl->writer, NULL, writer_main, dl) != 0) {
+		snprintf(err, errsz, "decision log: cannot start its thread");
+		pthread_mutex_destroy(&dl->lock);
+		pthread_cond_destroy(&dl->wake);
+		goto fail;
+	}
+	return dl;
+oom:
+	snprintf(err, errsz, "decision log: out of memory");
+fail:
+	if (dl != NULL) {
+		if (dl->fd >= 0 && dl->fd != STDERR_FILENO)
+			close(dl->fd);
+		free(dl->path);
+		free(dl->slots);
+		free(dl->batch);
+		free(dl);
+	}
+	return NULL;
+}
+
+void
+decision_log_write(struct decision_log *dl, const char *line, size_t len)
+{
+	struct slot *s;
+
+	if (len > DECISION_LOG_LINE_MAX)
+		len = DECISION_LOG_LINE_MAX;
+	pthread_mutex_lock(&dl->lock);
+	if (dl->count == dl->capacity) {
+		pthread_mutex_unlock(&dl->lock);
+		atomic_fetch_add_explicit(&dl->dropped, 1, memory_order_relaxed);
+		return;
+	}
+	s = &dl->slots[(dl->head + dl->count) % dl->capacity];
+	memcpy(s->line, line, len);
+	s->len = (uint16_t)len;
+	if (dl->count++ == 0)
+		pthread_cond_signal(&dl->wake);
+	pthread_mutex_unlock(&dl->lock);
+}
+
+void
+decision_log_reopen(struct decision_log *dl)
+{
+	pthread_mutex_lock(&dl->lock);
+	dl->reopen = true;
+	pthread_cond_signal(&dl->wake);
+	pthread_mutex_unlock(&dl->lock);
+}
+
+uint64_t
+decision_log_dropped(struct decision_log *dl)
+{
+	return atomic_load(&dl->dropped);
+}
+
+void
+decision_log_close(struct decision_log *dl)
+{
+	if (dl == NULL)
+		return;
+	pthread_mutex_lock(&dl->lock);
+	dl->stop = true;
+	pthread_cond_signal(&dl->wake);
+	pthread_mutex_unlock(&dl->lock);
+	pthread_join(dl->writer, NULL);
+	if (dl->fd != STDERR_FILENO)
+		close(dl->fd);
+	pthread_mutex_destroy(&dl->lock);
+	pthread_cond_destroy(&dl->wake);
+	free(dl->path);
+	free(dl->slots);
+	free(dl->batch);
+	free(dl);
+}
+
+/* --- JSON lines --------------------------------------------------------------- */
+
+static void
+jput(struct jline *j, const char *s, size_t n)
+{
+	if (j->overflow)
+		return;
+	if (j->len + n > sizeof(j->buf) - JLINE_RESERVE) {
+		j->overflow = true;
+		return;
+	}
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80 ||
+		    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static void
+jescaped(struct jline *j, const char *v)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)v;
+
+	jput(j, "\"", 1);
+	while (*s != '\0' && !j->overflow) {
+		size_t n;
+
+		if (*s == '"' || *s == '\\') {
+			char e[2] = {'\\', (char)*s};
+
+			jput(j, e, 2);
+			s++;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			char e[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
+
+			jput(j, e, 6);
+			s++;
+		} else if ((n = utf8_len(s)) == 0) {
+			jput(j, "\\ufffd", 6);
+			s++;
+		} else {
+			jput(j, (const char *)s, n);
+			s += n;
+		}
+	}
+	jput(j, "\"", 1);
+}
+
+static void
+jmember(struct jline *j, const char *key)
+{
+	if (j->need_comma[j->depth])
+		jput(j, ",", 1);
+	j->need_comma[j->depth] = true;
+	if (key != NULL) {
+		jescaped(j, key);
+		jput(j, ":", 1);
+	}
+}
+
+static void
+jdone(struct jline *j)
+{
+	if (j->depth == 1 && !j->overflow)
+		j->last_good = j->len;
+}
+
+void
+jline_begin(struct jline *j)
+{
+	j->len = 0;
+	j->overflow = false;
+	j->depth = 0;
+	jput(j, "{", 1);
+	j->depth = 1;
+	j->need_comma[1] = false;
+	j->last_good = j->len;
+}
+
+void
+jline_str(struct jline *j, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	jmember(j, key);
+	jescaped(j, value);
+	jdone(j);
+}
+
+void
+jline_int(struct jline *j, const char *key, long long value)
+{
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%lld", value);
+
+	jmember(j, key);
+	jput(j, num, (size_t)n);
+	jdone(j);
+}
+
+void
+jline_open(struct jline *j, const char *key, char bracket)
+{
+	jmember(j, key);
+	jput(j, &bracket, 1);
+	if (j->depth < 7)
+		j->depth++;
+	j->need_comma[j->depth] = false;
+}
+
+void
+jline_close(struct jline *j, char bracket)
+{
+	jput(j, &bracket, 1);
+	if (j->depth > 1)
+		j->depth--;
+	jdone(j);
+}
+
+size_t
+jline_end(struct jline *j)
+{
+	static const char cut[] = "\"truncated\":true}";
+
+	if (j->overflow) {
+		/* Back to the last whole member, then say so: the line stays valid JSON. */
+		j->len = j->last_good;
+		if (j->len > 1)
+			j->buf[j->len++] = ',';
+		memcpy(j->buf + j->len, cut, sizeof(cut) - 1);
+		j->len += sizeof(cut) - 1;
+		return j->len;
+	}
+	j->buf[j->len++] = '}';
+	return j->len;
+}

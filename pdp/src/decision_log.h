@@ -1,0 +1,57 @@
+/* decision_log.h - one JSON line per decision, written by a thread of its own */
+#ifndef PDP_DECISION_LOG_H
+#define PDP_DECISION_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The longest line kept; a longer one is cut at a field boundary (see jline). */
+#define DECISION_LOG_LINE_MAX 2048
+
+struct decision_log;
+
+/*
+ * Opens path for appending (created 0640), or "stderr", and starts the
+ * writer thread. capacity: lines queued at most; past that, lines are
+ * dropped and counted, so a slow disk never holds a request. Returns NULL
+ * with the reason in err. Close with decision_log_close.
+ */
+struct decision_log *decision_log_open(const char *path, size_t capacity, char *err, size_t errsz);
+
+/* Queues one line (no newline); never waits for I/O. */
+void decision_log_write(struct decision_log *dl, const char *line, size_t len);
+
+/* Asks the writer to reopen the file (after log rotation moved it). */
+void decision_log_reopen(struct decision_log *dl);
+
+uint64_t decision_log_dropped(struct decision_log *dl);
+
+/* Writes what is queued, stops the writer and frees dl. */
+void decision_log_close(struct decision_log *dl);
+
+/*
+ * A JSON object built in a fixed buffer. Strings are escaped (quotes,
+ * backslashes, control characters, invalid UTF-8) so request data cannot
+ * forge fields or lines. When the buffer runs out, the object is closed at
+ * the last complete member and marked "truncated".
+ */
+struct jline {
+	char buf[DECISION_LOG_LINE_MAX];
+	size_t len;
+	size_t last_good; /* length after the last complete member */
+	bool overflow;
+	int depth;
+	bool need_comma[8];
+};
+
+void jline_begin(struct jline *j);
+void jline_str(struct jline *j, const char *key, const char *value); /* NULL: omitted */
+void jline_int(struct jline *j, const char *key, long long value);
+void jline_open(struct jline *j, const char *key,
+                char bracket); /* '{' or '['; key NULL in arrays */
+void jline_close(struct jline *j, char bracket);
+/* Closes the object; returns the line's length. */
+size_t jline_end(struct jline *j);
+
+#endif

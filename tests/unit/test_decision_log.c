@@ -1,0 +1,210 @@
+/* test_decision_log.c - JSON lines, the bounded queue, drops and reopening */
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "decision_log.h"
+#include "testlib.h"
+
+static json_t *
+parse(const struct jline *j, size_t n)
+{
+	json_t *o = json_loadb(j->buf, n, 0, NULL);
+
+	if (o == NULL)
+		fail_msg("not JSON: %.*s", (int)n, j->buf);
+	return o;
+}
+
+static void
+lines_are_json_and_escaped(void **state)
+{
+	struct jline j;
+	size_t n;
+	json_t *o;
+
+	(void)state;
+	jline_begin(&j);
+	jline_str(&j, "user", "eve\",\"decision\":\"allow");
+	jline_str(&j, "nl", "a\nb\r\x01");
+	jline_str(&j, "utf8", "j\xc3\xbcrgen \xe2\x82\xac");
+	jline_str(&j, "bad", "x\xff\xc3y");
+	jline_str(&j, "absent", NULL);
+	jline_int(&j, "n", -42);
+	jline_open(&j, "list", '[');
+	jline_open(&j, NULL, '{');
+	jline_str(&j, "id", "p1");
+	jline_close(&j, '}');
+	jline_close(&j, ']');
+	n = jline_end(&j);
+	assert_null(memchr(j.buf, '\n', n));
+	o = parse(&j, n);
+	assert_string_equal(json_string_value(json_object_get(o, "user")),
+	                    "eve\",\"decision\":\"allow");
+	assert_null(json_object_get(o, "decision"));
+	assert_string_equal(json_string_value(json_object_get(o, "nl")), "a\nb\r\x01");
+	assert_string_equal(json_string_value(json_object_get(o, "utf8")),
+	                    "j\xc3\xbcrgen \xe2\x82\xac");
+	assert_string_equal(json_string_value(json_object_get(o, "bad")),
+	                    "x\xef\xbf\xbd\xef\xbf\xbdy");
+	assert_null(json_object_get(o, "absent"));
+	assert_int_equal(json_integer_value(json_object_get(o, "n")), -42);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_object_get(o, "list"), 0), "id")),
+	    "p1");
+	json_decref(o);
+}
+
+static void
+overlong_lines_stay_valid_json(void **state)
+{
+	struct jline j;
+	char big[600];
+	size_t n;
+	json_t *o;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	jline_begin(&j);
+	jline_str(&j, "first", "kept");
+	jline_open(&j, "policies", '[');
+	for (int i = 0; i < 10; i++)
+		jline_str(&j, NULL, big);
+	jline_close(&j, ']');
+	jline_str(&j, "after", "lost");
+	n = jline_end(&j);
+	assert_true(n <= DECISION_LOG_LINE_MAX);
+	o = parse(&j, n);
+	assert_string_equal(json_string_value(json_object_get(o, "first")), "kept");
+	assert_true(json_is_true(json_object_get(o, "truncated")));
+	assert_null(json_object_get(o, "policies")); /* cut back to the last whole member */
+	json_decref(o);
+}
+
+static size_t
+count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void
+writes_every_line_then_closes(void **state)
+{
+	char err[256];
+	const char *path = test_path("decisions.jsonl");
+	struct decision_log *dl = decision_log_open(path, 64, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(dl);
+	for (int i = 0; i < 50; i++)
+		decision_log_write(dl, "{\"n\":1}", 7);
+	decision_log_close(dl);
+	assert_int_equal(count_lines(path), 50);
+}
+
+static void *
+drain_main(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[65536];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+static void
+full_queue_drops_and_never_blocks(void **state)
+{
+	char err[256], path[64], line[1024];
+	int fds[2];
+	struct decision_log *dl;
+	uint64_t dropped;
+	pthread_t drainer;
+
+	(void)state;
+	/* A pipe nobody reads yet: the writer blocks once it is full, so the queue fills. */
+	assert_int_equal(pipe(fds), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[1]);
+	dl = decision_log_open(path, 8, err, sizeof(err));
+	assert_non_null(dl);
+	close(fds[1]); /* the log holds its own descriptor of the pipe */
+	memset(line, 'a', sizeof(line));
+	for (int i = 0; i < 2000; i++)
+		decision_log_write(dl, line, sizeof(line));
+	dropped = decision_log_dropped(dl);
+	assert_true(dropped > 0);
+	assert_true(dropped < 2000);
+	/* Now read, so the writer can finish and close; EOF follows its close. */
+	pthread_create(&drainer, NULL, drain_main, &fds[0]);
+	decision_log_close(dl);
+	pthread_join(drainer, NULL);
+	close(fds[0]);
+}
+
+static void
+reopen_follows_rotation(void **state)
+{
+	char err[256], rotated[600];
+	const char *path = test_path("rotate.jsonl");
+	struct decision_log *dl = decision_log_open(path, 64, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(dl);
+	for (int i = 0; i < 3; i++)
+		decision_log_write(dl, "{}", 2);
+	/* Let the writer catch up, as logrotate moves the file before signalling. */
+	for (int i = 0; i < 200 && count_lines(path) < 3; i++)
+		usleep(5000);
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	assert_int_equal(rename(path, rotated), 0);
+	decision_log_reopen(dl);
+	for (int i = 0; i < 200 && access(path, F_OK) != 0; i++)
+		usleep(5000);
+	for (int i = 0; i < 4; i++)
+		decision_log_write(dl, "{}", 2);
+	decision_log_close(dl);
+	assert_int_equal(count_lines(rotated), 3);
+	assert_int_equal(count_lines(path), 4);
+}
+
+static void
+open_errors_name_the_file(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_null(decision_log_open("/nonexistent/dir/decisions.jsonl", 8, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/dir/decisions.jsonl"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(lines_are_json_and_escaped),
+	    cmocka_unit_test(overlong_lines_stay_valid_json),
+	    cmocka_unit_test(writes_every_line_then_closes),
+	    cmocka_unit_test(full_queue_drops_and_never_blocks),
+	    cmocka_unit_test(reopen_follows_rotation),
+	    cmocka_unit_test(open_errors_name_the_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
