@@ -54,7 +54,7 @@ usage(FILE *f)
 	fprintf(f,
 	        "usage: pdp serve -c CONFIG\n"
 	        "       pdp check [-c CONFIG] [POLICY_DIR]\n"
-	        "       pdp test [-c CONFIG] [POLICY_DIR]\n"
+	        "       pdp test [-v] [-c CONFIG] [POLICY_DIR]\n"
 	        "       pdp explain [-c CONFIG] [POLICY_DIR] (--claims JSON | --token TOKEN) --url "
 	        "URL\n"
 	        "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
@@ -66,6 +66,7 @@ usage(FILE *f)
 	        "         POLICY_DIR (default: the config's policies directory); exit 1 on any\n"
 	        "         error, naming file:line:column\n"
 	        "test     run the cases in POLICY_DIR/tests/*.yaml; exit 1 on any failure\n"
+	        "         (-v: explain every case)\n"
 	        "explain  what-if: every policy for a caller and request, and the decision\n");
 }
 
@@ -248,8 +249,18 @@ cmd_test(int argc, char **argv)
 	char tests[4096], err[1024];
 	int64_t now = (int64_t)time(NULL);
 	size_t passed = 0, failed = 0;
+	bool verbose = false;
 	int n;
 
+	/* -v: the explain trace of every case, not only of failures. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0) {
+			verbose = true;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(char *));
+			argc--;
+			break;
+		}
+	}
 	path = parse_args(argc, argv, &dir, 1, &n);
 	if (load_for_tools(path, dir, &cfg, &set) != 0)
 		return 2;
@@ -278,6 +289,8 @@ cmd_test(int argc, char **argv)
 		if (ok) {
 			passed++;
 			printf("ok   - %s\n", c->name);
+			if (verbose)
+				explain_text(stdout, set, &in, &res, "       ");
 			continue;
 		}
 		failed++;

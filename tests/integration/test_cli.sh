@@ -53,6 +53,9 @@ check "no arguments is a usage error" 2 "usage: pdp" "$bin/pdp" check
 # --- pdp test ----------------------------------------------------------------
 check "the sample policies pass their test cases" 0 '[1-9][0-9]* passed, 0 failed$' \
 	"$bin/pdp" test "$root/policies"
+check "pdp test -v explains every case" 0 \
+	'ok   - an admin with a security key on a compliant device is allowed +request: GET admin.example.com/users from 10.1.2.3, country US.*admins-strong-auth +enabled +APPLIES: satisfied; require all: strength phishing-resistant \(met\), compliant_device \(met\); sign-in frequency 14400s \(met\).*decision: allow' \
+	"$bin/pdp" test -v "$root/policies"
 rm -f "$work/policies/40-typo.yaml"
 cat >"$work/policies/tests/wrong.yaml" <<'YAML'
 cases:
