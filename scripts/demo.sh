@@ -13,12 +13,9 @@ run=$PWD/run/demo
 rm -rf "$run"
 mkdir -p "$run"
 sock=$run/pdp.sock
-port=${PDP_DEMO_PORT:-$(pdp_free_port)}
-app_port=$(pdp_free_port)
 
 pdp_make_keys "$bin" "$run"
 pdp_write_config "$run" "$sock"
-pdp_write_nginx "$run" "$port" "$app_port" "$sock"
 "$bin/pdp" check -c "$run/pdp.yaml"
 
 "$bin/pdp" serve -c "$run/pdp.yaml" &
@@ -30,12 +27,14 @@ stop() {
 trap stop EXIT
 trap 'exit 0' INT TERM
 pdp_wait_socket "$sock" "$pdp_pid"
-pdp_start_nginx "$run"
+read -r port app_port < <(pdp_nginx_up "$run" "$sock" "${PDP_DEMO_PORT:-}")
+[ -n "$port" ] || { echo "nginx did not start" >&2; exit 1; }
 
 claims='{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"alice@example.com","groups":["admins","eng"],"amr":["pwd","mfa"]}'
 rs=$(pdp_mint "$bin" "$run" RS256 "$claims")
 es=$(pdp_mint "$bin" "$run" ES256 "$claims")
 expired=$("$bin/pdp-mint" token --alg RS256 --key "$run/rsa-1.pem" --kid rsa-1 --claims "${claims%\}},\"exp\":-60}")
+pwd_only=$(pdp_mint "$bin" "$run" RS256 '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"bob@example.com","amr":["pwd"]}')
 
 cat <<MSG
 
@@ -50,6 +49,17 @@ The PDP is answering nginx at http://127.0.0.1:$port (config: $run/pdp.yaml).
 
   # expired token: 401 invalid_token
   curl -i -H 'Authorization: Bearer $expired' http://127.0.0.1:$port/
+
+  # conditional access (policies in $run/policies, reloaded when you edit them):
+  # password only, outside trusted networks: 401 step-up (RFC 9470)
+  curl -i -H 'Authorization: Bearer $pwd_only' http://127.0.0.1:$port/
+  # the admin portal needs phishing-resistant MFA on a compliant device: 403 deny
+  curl -i -H 'Host: admin.example.com' -H 'Authorization: Bearer $rs' http://127.0.0.1:$port/
+
+  # why? every policy and the decision
+  $bin/pdp explain $run/policies --claims '{sub: alice@example.com, groups: [admins], amr: [pwd, mfa]}' --url https://admin.example.com/ --ip 127.0.0.1
+
+Decisions are logged to $run/decisions.jsonl.
 
 Mint more with: $bin/pdp-mint token --alg RS256 --key $run/rsa-1.pem --kid rsa-1 --claims '$claims'
 Press Ctrl-C to stop.

@@ -131,6 +131,25 @@ pdp_wait_socket() {
 	return 1
 }
 
+# pdp_nginx_up DIR SOCKET [PORT]: writes nginx.conf on free ports (PORT when given)
+# and starts nginx, trying other ports if one is taken meanwhile. Prints
+# "PORT APP_PORT".
+pdp_nginx_up() {
+	local dir=$1 sock=$2 port app_port
+	for _ in 1 2 3 4 5; do
+		port=${3:-$(pdp_free_port)}
+		app_port=$(pdp_free_port)
+		pdp_write_nginx "$dir" "$port" "$app_port" "$sock"
+		if pdp_start_nginx "$dir" 2>>"$dir/nginx-start.log"; then
+			echo "$port $app_port"
+			return 0
+		fi
+		[ -n "${3:-}" ] && break
+	done
+	cat "$dir/nginx-start.log" >&2
+	return 1
+}
+
 pdp_start_nginx() {
 	nginx -p "$1" -c "$1/nginx.conf" -e "$1/nginx-error.log"
 }

@@ -15,6 +15,100 @@
 /* Lines the decision log queues before it drops (each slot holds one 2 KiB line). */
 #define DECISION_LOG_QUEUE 4096
 
+/*
+ * A verified caller as the token cache keeps it: the subject, and its names
+ * as ids of the policy set last used, so a warm request matches policies
+ * without looking names up. The view is rewritten after a reload by the
+ * first request that sees the new set; readers copy it under a sequence
+ * lock (even: stable, odd: being written) and look names up themselves when
+ * it is being written or was made for another set.
+ */
+struct caller {
+	struct subject *subject;
+	atomic_uint_fast64_t seq;
+	_Atomic uint64_t serial; /* the set the view was made for; 0: none */
+	_Atomic uint64_t users_filter, amr;
+	_Atomic uint32_t user, client, n_groups, n_roles;
+	size_t cap;
+	_Atomic uint32_t ids[]; /* groups, then roles */
+};
+
+static struct caller *
+caller_new(struct subject *s)
+{
+	size_t cap = s->groups.n + s->roles.n;
+	struct caller *c = malloc(sizeof(*c) + cap * sizeof(c->ids[0]));
+
+	if (c == NULL)
+		return NULL;
+	c->subject = s;
+	c->cap = cap;
+	atomic_init(&c->seq, 0);
+	atomic_init(&c->serial, 0);
+	return c;
+}
+
+static void
+caller_free(void *v)
+{
+	struct caller *c = v;
+
+	free(c->subject);
+	free(c);
+}
+
+/* Copies the view into ids (room in buf) if it was made for the set with serial. */
+static bool
+view_read(struct caller *c, uint64_t serial, uint32_t *buf, size_t bufn, struct subject_ids *ids)
+{
+	uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+	size_t ng, nr;
+
+	if ((seq & 1) || serial == 0 ||
+	    atomic_load_explicit(&c->serial, memory_order_relaxed) != serial)
+		return false;
+	ng = atomic_load_explicit(&c->n_groups, memory_order_relaxed);
+	nr = atomic_load_explicit(&c->n_roles, memory_order_relaxed);
+	if (ng + nr > bufn || ng + nr > c->cap)
+		return false;
+	for (size_t i = 0; i < ng + nr; i++)
+		buf[i] = atomic_load_explicit(&c->ids[i], memory_order_relaxed);
+	ids->user = atomic_load_explicit(&c->user, memory_order_relaxed);
+	ids->client = atomic_load_explicit(&c->client, memory_order_relaxed);
+	ids->amr = atomic_load_explicit(&c->amr, memory_order_relaxed);
+	ids->users_filter = atomic_load_explicit(&c->users_filter, memory_order_relaxed);
+	ids->groups = buf;
+	ids->n_groups = ng;
+	ids->roles = buf + ng;
+	ids->n_roles = nr;
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&c->seq, memory_order_relaxed) == seq;
+}
+
+/* Publishes ids as the view for the set with serial, unless another thread is at it. */
+static void
+view_write(struct caller *c, uint64_t serial, const struct subject_ids *ids)
+{
+	uint64_t seq = atomic_load(&c->seq);
+
+	if (serial == 0 || (seq & 1) || ids->n_groups + ids->n_roles > c->cap ||
+	    !atomic_compare_exchange_strong(&c->seq, &seq, seq + 1))
+		return;
+	for (size_t i = 0; i < ids->n_groups; i++)
+		atomic_store_explicit(&c->ids[i], ids->groups[i], memory_order_relaxed);
+	for (size_t i = 0; i < ids->n_roles; i++)
+		atomic_store_explicit(&c->ids[ids->n_groups + i], ids->roles[i],
+		                      memory_order_relaxed);
+	atomic_store_explicit(&c->n_groups, (uint32_t)ids->n_groups, memory_order_relaxed);
+	atomic_store_explicit(&c->n_roles, (uint32_t)ids->n_roles, memory_order_relaxed);
+	atomic_store_explicit(&c->user, ids->user, memory_order_relaxed);
+	atomic_store_explicit(&c->client, ids->client, memory_order_relaxed);
+	atomic_store_explicit(&c->amr, ids->amr, memory_order_relaxed);
+	atomic_store_explicit(&c->users_filter, ids->users_filter, memory_order_relaxed);
+	atomic_store_explicit(&c->serial, serial, memory_order_relaxed);
+	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
+}
+
 int
 pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 {
@@ -26,7 +120,7 @@ pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err,
 	p->verifier = token_verifier_new(cfg, err, errsz);
 	if (p->verifier == NULL)
 		return -1;
-	p->token_cache = cache_new(cfg->token_cache_entries, free);
+	p->token_cache = cache_new(cfg->token_cache_entries, caller_free);
 	if (p->token_cache == NULL) {
 		snprintf(err, errsz, "out of memory for the token cache");
 		goto fail;
@@ -265,7 +359,7 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
 
 static void
 decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, const struct subject *s,
-                   time_t now, int64_t t0, struct response *rs)
+                   struct caller *c, time_t now, int64_t t0, struct response *rs)
 {
 	uint32_t ids_buf[SUBJECT_IDS_MAX];
 	struct subject_ids ids;
@@ -288,7 +382,11 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	    .default_allow = p->cfg->default_decision == DEFAULT_ALLOW,
 	};
 
-	eval_subject_ids(set, s, ids_buf, SUBJECT_IDS_MAX, &ids);
+	if (c == NULL || !view_read(c, set->serial, ids_buf, SUBJECT_IDS_MAX, &ids)) {
+		eval_subject_ids(set, s, ids_buf, SUBJECT_IDS_MAX, &ids);
+		if (c != NULL)
+			view_write(c, set->serial, &ids);
+	}
 	policy_eval(set, &in, &res);
 	answer(set, s, &res, rs);
 	if (p->dlog != NULL)
@@ -332,7 +430,9 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	/* Warm path: the whole token is the key, so only this exact token can hit. */
 	hit = cache_get(p->token_cache, r->token, r->token_len, (int64_t)now);
 	if (hit != NULL) {
-		decide_for_subject(p, reader, r, cache_entry_value(hit), now, t0, rs);
+		struct caller *c = cache_entry_value(hit);
+
+		decide_for_subject(p, reader, r, c->subject, c, now, t0, rs);
 		cache_release(p->token_cache, hit);
 		goto done;
 	}
@@ -342,9 +442,17 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		unverified = token_strerror(e);
 		goto done;
 	}
-	decide_for_subject(p, reader, r, s, now, t0, rs);
 	/* Only verified tokens are cached, and only until they expire. */
-	cache_put(p->token_cache, r->token, r->token_len, s, s->valid_until);
+	{
+		struct caller *c = caller_new(s);
+		int64_t until = s->valid_until;
+
+		decide_for_subject(p, reader, r, s, c, now, t0, rs);
+		if (c != NULL)
+			cache_put(p->token_cache, r->token, r->token_len, c, until);
+		else
+			free(s);
+	}
 done:
 	if (unverified != NULL && p->dlog != NULL)
 		log_unverified(p, r, rs, unverified, t0);

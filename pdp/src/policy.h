@@ -226,6 +226,7 @@ struct host_routes {
 struct policy_set {
 	struct arena mem; /* owns everything below */
 	char revision[17];
+	uint64_t serial; /* set once when served (never reused, unlike an address); 0 otherwise */
 	size_t n_files;
 	struct pol_app *apps;
 	size_t n_apps;

@@ -9,6 +9,7 @@
 int
 policy_swap_init(struct policy_swap *sw, struct policy_set *set, unsigned n_readers)
 {
+	set->serial = 1;
 	atomic_init(&sw->current, set);
 	atomic_init(&sw->generation, 1);
 	sw->n_readers = n_readers;
@@ -45,8 +46,13 @@ policy_swap_read_end(struct policy_swap *sw, unsigned reader)
 void
 policy_swap_replace(struct policy_swap *sw, struct policy_set *set)
 {
-	struct policy_set *old = atomic_exchange(&sw->current, set);
-	uint64_t gen = atomic_fetch_add(&sw->generation, 1) + 1;
+	uint64_t gen = atomic_load(&sw->generation) + 1;
+	struct policy_set *old;
+
+	/* Stamped before it is published: readers see the serial with the set. */
+	set->serial = gen;
+	old = atomic_exchange(&sw->current, set);
+	atomic_store(&sw->generation, gen);
 
 	/* A reader that may hold old marked a generation below gen before reading it. */
 	for (unsigned i = 0; i < sw->n_readers; i++) {

@@ -33,15 +33,13 @@ start_pdp() {
 	pdp_wait_socket "$sock" "$pdp_pid" || { echo "pdp did not start:"; cat "$work/pdp.log"; exit 1; }
 }
 
-port=$(pdp_free_port)
-app_port=$(pdp_free_port)
-url=http://127.0.0.1:$port
 pdp_make_keys "$bin" "$work"
 pdp_write_config "$work" "$sock"
-pdp_write_nginx "$work" "$port" "$app_port" "$sock"
 "$bin/pdp" check -c "$work/pdp.yaml" >/dev/null || { echo "pdp check failed"; exit 1; }
 start_pdp
-pdp_start_nginx "$work" || { cat "$work/nginx-error.log"; exit 1; }
+read -r port app_port < <(pdp_nginx_up "$work" "$sock") || { echo "nginx did not start"; exit 1; }
+[ -n "$port" ] || { echo "nginx did not start"; exit 1; }
+url=http://127.0.0.1:$port
 
 now=$(date +%s)
 iss=https://idp.example.com/
@@ -127,11 +125,19 @@ expect "header larger than nginx accepts is refused" 400 "$(status "$huge")"
 expect "malformed bearer credential is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a"b' "$url/app")"
 
 # --- TCP listener: the same answers over tcp:127.0.0.1 (queried directly) ------
-tcp_port=$(pdp_free_port)
-sed "s#^listen: .*#listen: tcp:127.0.0.1:$tcp_port#" "$work/pdp.yaml" >"$work/pdp-tcp.yaml"
-"$bin/pdp" serve -c "$work/pdp-tcp.yaml" 2>>"$work/pdp.log" &
-tcp_pid=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null && break; sleep 0.05; done
+# A probed free port can be taken before we bind it: try another when the daemon exits.
+for _ in 1 2 3 4 5; do
+	tcp_port=$(pdp_free_port)
+	sed "s#^listen: .*#listen: tcp:127.0.0.1:$tcp_port#" "$work/pdp.yaml" >"$work/pdp-tcp.yaml"
+	"$bin/pdp" serve -c "$work/pdp-tcp.yaml" 2>>"$work/pdp.log" &
+	tcp_pid=$!
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null && break 2
+		kill -0 "$tcp_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$tcp_pid" 2>/dev/null
+done
 fcgi() { env -i "$@" cgi-fcgi -bind -connect "127.0.0.1:$tcp_port" 2>/dev/null | tr -d '\r'; }
 expect_match "TCP listener: valid token allowed" '^X-PDP-User: alice@example.com$' \
 	"$(fcgi HTTP_AUTHORIZATION="Bearer $good" PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"

@@ -204,6 +204,39 @@ missing_nginx_params_are_an_error(void **state)
 }
 
 static void
+cached_caller_follows_a_reload(void **state)
+{
+	struct fixture *f = *state;
+	char *tok = token(f->now, "alice", 300);
+	struct request r = bearer(tok);
+	struct response rs;
+	struct cache_stats st;
+	char err[512];
+
+	/* Each set interns its one group as id 0: a stale view would confuse g1 with g2. */
+	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g1\n"
+	                                          "    users: { include: { groups: [g1] } }\n"
+	                                          "    apps: { include: all }\n    grant: block\n");
+	assert_int_equal(pdp_reload_policies(&f->pdp, err, sizeof(err)), 0);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 403); /* the token's groups are [g1] */
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 403); /* warm, from the view */
+	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g2\n"
+	                                          "    users: { include: { groups: [g2] } }\n"
+	                                          "    apps: { include: all }\n    grant: block\n");
+	assert_int_equal(pdp_reload_policies(&f->pdp, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++) {
+		pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+		assert_int_equal(rs.status, 200);
+	}
+	cache_get_stats(f->pdp.token_cache, &st);
+	assert_int_equal(st.inserts, 1); /* one verification for all five decisions */
+	remove(test_path("decide-policies/p.yaml"));
+	free(tok);
+}
+
+static void
 default_deny_when_no_policy_applies(void **state)
 {
 	struct fixture *f = *state;
@@ -232,6 +265,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(invalid_tokens_are_never_cached, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(missing_nginx_params_are_an_error, setup_allow,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(cached_caller_follows_a_reload, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(default_deny_when_no_policy_applies, setup_deny,
 	                                    teardown),
 	};
