@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "policy_eval.h"
 #include "policy_load.h"
 
@@ -35,15 +36,6 @@ struct bench_subject {
 };
 
 static char group_names[GROUPS][16];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what)
@@ -205,7 +197,7 @@ measure(struct run *r, double seconds, unsigned *mix)
 {
 	struct eval_result res;
 	long n = 0;
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 
 	do {
 		for (int i = 0; i < 1024; i++) {
@@ -213,27 +205,9 @@ measure(struct run *r, double seconds, unsigned *mix)
 			mix[res.decision]++;
 		}
 		n += 1024;
-		t = now_s();
+		t = bench_now();
 	} while (t - t0 < seconds);
 	return (double)n / (t - t0);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(const double *v, int n)
-{
-	double tmp[32];
-
-	memcpy(tmp, v, sizeof(double) * (size_t)n);
-	qsort(tmp, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
 int
@@ -257,7 +231,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (rounds < 1 || rounds > 32)
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
 		die("rounds must be 1..32");
 	for (int g = 0; g < GROUPS; g++)
 		snprintf(group_names[g], sizeof(group_names[g]), "group-%d", g);
@@ -268,7 +242,8 @@ main(int argc, char **argv)
 			runs[i].rate[r] = measure(&runs[i], seconds, mix);
 	}
 	{
-		double a = median(runs[0].rate, rounds), b = median(runs[1].rate, rounds);
+		double a = bench_median(runs[0].rate, rounds),
+		       b = bench_median(runs[1].rate, rounds);
 
 		if (json) {
 			printf("{\"rounds\":%d,\"policies_50_per_s\":%.0f,\"policies_10000_per_s\":"
@@ -281,9 +256,9 @@ main(int argc, char **argv)
 			for (int i = 0; i < 2; i++)
 				printf("%-16s %10.0f evaluations/s  %6.3f us each  (%zu apps, %zu "
 				       "policies)\n",
-				       runs[i].label, median(runs[i].rate, rounds),
-				       1e6 / median(runs[i].rate, rounds), runs[i].set->n_apps,
-				       runs[i].set->n_policies);
+				       runs[i].label, bench_median(runs[i].rate, rounds),
+				       1e6 / bench_median(runs[i].rate, rounds),
+				       runs[i].set->n_apps, runs[i].set->n_policies);
 			printf("\n10,000 policies are %.2fx slower per evaluation than 50\n",
 			       a / b);
 			printf("decisions seen: allow %u, deny %u, step-up %u\n",

@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "bench.h"
 #include "decide.h"
 #include "keytool.h"
 
@@ -41,33 +42,6 @@ struct alg_case {
 };
 
 static const unsigned char secret[] = "bench-secret-bench-secret-bench-secret-!";
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	double tmp[32];
-
-	memcpy(tmp, v, sizeof(double) * (size_t)n);
-	qsort(tmp, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
 
 static void
 die(const char *what)
@@ -139,7 +113,7 @@ bench_raw(struct alg_case *c, double seconds)
 	size_t input_len = (size_t)(strrchr(input, '.') - input);
 	unsigned char mac[32];
 	long n = 0;
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 
 	do {
 		for (int i = 0; i < 64; i++) {
@@ -158,7 +132,7 @@ bench_raw(struct alg_case *c, double seconds)
 			}
 		}
 		n += 64;
-		t = now_s();
+		t = bench_now();
 	} while (t - t0 < seconds);
 	return (double)n / (t - t0);
 }
@@ -187,7 +161,7 @@ bench_cold(struct pdp *p, struct alg_case *c, time_t now, double seconds)
 	long n = 0;
 	double t0, t;
 
-	t0 = now_s();
+	t0 = bench_now();
 	do {
 		struct request r = bearer(c->tokens[next++ % TOKENS]);
 
@@ -195,7 +169,7 @@ bench_cold(struct pdp *p, struct alg_case *c, time_t now, double seconds)
 		if (rs.status != 200)
 			die("a valid token was not allowed");
 		n++;
-		t = now_s();
+		t = bench_now();
 	} while (t - t0 < seconds);
 	return (double)n / (t - t0);
 }
@@ -210,12 +184,12 @@ bench_warm(struct pdp *p, struct alg_case *c, time_t now, double seconds)
 	double t0, t;
 
 	pdp_decide(p, 0, &r, now, &rs);
-	t0 = now_s();
+	t0 = bench_now();
 	do {
 		for (int i = 0; i < 256; i++)
 			pdp_decide(p, 0, &r, now, &rs);
 		n += 256;
-		t = now_s();
+		t = bench_now();
 	} while (t - t0 < seconds);
 	if (rs.status != 200)
 		die("a cached token was not allowed");
@@ -228,13 +202,13 @@ bench_cache_hit_ns(struct pdp *p, const char *tok, time_t now)
 {
 	size_t len = strlen(tok);
 	long n = 0;
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 
 	do {
 		for (int i = 0; i < 1024; i++)
 			cache_release(p->token_cache, cache_get(p->token_cache, tok, len, now));
 		n += 1024;
-		t = now_s();
+		t = bench_now();
 	} while (t - t0 < 0.2);
 	return (t - t0) / (double)n * 1e9;
 }
@@ -272,7 +246,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (rounds < 1 || rounds > 32)
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
 		die("rounds must be 1..32");
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp failed");
@@ -345,10 +319,10 @@ main(int argc, char **argv)
 			       rounds, "alg", "raw OpenSSL/s", "cold/s", "cold/raw", "warm/s",
 			       "warm us");
 		for (int i = 0; i < NCASES; i++) {
-			double raw = median(cases[i].raw, rounds),
-			       cold = median(cases[i].cold, rounds),
-			       warm = median(cases[i].warm, rounds),
-			       ratio = median(cases[i].ratio, rounds);
+			double raw = bench_median(cases[i].raw, rounds),
+			       cold = bench_median(cases[i].cold, rounds),
+			       warm = bench_median(cases[i].warm, rounds),
+			       ratio = bench_median(cases[i].ratio, rounds);
 
 			if (json)
 				printf("%s{\"alg\":\"%s\",\"raw_per_s\":%.0f,\"cold_per_s\":%.0f,"

@@ -51,14 +51,12 @@ set_string(struct ydoc_parse *p, yaml_node_t *v, char **dst)
 static int
 set_decision(struct ydoc_parse *p, yaml_node_t *v, enum decision_default *dst)
 {
-	const char *s = ydoc_scalar(v);
+	static const char *const names[] = {"allow", "deny"};
+	int k;
 
-	if (s != NULL && strcmp(s, "allow") == 0)
-		*dst = DEFAULT_ALLOW;
-	else if (s != NULL && strcmp(s, "deny") == 0)
-		*dst = DEFAULT_DENY;
-	else
-		return YDOC_ERR(p, v, "expected allow or deny");
+	if (ydoc_get_choice(p->doc, v, "a decision", names, 2, &k, p->err, p->errsz) != 0)
+		return -1;
+	*dst = k == 0 ? DEFAULT_ALLOW : DEFAULT_DENY;
 	return 0;
 }
 
@@ -471,17 +469,13 @@ h_issuers(struct ydoc_parse *p, yaml_node_t *v, void *t)
 static int
 h_store_type(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	struct config_store *s = t;
-	const char *name = ydoc_scalar(v);
+	static const char *const names[] = {"redis", "file", "none"};
+	static const enum store_type types[] = {STORE_REDIS, STORE_FILE, STORE_NONE};
+	int k;
 
-	if (name != NULL && strcmp(name, "redis") == 0)
-		s->type = STORE_REDIS;
-	else if (name != NULL && strcmp(name, "file") == 0)
-		s->type = STORE_FILE;
-	else if (name != NULL && strcmp(name, "none") == 0)
-		s->type = STORE_NONE;
-	else
-		return YDOC_ERR(p, v, "expected redis, file or none");
+	if (ydoc_get_choice(p->doc, v, "type", names, 3, &k, p->err, p->errsz) != 0)
+		return -1;
+	((struct config_store *)t)->type = types[k];
 	return 0;
 }
 

@@ -195,8 +195,15 @@ uint32_t strtab_find(const struct strtab *t, const char *name);
  */
 struct candidate {
 	uint32_t policy;
+	/* When users.include names at most CANDIDATE_INLINE ids, they are here and
+	 * the check is exact; CANDIDATE_NOT_INLINE: only the filter applies. */
+	uint8_t n_inline;
+	uint8_t kinds[3]; /* 0 users, 1 groups, 2 roles */
+	uint32_t ids[3];
 	uint64_t users_filter;
 };
+#define CANDIDATE_INLINE     3
+#define CANDIDATE_NOT_INLINE 0xff
 
 struct candidates {
 	const struct candidate *list;

@@ -79,13 +79,7 @@ static int
 get_enum(struct ydoc_parse *p, yaml_node_t *v, const char *const *names, int n, const char *what,
          int *out)
 {
-	int k = policy_name_lookup(names, n, ydoc_scalar(v));
-
-	if (k < 0)
-		return YDOC_ERR(p, v, "unknown %s \"%s\"", what,
-		                ydoc_scalar(v) ? ydoc_scalar(v) : "");
-	*out = k;
-	return 0;
+	return ydoc_get_choice(p->doc, v, what, names, n, out, p->err, p->errsz);
 }
 
 /* --- request ------------------------------------------------------------------ */
@@ -109,7 +103,7 @@ req_client(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	static const char *const names[] = {"browser", "api"};
 	int k = 0;
 
-	if (get_enum(p, v, names, 2, "client (browser or api)", &k) != 0)
+	if (get_enum(p, v, names, 2, "client", &k) != 0)
 		return -1;
 	((struct policy_case *)t)->client = (enum eval_client)k;
 	return 0;
@@ -187,8 +181,7 @@ dev_trust(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	int k = 0;
 
-	if (get_enum(p, v, eval_trust_names, DEVICE_TRUST_COUNT,
-	             "trust (none, registered, joined or hybrid)", &k) != 0)
+	if (get_enum(p, v, eval_trust_names, DEVICE_TRUST_COUNT, "trust", &k) != 0)
 		return -1;
 	((struct policy_case *)t)->device.trust = (enum device_trust)k;
 	return 0;
@@ -218,8 +211,7 @@ user_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	int k = 0;
 
-	if (get_enum(p, v, policy_risk_names, RISK_COUNT, "risk (none, low, medium or high)", &k) !=
-	    0)
+	if (get_enum(p, v, policy_risk_names, RISK_COUNT, "risk", &k) != 0)
 		return -1;
 	((struct policy_case *)t)->user.risk = (enum risk_level)k;
 	return 0;
@@ -283,7 +275,7 @@ case_expect(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	static const enum decision values[] = {DECISION_ALLOW, DECISION_DENY, DECISION_STEP_UP};
 	int k = 0;
 
-	if (get_enum(p, v, names, 3, "expectation (allow, deny or step-up)", &k) != 0)
+	if (get_enum(p, v, names, 3, "expect", &k) != 0)
 		return -1;
 	((struct policy_case *)t)->expect = values[k];
 	return 0;

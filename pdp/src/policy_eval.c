@@ -346,6 +346,31 @@ intersects(const struct idlist *l, const uint32_t *ids, size_t n)
 }
 
 static bool
+in_small(const uint32_t *ids, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] == id)
+			return true;
+	}
+	return false;
+}
+
+/* The exact include check of a candidate that carries its few include ids. */
+static bool
+inline_includes(const struct candidate *c, const struct subject_ids *ids)
+{
+	for (uint8_t i = 0; i < c->n_inline; i++) {
+		uint32_t id = c->ids[i];
+
+		if ((c->kinds[i] == 0 && ids->user == id) ||
+		    (c->kinds[i] == 1 && in_small(ids->groups, ids->n_groups, id)) ||
+		    (c->kinds[i] == 2 && in_small(ids->roles, ids->n_roles, id)))
+			return true;
+	}
+	return false;
+}
+
+static bool
 users_match(const struct pol_users *u, const struct subject_ids *ids)
 {
 	if (u->all)
@@ -658,7 +683,8 @@ policy_eval(const struct policy_set *set, const struct eval_input *in, struct ev
 		/* Cannot include this subject: skipped without reading the policy. "all"
 		 * (every bit set) must pass even a subject no policy names. */
 		if (cand->users_filter != ~0ull &&
-		    (cand->users_filter & in->ids->users_filter) == 0)
+		    ((cand->users_filter & in->ids->users_filter) == 0 ||
+		     (cand->n_inline != CANDIDATE_NOT_INLINE && !inline_includes(cand, in->ids))))
 			continue;
 		pol = &set->policies[cand->policy];
 		check_policy(set, in, &f, cand->policy, &ep);

@@ -902,30 +902,24 @@ cond_client_apps(struct ydoc_parse *p, yaml_node_t *v, void *t)
 static int
 filter_mode(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	struct pol_device_filter *f = t;
-	const char *s = ydoc_scalar(v);
+	static const char *const names[] = {"include", "exclude"};
+	int k;
 
-	if (s != NULL && strcmp(s, "include") == 0)
-		f->include = true;
-	else if (s != NULL && strcmp(s, "exclude") == 0)
-		f->include = false;
-	else
-		return YDOC_ERR(p, v, "mode is include or exclude");
+	if (ydoc_get_choice(p->doc, v, "mode", names, 2, &k, p->err, p->errsz) != 0)
+		return -1;
+	((struct pol_device_filter *)t)->include = k == 0;
 	return 0;
 }
 
 static int
 filter_match(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	struct pol_device_filter *f = t;
-	const char *s = ydoc_scalar(v);
+	static const char *const names[] = {"all", "any"};
+	int k;
 
-	if (s != NULL && strcmp(s, "all") == 0)
-		f->match_any = false;
-	else if (s != NULL && strcmp(s, "any") == 0)
-		f->match_any = true;
-	else
-		return YDOC_ERR(p, v, "match is all or any");
+	if (ydoc_get_choice(p->doc, v, "match", names, 2, &k, p->err, p->errsz) != 0)
+		return -1;
+	((struct pol_device_filter *)t)->match_any = k == 1;
 	return 0;
 }
 
@@ -1117,14 +1111,12 @@ parse_control(struct loader *l, yaml_node_t *item, struct pol_control *c)
 static int
 grant_require(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	const char *s = ydoc_scalar(v);
+	static const char *const names[] = {"all", "one"};
+	int k;
 
-	if (s != NULL && strcmp(s, "all") == 0)
-		((struct pol_policy *)t)->require_one = false;
-	else if (s != NULL && strcmp(s, "one") == 0)
-		((struct pol_policy *)t)->require_one = true;
-	else
-		return YDOC_ERR(p, v, "require is all or one");
+	if (ydoc_get_choice(p->doc, v, "require", names, 2, &k, p->err, p->errsz) != 0)
+		return -1;
+	((struct pol_policy *)t)->require_one = k == 1;
 	return 0;
 }
 
@@ -1176,11 +1168,11 @@ static int
 pol_state(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	static const char *const names[] = {"enabled", "report-only", "disabled"};
-	int s = policy_name_lookup(names, 3, ydoc_scalar(v));
+	int k;
 
-	if (s < 0)
-		return YDOC_ERR(p, v, "state is enabled, report-only or disabled");
-	((struct pol_policy *)t)->state = (enum policy_state)s;
+	if (ydoc_get_choice(p->doc, v, "state", names, 3, &k, p->err, p->errsz) != 0)
+		return -1;
+	((struct pol_policy *)t)->state = (enum policy_state)k;
 	return 0;
 }
 
@@ -1529,6 +1521,26 @@ users_filter(const struct pol_users *u)
 	return f;
 }
 
+static struct candidate
+candidate_of(const struct pol_policy *pol, uint32_t index, uint64_t filter)
+{
+	const struct pol_users *u = &pol->users_include;
+	const struct idlist *lists[3] = {&u->users, &u->groups, &u->roles};
+	struct candidate c = {.policy = index, .users_filter = filter};
+
+	if (u->all || u->users.n + u->groups.n + u->roles.n > CANDIDATE_INLINE) {
+		c.n_inline = CANDIDATE_NOT_INLINE;
+		return c;
+	}
+	for (uint8_t k = 0; k < 3; k++) {
+		for (size_t i = 0; i < lists[k]->n; i++) {
+			c.kinds[c.n_inline] = k;
+			c.ids[c.n_inline++] = lists[k]->ids[i];
+		}
+	}
+	return c;
+}
+
 /* app_policies: for each app (and for "no app"), the enabled or report-only policies
  * that may apply, so a request looks at those only. */
 static int
@@ -1562,8 +1574,7 @@ index_policies(struct loader *l)
 				if (!covers)
 					continue;
 				if (pass == 1)
-					lists[a][count[a]] =
-					    (struct candidate){(uint32_t)i, filter};
+					lists[a][count[a]] = candidate_of(pol, (uint32_t)i, filter);
 				count[a]++;
 			}
 		}

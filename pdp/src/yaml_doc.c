@@ -343,6 +343,30 @@ bad:
 }
 
 int
+ydoc_get_choice(const struct ydoc *d, const yaml_node_t *n, const char *what,
+                const char *const *names, int count, int *out, char *err, size_t errsz)
+{
+	const char *s = ydoc_scalar(n);
+	char list[256];
+	size_t o = 0;
+
+	for (int i = 0; s != NULL && i < count; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	list[0] = '\0';
+	for (int i = 0; i < count && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+		                      i == 0           ? ""
+		                      : i + 1 == count ? " or "
+		                                       : ", ",
+		                      names[i]);
+	return ydoc_error(d, n, err, errsz, "%s is %s, not \"%s\"", what, list, s ? s : "a list");
+}
+
+int
 ydoc_get_strings(const struct ydoc *d, const yaml_node_t *n, const char ***out, size_t *count,
                  char *err, size_t errsz)
 {

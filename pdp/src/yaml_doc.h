@@ -48,6 +48,13 @@ int ydoc_get_uint(const struct ydoc *d, const yaml_node_t *n, uint64_t min, uint
 int ydoc_get_duration_ms(const struct ydoc *d, const yaml_node_t *n, uint64_t *out, char *err,
                          size_t errsz);
 
+/*
+ * One keyword of names[0..count): its index in *out. Anything else is an
+ * error "<what> is a, b or c, not \"x\"".
+ */
+int ydoc_get_choice(const struct ydoc *d, const yaml_node_t *n, const char *what,
+                    const char *const *names, int count, int *out, char *err, size_t errsz);
+
 /* A sequence of scalars, or a single scalar taken as a one-element list. */
 int ydoc_get_strings(const struct ydoc *d, const yaml_node_t *n, const char ***out, size_t *count,
                      char *err, size_t errsz);

@@ -82,7 +82,7 @@ check "explain --json" 0 \
 	'^\{"revision":"[0-9a-f]{16}",.*"app":"payroll-write".*"id":"high-risk-password-change","state":"enabled","applies":true,"satisfied":false,"require":"all","controls":\[\{"control":"strength mfa","met":false\},\{"control":"password_change","met":false\}\]\}.*"decision":"deny".*"deciding_policy":"high-risk-password-change","reason":"password change required"' \
 	"$bin/pdp" explain "$root/policies" --json --claims '{sub: bob, amr: [pwd]}' \
 	--url api.example.com/payroll/run --method POST --ip 203.0.113.5 --user '{risk: high}'
-check "explain: a bad claims value names the field" 1 'unknown risk' \
+check "explain: a bad claims value names the field" 1 'risk is none, low, medium or high, not "severe"' \
 	"$bin/pdp" explain "$root/policies" --claims '{sub: a}' --url h/ --user '{risk: severe}'
 
 pdp_make_keys "$bin" "$work" >/dev/null

@@ -138,6 +138,37 @@ default_decision_when_nothing_applies(void **state)
 }
 
 static void
+include_lists_of_any_length(void **state)
+{
+	struct req q = req();
+
+	(void)state;
+	/* Four names: candidates keep a filter only. One name: the check is exact inline. */
+	set =
+	    load("policies:\n  - id: many\n    users: { include: { users: [u1, u2], groups: [g1], "
+	         "roles: [r1] } }\n    apps: { include: all }\n    grant: block\n"
+	         "  - id: one\n    users: { include: { roles: [r2] } }\n"
+	         "    apps: { include: [hr] }\n    grant: block\n");
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	q.user = "u2";
+	assert_int_equal(decide(&q), DECISION_DENY);
+	q.user = "nobody";
+	q.groups[0] = "g1";
+	assert_int_equal(decide(&q), DECISION_DENY);
+	q.groups[0] = "g2";
+	q.roles[0] = "r1";
+	assert_int_equal(decide(&q), DECISION_DENY);
+	assert_string_equal(result.deciding, "many");
+	q.roles[0] = "r2";
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	q.host = "hr.example.com";
+	assert_int_equal(decide(&q), DECISION_DENY);
+	assert_string_equal(result.deciding, "one");
+	q.roles[0] = "r3";
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+}
+
+static void
 exclude_always_wins(void **state)
 {
 	struct req q = req();
@@ -553,6 +584,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(default_decision_when_nothing_applies, teardown),
+	    cmocka_unit_test_teardown(include_lists_of_any_length, teardown),
 	    cmocka_unit_test_teardown(exclude_always_wins, teardown),
 	    cmocka_unit_test_teardown(block_beats_any_grant, teardown),
 	    cmocka_unit_test_teardown(every_applying_policy_must_be_satisfied, teardown),
