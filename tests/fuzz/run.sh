@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,config,jwks,request} "$out"
+mkdir -p "$corpus"/{token,config,jwks,request,policy,cases} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -30,11 +30,15 @@ printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\
 "$build/pdp/pdp-mint" keygen rsa --kid r --key "$build/k1.pem" --jwks "$corpus/jwks/rsa.json" >/dev/null
 "$build/pdp/pdp-mint" keygen p384 --kid e --key "$build/k2.pem" --jwks "$corpus/jwks/ec.json" >/dev/null
 printf 'Bearer abc.def.ghi\0theme=1; pdp_token="x.y.z"' >"$corpus/request/both"
+for f in policies/*.yaml; do cp "$f" "$corpus/policy/"; done
+cat policies/*.yaml >"$corpus/policy/all-in-one.yaml"
+cp policies/tests/*.yaml "$corpus/cases/"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-for t in token config jwks request; do
+targets=(token config jwks request policy cases)
+for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
 		-artifact_prefix="$out/$t-" "$corpus/$t" >"$out/$t.log" 2>&1; then
@@ -45,5 +49,5 @@ for t in token config jwks request; do
 		grep -E -A25 'ERROR|runtime error|deadly signal' "$out/$t.log" | head -40
 	fi
 done
-echo "fuzz: $((4 - failed)) passed, $failed failed"
+echo "fuzz: $((${#targets[@]} - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
