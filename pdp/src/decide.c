@@ -339,7 +339,9 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
 		response_allow(rs, s, join(list, sizeof(list), items, n, ','));
 		return;
 	case DECISION_DENY:
-		response_deny(rs, res->deciding, res->reason);
+		/* Every deny names its policy and reason; were one missing, still deny. */
+		response_deny(rs, res->deciding ? res->deciding : "policy",
+		              res->reason ? res->reason : "denied");
 		return;
 	case DECISION_STEP_UP:
 		for (size_t i = 0; i < res->n_step_up_strengths; i++) {
@@ -348,7 +350,7 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
 			for (size_t j = 0; j < st->n_acr && n < EVAL_MAX_LISTED; j++)
 				items[n++] = st->acr[j];
 		}
-		response_step_up(rs, res->reason,
+		response_step_up(rs, res->reason ? res->reason : "sign in again",
 		                 n ? join(list, sizeof(list), items, n, ' ') : NULL, res->max_age);
 		return;
 	default:
