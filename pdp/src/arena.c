@@ -68,24 +68,6 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 }
 
 void
-arena_reset(struct arena *a)
-{
-	struct arena_chunk *c, *next;
-
-	if (a->first == NULL)
-		return;
-	/* Keep the first chunk; larger ones grown by an unusual request go back. */
-	for (c = a->first->next; c != NULL; c = next) {
-		next = c->next;
-		a->total -= c->size;
-		free(c);
-	}
-	a->first->next = NULL;
-	a->first->used = 0;
-	a->head = a->first;
-}
-
-void
 arena_free(struct arena *a)
 {
 	struct arena_chunk *c, *next;

@@ -10,7 +10,7 @@ struct arena {
 	struct arena_chunk *head; /* chunk being carved */
 	struct arena_chunk *first;
 	size_t chunk_size;
-	size_t max_bytes; /* cap on all chunks together: a hostile request cannot grow it */
+	size_t max_bytes; /* cap on all chunks together: a hostile file cannot grow it past this */
 	size_t total;
 };
 
@@ -22,9 +22,6 @@ void *arena_alloc(struct arena *a, size_t size);
 
 /* Copies n bytes of s into the arena and NUL-terminates; NULL on failure. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
-
-/* Forgets every allocation but keeps the first chunk for the next request. */
-void arena_reset(struct arena *a);
 
 /* Frees every chunk. */
 void arena_free(struct arena *a);

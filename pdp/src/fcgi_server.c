@@ -24,9 +24,9 @@ struct worker {
 	pthread_t thread;
 	struct pdp *pdp;
 	unsigned index; /* the worker's reader slot in the policy swap */
+	time_t last_accept_error;
 	int listen_fd;
 	atomic_bool *stop;
-	atomic_bool done;
 };
 
 int
@@ -138,14 +138,22 @@ worker_main(void *arg)
 	if (rs == NULL || FCGX_InitRequest(&req, w->listen_fd, 0) != 0) {
 		log_error("worker: out of memory");
 		free(rs);
-		atomic_store(&w->done, true);
 		return NULL;
 	}
 	while (!atomic_load(w->stop)) {
-		if (FCGX_Accept_r(&req) < 0) {
-			/* The listening socket was shut down to stop us, or accept failed. */
+		int rc = FCGX_Accept_r(&req);
+
+		if (rc < 0) {
+			/* The listening socket was shut down to stop us, or accept failed
+			 * (out of descriptors, say): back off instead of spinning, and say
+			 * why at most once a second. */
 			if (atomic_load(w->stop))
 				break;
+			if (time(NULL) != w->last_accept_error) {
+				w->last_accept_error = time(NULL);
+				log_warn("accept failed: %s", strerror(-rc));
+			}
+			usleep(10000);
 			continue;
 		}
 		request_parse(&r, fcgi_param, &req, w->pdp->cfg->token_cookie);
@@ -155,7 +163,6 @@ worker_main(void *arg)
 	}
 	FCGX_Free(&req, 1);
 	free(rs);
-	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -190,7 +197,6 @@ fcgi_start(struct pdp *p, int listen_fd, unsigned threads)
 		w->index = s->started;
 		w->listen_fd = listen_fd;
 		w->stop = &s->stop;
-		atomic_init(&w->done, false);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			break;
 	}
