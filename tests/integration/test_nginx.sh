@@ -112,8 +112,8 @@ declare -A hostile=(
 )
 for name in "${!hostile[@]}"; do
 	hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer ${hostile[$name]}" "$url/app")
-	if printf '%s' "$hdrs" | grep -q '^HTTP/1.1 401' &&
-		printf '%s' "$hdrs" | grep -q 'WWW-Authenticate: Bearer realm="pdp-demo", error="invalid_token", error_description="'; then
+	if grep -q '^HTTP/1.1 401' <<<"$hdrs" &&
+		grep -q 'WWW-Authenticate: Bearer realm="pdp-demo", error="invalid_token", error_description="' <<<"$hdrs"; then
 		ok "hostile: $name -> 401 invalid_token"
 	else
 		not_ok "hostile: $name -> 401 invalid_token" "$(printf '%s' "$hdrs" | head -3)"
