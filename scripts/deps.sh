@@ -5,8 +5,8 @@ set -euo pipefail
 
 packages=(
 	build-essential cmake pkg-config
-	libfcgi-dev libjwt-dev libssl-dev libyaml-dev libjansson-dev libcmocka-dev
-	nginx-light libfcgi-bin curl openssl procps
+	libfcgi-dev libjwt-dev libssl-dev libyaml-dev libjansson-dev libcmocka-dev libhiredis-dev
+	nginx-light libfcgi-bin redis-server redis-tools curl openssl procps
 	clang libclang-rt-14-dev
 )
 

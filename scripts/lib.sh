@@ -73,7 +73,7 @@ pdp_mint() {
 # a protected server on PORT and an app on APP_PORT that echoes what it was told.
 pdp_write_nginx() {
 	local dir=$1 port=$2 app_port=$3 sock=$4 user=""
-	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-upstream-headers.conf} "$dir/"
+	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf,pdp-upstream-headers.conf} "$dir/"
 	sed "s#unix:/run/pdp/pdp.sock#unix:$sock#" "$(pdp_root)/deploy/nginx/pdp-http.conf" >"$dir/pdp-http.conf"
 	mkdir -p "$dir/tmp"
 	[ "$(id -u)" -eq 0 ] && user="user root root;"
@@ -96,6 +96,7 @@ http {
         listen 127.0.0.1:$port;
         set \$pdp_signin_url http://127.0.0.1:$port/signin;
         include pdp-auth.conf;
+        include pdp-admin.conf;
 
         location / {
             include pdp-upstream-headers.conf;
@@ -157,4 +158,32 @@ pdp_start_nginx() {
 pdp_stop_nginx() {
 	[ -f "$1/nginx.pid" ] && nginx -p "$1" -c "$1/nginx.conf" -e "$1/nginx-error.log" -s stop 2>/dev/null
 	for _ in $(seq 1 50); do [ -f "$1/nginx.pid" ] || return 0; sleep 0.05; done
+}
+
+# pdp_redis_up DIR: a throwaway redis-server on the unix socket DIR/redis.sock
+# (no TCP, no persistence); waits until it answers.
+pdp_redis_up() {
+	local dir=$1
+	rm -f "$dir/redis.sock"
+	redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
+		--save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
+		--logfile "$dir/redis.log" --dir "$dir" || return 1
+	for _ in $(seq 1 100); do
+		redis-cli -s "$dir/redis.sock" ping >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# pdp_redis_down DIR [SIGNAL]: stops it (SIGTERM by default; KILL for a crash).
+pdp_redis_down() {
+	local dir=$1 sig=${2:-TERM} pid
+	[ -f "$dir/redis.pid" ] || return 0
+	pid=$(cat "$dir/redis.pid")
+	kill "-$sig" "$pid" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	rm -f "$dir/redis.pid"
 }

@@ -32,6 +32,7 @@ for variant in release sanitize; do
 	run "unit tests ($variant)" ctest --test-dir "$dir" --output-on-failure
 	run "command line ($variant)" tests/integration/test_cli.sh "$dir/pdp"
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
+	run "context store through nginx and Redis ($variant)" tests/integration/test_redis.sh "$dir/pdp"
 done
 
 # Every parser under libFuzzer for a bounded time (PDP_FUZZ_SECONDS per target).

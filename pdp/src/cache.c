@@ -28,6 +28,7 @@ struct shard {
 	size_t mask;
 	struct cache_entry *head, *tail;
 	size_t count, max;
+	uint64_t gen; /* moves on every invalidation and flush: see cache_put_if */
 	uint64_t hits, misses, inserts, evictions, expirations, invalidations;
 };
 
@@ -203,15 +204,40 @@ cache_release(struct cache *c, const struct cache_entry *e)
 		entry_unref(c, (struct cache_entry *)e);
 }
 
+uint64_t
+cache_generation(struct cache *c, const void *key, size_t klen)
+{
+	struct shard *s;
+	uint64_t gen;
+
+	if (!c->enabled)
+		return 0;
+	s = shard_of(c, hash_bytes(key, klen, c->seed));
+	pthread_mutex_lock(&s->lock);
+	gen = s->gen;
+	pthread_mutex_unlock(&s->lock);
+	return gen;
+}
+
+/* Any generation: cache_put stores unconditionally. */
+#define GEN_ANY UINT64_MAX
+
+static void
+value_drop(struct cache *c, void *value)
+{
+	if (c->value_free != NULL && value != NULL)
+		c->value_free(value);
+}
+
 int
-cache_put(struct cache *c, const void *key, size_t klen, void *value, int64_t expires)
+cache_put_if(struct cache *c, const void *key, size_t klen, void *value, int64_t expires,
+             uint64_t gen)
 {
 	struct cache_entry *e, *old, *evicted = NULL;
 	struct shard *s;
 
 	if (!c->enabled || (e = malloc(sizeof(*e) + klen)) == NULL) {
-		if (c->value_free != NULL && value != NULL)
-			c->value_free(value);
+		value_drop(c, value);
 		return -1;
 	}
 	e->hash = hash_bytes(key, klen, c->seed);
@@ -223,6 +249,13 @@ cache_put(struct cache *c, const void *key, size_t klen, void *value, int64_t ex
 	memcpy(e->key, key, klen);
 	s = shard_of(c, e->hash);
 	pthread_mutex_lock(&s->lock);
+	if (gen != GEN_ANY && gen != s->gen) {
+		/* Invalidated while the value was being fetched: it may predate the event. */
+		pthread_mutex_unlock(&s->lock);
+		value_drop(c, value);
+		free(e);
+		return 1;
+	}
 	old = shard_find(s, e->hash, key, klen);
 	if (old != NULL)
 		shard_remove(s, old);
@@ -244,6 +277,12 @@ cache_put(struct cache *c, const void *key, size_t klen, void *value, int64_t ex
 	return 0;
 }
 
+int
+cache_put(struct cache *c, const void *key, size_t klen, void *value, int64_t expires)
+{
+	return cache_put_if(c, key, klen, value, expires, GEN_ANY);
+}
+
 void
 cache_invalidate(struct cache *c, const void *key, size_t klen)
 {
@@ -256,6 +295,7 @@ cache_invalidate(struct cache *c, const void *key, size_t klen)
 	h = hash_bytes(key, klen, c->seed);
 	s = shard_of(c, h);
 	pthread_mutex_lock(&s->lock);
+	s->gen = (s->gen + 1) % GEN_ANY;
 	e = shard_find(s, h, key, klen);
 	if (e != NULL) {
 		shard_remove(s, e);
@@ -276,6 +316,7 @@ cache_flush(struct cache *c)
 		if (s->buckets == NULL)
 			continue;
 		pthread_mutex_lock(&s->lock);
+		s->gen = (s->gen + 1) % GEN_ANY;
 		list = s->head;
 		s->head = s->tail = NULL;
 		s->invalidations += s->count;

@@ -46,6 +46,21 @@ void cache_release(struct cache *c, const struct cache_entry *e);
  */
 int cache_put(struct cache *c, const void *key, size_t klen, void *value, int64_t expires);
 
+/*
+ * A value for cache_put_if, read before fetching what will be stored under
+ * key: it moves whenever key (or a key sharing its shard) is invalidated or
+ * the cache is flushed.
+ */
+uint64_t cache_generation(struct cache *c, const void *key, size_t klen);
+
+/*
+ * As cache_put, unless key was invalidated (or the cache flushed) since gen
+ * was read: then value is freed, nothing stored, and 1 returned. So a value
+ * fetched before an invalidation arrived never outlives it.
+ */
+int cache_put_if(struct cache *c, const void *key, size_t klen, void *value, int64_t expires,
+                 uint64_t gen);
+
 /* Drops key's entry, if any. */
 void cache_invalidate(struct cache *c, const void *key, size_t klen);
 

@@ -476,6 +476,7 @@ h_store_type(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	if (ydoc_get_choice(p->doc, v, "type", names, 3, &k, p->err, p->errsz) != 0)
 		return -1;
 	((struct config_store *)t)->type = types[k];
+	((struct config_store *)t)->type_given = true;
 	return 0;
 }
 
@@ -521,6 +522,77 @@ h_store_stale_max(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static int
+h_store_username(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	return set_string(p, v, &((struct config_store *)t)->username);
+}
+
+static int
+h_store_password_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	return set_string(p, v, &((struct config_store *)t)->password_file);
+}
+
+static int
+h_store_database(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	uint64_t n;
+
+	if (ydoc_get_uint(p->doc, v, 0, 1000000, &n, p->err, p->errsz) != 0)
+		return -1;
+	((struct config_store *)t)->database = (unsigned)n;
+	return 0;
+}
+
+static int
+h_store_ttl(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	struct config_store *s = t;
+
+	if (ydoc_get_duration_ms(p->doc, v, &s->ttl_ms, p->err, p->errsz) != 0)
+		return -1;
+	if (s->ttl_ms == 0)
+		return YDOC_ERR(p, v, "ttl must be longer than 0");
+	return 0;
+}
+
+static int
+h_store_negative_ttl(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	struct config_store *s = t;
+
+	if (ydoc_get_duration_ms(p->doc, v, &s->negative_ttl_ms, p->err, p->errsz) != 0)
+		return -1;
+	if (s->negative_ttl_ms == 0)
+		return YDOC_ERR(p, v, "negative_ttl must be longer than 0");
+	return 0;
+}
+
+static int
+h_store_device_max_age(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	uint64_t ms;
+
+	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
+		return -1;
+	if (ms % 1000 != 0)
+		return YDOC_ERR(p, v, "device_max_age is counted in whole seconds");
+	((struct config_store *)t)->device_max_age_s = ms / 1000;
+	return 0;
+}
+
+static int
+h_store_cache_entries(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	uint64_t n;
+
+	if (ydoc_get_uint(p->doc, v, 0, 10000000, &n, p->err, p->errsz) != 0)
+		return -1;
+	((struct config_store *)t)->cache_entries = (size_t)n;
+	return 0;
+}
+
+static int
 h_store_on_error(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	return set_decision(p, v, &((struct config_store *)t)->on_store_error);
@@ -534,6 +606,13 @@ static const struct ydoc_key store_keys[] = {
     {"timeout", h_store_timeout},
     {"stale_max", h_store_stale_max},
     {"on_store_error", h_store_on_error},
+    {"username", h_store_username},
+    {"password_file", h_store_password_file},
+    {"database", h_store_database},
+    {"ttl", h_store_ttl},
+    {"negative_ttl", h_store_negative_ttl},
+    {"device_max_age", h_store_device_max_age},
+    {"cache_entries", h_store_cache_entries},
     {NULL, NULL},
 };
 
@@ -544,6 +623,17 @@ h_store(struct ydoc_parse *p, yaml_node_t *v, void *t)
 
 	if (ydoc_parse_map(p, v, store_keys, s) != 0)
 		return -1;
+	if (!s->type_given)
+		s->type = s->address != NULL ? STORE_REDIS
+		          : s->path != NULL  ? STORE_FILE
+		                             : STORE_NONE;
+	if (s->type != STORE_REDIS &&
+	    (s->address != NULL || s->username != NULL || s->password_file != NULL))
+		return YDOC_ERR(p, v, "address, username and password_file are for a redis store");
+	if (s->type != STORE_FILE && s->path != NULL)
+		return YDOC_ERR(p, v, "path is for a file store");
+	if (s->negative_ttl_ms > s->ttl_ms)
+		return YDOC_ERR(p, v, "negative_ttl must not be longer than ttl");
 	if (s->type == STORE_REDIS && s->address == NULL)
 		return YDOC_ERR(p, v, "a redis store needs \"address\"");
 	if (s->type == STORE_FILE && s->path == NULL)
@@ -580,6 +670,9 @@ config_defaults(struct config *c)
 	c->store.timeout_ms = 50;
 	c->store.stale_max_ms = 300000;
 	c->store.on_store_error = DEFAULT_DENY;
+	c->store.ttl_ms = 300000;
+	c->store.negative_ttl_ms = 30000;
+	c->store.cache_entries = 65536;
 	if ((c->listen = strdup("unix:/run/pdp/pdp.sock")) == NULL ||
 	    (c->policies = strdup("/etc/pdp/policies")) == NULL ||
 	    (c->realm = strdup("pdp")) == NULL || (c->store.prefix = strdup("pdp:")) == NULL)
@@ -618,7 +711,8 @@ resolve_paths(struct config *c)
 			return -1;
 	}
 	if (resolve_path(&c->policies, dir) != 0 || resolve_path(&c->decision_log, dir) != 0 ||
-	    resolve_path(&c->store.path, dir) != 0)
+	    resolve_path(&c->store.path, dir) != 0 ||
+	    resolve_path(&c->store.password_file, dir) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_issuers; i++) {
 		if (resolve_path(&c->issuers[i].jwks_file, dir) != 0 ||
@@ -716,6 +810,8 @@ config_free(struct config *c)
 	free(c->decision_log);
 	free(c->store.address);
 	free(c->store.path);
+	free(c->store.username);
+	free(c->store.password_file);
 	free(c->store.prefix);
 	free(c);
 }

@@ -57,11 +57,19 @@ enum store_type { STORE_NONE, STORE_REDIS, STORE_FILE };
 
 struct config_store {
 	enum store_type type;
+	bool type_given;
 	char *address; /* redis: unix:/path or tcp:host:port */
-	char *path;    /* file */
+	char *username;
+	char *password_file;
+	unsigned database;
+	char *path; /* file */
 	char *prefix;
 	uint64_t timeout_ms;
 	uint64_t stale_max_ms;
+	uint64_t ttl_ms;           /* a cached record is fresh this long */
+	uint64_t negative_ttl_ms;  /* and "no record" this long */
+	uint64_t device_max_age_s; /* 0: any age; older device records are not compliant */
+	size_t cache_entries;      /* per kind: devices, users, revoked jtis */
 	enum decision_default on_store_error;
 };
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert.h"
+#include "clock.h"
 #include "decision_log.h"
 #include "log.h"
 #include "policy_eval.h"
@@ -139,6 +141,9 @@ pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err,
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
+	if (cfg->store.type != STORE_NONE &&
+	    (p->store = store_open(&cfg->store, n_readers, err, errsz)) == NULL)
+		goto fail;
 	return 0;
 fail:
 	pdp_fini(p);
@@ -150,6 +155,8 @@ pdp_fini(struct pdp *p)
 {
 	if (p->policies.active != NULL)
 		policy_swap_fini(&p->policies);
+	store_close(p->store);
+	p->store = NULL;
 	decision_log_close(p->dlog);
 	p->dlog = NULL;
 	cache_free(p->token_cache);
@@ -172,6 +179,12 @@ pdp_reload_policies(struct pdp *p, char *err, size_t errsz)
 	policy_swap_replace(&p->policies, set);
 	atomic_fetch_add(&p->counters.reloads, 1);
 	return 0;
+}
+
+int
+pdp_reload_store(struct pdp *p, char *err, size_t errsz)
+{
+	return p->store != NULL ? store_reload(p->store, err, errsz) : 0;
 }
 
 static void
@@ -220,15 +233,6 @@ join(char *buf, size_t bufsz, const char *const *items, size_t n, char sep)
 	return buf;
 }
 
-static int64_t
-monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The members every decision line starts with. */
 static void
 log_begin(struct jline *j, const struct request *r, const struct response *rs)
@@ -257,7 +261,7 @@ log_end(struct pdp *p, struct jline *j, int64_t t0)
 {
 	size_t n;
 
-	jline_int(j, "latency_us", (monotonic_ns() - t0) / 1000);
+	jline_int(j, "latency_us", (clock_ns() - t0) / 1000);
 	n = jline_end(j);
 	decision_log_write(p->dlog, j->buf, n);
 }
@@ -274,11 +278,26 @@ log_unverified(struct pdp *p, const struct request *r, const struct response *rs
 	log_end(p, &j, t0);
 }
 
+/* A verified caller answered before the policies: revoked, or the store failing. */
+static void
+log_caller(struct pdp *p, const struct request *r, const struct subject *s, const char *device,
+           const struct response *rs, const char *reason, const char *store, int64_t t0)
+{
+	struct jline j;
+
+	log_begin(&j, r, rs);
+	jline_str(&j, "user", s->user);
+	jline_str(&j, "device", device);
+	jline_str(&j, "reason", reason);
+	jline_str(&j, "store", store);
+	log_end(p, &j, t0);
+}
+
 /* A verified caller's decision, with every applied and report-only policy and why. */
 static void
-log_decision(struct pdp *p, const struct request *r, const struct subject *s,
-             const struct policy_set *set, const struct eval_result *res, const struct response *rs,
-             int64_t t0)
+log_decision(struct pdp *p, const struct request *r, const struct subject *s, const char *device,
+             const char *store, const struct policy_set *set, const struct eval_result *res,
+             const struct response *rs, int64_t t0)
 {
 	struct jline j;
 	char reason[256];
@@ -286,7 +305,8 @@ log_decision(struct pdp *p, const struct request *r, const struct subject *s,
 	log_begin(&j, r, rs);
 	jline_str(&j, "user", s->user);
 	jline_str(&j, "app", res->app == POLICY_NO_ID ? NULL : set->apps[res->app].id);
-	jline_str(&j, "device", s->device_id);
+	jline_str(&j, "device", device);
+	jline_str(&j, "store", store);
 	if (res->deciding != NULL) {
 		snprintf(reason, sizeof(reason), "%.128s: %.100s", res->deciding, res->reason);
 		jline_str(&j, "reason", reason);
@@ -359,6 +379,44 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
 	}
 }
 
+/*
+ * What the context store says of the caller: fills in->device and in->user,
+ * or answers (revoked token, store failing) and returns true. *store is the
+ * store's state for the decision log (NULL: ok).
+ */
+static bool
+gather_context(struct pdp *p, unsigned reader, const struct request *r, const struct subject *s,
+               time_t now, struct store_lookup *sl, struct eval_input *in, const char **device,
+               char *thumb, const char **store, const char **reason, struct response *rs)
+{
+	*device = s->device_id;
+	if (r->client_cert != NULL) {
+		/* A client certificate nginx verified names the device better than a claim. */
+		*device = cert_thumbprint(r->client_cert, thumb) == 0 ? thumb : NULL;
+	}
+	store_lookup(p->store, reader, *device, s->user, s->jti, clock_ms(), (int64_t)now, sl);
+	*store = sl->err != STORE_OK ? store_strerror(sl->err) : sl->stale ? "stale" : NULL;
+	/* What is known of a revocation holds whatever else failed. */
+	if (sl->jti_revoked || (sl->user != NULL && sl->user->revoked_before > s->iat)) {
+		*reason = sl->jti_revoked ? "token revoked" : "session revoked";
+		atomic_fetch_add_explicit(&p->counters.revoked, 1, memory_order_relaxed);
+		response_unauthenticated(rs, p->cfg->realm, *reason);
+		return true;
+	}
+	if (sl->err != STORE_OK) {
+		atomic_fetch_add_explicit(&p->counters.store_refusals, 1, memory_order_relaxed);
+		if (p->cfg->store.on_store_error == DEFAULT_DENY) {
+			*reason = store_strerror(sl->err);
+			response_deny(rs, "store", *reason);
+			return true;
+		}
+		/* on_store_error: allow: the policies decide on what is known. */
+	}
+	in->device = sl->device;
+	in->user = sl->user;
+	return false;
+}
+
 static void
 decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, const struct subject *s,
                    struct caller *c, time_t now, int64_t t0, struct response *rs)
@@ -366,7 +424,10 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	uint32_t ids_buf[SUBJECT_IDS_MAX];
 	struct subject_ids ids;
 	struct eval_result res;
-	const struct policy_set *set = policy_swap_read_begin(&p->policies, reader);
+	struct store_lookup sl;
+	char thumb[CERT_THUMBPRINT_SIZE];
+	const char *device = s->device_id, *store = NULL, *reason = NULL;
+	const struct policy_set *set;
 	struct eval_input in = {
 	    .subject = s,
 	    .ids = &ids,
@@ -384,6 +445,18 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	    .default_allow = p->cfg->default_decision == DEFAULT_ALLOW,
 	};
 
+	if (p->store != NULL) {
+		bool answered = gather_context(p, reader, r, s, now, &sl, &in, &device, thumb,
+		                               &store, &reason, rs);
+
+		if (answered) {
+			if (p->dlog != NULL)
+				log_caller(p, r, s, device, rs, reason, store, t0);
+			store_lookup_done(&sl);
+			return;
+		}
+	}
+	set = policy_swap_read_begin(&p->policies, reader);
 	if (c == NULL || !view_read(c, set->serial, ids_buf, SUBJECT_IDS_MAX, &ids)) {
 		eval_subject_ids(set, s, ids_buf, SUBJECT_IDS_MAX, &ids);
 		if (c != NULL)
@@ -392,8 +465,40 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	policy_eval(set, &in, &res);
 	answer(set, s, &res, rs);
 	if (p->dlog != NULL)
-		log_decision(p, r, s, set, &res, rs, t0);
+		log_decision(p, r, s, device, store, set, &res, rs, t0);
 	policy_swap_read_end(&p->policies, reader);
+	if (p->store != NULL)
+		store_lookup_done(&sl);
+}
+
+/*
+ * An admin endpoint nginx routes here (deploy/nginx: local callers only).
+ * One that also carries the auth params is a miswired auth location: 500,
+ * so that an admin answer can never pass for an allow.
+ */
+static void
+pdp_admin_answer(struct pdp *p, unsigned reader, const struct request *r, struct response *rs)
+{
+	struct jline j;
+	char why[256] = "ok";
+	bool ok = true;
+	const struct policy_set *set;
+
+	if (r->uri != NULL || r->method != NULL || strcmp(r->admin, "health") != 0) {
+		response_error(rs);
+		return;
+	}
+	if (p->store != NULL)
+		ok = store_healthy(p->store, why, sizeof(why));
+	set = policy_swap_read_begin(&p->policies, reader);
+	jline_begin(&j);
+	jline_str(&j, "status", ok ? "ok" : "degraded");
+	jline_str(&j, "policy_revision", set->revision);
+	policy_swap_read_end(&p->policies, reader);
+	jline_str(&j, "store",
+	          p->store != NULL ? p->cfg->store.type == STORE_REDIS ? "redis" : "file" : "none");
+	jline_str(&j, "store_status", why);
+	response_admin(rs, ok, j.buf, jline_end(&j));
 }
 
 void
@@ -403,9 +508,13 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	struct subject *s = NULL;
 	char why[256] = "";
 	const char *unverified = NULL; /* set when no verified caller decides */
-	int64_t t0 = p->dlog != NULL ? monotonic_ns() : 0;
+	int64_t t0 = p->dlog != NULL ? clock_ns() : 0;
 	enum token_err e;
 
+	if (r->admin != NULL) {
+		pdp_admin_answer(p, reader, r, rs);
+		return;
+	}
 	if (r->method == NULL || r->host == NULL || r->uri == NULL) {
 		/* nginx was wired without pdp_params: nothing to decide on, so no answer but 500.
 		 */

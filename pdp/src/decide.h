@@ -11,6 +11,7 @@
 #include "policy_swap.h"
 #include "request.h"
 #include "response.h"
+#include "store.h"
 #include "token.h"
 
 struct pdp_counters {
@@ -18,6 +19,8 @@ struct pdp_counters {
 	atomic_uint_fast64_t token_errors[TOKEN_NO_MEMORY + 1];
 	atomic_uint_fast64_t reloads;
 	atomic_uint_fast64_t reload_failures;
+	atomic_uint_fast64_t revoked;        /* tokens refused by jti or revoked_before */
+	atomic_uint_fast64_t store_refusals; /* answers given by on_store_error */
 };
 
 struct decision_log;
@@ -27,6 +30,7 @@ struct pdp {
 	struct decision_log *dlog; /* NULL: no decision log */
 	struct token_verifier *verifier;
 	struct cache *token_cache;
+	struct store *store; /* NULL: no context store */
 	struct policy_swap policies;
 	unsigned n_readers;
 	struct pdp_counters counters;
@@ -48,6 +52,9 @@ void pdp_fini(struct pdp *p);
  * serving and err says why. Returns 0 or -1. One caller at a time.
  */
 int pdp_reload_policies(struct pdp *p, char *err, size_t errsz);
+
+/* Re-reads the context store's file (the file store); 0, or -1 with err. */
+int pdp_reload_store(struct pdp *p, char *err, size_t errsz);
 
 /*
  * Decides request r at time now and writes the answer into rs. reader is the

@@ -70,13 +70,19 @@ log_emit(enum log_level level, const char *fmt, ...)
 char *
 log_escape(char *dst, size_t dstsz, const char *src)
 {
+	return log_escape_n(dst, dstsz, src, src != NULL ? strlen(src) : 0);
+}
+
+char *
+log_escape_n(char *dst, size_t dstsz, const char *src, size_t len)
+{
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 
 	if (dstsz == 0)
 		return dst;
-	for (; src != NULL && *src != '\0'; src++) {
-		unsigned char c = (unsigned char)*src;
+	for (size_t i = 0; src != NULL && i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
 		char esc[5];
 		size_t n = 0;
 

@@ -39,6 +39,9 @@ void log_emit(enum log_level level, const char *fmt, ...) __attribute__((format(
  */
 char *log_escape(char *dst, size_t dstsz, const char *src);
 
+/* The same for len bytes of src (which may hold NULs). */
+char *log_escape_n(char *dst, size_t dstsz, const char *src, size_t len);
+
 /* Start-up failures only: logs and exits. Never on the request path. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

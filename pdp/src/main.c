@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
+#include "clock.h"
 #include "config.h"
 #include "decide.h"
 #include "decision_log.h"
@@ -59,6 +61,7 @@ usage(FILE *f)
 	        "URL\n"
 	        "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
 	        "                   [--user-agent UA] [--device JSON] [--user JSON] [--json]\n"
+	        "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
 	        "       pdp version\n"
 	        "\n"
 	        "serve    answer nginx auth_request subrequests over FastCGI\n"
@@ -67,7 +70,9 @@ usage(FILE *f)
 	        "         error, naming file:line:column\n"
 	        "test     run the cases in POLICY_DIR/tests/*.yaml; exit 1 on any failure\n"
 	        "         (-v: explain every case)\n"
-	        "explain  what-if: every policy for a caller and request, and the decision\n");
+	        "explain  what-if: every policy for a caller and request, and the decision\n"
+	        "admin    write device, user and revocation records to Redis and publish\n"
+	        "         their events\n");
 }
 
 /* Parses "-c CONFIG" and up to max_args positional arguments; exits on a usage error. */
@@ -507,72 +512,135 @@ log_revision(struct pdp *pdp, unsigned reader, const char *what)
 	policy_swap_read_end(&pdp->policies, reader);
 }
 
-/* Watches the policy directory; -1 (and a warning) when inotify is not available. */
-static int
-watch_policies(const char *dir)
-{
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+/* What inotify watches: the policy directory, and the context store's file. */
+struct watch {
+	int fd; /* -1: not watching (reload with SIGHUP) */
+	int policies_wd, store_wd;
+	const char *store_name; /* the file's name in its directory */
+	char store_dir[4096];
+};
 
-	if (fd < 0 || inotify_add_watch(fd, dir,
-	                                IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-	                                    IN_DELETE | IN_ATTRIB) < 0) {
-		log_warn("%s: cannot watch for changes (%s); reload with SIGHUP", dir,
+#define WATCH_EVENTS                                                                               \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
+
+/* Watches the policy directory and the store file's directory, as far as inotify allows. */
+static void
+watch_start(struct watch *w, const struct config *cfg)
+{
+	const char *path = cfg->store.type == STORE_FILE ? cfg->store.path : NULL;
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+
+	w->policies_wd = w->store_wd = -1;
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0 ||
+	    (w->policies_wd = inotify_add_watch(w->fd, cfg->policies, WATCH_EVENTS)) < 0)
+		log_warn("%s: cannot watch for changes (%s); reload with SIGHUP", cfg->policies,
 		         strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
+	if (w->fd < 0 || slash == NULL)
+		return;
+	snprintf(w->store_dir, sizeof(w->store_dir), "%.*s", (int)(slash - path), path);
+	w->store_name = slash + 1;
+	/* Editors replace a file by renaming: watch its directory, not the file. */
+	if ((w->store_wd =
+	         inotify_add_watch(w->fd, w->store_dir[0] ? w->store_dir : "/", WATCH_EVENTS)) < 0)
+		log_warn("%s: cannot watch for changes (%s); reload with SIGHUP", path,
+		         strerror(errno));
 }
 
-static int64_t
-monotonic_ms(void)
+/* Reads pending events: which of the two changed. */
+static void
+watch_read(struct watch *w, bool *policies, bool *store)
 {
-	struct timespec ts;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *q = buf; q < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+
+			if (ev->mask & IN_Q_OVERFLOW)
+				*policies = *store = true;
+			if (ev->wd == w->policies_wd)
+				*policies = true;
+			if (ev->wd == w->store_wd && ev->len > 0 &&
+			    strcmp(ev->name, w->store_name) == 0)
+				*store = true;
+			q += sizeof(*ev) + ev->len;
+		}
+	}
 }
 
 /* Editors write a file in several steps; changes settle this long before a reload. */
 #define RELOAD_SETTLE_MS 100
 
 static void
+reload_store(struct pdp *pdp)
+{
+	char err[1024];
+
+	if (pdp->store == NULL)
+		return;
+	if (pdp_reload_store(pdp, err, sizeof(err)) == 0)
+		log_info("context store reloaded");
+	else
+		log_error("context store reload failed, the last good records keep serving: %s",
+		          err);
+}
+
+static void
 serve_loop(struct pdp *pdp, unsigned reader)
 {
+	struct watch w;
 	struct pollfd pfd[2] = {{.fd = wake_pipe[0], .events = POLLIN},
-	                        {.fd = watch_policies(pdp->cfg->policies), .events = POLLIN}};
-	char drain[4096] __attribute__((aligned(8))), err[1024];
-	int64_t reload_at = -1;
+	                        {.fd = -1, .events = POLLIN}};
+	char drain[256], err[1024];
+	int64_t reload_at = -1, store_at = -1;
 
+	watch_start(&w, pdp->cfg);
+	pfd[1].fd = w.fd;
 	while (!stop_requested) {
 		int timeout = -1;
+		int64_t next = reload_at < 0          ? store_at
+		               : store_at < 0         ? reload_at
+		               : reload_at < store_at ? reload_at
+		                                      : store_at;
 
-		if (reload_at >= 0) {
-			int64_t left = reload_at - monotonic_ms();
+		if (next >= 0) {
+			int64_t left = next - clock_ms();
 
 			timeout = left > 0 ? (int)left : 0;
 		}
 		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout) > 0) {
+			bool policies = false, store = false;
+
 			while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
 				;
-			if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN)) {
-				while (read(pfd[1].fd, drain, sizeof(drain)) > 0)
-					;
-				reload_at = monotonic_ms() + RELOAD_SETTLE_MS;
-			}
+			if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN))
+				watch_read(&w, &policies, &store);
+			if (policies)
+				reload_at = clock_ms() + RELOAD_SETTLE_MS;
+			if (store)
+				store_at = clock_ms() + RELOAD_SETTLE_MS;
 		}
-		if (reload_at >= 0 && monotonic_ms() >= reload_at) {
-			reload_at = -1;
-			reload_requested = 1;
+		bool policies_due = reload_at >= 0 && clock_ms() >= reload_at;
+		bool store_due = store_at >= 0 && clock_ms() >= store_at;
+
+		if (reload_requested) {
+			/* SIGHUP: both, whatever inotify saw. */
+			reload_requested = 0;
+			policies_due = store_due = true;
+		}
+		if (store_due && !stop_requested) {
+			store_at = -1;
+			reload_store(pdp);
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
 			if (pdp->dlog != NULL)
 				decision_log_reopen(pdp->dlog);
 		}
-		if (reload_requested && !stop_requested) {
-			reload_requested = 0;
+		if (policies_due && !stop_requested) {
+			reload_at = -1;
 			if (pdp_reload_policies(pdp, err, sizeof(err)) == 0)
 				log_revision(pdp, reader, "policies reloaded");
 			else
@@ -581,8 +649,8 @@ serve_loop(struct pdp *pdp, unsigned reader)
 				    err);
 		}
 	}
-	if (pfd[1].fd >= 0)
-		close(pfd[1].fd);
+	if (w.fd >= 0)
+		close(w.fd);
 }
 
 static int
@@ -641,6 +709,8 @@ main(int argc, char **argv)
 		return cmd_test(argc - 1, argv + 1);
 	if (strcmp(argv[1], "explain") == 0)
 		return cmd_explain(argc - 1, argv + 1);
+	if (strcmp(argv[1], "admin") == 0)
+		return admin_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("pdp %s\n", PDP_VERSION);
 		return 0;

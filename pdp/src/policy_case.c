@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "record.h"
 #include "yaml_doc.h"
 
 struct case_parse {
@@ -156,79 +157,11 @@ static const struct ydoc_key claim_keys[] = {
 
 /* --- device and user records ------------------------------------------------------- */
 
-static int
-dev_id(struct ydoc_parse *p, yaml_node_t *v, void *t)
+static const char *
+copy_n(void *ctx, const char *s, size_t n)
 {
-	return get_str(p, v, &((struct policy_case *)t)->device.id);
+	return arena_strndup(&((struct policy_cases *)ctx)->mem, s, n);
 }
-
-static int
-dev_compliant(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_get_bool(p->doc, v, &((struct policy_case *)t)->device.compliant, p->err,
-	                     p->errsz);
-}
-
-static int
-dev_managed(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_get_bool(p->doc, v, &((struct policy_case *)t)->device.managed, p->err,
-	                     p->errsz);
-}
-
-static int
-dev_trust(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	int k = 0;
-
-	if (get_enum(p, v, eval_trust_names, DEVICE_TRUST_COUNT, "trust", &k) != 0)
-		return -1;
-	((struct policy_case *)t)->device.trust = (enum device_trust)k;
-	return 0;
-}
-
-static int
-dev_platform(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return get_enum(p, v, policy_platform_names, PLATFORM_COUNT, "platform",
-	                &((struct policy_case *)t)->device.platform);
-}
-
-static int
-dev_os(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return get_str(p, v, &((struct policy_case *)t)->device.os_version);
-}
-
-static const struct ydoc_key device_keys[] = {
-    {"id", dev_id},       {"compliant", dev_compliant}, {"managed", dev_managed},
-    {"trust", dev_trust}, {"platform", dev_platform},   {"os_version", dev_os},
-    {NULL, NULL},
-};
-
-static int
-user_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	int k = 0;
-
-	if (get_enum(p, v, policy_risk_names, RISK_COUNT, "risk", &k) != 0)
-		return -1;
-	((struct policy_case *)t)->user.risk = (enum risk_level)k;
-	return 0;
-}
-
-static int
-user_disabled(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_get_bool(p->doc, v, &((struct policy_case *)t)->user.disabled, p->err,
-	                     p->errsz);
-}
-
-static const struct ydoc_key user_keys[] = {
-    {"risk", user_risk},
-    {"disabled", user_disabled},
-    {NULL, NULL},
-};
 
 /* --- a case ----------------------------------------------------------------------- */
 
@@ -256,7 +189,7 @@ case_device(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	struct policy_case *c = t;
 
 	c->has_device = true;
-	return ydoc_parse_map(p, v, device_keys, t);
+	return record_device_yaml(p, v, &c->device, NULL, copy_n, CP(p)->pc);
 }
 
 static int
@@ -265,7 +198,7 @@ case_user(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	struct policy_case *c = t;
 
 	c->has_user = true;
-	return ydoc_parse_map(p, v, user_keys, t);
+	return record_user_yaml(p, v, &c->user, NULL);
 }
 
 static int
@@ -319,7 +252,7 @@ parse_case(struct case_parse *cp, yaml_node_t *n, struct policy_case *c)
 	c->method = "GET";
 	c->uri = "/";
 	c->client = EVAL_CLIENT_API;
-	c->device.platform = -1;
+	record_device_init(&c->device);
 	c->subject.iat = cp->now;
 	snprintf(where, sizeof(where), "%s:%zu:%zu", ydoc_name(cp->p.doc), n->start_mark.line + 1,
 	         n->start_mark.column + 1);

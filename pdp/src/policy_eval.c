@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
 #include "netaddr.h"
 
 /* Longest request path and host the evaluator normalises; longer ones are refused. */
@@ -93,18 +94,6 @@ eval_subject_ids(const struct policy_set *set, const struct subject *s, uint32_t
 
 /* --- request ------------------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long
 eval_normalize_path(const char *uri, char *out, size_t outsz)
 {
@@ -126,7 +115,7 @@ eval_normalize_path(const char *uri, char *out, size_t outsz)
 		char c = *p;
 
 		if (c == '%') {
-			int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
+			int hi = hex_value(p[1]), lo = hi >= 0 ? hex_value(p[2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
 				return -1;
@@ -672,6 +661,13 @@ policy_eval(const struct policy_set *set, const struct eval_input *in, struct ev
 		return;
 	}
 	r->app = map_app(set, in, path);
+	if (in->user != NULL && in->user->disabled) {
+		/* A disabled account signs in nowhere, whatever the policies say. */
+		r->decision = DECISION_DENY;
+		r->deciding = "account";
+		r->reason = "user account is disabled";
+		return;
+	}
 	facts_of(set, in, r->app, &f);
 	cands = &set->app_policies[r->app == POLICY_NO_ID ? set->n_apps : r->app];
 	for (size_t i = 0; i < cands->n; i++) {

@@ -102,6 +102,9 @@ request_parse(struct request *r, request_param_fn param, void *ctx, const char *
 	r->request_id = param(ctx, "PDP_REQUEST_ID");
 	r->user_agent = param(ctx, "HTTP_USER_AGENT");
 	r->client_cert = param(ctx, "PDP_CLIENT_CERT");
+	if (r->client_cert != NULL && r->client_cert[0] == '\0')
+		r->client_cert = NULL; /* nginx sends "" without a client certificate */
+	r->admin = param(ctx, "PDP_ADMIN");
 	auth = param(ctx, "HTTP_AUTHORIZATION");
 	if (auth != NULL && parse_bearer(r, auth))
 		return;

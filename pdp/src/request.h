@@ -17,6 +17,7 @@ struct request {
 	const char *request_id;
 	const char *user_agent;
 	const char *client_cert;
+	const char *admin; /* PDP_ADMIN: an admin endpoint ("health"), set only by nginx */
 	const char *token; /* not NUL-terminated at token_len */
 	size_t token_len;
 	enum token_source token_source;

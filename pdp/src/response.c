@@ -159,6 +159,25 @@ response_step_up(struct response *rs, const char *description, const char *acr_v
 }
 
 void
+response_admin(struct response *rs, bool ok, const char *json, size_t len)
+{
+	char num[64];
+
+	rs->decision = DECISION_ERROR; /* not a decision: nothing here may read as allow */
+	rs->status = ok ? 200 : 503;
+	rs->len = 0;
+	rs->overflow = false;
+	puts_(rs, ok ? "Status: 200 OK\r\n" : "Status: 503 Service Unavailable\r\n");
+	snprintf(num, sizeof(num), "Content-Length: %zu\r\n", len);
+	puts_(rs, "Content-Type: application/json\r\nCache-Control: no-store\r\n");
+	puts_(rs, num);
+	puts_(rs, "\r\n");
+	put(rs, json, len);
+	if (rs->overflow)
+		response_error(rs);
+}
+
+void
 response_error(struct response *rs)
 {
 	static const char text[] = "Status: 500 Internal Server Error\r\n"

@@ -51,6 +51,12 @@ void response_deny(struct response *rs, const char *policy, const char *reason);
 void response_step_up(struct response *rs, const char *description, const char *acr_values,
                       long long max_age);
 
+/*
+ * An admin endpoint's answer (never a decision): 200 when ok, else 503, with
+ * a JSON body (Content-Type: application/json).
+ */
+void response_admin(struct response *rs, bool ok, const char *json, size_t len);
+
 /* 500 with nothing that could be read as allow. */
 void response_error(struct response *rs);
 

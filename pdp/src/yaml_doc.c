@@ -312,33 +312,39 @@ ydoc_get_uint(const struct ydoc *d, const yaml_node_t *n, uint64_t min, uint64_t
 }
 
 int
-ydoc_get_duration_ms(const struct ydoc *d, const yaml_node_t *n, uint64_t *out, char *err,
-                     size_t errsz)
+ydoc_parse_duration_ms(const char *s, uint64_t *out)
 {
 	static const struct {
 		const char *suffix;
 		uint64_t ms;
 	} units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
 	             {"h", 3600000}, {"d", 86400000}, {"", 1000}};
-	const char *s = ydoc_scalar(n);
 	char *end;
 	unsigned long long v;
 
 	if (s == NULL || s[0] < '0' || s[0] > '9')
-		goto bad;
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno != 0)
-		goto bad;
+		return -1;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].suffix) == 0) {
 			if (v > UINT64_MAX / units[i].ms / 1000)
-				goto bad;
+				return -1;
 			*out = v * units[i].ms;
 			return 0;
 		}
 	}
-bad:
+	return -1;
+}
+
+int
+ydoc_get_duration_ms(const struct ydoc *d, const yaml_node_t *n, uint64_t *out, char *err,
+                     size_t errsz)
+{
+	if (ydoc_parse_duration_ms(ydoc_scalar(n), out) == 0)
+		return 0;
 	return ydoc_error(d, n, err, errsz, "expected a duration such as 250ms, 60s, 5m, 4h or 1d");
 }
 

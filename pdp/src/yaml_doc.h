@@ -48,6 +48,9 @@ int ydoc_get_uint(const struct ydoc *d, const yaml_node_t *n, uint64_t min, uint
 int ydoc_get_duration_ms(const struct ydoc *d, const yaml_node_t *n, uint64_t *out, char *err,
                          size_t errsz);
 
+/* The duration syntax alone (for command lines): 0, or -1 when s is not one. */
+int ydoc_parse_duration_ms(const char *s, uint64_t *out);
+
 /*
  * One keyword of names[0..count): its index in *out. Anything else is an
  * error "<what> is a, b or c, not \"x\"".

@@ -6,12 +6,9 @@ set -uo pipefail
 bin=$(cd "${1:?usage: test_cli.sh BIN_DIR}" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/lib.sh"
+. "$root/tests/integration/assert.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-cli-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; }
 # check NAME WANT_RC WANT_REGEX COMMAND...: exit status and output (stdout+stderr)
 check() {
 	local name=$1 want_rc=$2 want=$3 out rc
@@ -82,7 +79,7 @@ check "explain --json" 0 \
 	'^\{"revision":"[0-9a-f]{16}",.*"app":"payroll-write".*"id":"high-risk-password-change","state":"enabled","applies":true,"satisfied":false,"require":"all","controls":\[\{"control":"strength mfa","met":false\},\{"control":"password_change","met":false\}\]\}.*"decision":"deny".*"deciding_policy":"high-risk-password-change","reason":"password change required"' \
 	"$bin/pdp" explain "$root/policies" --json --claims '{sub: bob, amr: [pwd]}' \
 	--url api.example.com/payroll/run --method POST --ip 203.0.113.5 --user '{risk: high}'
-check "explain: a bad claims value names the field" 1 'risk is none, low, medium or high, not "severe"' \
+check "explain: a bad claims value names the field" 1 'risk must be one of none, low, medium, high, not "severe"' \
 	"$bin/pdp" explain "$root/policies" --claims '{sub: a}' --url h/ --user '{risk: severe}'
 
 pdp_make_keys "$bin" "$work" >/dev/null

@@ -5,12 +5,11 @@ set -uo pipefail
 
 bin=$(cd "${1:?usage: test_nginx.sh BIN_DIR}" && pwd)
 . "$(dirname "$0")/../../scripts/lib.sh"
+. "$(dirname "$0")/assert.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-it-XXXXXX")
 sock=$work/pdp.sock
 pdp_pid=""
-passed=0
-failed=0
 
 cleanup() {
 	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
@@ -19,13 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; }
 
-# expect NAME WANT GOT [detail]
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "wanted [$2], got [$3] ${4:-}"; fi; }
-# A here-string, not a pipe: grep -q exits early, and pipefail would count printf's SIGPIPE.
-expect_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $(head -c 2000 <<<"$3")"; fi; }
 
 start_pdp() {
 	"$bin/pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &

@@ -1,0 +1,400 @@
+/* admin.c - `pdp admin`: operators and feeds write context records and publish their events */
+#include "admin.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "config.h"
+#include "record.h"
+#include "redis_link.h"
+#include "store.h"
+#include "yaml_doc.h"
+
+/* An admin command waits this long for Redis at least, whatever the request timeout. */
+#define ADMIN_TIMEOUT_MS 3000
+/* A revoked jti outlives its token's exp by this much, covering any issuer's leeway. */
+#define JTI_MARGIN_S 300
+/* Longest id (device, user, jti) taken. */
+#define ID_MAX 1024
+/* Most fields one `device set` takes. */
+#define MAX_FIELDS 16
+
+static void
+admin_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: pdp admin [-c CONFIG] [--address ADDR] [--prefix P] COMMAND ...\n"
+	    "\n"
+	    "  device set ID FIELD=VALUE...  write a device record (compliant=0|1, managed=0|1,\n"
+	    "                                trust=none|registered|joined|hybrid,\n"
+	    "                                platform=android|ios|windows|macos|linux,\n"
+	    "                                os_version=TEXT); updated is set to now\n"
+	    "  device clear ID               delete a device record\n"
+	    "  device show ID                print a device record\n"
+	    "  user risk USER LEVEL          set a user's risk: none|low|medium|high\n"
+	    "  user disable USER             deny the user everywhere\n"
+	    "  user enable USER              undo disable\n"
+	    "  user revoke USER              revoke the user's sessions: every token issued\n"
+	    "                                until now is refused (revoked_before = now + 1 s)\n"
+	    "  user clear USER               delete a user record\n"
+	    "  user show USER                print a user record\n"
+	    "  jti revoke JTI (--exp UNIX | --ttl DURATION)\n"
+	    "                                revoke one token until it expires\n"
+	    "  flush                         make every PDP drop its cached records\n"
+	    "\n"
+	    "Each write publishes its event on PREFIXevents, so PDPs apply it at once.\n"
+	    "ADDR: unix:/path or tcp:host:port (default: the config's store address).\n");
+}
+
+struct admin {
+	struct redis_link link;
+	redisContext *c;
+	const char *prefix;
+	char channel[256];
+};
+
+static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pdp admin: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Runs the appended commands; prints and returns -1 on any error reply. */
+static int
+run(struct admin *a, redisReply **replies, size_t n)
+{
+	char err[256];
+
+	if (redis_link_exchange(a->c, replies, n, clock_ms() + ADMIN_TIMEOUT_MS, err,
+	                        sizeof(err)) != 0) {
+		fail("%s: %s", a->link.address, err);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (replies[i]->type == REDIS_REPLY_ERROR) {
+			fail("%s: %s", a->link.address, replies[i]->str);
+			for (size_t j = 0; j < n; j++)
+				freeReplyObject(replies[j]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+key_of(char *buf, size_t bufsz, const struct admin *a, const char *kind, const char *id)
+{
+	snprintf(buf, bufsz, "%s%s:%s", a->prefix, kind, id);
+}
+
+/*
+ * Runs one write (argc/argv; none when argc is 0) and publishes its event in
+ * one transaction, so a PDP never hears the event before the write is
+ * visible; prints what was done and how many subscribers heard it.
+ */
+static int
+write_and_publish(struct admin *a, int argc, const char **argv, const char *event, const char *done)
+{
+	redisReply *r[4] = {NULL};
+	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+	const char *pub[3] = {"PUBLISH", a->channel, event};
+	size_t n = argc > 0 ? 4 : 3;
+	const redisReply *x;
+	long long heard = -1;
+
+	redisAppendCommandArgv(a->c, 1, multi, NULL);
+	if (argc > 0)
+		redisAppendCommandArgv(a->c, argc, argv, NULL);
+	redisAppendCommandArgv(a->c, 3, pub, NULL);
+	redisAppendCommandArgv(a->c, 1, exec, NULL);
+	if (run(a, r, n) != 0)
+		return 1;
+	x = r[n - 1];
+	if (x->type == REDIS_REPLY_ARRAY && x->elements == n - 2 &&
+	    x->element[n - 3]->type == REDIS_REPLY_INTEGER)
+		heard = x->element[n - 3]->integer;
+	for (size_t i = 0; i < n; i++)
+		freeReplyObject(r[i]);
+	if (heard < 0)
+		return fail("%s: the transaction did not run", a->link.address);
+	printf("%s; event \"%s\" heard by %lld subscriber%s\n", done, event, heard,
+	       heard == 1 ? "" : "s");
+	return 0;
+}
+
+/* The write for one record, with its event "KIND ID". */
+static int
+apply(struct admin *a, int argc, const char **argv, const char *kind, const char *id,
+      const char *done)
+{
+	char event[ID_MAX + 16], what[ID_MAX + 128];
+
+	snprintf(event, sizeof(event), "%s %s", kind, id);
+	snprintf(what, sizeof(what), "%s %s: %s", kind, id, done);
+	return write_and_publish(a, argc, argv, event, what);
+}
+
+static int
+show(struct admin *a, const char *kind, const char *id)
+{
+	char key[ID_MAX + 256];
+	const char *argv[2] = {"HGETALL", key};
+	redisReply *r = NULL;
+
+	key_of(key, sizeof(key), a, kind, id);
+	redisAppendCommandArgv(a->c, 2, argv, NULL);
+	if (run(a, &r, 1) != 0)
+		return 1;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+		freeReplyObject(r);
+		return fail("%s: %s", key, "no record");
+	}
+	printf("%s\n", key);
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		printf("  %s: %s\n", r->element[i]->str, r->element[i + 1]->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+static const char *
+copy_nothing(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	(void)n;
+	return s;
+}
+
+static int
+cmd_device(struct admin *a, int argc, char **argv)
+{
+	char key[ID_MAX + 256], now[32];
+	const char *args[2 + 2 * MAX_FIELDS + 2];
+	int n = 0;
+
+	if (argc < 2)
+		return fail("device: expected set, clear or show, and an id");
+	key_of(key, sizeof(key), a, "device", argv[1]);
+	if (strcmp(argv[0], "show") == 0 && argc == 2)
+		return show(a, "device", argv[1]);
+	if (strcmp(argv[0], "clear") == 0 && argc == 2) {
+		args[0] = "DEL";
+		args[1] = key;
+		return apply(a, 2, args, "device", argv[1], "cleared");
+	}
+	if (strcmp(argv[0], "set") != 0 || argc < 3 || argc - 2 > MAX_FIELDS)
+		return fail("device: expected set ID FIELD=VALUE..., clear ID or show ID");
+	args[n++] = "HSET";
+	args[n++] = key;
+	for (int i = 2; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		struct device_record d;
+		const char *why = "";
+
+		if (eq == NULL)
+			return fail("device set: \"%s\": expected FIELD=VALUE", argv[i]);
+		*eq = '\0';
+		record_device_init(&d);
+		/* id and updated are the PDP's to write. */
+		if (strcmp(argv[i], "id") == 0 || strcmp(argv[i], "updated") == 0)
+			return fail("device set: %s is set by pdp admin itself", argv[i]);
+		switch (record_device_set(&d, argv[i], eq + 1, strlen(eq + 1), copy_nothing, NULL,
+		                          &why)) {
+		case RECORD_SET_OK:
+			break;
+		case RECORD_SET_UNKNOWN:
+			return fail("device set: unknown field \"%s\"", argv[i]);
+		case RECORD_SET_BAD:
+			return fail("device set: %s", why);
+		}
+		args[n++] = argv[i];
+		args[n++] = eq + 1;
+	}
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	args[n++] = "updated";
+	args[n++] = now;
+	return apply(a, n, args, "device", argv[1], "set");
+}
+
+static int
+cmd_user(struct admin *a, int argc, char **argv)
+{
+	char key[ID_MAX + 256], now[32], done[64];
+	const char *args[4];
+	struct user_record u = {0};
+	const char *why = "";
+
+	if (argc < 2)
+		return fail("user: expected risk, disable, enable, revoke, clear or show");
+	key_of(key, sizeof(key), a, "user", argv[1]);
+	args[0] = "HSET";
+	args[1] = key;
+	if (strcmp(argv[0], "show") == 0 && argc == 2)
+		return show(a, "user", argv[1]);
+	if (strcmp(argv[0], "clear") == 0 && argc == 2) {
+		args[0] = "DEL";
+		return apply(a, 2, args, "user", argv[1], "cleared");
+	}
+	if (strcmp(argv[0], "risk") == 0 && argc == 3) {
+		if (record_user_set(&u, "risk", argv[2], strlen(argv[2]), &why) != RECORD_SET_OK)
+			return fail("user risk: %s", why);
+		args[2] = "risk";
+		args[3] = argv[2];
+	} else if ((strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0) &&
+	           argc == 2) {
+		args[2] = "disabled";
+		args[3] = argv[0][0] == 'd' ? "1" : "0";
+	} else if (strcmp(argv[0], "revoke") == 0 && argc == 2) {
+		/* iat counts whole seconds: a token issued earlier in this second is revoked too.
+		 */
+		snprintf(now, sizeof(now), "%lld", (long long)time(NULL) + 1);
+		args[2] = "revoked_before";
+		args[3] = now;
+	} else {
+		return fail("user: unknown command \"%s\" (or wrong arguments)", argv[0]);
+	}
+	snprintf(done, sizeof(done), "%s=%s", args[2], args[3]);
+	return apply(a, 4, args, "user", argv[1], done);
+}
+
+static int
+cmd_jti(struct admin *a, int argc, char **argv)
+{
+	char key[ID_MAX + 256], ttl[32];
+	const char *args[5] = {"SET", key, "1", "EX", ttl};
+	long long seconds = -1, now = (long long)time(NULL);
+
+	if (argc != 4 || strcmp(argv[0], "revoke") != 0)
+		return fail("jti: expected revoke JTI (--exp UNIX | --ttl DURATION)");
+	if (strcmp(argv[2], "--exp") == 0) {
+		char *end;
+		long long exp = strtoll(argv[3], &end, 10);
+
+		if (*end != '\0' || argv[3][0] == '\0')
+			return fail("jti revoke: --exp \"%s\": expected unix seconds", argv[3]);
+		seconds = exp - now + JTI_MARGIN_S;
+		if (seconds <= 0)
+			return fail("jti revoke: the token expired at %s, long enough ago",
+			            argv[3]);
+	} else if (strcmp(argv[2], "--ttl") == 0) {
+		uint64_t ms;
+
+		if (ydoc_parse_duration_ms(argv[3], &ms) != 0 || ms < 1000)
+			return fail("jti revoke: --ttl \"%s\": expected a duration of 1s or more",
+			            argv[3]);
+		seconds = (long long)(ms / 1000);
+	} else {
+		return fail("jti revoke: expected --exp or --ttl, not \"%s\"", argv[2]);
+	}
+	key_of(key, sizeof(key), a, "jti", argv[1]);
+	snprintf(ttl, sizeof(ttl), "%lld", seconds);
+	return apply(a, 5, args, "jti", argv[1], "revoked");
+}
+
+int
+admin_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"address", required_argument, NULL, 'a'},
+	    {"prefix", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct config_store store = {.type = STORE_REDIS, .prefix = "pdp:"};
+	struct config *cfg = NULL;
+	struct admin a = {0};
+	const char *path = NULL, *address = NULL, *prefix = NULL;
+	char err[1024];
+	int c, rc = 2;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'a':
+			address = optarg;
+			break;
+		case 'p':
+			prefix = optarg;
+			break;
+		case 'h':
+			admin_usage(stdout);
+			return 0;
+		default:
+			admin_usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		admin_usage(stderr);
+		return 2;
+	}
+	if (path != NULL) {
+		if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "pdp admin: %s\n", err);
+			return 1;
+		}
+		if (cfg->store.type != STORE_REDIS && address == NULL) {
+			fprintf(stderr, "pdp admin: %s: the store is not redis%s\n", path,
+			        cfg->store.type == STORE_FILE ? "; edit its file instead" : "");
+			goto out;
+		}
+		store = cfg->store;
+	}
+	if (address != NULL)
+		store.address = (char *)address;
+	if (prefix != NULL)
+		store.prefix = (char *)prefix;
+	if (store.address == NULL) {
+		fprintf(stderr, "pdp admin: give -c CONFIG or --address ADDR\n");
+		goto out;
+	}
+	a.prefix = store.prefix;
+	snprintf(a.channel, sizeof(a.channel), "%sevents", a.prefix);
+	rc = 1;
+	if (redis_link_init(&a.link, &store, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pdp admin: %s\n", err);
+		goto out;
+	}
+	a.c = redis_link_open(&a.link, clock_ms() + ADMIN_TIMEOUT_MS, err, sizeof(err));
+	if (a.c == NULL) {
+		fprintf(stderr, "pdp admin: %s\n", err);
+		goto out;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strlen(argv[i]) > ID_MAX) {
+			rc = fail("an argument longer than %d bytes", ID_MAX);
+			goto out;
+		}
+	}
+	if (strcmp(argv[0], "device") == 0)
+		rc = cmd_device(&a, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "user") == 0)
+		rc = cmd_user(&a, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "jti") == 0)
+		rc = cmd_jti(&a, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "flush") == 0 && argc == 1)
+		rc = write_and_publish(&a, 0, NULL, "flush", "flush");
+	else
+		rc = fail("unknown command \"%s\"", argv[0]);
+out:
+	redisFree(a.c);
+	redis_link_fini(&a.link);
+	config_free(cfg);
+	return rc;
+}

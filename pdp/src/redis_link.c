@@ -1,0 +1,234 @@
+/* redis_link.c - connecting to Redis as the config says, and commands bounded by a deadline */
+#include "redis_link.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "clock.h"
+
+/* A password file holds one line; more is a mistake. */
+#define PASSWORD_MAX 1024
+
+static int
+read_password(const char *path, char **out, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "re");
+	char buf[PASSWORD_MAX + 2];
+	size_t n;
+
+	if (f == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0 || n > PASSWORD_MAX || strlen(buf) != n) {
+		snprintf(err, errsz, "%s: expected one line of at most %d bytes", path,
+		         PASSWORD_MAX);
+		return -1;
+	}
+	if ((*out = strdup(buf)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+redis_link_init(struct redis_link *l, const struct config_store *cfg, char *err, size_t errsz)
+{
+	const char *a = cfg->address;
+
+	memset(l, 0, sizeof(*l));
+	l->address = a;
+	l->database = cfg->database;
+	if (a == NULL) {
+		snprintf(err, errsz, "no redis address");
+		return -1;
+	}
+	if (strncmp(a, "unix:", 5) == 0 && strlen(a + 5) < sizeof(l->path)) {
+		strcpy(l->path, a + 5);
+	} else if (strncmp(a, "tcp:", 4) == 0) {
+		const char *host = a + 4, *colon = strrchr(host, ':');
+		size_t hl = colon != NULL ? (size_t)(colon - host) : 0;
+
+		if (hl >= 2 && host[0] == '[') {
+			host++;
+			hl -= 2;
+		}
+		if (colon == NULL || hl == 0 || hl >= sizeof(l->host)) {
+			snprintf(err, errsz, "%s: expected tcp:host:port", a);
+			return -1;
+		}
+		memcpy(l->host, host, hl);
+		l->port = atoi(colon + 1);
+	} else {
+		snprintf(err, errsz, "%s: expected unix:/path or tcp:host:port", a);
+		return -1;
+	}
+	if (cfg->username != NULL && (l->username = strdup(cfg->username)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	if (cfg->password_file != NULL &&
+	    read_password(cfg->password_file, &l->password, err, errsz) != 0) {
+		redis_link_fini(l);
+		return -1;
+	}
+	return 0;
+}
+
+void
+redis_link_fini(struct redis_link *l)
+{
+	free(l->username);
+	if (l->password != NULL) {
+		explicit_bzero(l->password, strlen(l->password));
+		free(l->password);
+	}
+	l->username = l->password = NULL;
+}
+
+static struct timeval
+left_of(int64_t deadline_ms)
+{
+	int64_t left = deadline_ms - clock_ms();
+
+	if (left < 1)
+		left = 1;
+	return (struct timeval){.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
+}
+
+int
+redis_link_exchange(redisContext *c, redisReply **replies, size_t n, int64_t deadline_ms, char *err,
+                    size_t errsz)
+{
+	int done = 0;
+	size_t got = 0;
+
+	/* Sends are small and the socket's send timeout bounds them. */
+	while (!done) {
+		if (redisBufferWrite(c, &done) != REDIS_OK) {
+			snprintf(err, errsz, "write: %s", c->errstr);
+			goto fail;
+		}
+	}
+	while (got < n) {
+		void *reply = NULL;
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int64_t left;
+		int rc;
+
+		if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
+			snprintf(err, errsz, "%s", c->errstr);
+			goto fail;
+		}
+		if (reply != NULL) {
+			replies[got++] = reply;
+			continue;
+		}
+		left = deadline_ms - clock_ms();
+		if (left <= 0) {
+			snprintf(err, errsz, "timed out");
+			goto fail;
+		}
+		rc = poll(&pfd, 1, (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0) {
+			snprintf(err, errsz, "timed out");
+			goto fail;
+		}
+		if (rc < 0) {
+			snprintf(err, errsz, "poll: %s", strerror(errno));
+			goto fail;
+		}
+		if (redisBufferRead(c) != REDIS_OK) {
+			snprintf(err, errsz, "%s", c->errstr[0] ? c->errstr : "connection closed");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	while (got > 0)
+		freeReplyObject(replies[--got]);
+	return -1;
+}
+
+/* Runs one command that must answer +OK. */
+static int
+command_ok(redisContext *c, int argc, const char **argv, int64_t deadline_ms, char *err,
+           size_t errsz)
+{
+	redisReply *r = NULL;
+	int rc = -1;
+
+	if (redisAppendCommandArgv(c, argc, argv, NULL) != REDIS_OK) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	if (redis_link_exchange(c, &r, 1, deadline_ms, err, errsz) != 0)
+		return -1;
+	if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0)
+		rc = 0;
+	else
+		snprintf(err, errsz, "%s: %.120s", argv[0],
+		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	freeReplyObject(r);
+	return rc;
+}
+
+redisContext *
+redis_link_open(const struct redis_link *l, int64_t deadline_ms, char *err, size_t errsz)
+{
+	struct timeval budget = left_of(deadline_ms);
+	redisContext *c = l->path[0] != '\0' ? redisConnectUnixWithTimeout(l->path, budget)
+	                                     : redisConnectWithTimeout(l->host, l->port, budget);
+	char db[16];
+
+	if (c == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if (c->err != 0) {
+		snprintf(err, errsz, "connect %s: %s", l->address, c->errstr);
+		goto fail;
+	}
+	/* Reads wait in poll against each deadline; this bounds a blocked send. */
+	if (redisSetTimeout(c, budget) != REDIS_OK) {
+		snprintf(err, errsz, "%s: cannot set a timeout", l->address);
+		goto fail;
+	}
+	if (l->path[0] == '\0' && redisEnableKeepAlive(c) != REDIS_OK) {
+		snprintf(err, errsz, "%s: cannot enable TCP keepalive", l->address);
+		goto fail;
+	}
+	if (l->password != NULL) {
+		const char *argv[3] = {"AUTH", l->username, l->password};
+
+		if (l->username == NULL) {
+			argv[1] = l->password;
+			argv[2] = NULL;
+		}
+		if (command_ok(c, l->username != NULL ? 3 : 2, argv, deadline_ms, err, errsz) != 0)
+			goto fail;
+	}
+	if (l->database != 0) {
+		const char *argv[2] = {"SELECT", db};
+
+		snprintf(db, sizeof(db), "%u", l->database);
+		if (command_ok(c, 2, argv, deadline_ms, err, errsz) != 0)
+			goto fail;
+	}
+	return c;
+fail:
+	redisFree(c);
+	return NULL;
+}

@@ -1,0 +1,417 @@
+/* store.c - the context store: device, user and revoked-token records behind bounded caches */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+#include "record.h"
+
+const char *const store_kind_names[STORE_KINDS] = {"device", "user", "jti"};
+
+struct store {
+	const struct store_backend *ops;
+	void *be;
+	const struct config_store *cfg;
+	struct cache *cache[STORE_KINDS];
+	atomic_bool live;    /* events flowing: cached records can be fresh */
+	atomic_bool failing; /* the last fetch failed */
+	/* When the outage began (monotonic ms, 0: none): events stopped, fetches failing. */
+	_Atomic int64_t events_down_since, failing_since;
+	pthread_mutex_t why_lock;
+	char why[160]; /* the last failure */
+	atomic_uint_fast64_t fetches, fetch_errors, stale_served, unavailable, events, flushes;
+};
+
+const char *
+store_strerror(enum store_err e)
+{
+	switch (e) {
+	case STORE_OK:
+		return "ok";
+	case STORE_UNAVAILABLE:
+		return "context store unavailable";
+	case STORE_BAD_RECORD:
+		return "unreadable context record";
+	case STORE_NO_MEMORY:
+		return "out of memory";
+	}
+	return "context store error";
+}
+
+/* --- values ------------------------------------------------------------------------ */
+
+struct store_value *
+store_value_new(size_t strings_room)
+{
+	struct store_value *v = malloc(sizeof(*v) + strings_room);
+
+	if (v == NULL)
+		return NULL;
+	memset(v, 0, sizeof(*v));
+	atomic_init(&v->refs, 1);
+	record_device_init(&v->device);
+	v->room = strings_room;
+	return v;
+}
+
+const char *
+store_value_copy(void *ctx, const char *s, size_t n)
+{
+	struct store_value *v = ctx;
+	char *out;
+
+	if (n + 1 > v->room - v->used)
+		return NULL;
+	out = v->strings + v->used;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	v->used += n + 1;
+	return out;
+}
+
+void
+store_value_unref(struct store_value *v)
+{
+	if (v != NULL && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+		free(v);
+}
+
+static void
+value_free(void *v)
+{
+	store_value_unref(v);
+}
+
+/* --- open and close ---------------------------------------------------------------- */
+
+struct store *
+store_open_backend(const struct store_backend *ops, const struct config_store *cfg,
+                   unsigned n_workers, char *err, size_t errsz)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	s->ops = ops;
+	s->cfg = cfg;
+	pthread_mutex_init(&s->why_lock, NULL);
+	for (int k = 0; k < STORE_KINDS; k++) {
+		if ((s->cache[k] = cache_new(cfg->cache_entries, value_free)) == NULL) {
+			snprintf(err, errsz, "out of memory for the %s cache", store_kind_names[k]);
+			goto fail;
+		}
+	}
+	/* Until a backend with events says they flow, nothing cached is fresh. */
+	atomic_init(&s->live, ops != &store_backend_redis);
+	atomic_init(&s->events_down_since, atomic_load(&s->live) ? 0 : clock_ms());
+	s->be = ops->open(s, cfg, n_workers, err, errsz);
+	if (s->be == NULL)
+		goto fail;
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+struct store *
+store_open(const struct config_store *cfg, unsigned n_workers, char *err, size_t errsz)
+{
+	err[0] = '\0';
+	switch (cfg->type) {
+	case STORE_REDIS:
+		return store_open_backend(&store_backend_redis, cfg, n_workers, err, errsz);
+	case STORE_FILE:
+		return store_open_backend(&store_backend_file, cfg, n_workers, err, errsz);
+	case STORE_NONE:
+		break;
+	}
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	/* The backend first: its threads may still be delivering events. */
+	if (s->be != NULL)
+		s->ops->close(s->be);
+	for (int k = 0; k < STORE_KINDS; k++)
+		cache_free(s->cache[k]);
+	pthread_mutex_destroy(&s->why_lock);
+	free(s);
+}
+
+int
+store_reload(struct store *s, char *err, size_t errsz)
+{
+	if (s->ops->reload == NULL)
+		return 0;
+	return s->ops->reload(s->be, err, errsz);
+}
+
+/* --- events ------------------------------------------------------------------------ */
+
+void
+store_flush(struct store *s)
+{
+	for (int k = 0; k < STORE_KINDS; k++)
+		cache_flush(s->cache[k]);
+	atomic_fetch_add_explicit(&s->flushes, 1, memory_order_relaxed);
+}
+
+void
+store_event(struct store *s, const char *msg, size_t len)
+{
+	atomic_fetch_add_explicit(&s->events, 1, memory_order_relaxed);
+	for (int k = 0; k < STORE_KINDS; k++) {
+		size_t n = strlen(store_kind_names[k]);
+
+		if (len > n + 1 && memcmp(msg, store_kind_names[k], n) == 0 && msg[n] == ' ') {
+			cache_invalidate(s->cache[k], msg + n + 1, len - n - 1);
+			return;
+		}
+	}
+	if (len != 5 || memcmp(msg, "flush", 5) != 0) {
+		char buf[96];
+
+		/* Something was meant to change: dropping everything cannot miss it. */
+		log_warn(
+		    "unreadable event \"%s\" on the events channel: dropping every cached record",
+		    log_escape_n(buf, sizeof(buf), msg, len));
+	}
+	store_flush(s);
+}
+
+void
+store_set_live(struct store *s, bool live)
+{
+	if (live) {
+		/* Events sent while none flowed are lost: forget what they may have changed. */
+		store_flush(s);
+		atomic_store(&s->events_down_since, 0);
+		if (!atomic_exchange(&s->live, true))
+			log_info("context store events flowing");
+	} else if (atomic_exchange(&s->live, false)) {
+		atomic_store(&s->events_down_since, clock_ms());
+		log_warn(
+		    "context store events stopped: cached records are re-read until they flow");
+	}
+}
+
+/* --- health ------------------------------------------------------------------------ */
+
+static void
+note_failure(struct store *s, const char *why, int64_t now_ms)
+{
+	int64_t none = 0;
+
+	atomic_fetch_add_explicit(&s->fetch_errors, 1, memory_order_relaxed);
+	pthread_mutex_lock(&s->why_lock);
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	pthread_mutex_unlock(&s->why_lock);
+	atomic_compare_exchange_strong(&s->failing_since, &none, now_ms);
+	if (!atomic_exchange(&s->failing, true))
+		log_error("context store failing: %s", why);
+}
+
+void
+store_answered(struct store *s)
+{
+	if (atomic_load_explicit(&s->failing, memory_order_relaxed) &&
+	    atomic_exchange(&s->failing, false)) {
+		atomic_store(&s->failing_since, 0);
+		log_info("context store answering again");
+	}
+}
+
+bool
+store_is_failing(struct store *s)
+{
+	return atomic_load_explicit(&s->failing, memory_order_relaxed);
+}
+
+/*
+ * Until when a cached value may serve while the backend fails: stale_max
+ * past the later of its confirmation and the outage's start (until then,
+ * events kept it current).
+ */
+static int64_t
+stale_until(struct store *s, const struct store_value *v, int64_t now_ms)
+{
+	int64_t down = atomic_load(&s->events_down_since), failing = atomic_load(&s->failing_since);
+	int64_t since = down == 0 ? failing : failing == 0 ? down : down < failing ? down : failing;
+
+	if (since == 0 || since > now_ms)
+		since = now_ms;
+	return (v->confirmed_ms > since ? v->confirmed_ms : since) + (int64_t)s->cfg->stale_max_ms;
+}
+
+bool
+store_healthy(struct store *s, char *why, size_t whysz)
+{
+	if (atomic_load(&s->failing)) {
+		pthread_mutex_lock(&s->why_lock);
+		snprintf(why, whysz, "context store failing: %s", s->why);
+		pthread_mutex_unlock(&s->why_lock);
+		return false;
+	}
+	if (!atomic_load(&s->live)) {
+		snprintf(why, whysz, "context store events not flowing");
+		return false;
+	}
+	snprintf(why, whysz, "ok");
+	return true;
+}
+
+void
+store_get_stats(struct store *s, struct store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->fetches = atomic_load(&s->fetches);
+	out->fetch_errors = atomic_load(&s->fetch_errors);
+	out->stale_served = atomic_load(&s->stale_served);
+	out->unavailable = atomic_load(&s->unavailable);
+	out->events = atomic_load(&s->events);
+	out->flushes = atomic_load(&s->flushes);
+	for (int k = 0; k < STORE_KINDS; k++)
+		cache_get_stats(s->cache[k], &out->cache[k]);
+}
+
+/* --- lookups ----------------------------------------------------------------------- */
+
+/* A bad record is refused on every lookup until fixed: say so at most once a second. */
+static void
+log_bad_record(const char *why)
+{
+	static _Atomic int64_t last;
+	int64_t now = clock_ms(), then = atomic_load(&last);
+
+	if (now - then >= 1000 && atomic_compare_exchange_strong(&last, &then, now))
+		log_warn("context store: %s", why);
+}
+
+static void
+use(struct store_lookup *l, int k, struct store_value *v)
+{
+	l->held[k] = v;
+	if (!v->found)
+		return;
+	if (k == STORE_DEVICE)
+		l->device_view = v->device;
+	else if (k == STORE_USER)
+		l->user = &v->user;
+	else
+		l->jti_revoked = true;
+}
+
+void
+store_lookup(struct store *s, unsigned worker, const char *device_id, const char *user,
+             const char *jti, int64_t now_ms, int64_t now_s, struct store_lookup *l)
+{
+	const char *keys[STORE_KINDS] = {device_id, user, jti};
+	struct store_value *stale[STORE_KINDS] = {NULL, NULL, NULL};
+	struct store_fetch f;
+	uint64_t gen[STORE_KINDS];
+	bool live = atomic_load_explicit(&s->live, memory_order_acquire), need = false;
+	const struct config_store *cfg = s->cfg;
+
+	memset(l, 0, offsetof(struct store_lookup, device_view));
+	memset(l->held, 0, sizeof(l->held));
+	memset(&f, 0, sizeof(f));
+	for (int k = 0; k < STORE_KINDS; k++) {
+		const struct cache_entry *e;
+		struct store_value *v;
+		int64_t ttl;
+
+		if (keys[k] == NULL)
+			continue;
+		e = cache_get(s->cache[k], keys[k], strlen(keys[k]), now_ms);
+		if (e != NULL) {
+			v = cache_entry_value(e);
+			atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+			cache_release(s->cache[k], e);
+			ttl = (int64_t)(v->found ? cfg->ttl_ms : cfg->negative_ttl_ms);
+			if (live && now_ms < v->confirmed_ms + ttl) {
+				use(l, k, v);
+				continue;
+			}
+			stale[k] = v;
+		}
+		gen[k] = cache_generation(s->cache[k], keys[k], strlen(keys[k]));
+		f.key[k] = keys[k];
+		f.len[k] = strlen(keys[k]);
+		need = true;
+	}
+	if (need) {
+		enum store_err e;
+
+		atomic_fetch_add_explicit(&s->fetches, 1, memory_order_relaxed);
+		e = s->ops->fetch(s->be, worker, &f, l->why, sizeof(l->why));
+		if (e == STORE_OK)
+			store_answered(s);
+		else if (e == STORE_UNAVAILABLE)
+			note_failure(s, l->why, now_ms);
+		else
+			log_bad_record(l->why);
+		for (int k = 0; k < STORE_KINDS; k++) {
+			struct store_value *v = f.value[k];
+
+			if (f.key[k] == NULL)
+				continue;
+			if (e == STORE_OK && v != NULL) {
+				int64_t ttl =
+				    (int64_t)(v->found ? cfg->ttl_ms : cfg->negative_ttl_ms);
+
+				v->confirmed_ms = now_ms;
+				/* Kept past its freshness for as long as it may serve stale. */
+				atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+				cache_put_if(s->cache[k], f.key[k], f.len[k], v,
+				             now_ms + ttl + (int64_t)cfg->stale_max_ms, gen[k]);
+				use(l, k, v);
+			} else if (e == STORE_UNAVAILABLE && stale[k] != NULL &&
+			           now_ms < stale_until(s, stale[k], now_ms)) {
+				use(l, k, stale[k]);
+				stale[k] = NULL;
+				l->stale = true;
+			} else {
+				store_value_unref(v);
+				if (l->err == STORE_OK)
+					l->err = e != STORE_OK ? e : STORE_NO_MEMORY;
+			}
+		}
+		if (l->stale)
+			atomic_fetch_add_explicit(&s->stale_served, 1, memory_order_relaxed);
+		if (l->err != STORE_OK)
+			atomic_fetch_add_explicit(&s->unavailable, 1, memory_order_relaxed);
+	}
+	for (int k = 0; k < STORE_KINDS; k++)
+		store_value_unref(stale[k]);
+	if (l->held[STORE_DEVICE] != NULL && l->held[STORE_DEVICE]->found) {
+		struct device_record *d = &l->device_view;
+
+		/* A compliance verdict not refreshed within device_max_age is not a verdict. */
+		if (cfg->device_max_age_s > 0 &&
+		    (d->updated <= 0 || now_s - d->updated > (int64_t)cfg->device_max_age_s))
+			d->compliant = false;
+		l->device = d;
+	}
+	if (l->err == STORE_OK)
+		l->why[0] = '\0';
+}
+
+void
+store_lookup_done(struct store_lookup *l)
+{
+	for (int k = 0; k < STORE_KINDS; k++) {
+		store_value_unref(l->held[k]);
+		l->held[k] = NULL;
+	}
+}

@@ -1,0 +1,155 @@
+/* store.h - the context store: device, user and revoked-token records behind bounded caches */
+#ifndef PDP_STORE_H
+#define PDP_STORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "config.h"
+#include "policy_eval.h"
+
+enum store_kind { STORE_DEVICE, STORE_USER, STORE_JTI, STORE_KINDS };
+extern const char *const store_kind_names[STORE_KINDS]; /* "device", "user", "jti" */
+
+enum store_err {
+	STORE_OK,
+	STORE_UNAVAILABLE, /* down, slow past the timeout, or refusing */
+	STORE_BAD_RECORD,  /* a record with a field the PDP cannot read */
+	STORE_NO_MEMORY,
+};
+const char *store_strerror(enum store_err e);
+
+/*
+ * A backend's answer for one key: the record, or found = false for "no
+ * record" (for a jti: found = revoked). Made with store_value_new; the
+ * store and the caches share it by reference.
+ */
+struct store_value {
+	atomic_uint refs;
+	bool found;
+	int64_t confirmed_ms; /* when the backend said so (monotonic) */
+	struct device_record device;
+	struct user_record user;
+	size_t room, used; /* bytes for the device's strings, after the struct */
+	char strings[];
+};
+
+/* A value with room for strings_room bytes of device strings; refs 1. NULL: no memory. */
+struct store_value *store_value_new(size_t strings_room);
+
+/* A record_copy_fn into the value's room (ctx: the value). */
+const char *store_value_copy(void *ctx, const char *s, size_t n);
+
+void store_value_unref(struct store_value *v);
+
+/* One round trip's worth of keys: the backend fills value[k] for every key[k] given. */
+struct store_fetch {
+	const char *key[STORE_KINDS]; /* NULL: not wanted */
+	size_t len[STORE_KINDS];
+	struct store_value *value[STORE_KINDS];
+};
+
+struct store;
+
+/*
+ * A backend (DESIGN §5): open reads cfg and may start threads that call
+ * store_event / store_set_live on s; fetch answers every wanted key of f in
+ * one round trip, on the calling worker's own connection, or fails with the
+ * reason in err (then no value is left in f); reload (may be NULL) re-reads
+ * a backend's source and flushes s.
+ */
+struct store_backend {
+	const char *name;
+	void *(*open)(struct store *s, const struct config_store *cfg, unsigned n_workers,
+	              char *err, size_t errsz);
+	enum store_err (*fetch)(void *be, unsigned worker, struct store_fetch *f, char *err,
+	                        size_t errsz);
+	int (*reload)(void *be, char *err, size_t errsz);
+	void (*close)(void *be);
+};
+
+extern const struct store_backend store_backend_redis;
+extern const struct store_backend store_backend_file;
+
+struct store_stats {
+	uint64_t fetches;      /* round trips to the backend */
+	uint64_t fetch_errors; /* of which failed */
+	uint64_t stale_served; /* records served past their freshness, the backend failing */
+	uint64_t unavailable;  /* lookups answered with an error */
+	uint64_t events;       /* invalidation events applied */
+	uint64_t flushes;
+	struct cache_stats cache[STORE_KINDS];
+};
+
+/*
+ * Opens the store cfg->type names (NULL for STORE_NONE, with err empty) for
+ * n_workers calling threads, with its caches. Returns NULL with the reason in
+ * err. cfg must outlive the store; free with store_close.
+ */
+struct store *store_open(const struct config_store *cfg, unsigned n_workers, char *err,
+                         size_t errsz);
+
+/* The same with a given backend (tests). */
+struct store *store_open_backend(const struct store_backend *ops, const struct config_store *cfg,
+                                 unsigned n_workers, char *err, size_t errsz);
+
+void store_close(struct store *s);
+
+/* Re-reads the backend's source, if it has one (the file store). Returns 0 or -1 with err. */
+int store_reload(struct store *s, char *err, size_t errsz);
+
+/* What one request learned. Read-only for the caller; end with store_lookup_done. */
+struct store_lookup {
+	enum store_err err;                 /* STORE_OK: every record asked for is known */
+	char why[160];                      /* with err: what failed */
+	const struct device_record *device; /* NULL: no record (or none asked) */
+	const struct user_record *user;     /* NULL: no record */
+	bool jti_revoked;
+	bool stale; /* served from cache past its freshness: the backend is failing */
+	struct device_record device_view;
+	struct store_value *held[STORE_KINDS];
+};
+
+/*
+ * Looks up the records of one request (any key may be NULL: not asked) as
+ * worker at now_ms (monotonic) and now_s (unix): from the caches when fresh,
+ * else from the backend in one round trip; when the backend fails, a cached
+ * record serves up to stale_max, and past that out->err says why. A device
+ * record older than device_max_age reads as not compliant.
+ */
+void store_lookup(struct store *s, unsigned worker, const char *device_id, const char *user,
+                  const char *jti, int64_t now_ms, int64_t now_s, struct store_lookup *out);
+
+void store_lookup_done(struct store_lookup *l);
+
+/*
+ * An event from the pdp:events channel: "device <id>", "user <user>",
+ * "jti <jti>" drop that entry; "flush" (or anything unreadable) drops all.
+ */
+void store_event(struct store *s, const char *msg, size_t len);
+
+/* Drops every cached record. */
+void store_flush(struct store *s);
+
+/*
+ * Whether events are flowing. While they are not, cached records are not
+ * trusted as fresh; when they flow again everything cached is dropped, since
+ * events may have been missed.
+ */
+void store_set_live(struct store *s, bool live);
+
+/* A backend heard from the store again (a fetch or a PING answered): no longer failing. */
+void store_answered(struct store *s);
+
+/* Whether the last fetch failed (and nothing answered since). */
+bool store_is_failing(struct store *s);
+
+/* Health: false when events are not flowing or the last fetch failed; why says which. */
+bool store_healthy(struct store *s, char *why, size_t whysz);
+
+void store_get_stats(struct store *s, struct store_stats *out);
+
+#endif

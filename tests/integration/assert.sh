@@ -1,0 +1,12 @@
+# Assertions shared by the integration tests: TAP-like lines and a pass/fail count.
+# Source it; it sets passed and failed.
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; }
+
+# expect NAME WANT GOT [detail]
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "wanted [$2], got [$3] ${4:-}"; fi; }
+# A here-string, not a pipe: grep -q exits early, and pipefail would count printf's SIGPIPE.
+expect_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $(head -c 2000 <<<"$3")"; fi; }
