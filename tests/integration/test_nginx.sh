@@ -27,7 +27,9 @@ start_pdp() {
 }
 
 pdp_make_keys "$bin" "$work"
-pdp_write_config "$work" "$sock"
+# The embedded context store: a file of device and user records, reloaded on change.
+printf 'devices:\n  - { id: dev-9, compliant: true, trust: joined }\n' >"$work/context.yaml"
+pdp_write_config "$work" "$sock" "store: { type: file, path: context.yaml }"
 "$bin/pdp" check -c "$work/pdp.yaml" >/dev/null || { echo "pdp check failed"; exit 1; }
 start_pdp
 read -r port app_port < <(pdp_nginx_up "$work" "$sock") || { echo "nginx did not start"; exit 1; }
@@ -145,6 +147,31 @@ hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $good" -H "Host: admi
 expect_match "deny: 403 for the admin portal without a compliant device" '^HTTP/1.1 403' "$hdrs"
 expect_match "deny: X-PDP-Reason names the policy and why" \
 	'X-PDP-Reason: admins-strong-auth: compliant device required' "$hdrs"
+# until_status WANT URL TOKEN [curl args]: asks for up to 5 s until the answer is WANT.
+until_status() {
+	local want=$1 got; shift
+	for _ in $(seq 1 100); do
+		got=$(status_at "$@")
+		[ "$got" = "$want" ] && break
+		sleep 0.05
+	done
+	echo "$got"
+}
+key_admin=$(mint RS256 "$(claims ',"amr":["hwk"],"deviceid":"dev-9","auth_time":-60')")
+expect "file store: a compliant device from context.yaml opens the admin portal" 200 \
+	"$(status_at "$url/users" "$key_admin" -H "Host: admin.example.com")"
+printf 'devices:\n  - { id: dev-9, compliant: false, trust: joined }\n' >"$work/context.yaml.new"
+mv "$work/context.yaml.new" "$work/context.yaml"
+expect "file store: context.yaml edited (non-compliant): reloaded, denied" 403 \
+	"$(until_status 403 "$url/users" "$key_admin" -H "Host: admin.example.com")"
+printf 'devices:\n  - { id: dev-9, compliant: maybe }\n' >"$work/context.yaml"
+kill -HUP "$pdp_pid"
+sleep 0.3
+expect_match "file store: a bad edit is refused with file:line:col" \
+	'context store reload failed.*context.yaml:2:29: compliant must be 0 or 1' "$(cat "$work/pdp.log")"
+expect "file store: the last good records keep serving" 403 \
+	"$(status_at "$url/users" "$key_admin" -H "Host: admin.example.com")"
+printf 'devices:\n  - { id: dev-9, compliant: false, trust: joined }\n' >"$work/context.yaml"
 pwd_only=$(mint RS256 "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"bob@example.com\",\"amr\":[\"pwd\"]}")
 hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $pwd_only" "$url/app")
 expect_match "step-up: password only, outside trusted networks: 401" '^HTTP/1.1 401' "$hdrs"

@@ -224,6 +224,31 @@ threads_share_safely(void **state)
 	cache_free(c);
 }
 
+static void
+put_if_loses_to_an_invalidation(void **state)
+{
+	struct cache *c = cache_new(64, count_free);
+	uint64_t gen = cache_generation(c, "dev", 3);
+
+	(void)state;
+	/* Unchanged: stored. */
+	assert_int_equal(cache_put_if(c, "dev", 3, value("v1"), 100, gen), 0);
+	assert_true(present(c, "dev", 1));
+	/* An invalidation between reading gen and storing wins, even of an absent key. */
+	gen = cache_generation(c, "other", 5);
+	cache_invalidate(c, "other", 5);
+	freed = 0;
+	assert_int_equal(cache_put_if(c, "other", 5, value("stale"), 100, gen), 1);
+	assert_int_equal(freed, 1);
+	assert_false(present(c, "other", 1));
+	/* So does a flush. */
+	gen = cache_generation(c, "dev", 3);
+	cache_flush(c);
+	assert_int_equal(cache_put_if(c, "dev", 3, value("v2"), 100, gen), 1);
+	assert_false(present(c, "dev", 1));
+	cache_free(c);
+}
+
 int
 main(void)
 {
@@ -235,6 +260,7 @@ main(void)
 	    cmocka_unit_test(invalidate_replace_flush),
 	    cmocka_unit_test(disabled_cache_owns_and_frees),
 	    cmocka_unit_test(threads_share_safely),
+	    cmocka_unit_test(put_if_loses_to_an_invalidation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "decide.h"
 #include "keytool.h"
@@ -255,6 +256,255 @@ default_deny_when_no_policy_applies(void **state)
 	free(tok);
 }
 
+/* --- the context store, over a fake backend ----------------------------------------- */
+
+/*
+ * Users: "off" is disabled, "gone" had its sessions revoked at revoked_at;
+ * jtis starting "bad" are revoked; device "d-ok" is compliant. failing: every
+ * fetch fails. last_device: the device id asked last.
+ */
+static struct {
+	bool failing;
+	int64_t revoked_at;
+	char last_device[128];
+} fake;
+
+static void *
+fake_open(struct store *s, const struct config_store *cfg, unsigned n, char *err, size_t errsz)
+{
+	(void)s;
+	(void)cfg;
+	(void)n;
+	(void)err;
+	(void)errsz;
+	return &fake;
+}
+
+static enum store_err
+fake_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t errsz)
+{
+	(void)be;
+	(void)worker;
+	if (fake.failing) {
+		snprintf(err, errsz, "timed out");
+		return STORE_UNAVAILABLE;
+	}
+	for (int k = 0; k < STORE_KINDS; k++) {
+		const char *key = f->key[k];
+		struct store_value *v;
+
+		if (key == NULL)
+			continue;
+		v = f->value[k] = store_value_new(f->len[k] + 1);
+		assert_non_null(v);
+		if (k == STORE_DEVICE) {
+			snprintf(fake.last_device, sizeof(fake.last_device), "%s", key);
+			v->found = strcmp(key, "d-ok") == 0;
+			v->device.id = store_value_copy(v, key, f->len[k]);
+			v->device.compliant = v->found;
+		} else if (k == STORE_USER) {
+			v->found = strcmp(key, "off") == 0 || strcmp(key, "gone") == 0;
+			v->user.disabled = strcmp(key, "off") == 0;
+			v->user.revoked_before = strcmp(key, "gone") == 0 ? fake.revoked_at : 0;
+		} else {
+			v->found = strncmp(key, "bad", 3) == 0;
+		}
+	}
+	return STORE_OK;
+}
+
+static void
+fake_close(void *be)
+{
+	(void)be;
+}
+
+static const struct store_backend fake_backend = {
+    .name = "fake", .open = fake_open, .fetch = fake_fetch, .close = fake_close};
+
+/* A PDP with the fake store and a policy requiring a compliant device for /secure. */
+static int
+store_fixture(void **state, enum decision_default on_error)
+{
+	struct fixture *f;
+	char err[256];
+
+	test_write_file(
+	    "decide-policies/p.yaml",
+	    "apps:\n  - { id: secure, hosts: [app.example.com], paths: [/secure] }\n"
+	    "policies:\n  - id: device-check\n    users: { include: all }\n"
+	    "    apps: { include: [secure] }\n    grant: { controls: [compliant_device] }\n");
+	fixture_up(state, "allow");
+	f = *state;
+	memset(&fake, 0, sizeof(fake));
+	f->cfg->store.on_store_error = on_error;
+	f->pdp.store = store_open_backend(&fake_backend, &f->cfg->store, 1, err, sizeof(err));
+	assert_non_null(f->pdp.store);
+	return 0;
+}
+
+static int
+setup_store_deny(void **state)
+{
+	return store_fixture(state, DEFAULT_DENY);
+}
+
+static int
+setup_store_allow(void **state)
+{
+	return store_fixture(state, DEFAULT_ALLOW);
+}
+
+static int
+teardown_store(void **state)
+{
+	unlink(test_path("decide-policies/p.yaml"));
+	return teardown(state);
+}
+
+/* A token for sub with more claims (",\"jti\":..."); the caller frees. */
+static char *
+token_with(time_t now, const char *sub, const char *more)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body),
+	         "{\"iss\":\"iss\",\"aud\":\"aud\",\"sub\":\"%s\",\"iat\":%lld,\"exp\":%lld%s}",
+	         sub, (long long)now - 10, (long long)now + 300, more);
+	return keytool_mint("HS256", secret, sizeof(secret) - 1, NULL, body);
+}
+
+static int
+decide_status(struct fixture *f, const char *tok, const char *uri, struct response *rs)
+{
+	struct request r = bearer(tok);
+
+	r.uri = uri;
+	pdp_decide(&f->pdp, 0, &r, f->now, rs);
+	return rs->status;
+}
+
+static void
+store_semantics(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char *tok;
+
+	tok = token_with(f->now, "off", "");
+	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
+	assert_non_null(strstr(text(&rs), "X-PDP-Reason: account: user account is disabled\r\n"));
+	free(tok);
+	/* Sessions revoked after the token was issued: 401, as an invalid token. */
+	fake.revoked_at = f->now;
+	tok = token_with(f->now, "gone", "");
+	assert_int_equal(decide_status(f, tok, "/", &rs), 401);
+	assert_non_null(strstr(text(&rs), "error=\"invalid_token\", error_description=\"session "
+	                                  "revoked\""));
+	free(tok);
+	/* A token issued at or after revoked_before lives (iat is now - 10 here). */
+	store_flush(f->pdp.store);
+	fake.revoked_at = f->now - 10;
+	tok = token_with(f->now, "gone", "");
+	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
+	free(tok);
+	tok = token_with(f->now, "alice", ",\"jti\":\"bad-1\"");
+	assert_int_equal(decide_status(f, tok, "/", &rs), 401);
+	assert_non_null(strstr(text(&rs), "error_description=\"token revoked\""));
+	free(tok);
+	tok = token_with(f->now, "alice", ",\"jti\":\"good-1\"");
+	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
+	free(tok);
+	/* The device record decides compliance; no record is not compliant. */
+	tok = token_with(f->now, "alice", ",\"deviceid\":\"d-ok\"");
+	assert_int_equal(decide_status(f, tok, "/secure", &rs), 200);
+	free(tok);
+	tok = token_with(f->now, "alice", ",\"deviceid\":\"d-unknown\"");
+	assert_int_equal(decide_status(f, tok, "/secure", &rs), 403);
+	free(tok);
+}
+
+static void
+client_certificate_names_the_device(void **state)
+{
+	struct fixture *f = *state;
+	char *tok = token_with(f->now, "alice", ",\"deviceid\":\"d-ok\"");
+	struct request r = bearer(tok);
+	struct response rs;
+
+	r.uri = "/secure";
+	r.client_cert = "-----BEGIN%20CERTIFICATE-----%0AAAAA%0A-----END%20CERTIFICATE-----%0A";
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	/* The certificate's thumbprint (SHA-256 of 00 00 00), not the claim, was looked up. */
+	assert_string_equal(fake.last_device,
+	                    "709e80c88487a2411e1ee4dfb9f22a861492d20c4765150c0c794abd70f8147c");
+	assert_int_equal(rs.status, 403);
+	/* A certificate that cannot be read is no device at all, never the claim's. */
+	fake.last_device[0] = '\0';
+	r.client_cert = "garbage";
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 403);
+	free(tok);
+}
+
+static void
+store_failure_follows_on_store_error_deny(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char *tok = token_with(f->now, "alice", "");
+
+	fake.failing = true;
+	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
+	assert_non_null(strstr(text(&rs), "X-PDP-Reason: store: context store unavailable\r\n"));
+	assert_int_equal(atomic_load(&f->pdp.counters.store_refusals), 1);
+	free(tok);
+}
+
+static void
+store_failure_follows_on_store_error_allow(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char *tok = token_with(f->now, "alice", ",\"deviceid\":\"d-ok\"");
+
+	fake.failing = true;
+	/* The policies decide on what is known: no default deny, but no device either. */
+	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
+	assert_int_equal(decide_status(f, tok, "/secure", &rs), 403);
+	free(tok);
+}
+
+static void
+health_endpoint(void **state)
+{
+	struct fixture *f = *state;
+	struct request r = {.admin = "health"};
+	struct response rs;
+	char *tok = token_with(f->now, "alice", "");
+
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(text(&rs), "{\"status\":\"ok\",\"policy_revision\":\""));
+	fake.failing = true;
+	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 503);
+	assert_non_null(strstr(text(&rs), "\"status\":\"degraded\""));
+	assert_non_null(strstr(text(&rs), "timed out"));
+	/* An admin request with the auth params is a miswired auth location: never 200. */
+	fake.failing = false;
+	r.method = "GET";
+	r.host = "app.example.com";
+	r.uri = "/";
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 500);
+	r = (struct request){.admin = "metrics-or-anything"};
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 500);
+	free(tok);
+}
+
 int
 main(void)
 {
@@ -268,6 +518,14 @@ main(void)
 	    cmocka_unit_test_setup_teardown(cached_caller_follows_a_reload, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(default_deny_when_no_policy_applies, setup_deny,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(store_semantics, setup_store_deny, teardown_store),
+	    cmocka_unit_test_setup_teardown(client_certificate_names_the_device, setup_store_deny,
+	                                    teardown_store),
+	    cmocka_unit_test_setup_teardown(store_failure_follows_on_store_error_deny,
+	                                    setup_store_deny, teardown_store),
+	    cmocka_unit_test_setup_teardown(store_failure_follows_on_store_error_allow,
+	                                    setup_store_allow, teardown_store),
+	    cmocka_unit_test_setup_teardown(health_endpoint, setup_store_deny, teardown_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

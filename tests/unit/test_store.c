@@ -1,0 +1,599 @@
+/* test_store.c - the context store's caches and semantics, over a fake backend */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cert.h"
+#include "clock.h"
+#include "record.h"
+#include "store.h"
+#include "testlib.h"
+
+/* --- a fake backend: records in a table, every fetch counted ------------------------ */
+
+struct fake {
+	struct store *store;
+	int fetches;
+	int keys_fetched;
+	bool failing;
+	bool bad_record;
+	const char *event_during_fetch; /* sent from inside the next fetch */
+	/* devices "dN" are compliant when N is even; users "risky" and "off" have records */
+	int64_t device_updated;
+	int64_t revoked_before;
+};
+
+static struct fake *the_fake;
+
+static void *
+fake_open(struct store *s, const struct config_store *cfg, unsigned n, char *err, size_t errsz)
+{
+	(void)cfg;
+	(void)n;
+	(void)err;
+	(void)errsz;
+	the_fake->store = s;
+	return the_fake;
+}
+
+static enum store_err
+fake_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t errsz)
+{
+	struct fake *fk = be;
+
+	(void)worker;
+	fk->fetches++;
+	if (fk->event_during_fetch != NULL) {
+		/* The event arrives after the backend read the old value. */
+		store_event(fk->store, fk->event_during_fetch, strlen(fk->event_during_fetch));
+		fk->event_during_fetch = NULL;
+	}
+	if (fk->failing) {
+		snprintf(err, errsz, "connect: refused");
+		return STORE_UNAVAILABLE;
+	}
+	if (fk->bad_record) {
+		snprintf(err, errsz, "device d1: compliant must be 0 or 1");
+		return STORE_BAD_RECORD;
+	}
+	for (int k = 0; k < STORE_KINDS; k++) {
+		struct store_value *v;
+		const char *key = f->key[k];
+
+		if (key == NULL)
+			continue;
+		fk->keys_fetched++;
+		v = f->value[k] = store_value_new(f->len[k] + 1);
+		assert_non_null(v);
+		if (k == STORE_DEVICE && key[0] == 'd') {
+			v->found = true;
+			v->device.id = store_value_copy(v, key, f->len[k]);
+			v->device.compliant = atoi(key + 1) % 2 == 0;
+			v->device.updated = fk->device_updated;
+		} else if (k == STORE_USER &&
+		           (strcmp(key, "risky") == 0 || strcmp(key, "off") == 0)) {
+			v->found = true;
+			v->user.risk = key[0] == 'r' ? RISK_HIGH : RISK_NONE;
+			v->user.disabled = key[0] == 'o';
+			v->user.revoked_before = fk->revoked_before;
+		} else if (k == STORE_JTI) {
+			v->found = strncmp(key, "revoked", 7) == 0;
+		}
+	}
+	return STORE_OK;
+}
+
+static void
+fake_close(void *be)
+{
+	(void)be;
+}
+
+static const struct store_backend fake_backend = {
+    .name = "fake",
+    .open = fake_open,
+    .fetch = fake_fetch,
+    .reload = NULL,
+    .close = fake_close,
+};
+
+struct fixture {
+	struct fake fake;
+	struct config_store cfg;
+	struct store *s;
+	int64_t t0; /* monotonic ms at setup */
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	f->cfg = (struct config_store){
+	    .type = STORE_REDIS,
+	    .timeout_ms = 50,
+	    .stale_max_ms = 3000,
+	    .ttl_ms = 60000,
+	    .negative_ttl_ms = 10000,
+	    .cache_entries = 1024,
+	    .on_store_error = DEFAULT_DENY,
+	};
+	the_fake = &f->fake;
+	f->s = store_open_backend(&fake_backend, &f->cfg, 2, err, sizeof(err));
+	assert_non_null(f->s);
+	f->t0 = clock_ms();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->s);
+	free(f);
+	return 0;
+}
+
+/* What a lookup found, copied out before it is released. */
+struct seen {
+	enum store_err err;
+	char why[160];
+	bool device, user, jti_revoked, stale;
+};
+
+/* Looks up device, user and jti at t0 + at ms. */
+static struct seen
+look(struct fixture *f, const char *device, const char *user, const char *jti, int64_t at)
+{
+	struct store_lookup l;
+	struct seen out;
+
+	store_lookup(f->s, 0, device, user, jti, f->t0 + at, 1000000, &l);
+	out.err = l.err;
+	snprintf(out.why, sizeof(out.why), "%s", l.why);
+	out.device = l.device != NULL;
+	out.user = l.user != NULL;
+	out.jti_revoked = l.jti_revoked;
+	out.stale = l.stale;
+	store_lookup_done(&l);
+	return out;
+}
+
+static void
+cold_is_one_round_trip_warm_is_none(void **state)
+{
+	struct fixture *f = *state;
+	struct seen l;
+
+	l = look(f, "d2", "risky", "j1", 0);
+	assert_int_equal(l.err, STORE_OK);
+	assert_int_equal(f->fake.fetches, 1);
+	assert_int_equal(f->fake.keys_fetched, 3);
+	assert_true(l.device);
+	assert_true(l.user);
+	assert_false(l.jti_revoked);
+	for (int i = 0; i < 100; i++)
+		look(f, "d2", "risky", "j1", 10 + i);
+	assert_int_equal(f->fake.fetches, 1);
+	/* A new jti for a known subject fetches just that key. */
+	look(f, "d2", "risky", "j2", 200);
+	assert_int_equal(f->fake.fetches, 2);
+	assert_int_equal(f->fake.keys_fetched, 4);
+}
+
+static void
+records_reach_the_caller(void **state)
+{
+	struct fixture *f = *state;
+	struct store_lookup l;
+
+	store_lookup(f->s, 0, "d4", "risky", "revoked-1", f->t0, 1000000, &l);
+	assert_int_equal(l.err, STORE_OK);
+	assert_string_equal(l.device->id, "d4");
+	assert_true(l.device->compliant);
+	assert_int_equal(l.user->risk, RISK_HIGH);
+	assert_true(l.jti_revoked);
+	store_lookup_done(&l);
+	/* An odd device is not compliant; an unknown one has no record. */
+	store_lookup(f->s, 0, "d3", "nobody", NULL, f->t0, 1000000, &l);
+	assert_false(l.device->compliant);
+	assert_null(l.user);
+	store_lookup_done(&l);
+	store_lookup(f->s, 0, "x9", NULL, NULL, f->t0, 1000000, &l);
+	assert_null(l.device);
+	assert_int_equal(l.err, STORE_OK);
+	store_lookup_done(&l);
+}
+
+static void
+ttl_and_negative_ttl(void **state)
+{
+	struct fixture *f = *state;
+
+	look(f, "d2", "nobody", NULL, 0); /* a record and a "no record" */
+	assert_int_equal(f->fake.fetches, 1);
+	/* Past negative_ttl (10 s), only the negative entry is fetched again. */
+	look(f, "d2", "nobody", NULL, 10001);
+	assert_int_equal(f->fake.fetches, 2);
+	assert_int_equal(f->fake.keys_fetched, 3);
+	look(f, "d2", NULL, NULL, 59999);
+	assert_int_equal(f->fake.fetches, 2);
+	/* Past ttl (60 s) the record is fetched again. */
+	look(f, "d2", NULL, NULL, 60001);
+	assert_int_equal(f->fake.fetches, 3);
+}
+
+static void
+caches_are_bounded_lru(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats st;
+	char id[32];
+
+	store_close(f->s);
+	f->cfg.cache_entries = 32;
+	f->s = store_open_backend(&fake_backend, &f->cfg, 1, id, sizeof(id));
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "d%d", i);
+		look(f, id, NULL, NULL, 0);
+		/* d0 stays recent, so the bound evicts others. */
+		look(f, "d0", NULL, NULL, 0);
+	}
+	store_get_stats(f->s, &st);
+	assert_true(st.cache[STORE_DEVICE].entries <= 32);
+	assert_true(st.cache[STORE_DEVICE].evictions >= 1000 - 32);
+	f->fake.fetches = 0;
+	look(f, "d0", NULL, NULL, 1);
+	assert_int_equal(f->fake.fetches, 0);
+	look(f, "d1", NULL, NULL, 1);
+	assert_int_equal(f->fake.fetches, 1);
+}
+
+static void
+events_invalidate_exactly_the_named_entry(void **state)
+{
+	struct fixture *f = *state;
+
+	look(f, "d2", "risky", "j1", 0);
+	look(f, "d4", "off", "j2", 0);
+	assert_int_equal(f->fake.fetches, 2);
+	store_event(f->s, "device d2", 9);
+	look(f, "d4", "off", "j2", 1);
+	assert_int_equal(f->fake.fetches, 2);
+	look(f, "d2", "risky", "j1", 1);
+	assert_int_equal(f->fake.fetches, 3);
+	assert_int_equal(f->fake.keys_fetched, 7); /* just the device */
+	store_event(f->s, "user risky", 10);
+	store_event(f->s, "jti j2", 6);
+	look(f, "d2", "risky", "j1", 2);
+	look(f, "d4", "off", "j2", 2);
+	assert_int_equal(f->fake.keys_fetched, 9);
+	/* An id holding spaces is the rest of the message. */
+	look(f, "d 6", NULL, NULL, 2);
+	store_event(f->s, "device d 6", 10);
+	look(f, "d 6", NULL, NULL, 3);
+	assert_int_equal(f->fake.keys_fetched, 11);
+}
+
+static void
+flush_and_unreadable_events_drop_everything(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats st;
+
+	look(f, "d2", "risky", "j1", 0);
+	store_event(f->s, "flush", 5);
+	look(f, "d2", "risky", "j1", 1);
+	assert_int_equal(f->fake.fetches, 2);
+	store_event(f->s, "devic d2", 8);
+	look(f, "d2", "risky", "j1", 2);
+	assert_int_equal(f->fake.fetches, 3);
+	store_event(f->s, "device", 6); /* no id */
+	look(f, "d2", "risky", "j1", 3);
+	assert_int_equal(f->fake.fetches, 4);
+	store_get_stats(f->s, &st);
+	assert_int_equal(st.flushes, 3);
+	assert_int_equal(st.events, 3);
+}
+
+static void
+event_during_fetch_is_not_lost(void **state)
+{
+	struct fixture *f = *state;
+
+	f->fake.event_during_fetch = "device d2";
+	look(f, "d2", NULL, NULL, 0);
+	/* The value read before the event must not be cached past it. */
+	look(f, "d2", NULL, NULL, 1);
+	assert_int_equal(f->fake.fetches, 2);
+	look(f, "d2", NULL, NULL, 2);
+	assert_int_equal(f->fake.fetches, 2);
+}
+
+static void
+store_error_is_never_no_record(void **state)
+{
+	struct fixture *f = *state;
+	struct seen l;
+	char why[256];
+
+	assert_true(store_healthy(f->s, why, sizeof(why)));
+	f->fake.failing = true;
+	l = look(f, "d2", "risky", "j1", 0);
+	assert_int_equal(l.err, STORE_UNAVAILABLE);
+	assert_string_equal(l.why, "connect: refused");
+	assert_false(l.device);
+	assert_false(l.jti_revoked);
+	assert_false(store_healthy(f->s, why, sizeof(why)));
+	assert_non_null(strstr(why, "connect: refused"));
+	/* Nothing was cached from the failure: once it answers, the records are read. */
+	f->fake.failing = false;
+	l = look(f, "d2", "risky", "j1", 1);
+	assert_int_equal(l.err, STORE_OK);
+	assert_true(l.device);
+	assert_true(store_healthy(f->s, why, sizeof(why)));
+}
+
+static void
+stale_records_serve_up_to_stale_max(void **state)
+{
+	struct fixture *f = *state;
+	struct seen l;
+	struct store_stats st;
+	char why[256];
+
+	look(f, "d2", "risky", NULL, 0);
+	/* Events stop: nothing cached is fresh, so it is read again... */
+	store_set_live(f->s, false);
+	assert_false(store_healthy(f->s, why, sizeof(why)));
+	look(f, "d2", "risky", NULL, 1);
+	assert_int_equal(f->fake.fetches, 2);
+	/* ...and while the store fails, what was read serves until stale_max (3 s). */
+	f->fake.failing = true;
+	l = look(f, "d2", "risky", NULL, 2000);
+	assert_int_equal(l.err, STORE_OK);
+	assert_true(l.stale);
+	assert_true(l.device);
+	l = look(f, "d2", "risky", NULL, 3500);
+	assert_int_equal(l.err, STORE_UNAVAILABLE);
+	assert_false(l.stale);
+	store_get_stats(f->s, &st);
+	assert_int_equal(st.stale_served, 1);
+	assert_int_equal(st.unavailable, 1);
+	/* Events flowing again drop everything: they may have been missed. */
+	f->fake.failing = false;
+	store_set_live(f->s, true);
+	look(f, "d2", "risky", NULL, 3600);
+	assert_int_equal(f->fake.keys_fetched, 6);
+}
+
+static void
+bad_record_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	struct seen l;
+	char why[256];
+
+	f->fake.bad_record = true;
+	l = look(f, "d2", NULL, NULL, 0);
+	assert_int_equal(l.err, STORE_BAD_RECORD);
+	assert_false(l.device);
+	/* One bad record does not make the store unhealthy. */
+	assert_true(store_healthy(f->s, why, sizeof(why)));
+}
+
+static void
+device_max_age(void **state)
+{
+	struct fixture *f = *state;
+	struct store_lookup l;
+
+	f->cfg.device_max_age_s = 3600;
+	f->fake.device_updated = 1000000 - 3000; /* now_s is 1000000 in these tests */
+	store_lookup(f->s, 0, "d2", NULL, NULL, f->t0, 1000000, &l);
+	assert_true(l.device->compliant);
+	store_lookup_done(&l);
+	store_lookup(f->s, 0, "d2", NULL, NULL, f->t0, 1000000 + 601, &l);
+	assert_false(l.device->compliant);
+	store_lookup_done(&l);
+	/* A record without "updated" cannot show its age. */
+	f->fake.device_updated = 0;
+	store_lookup(f->s, 0, "d4", NULL, NULL, f->t0, 1000000, &l);
+	assert_false(l.device->compliant);
+	store_lookup_done(&l);
+}
+
+/* --- record fields, as Redis hashes and YAML files give them -------------------------- */
+
+static const char *
+keep(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	(void)n;
+	return s;
+}
+
+static void
+record_fields(void **state)
+{
+	struct device_record d;
+	struct user_record u = {0};
+	const char *why = NULL;
+
+	(void)state;
+	record_device_init(&d);
+	assert_int_equal(record_device_set(&d, "compliant", "1", 1, keep, NULL, &why),
+	                 RECORD_SET_OK);
+	assert_true(d.compliant);
+	assert_int_equal(record_device_set(&d, "compliant", "true", 4, keep, NULL, &why),
+	                 RECORD_SET_OK);
+	assert_int_equal(record_device_set(&d, "compliant", "yes", 3, keep, NULL, &why),
+	                 RECORD_SET_BAD);
+	assert_non_null(strstr(why, "compliant"));
+	assert_int_equal(record_device_set(&d, "trust", "hybrid", 6, keep, NULL, &why),
+	                 RECORD_SET_OK);
+	assert_int_equal(d.trust, DEVICE_TRUST_HYBRID);
+	assert_int_equal(record_device_set(&d, "trust", "hybridx", 6, keep, NULL, &why),
+	                 RECORD_SET_OK); /* only len bytes count */
+	assert_int_equal(record_device_set(&d, "platform", "ios", 3, keep, NULL, &why),
+	                 RECORD_SET_OK);
+	assert_int_equal(d.platform, PLATFORM_IOS);
+	assert_int_equal(record_device_set(&d, "platform", "any", 3, keep, NULL, &why),
+	                 RECORD_SET_BAD);
+	assert_int_equal(record_device_set(&d, "updated", "-5", 2, keep, NULL, &why),
+	                 RECORD_SET_BAD);
+	assert_int_equal(
+	    record_device_set(&d, "updated", "99999999999999999999", 20, keep, NULL, &why),
+	    RECORD_SET_BAD);
+	assert_int_equal(record_device_set(&d, "owner", "x", 1, keep, NULL, &why),
+	                 RECORD_SET_UNKNOWN);
+	assert_int_equal(record_user_set(&u, "risk", "medium", 6, &why), RECORD_SET_OK);
+	assert_int_equal(u.risk, RISK_MEDIUM);
+	assert_int_equal(record_user_set(&u, "risk", "severe", 6, &why), RECORD_SET_BAD);
+	assert_int_equal(record_user_set(&u, "revoked_before", "1700000000", 10, &why),
+	                 RECORD_SET_OK);
+	assert_int_equal(u.revoked_before, 1700000000);
+	assert_int_equal(record_user_set(&u, "disabled", "2", 1, &why), RECORD_SET_BAD);
+}
+
+/* --- the file backend ------------------------------------------------------------------ */
+
+static void
+file_store_loads_and_reloads(void **state)
+{
+	struct config_store cfg = {.type = STORE_FILE,
+	                           .ttl_ms = 60000,
+	                           .negative_ttl_ms = 10000,
+	                           .stale_max_ms = 1000,
+	                           .cache_entries = 64};
+	struct store *s;
+	struct store_lookup l;
+	char err[512], why[128];
+
+	(void)state;
+	cfg.path = strdup(test_path("context.yaml"));
+	test_write_file("context.yaml",
+	                "devices:\n"
+	                "  - { id: laptop-1, compliant: true, trust: joined, platform: "
+	                "windows, os_version: \"11\" }\n"
+	                "users:\n"
+	                "  - { id: alice, risk: high }\n"
+	                "  - { id: bob, disabled: true }\n"
+	                "revoked_jtis: [j-bad]\n");
+	s = store_open(&cfg, 1, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_true(store_healthy(s, why, sizeof(why)));
+	store_lookup(s, 0, "laptop-1", "alice", "j-bad", clock_ms(), 1000000, &l);
+	assert_int_equal(l.err, STORE_OK);
+	assert_true(l.device->compliant);
+	assert_string_equal(l.device->os_version, "11");
+	assert_int_equal(l.user->risk, RISK_HIGH);
+	assert_true(l.jti_revoked);
+	store_lookup_done(&l);
+	store_lookup(s, 0, "laptop-2", "bob", "j-ok", clock_ms(), 1000000, &l);
+	assert_null(l.device);
+	assert_true(l.user->disabled);
+	assert_false(l.jti_revoked);
+	store_lookup_done(&l);
+	/* A bad file keeps the last good records and says where. */
+	test_write_file("context.yaml", "users:\n  - { id: alice, risk: severe }\n");
+	assert_int_equal(store_reload(s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "context.yaml:2:24: risk must be one of"));
+	store_lookup(s, 0, NULL, "alice", NULL, clock_ms(), 1000000, &l);
+	assert_int_equal(l.user->risk, RISK_HIGH);
+	store_lookup_done(&l);
+	/* A good one replaces them at once, cached entries included. */
+	test_write_file("context.yaml", "users:\n  - { id: alice, risk: low }\n");
+	assert_int_equal(store_reload(s, err, sizeof(err)), 0);
+	store_lookup(s, 0, "laptop-1", "alice", NULL, clock_ms(), 1000000, &l);
+	assert_int_equal(l.user->risk, RISK_LOW);
+	assert_null(l.device);
+	store_lookup_done(&l);
+	store_close(s);
+	free(cfg.path);
+}
+
+static void
+file_store_refuses_bad_files(void **state)
+{
+	static const struct {
+		const char *yaml, *error;
+	} cases[] = {
+	    {"devices:\n  - { compliant: true }\n", ":2:5: a device needs an \"id\""},
+	    {"devices:\n  - { id: a }\n  - { id: a }\n", "device \"a\" is listed twice"},
+	    {"users:\n  - { id: u, colour: red }\n", ":2:14: unknown user field \"colour\""},
+	    {"devices:\n  - { id: a, trust: full }\n", ":2:21: trust must be one of"},
+	    {"people: []\n", ":1:1: unknown key \"people\""},
+	};
+	struct config_store cfg = {.type = STORE_FILE, .ttl_ms = 1000, .cache_entries = 8};
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfg.path = test_write_file("bad.yaml", cases[i].yaml);
+		assert_null(store_open(&cfg, 1, err, sizeof(err)));
+		if (strstr(err, cases[i].error) == NULL)
+			fail_msg("case %zu: wanted \"%s\" in \"%s\"", i, cases[i].error, err);
+	}
+}
+
+/* --- client certificates -------------------------------------------------------------- */
+
+static void
+certificate_thumbprint(void **state)
+{
+	/* As nginx's $ssl_client_escaped_cert passes it; `openssl x509 -outform DER | sha256sum`.
+	 */
+	static const char escaped[] =
+	    "-----BEGIN%20CERTIFICATE-----%0A"
+	    "MIIBfDCCASGgAwIBAgIUBL6r9lOH9YpYJF%2BorlnC%2FyVdlvcwCgYIKoZIzj0EAwIw%0A"
+	    "EzERMA8GA1UEAwwIZGV2aWNlLTEwHhcNMjYxMTIzMDc0NDIxWhcNMzYxMTIwMDc0%0A"
+	    "NDIxWjATMREwDwYDVQQDDAhkZXZpY2UtMTBZMBMGByqGSM49AgEGCCqGSM49AwEH%0A"
+	    "A0IABGtTVl4q%2FPrIhwe5EjizKe%2BpJESQyTq2RbeBu2dRbcDQBSc%2FUAfyFlzQRTBD%0A"
+	    "kHK%2B0iikh7cELfKK%2FEwCy5YWnUWjUzBRMB0GA1UdDgQWBBS4PXw2ZnvmVTP1USi0%0A"
+	    "QZXv0T9MjjAfBgNVHSMEGDAWgBS4PXw2ZnvmVTP1USi0QZXv0T9MjjAPBgNVHRMB%0A"
+	    "Af8EBTADAQH%2FMAoGCCqGSM49BAMCA0kAMEYCIQCz5Mjx99tWeXWIZWoxFmIs2IYq%0A"
+	    "nBZPUPuqTw3sgj%2FVRQIhAIJgW4zpgLYuZ56uikZstTI8XwLQHcR018eWqFFsuw5f%0A"
+	    "-----END%20CERTIFICATE-----%0A";
+	char out[CERT_THUMBPRINT_SIZE];
+
+	(void)state;
+	assert_int_equal(cert_thumbprint(escaped, out), 0);
+	assert_string_equal(out,
+	                    "f94161e4ed341f0969a608baa50477eda256778bafb356737bb6e95e2b56e52f");
+	assert_int_equal(cert_thumbprint("not a certificate", out), -1);
+	assert_int_equal(cert_thumbprint("-----BEGIN%20CERTIFICATE-----%0A%ZZ", out), -1);
+	assert_int_equal(
+	    cert_thumbprint("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----", out), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(cold_is_one_round_trip_warm_is_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(records_reach_the_caller, setup, teardown),
+	    cmocka_unit_test_setup_teardown(ttl_and_negative_ttl, setup, teardown),
+	    cmocka_unit_test_setup_teardown(caches_are_bounded_lru, setup, teardown),
+	    cmocka_unit_test_setup_teardown(events_invalidate_exactly_the_named_entry, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(flush_and_unreadable_events_drop_everything, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(event_during_fetch_is_not_lost, setup, teardown),
+	    cmocka_unit_test_setup_teardown(store_error_is_never_no_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_records_serve_up_to_stale_max, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_record_is_an_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(device_max_age, setup, teardown),
+	    cmocka_unit_test(record_fields),
+	    cmocka_unit_test(file_store_loads_and_reloads),
+	    cmocka_unit_test(file_store_refuses_bad_files),
+	    cmocka_unit_test(certificate_thumbprint),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
