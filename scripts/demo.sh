@@ -15,14 +15,19 @@ mkdir -p "$run"
 sock=$run/pdp.sock
 
 pdp_make_keys "$bin" "$run"
-pdp_write_config "$run" "$sock"
+# The context store: a throwaway Redis on a unix socket beside the config.
+pdp_redis_up "$run"
+pdp_write_config "$run" "$sock" "store: { type: redis, address: unix:$run/redis.sock, device_max_age: 24h }"
 "$bin/pdp" check -c "$run/pdp.yaml"
+admin() { "$bin/pdp" admin -c "$run/pdp.yaml" "$@"; }
+admin device set laptop-1 compliant=1 trust=joined platform=windows >/dev/null
 
 "$bin/pdp" serve -c "$run/pdp.yaml" &
 pdp_pid=$!
 stop() {
 	kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
 	pdp_stop_nginx "$run"
+	pdp_redis_down "$run"
 }
 trap stop EXIT
 trap 'exit 0' INT TERM
@@ -34,6 +39,7 @@ claims='{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub"
 rs=$(pdp_mint "$bin" "$run" RS256 "$claims")
 es=$(pdp_mint "$bin" "$run" ES256 "$claims")
 expired=$("$bin/pdp-mint" token --alg RS256 --key "$run/rsa-1.pem" --kid rsa-1 --claims "${claims%\}},\"exp\":-60}")
+admin_key=$(pdp_mint "$bin" "$run" RS256 '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"carol@example.com","groups":["admins"],"amr":["hwk"],"deviceid":"laptop-1","jti":"demo-carol-1","auth_time":-60}')
 pwd_only=$(pdp_mint "$bin" "$run" RS256 '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"bob@example.com","amr":["pwd"]}')
 
 cat <<MSG
@@ -56,10 +62,21 @@ The PDP is answering nginx at http://127.0.0.1:$port (config: $run/pdp.yaml).
   # the admin portal needs phishing-resistant MFA on a compliant device: 403 deny
   curl -i -H 'Host: admin.example.com' -H 'Authorization: Bearer $rs' http://127.0.0.1:$port/
 
+  # continuous access evaluation (records in Redis, applied at the next request):
+  # carol signs in with a security key on compliant laptop-1: allowed
+  curl -i -H 'Host: admin.example.com' -H 'Authorization: Bearer $admin_key' http://127.0.0.1:$port/
+  # the MDM marks laptop-1 non-compliant: the same request is now denied
+  $bin/pdp admin -c $run/pdp.yaml device set laptop-1 compliant=0
+  # carol's sessions are revoked: 401 invalid_token "session revoked"
+  $bin/pdp admin -c $run/pdp.yaml user revoke carol@example.com
+  # or just this token: $bin/pdp admin -c $run/pdp.yaml jti revoke demo-carol-1 --ttl 1h
+  # is the PDP healthy (policies loaded, Redis answering)?
+  curl -s http://127.0.0.1:$port/pdp/health
+
   # why? every policy and the decision
   $bin/pdp explain $run/policies --claims '{sub: alice@example.com, groups: [admins], amr: [pwd, mfa]}' --url https://admin.example.com/ --ip 127.0.0.1
 
-Decisions are logged to $run/decisions.jsonl.
+Decisions are logged to $run/decisions.jsonl; Redis listens on $run/redis.sock.
 
 Mint more with: $bin/pdp-mint token --alg RS256 --key $run/rsa-1.pem --kid rsa-1 --claims '$claims'
 Press Ctrl-C to stop.

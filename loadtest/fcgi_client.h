@@ -1,0 +1,23 @@
+/* fcgi_client.h - one FastCGI request on a new connection, as nginx auth_request sends it */
+#ifndef PDP_FCGI_CLIENT_H
+#define PDP_FCGI_CLIENT_H
+
+#include <stddef.h>
+
+/* A FastCGI param. */
+struct fcgi_param {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * Connects to address ("unix:/path" or "tcp:host:port"), sends one responder
+ * request with the params and an empty body, and reads the answer up to
+ * END_REQUEST. Returns the CGI "Status:" code (200 when the answer names
+ * none), or -1 on a transport error. Up to outsz-1 bytes of the answer's
+ * stdout are copied to out (may be NULL).
+ */
+int fcgi_client_request(const char *address, const struct fcgi_param *params, size_t n, char *out,
+                        size_t outsz);
+
+#endif
