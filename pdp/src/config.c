@@ -621,6 +621,7 @@ h_store(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct config_store *s = &((struct config *)t)->store;
 
+	s->negative_ttl_ms = 0;
 	if (ydoc_parse_map(p, v, store_keys, s) != 0)
 		return -1;
 	if (!s->type_given)
@@ -632,6 +633,8 @@ h_store(struct ydoc_parse *p, yaml_node_t *v, void *t)
 		return YDOC_ERR(p, v, "address, username and password_file are for a redis store");
 	if (s->type != STORE_FILE && s->path != NULL)
 		return YDOC_ERR(p, v, "path is for a file store");
+	if (s->negative_ttl_ms == 0) /* not given: the default, within ttl */
+		s->negative_ttl_ms = s->ttl_ms < 30000 ? s->ttl_ms : 30000;
 	if (s->negative_ttl_ms > s->ttl_ms)
 		return YDOC_ERR(p, v, "negative_ttl must not be longer than ttl");
 	if (s->type == STORE_REDIS && s->address == NULL)
@@ -671,7 +674,7 @@ config_defaults(struct config *c)
 	c->store.stale_max_ms = 300000;
 	c->store.on_store_error = DEFAULT_DENY;
 	c->store.ttl_ms = 300000;
-	c->store.negative_ttl_ms = 30000;
+	c->store.negative_ttl_ms = 30000; /* 0 while a store entry is read: see h_store */
 	c->store.cache_entries = 65536;
 	if ((c->listen = strdup("unix:/run/pdp/pdp.sock")) == NULL ||
 	    (c->policies = strdup("/etc/pdp/policies")) == NULL ||

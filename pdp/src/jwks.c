@@ -27,8 +27,7 @@ struct jwk_pool {
 	void *free[JWA_COUNT][JWK_POOL_MAX]; /* EVP_PKEY_CTX (RSA, EC) or EVP_MAC_CTX (oct) */
 };
 
-static int
-errf(char *err, size_t errsz, const char *fmt, ...)
+static int __attribute__((format(printf, 3, 4))) errf(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
 

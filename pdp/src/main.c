@@ -23,6 +23,7 @@
 #include "log.h"
 #include "policy_case.h"
 #include "policy_load.h"
+#include "store.h"
 #include "token.h"
 
 #ifndef PDP_VERSION
@@ -165,9 +166,14 @@ cmd_check(int argc, char **argv)
 			config_free(cfg);
 			return 1;
 		}
+		token_verifier_free(v);
+		if (store_check(&cfg->store, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s\n", path, err);
+			config_free(cfg);
+			return 1;
+		}
 		printf("%s: ok (%zu issuer%s)\n", path, cfg->n_issuers,
 		       cfg->n_issuers == 1 ? "" : "s");
-		token_verifier_free(v);
 		if (dir == NULL)
 			dir = cfg->policies;
 	}

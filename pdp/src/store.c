@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "log.h"
 #include "record.h"
+#include "redis_link.h"
 
 const char *const store_kind_names[STORE_KINDS] = {"device", "user", "jti"};
 
@@ -109,8 +110,8 @@ store_open_backend(const struct store_backend *ops, const struct config_store *c
 		}
 	}
 	/* Until a backend with events says they flow, nothing cached is fresh. */
-	atomic_init(&s->live, ops != &store_backend_redis);
-	atomic_init(&s->events_down_since, atomic_load(&s->live) ? 0 : clock_ms());
+	atomic_init(&s->live, !ops->events);
+	atomic_init(&s->events_down_since, ops->events ? clock_ms() : 0);
 	s->be = ops->open(s, cfg, n_workers, err, errsz);
 	if (s->be == NULL)
 		goto fail;
@@ -147,6 +148,29 @@ store_close(struct store *s)
 		cache_free(s->cache[k]);
 	pthread_mutex_destroy(&s->why_lock);
 	free(s);
+}
+
+int
+store_check(const struct config_store *cfg, char *err, size_t errsz)
+{
+	struct redis_link link;
+	struct store *s;
+
+	switch (cfg->type) {
+	case STORE_FILE:
+		if ((s = store_open(cfg, 1, err, errsz)) == NULL)
+			return -1;
+		store_close(s);
+		return 0;
+	case STORE_REDIS:
+		if (redis_link_init(&link, cfg, err, errsz) != 0)
+			return -1;
+		redis_link_fini(&link);
+		return 0;
+	case STORE_NONE:
+		break;
+	}
+	return 0;
 }
 
 int

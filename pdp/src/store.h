@@ -63,6 +63,7 @@ struct store;
  */
 struct store_backend {
 	const char *name;
+	bool events; /* sends events: cached records are fresh only while they flow */
 	void *(*open)(struct store *s, const struct config_store *cfg, unsigned n_workers,
 	              char *err, size_t errsz);
 	enum store_err (*fetch)(void *be, unsigned worker, struct store_fetch *f, char *err,
@@ -73,6 +74,9 @@ struct store_backend {
 
 extern const struct store_backend store_backend_redis;
 extern const struct store_backend store_backend_file;
+
+/* Parses a file store's text (name is used in messages): 0, or -1 with file:line:col in err. */
+int store_file_parse(const char *name, const char *buf, size_t len, char *err, size_t errsz);
 
 struct store_stats {
 	uint64_t fetches;      /* round trips to the backend */
@@ -97,6 +101,12 @@ struct store *store_open_backend(const struct store_backend *ops, const struct c
                                  unsigned n_workers, char *err, size_t errsz);
 
 void store_close(struct store *s);
+
+/*
+ * What `pdp check` can know of cfg's store without serving: the file
+ * store's file loads, a Redis password file reads. 0, or -1 with err.
+ */
+int store_check(const struct config_store *cfg, char *err, size_t errsz);
 
 /* Re-reads the backend's source, if it has one (the file store). Returns 0 or -1 with err. */
 int store_reload(struct store *s, char *err, size_t errsz);

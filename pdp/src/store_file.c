@@ -195,6 +195,8 @@ static int
 sort_unique(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *),
             const char *path, const char *what, char *err, size_t errsz)
 {
+	if (n < 2)
+		return 0; /* nothing to sort (items may be NULL) */
 	qsort(items, n, size, cmp);
 	for (size_t i = 1; i < n; i++) {
 		const char *a = (const char *)items + (i - 1) * size;
@@ -217,10 +219,10 @@ data_free(struct file_data *d)
 	}
 }
 
+/* Reads doc (named path) into new records; frees doc. */
 static struct file_data *
-data_load(const char *path, char *err, size_t errsz)
+data_from_doc(struct ydoc *doc, const char *path, char *err, size_t errsz)
 {
-	struct ydoc *doc = ydoc_load_file(path, err, errsz);
 	struct file_data *d = NULL;
 	struct file_parse fp;
 	yaml_node_t *root;
@@ -250,6 +252,22 @@ fail:
 	ydoc_free(doc);
 	data_free(d);
 	return NULL;
+}
+
+static struct file_data *
+data_load(const char *path, char *err, size_t errsz)
+{
+	return data_from_doc(ydoc_load_file(path, err, errsz), path, err, errsz);
+}
+
+int
+store_file_parse(const char *name, const char *buf, size_t len, char *err, size_t errsz)
+{
+	struct file_data *d =
+	    data_from_doc(ydoc_load_buffer(name, buf, len, err, errsz), name, err, errsz);
+
+	data_free(d);
+	return d != NULL ? 0 : -1;
 }
 
 /* --- the backend ------------------------------------------------------------------- */
@@ -392,6 +410,7 @@ file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, c
 
 const struct store_backend store_backend_file = {
     .name = "file",
+    .events = false,
     .open = file_open,
     .fetch = file_fetch,
     .reload = file_reload,

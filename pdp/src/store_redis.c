@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,32 +153,43 @@ redis_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t 
 	int64_t now = clock_ms(), deadline = now + rs->timeout_ms;
 	enum store_err e = STORE_OK;
 
-	if (cn->c == NULL) {
-		if (now < cn->retry_at) {
-			snprintf(err, errsz, "%s", cn->why);
-			return STORE_UNAVAILABLE;
-		}
-		cn->c = redis_link_open(&rs->link, deadline, err, errsz);
+	for (int attempt = 0;; attempt++) {
+		bool reused = cn->c != NULL;
+
 		if (cn->c == NULL) {
-			snprintf(cn->why, sizeof(cn->why), "%s", err);
-			backoff(cn, now);
+			if (now < cn->retry_at) {
+				snprintf(err, errsz, "%s", cn->why);
+				return STORE_UNAVAILABLE;
+			}
+			cn->c = redis_link_open(&rs->link, deadline, err, errsz);
+			if (cn->c == NULL) {
+				snprintf(cn->why, sizeof(cn->why), "%.200s", err);
+				backoff(cn, now);
+				return STORE_UNAVAILABLE;
+			}
+		}
+		n = 0;
+		for (int k = 0; k < STORE_KINDS; k++) {
+			if (f->key[k] == NULL)
+				continue;
+			if (append_lookup(rs, cn->c, k, f) != 0) {
+				snprintf(err, errsz, "out of memory");
+				conn_down(cn, err, now);
+				return STORE_NO_MEMORY;
+			}
+			kinds[n++] = k;
+		}
+		if (redis_link_exchange(cn->c, replies, (size_t)n, deadline, err, errsz) == 0)
+			break;
+		/* A timed-out or broken hiredis context is dead. A connection that had been
+		 * idle may simply have outlived a Redis restart: one fresh try, if time is left. */
+		redisFree(cn->c);
+		cn->c = NULL;
+		now = clock_ms();
+		if (!reused || attempt > 0 || now >= deadline) {
+			conn_down(cn, err, now);
 			return STORE_UNAVAILABLE;
 		}
-	}
-	for (int k = 0; k < STORE_KINDS; k++) {
-		if (f->key[k] == NULL)
-			continue;
-		if (append_lookup(rs, cn->c, k, f) != 0) {
-			snprintf(err, errsz, "out of memory");
-			conn_down(cn, err, now);
-			return STORE_NO_MEMORY;
-		}
-		kinds[n++] = k;
-	}
-	if (redis_link_exchange(cn->c, replies, (size_t)n, deadline, err, errsz) != 0) {
-		/* A timed-out or broken hiredis context is dead: a new one next time. */
-		conn_down(cn, err, clock_ms());
-		return STORE_UNAVAILABLE;
 	}
 	cn->backoff = 0;
 	for (int i = 0; i < n; i++) {
@@ -309,6 +321,7 @@ subscriber_main(void *arg)
 		redisReply *reply = NULL;
 		int64_t now = clock_ms();
 
+		snprintf(why, sizeof(why), "SUBSCRIBE %.100s: out of memory", channel);
 		cn.c = redis_link_open(&rs->link, now + SUBSCRIBER_TIMEOUT_MS, why, sizeof(why));
 		if (cn.c != NULL && redisAppendCommand(cn.c, "SUBSCRIBE %s", channel) == REDIS_OK &&
 		    redis_link_exchange(cn.c, &reply, 1, now + SUBSCRIBER_TIMEOUT_MS, why,
@@ -402,6 +415,7 @@ fail:
 
 const struct store_backend store_backend_redis = {
     .name = "redis",
+    .events = true,
     .open = redis_open,
     .fetch = redis_fetch,
     .reload = NULL,

@@ -92,6 +92,20 @@ check "explain --token: the verified token is the subject" 0 \
 	"$bin/pdp" explain -c "$work/pdp.yaml" --token "$tok" --url https://admin.example.com/ --ip 10.0.0.1
 check "explain --token: a forged token is refused" 1 'token rejected: invalid signature' \
 	"$bin/pdp" explain -c "$work/pdp.yaml" --token "${tok%?????}AAAAA" --url https://admin.example.com/
+cp "$work/pdp.yaml" "$work/store.yaml"
+printf 'store: { path: context.yaml }\n' >>"$work/store.yaml"
+printf 'users:\n  - { id: alice, risk: severe }\n' >"$work/context.yaml"
+check "check: a bad context file names file:line:col" 1 \
+	'context.yaml:2:24: risk must be one of none, low, medium, high, not "severe"' \
+	"$bin/pdp" check -c "$work/store.yaml"
+printf 'users:\n  - { id: alice, risk: high }\n' >"$work/context.yaml"
+check "check: a good context file passes" 0 'store.yaml: ok' "$bin/pdp" check -c "$work/store.yaml"
+check "admin: a file store is edited, not written with pdp admin" 2 \
+	'the store is not redis; edit its file instead' "$bin/pdp" admin -c "$work/store.yaml" flush
+check "admin: without a config or an address" 2 'give -c CONFIG or --address ADDR' \
+	"$bin/pdp" admin user risk alice high
+check "admin: Redis unreachable is an error" 1 'connect unix:/nonexistent.sock' \
+	"$bin/pdp" admin --address unix:/nonexistent.sock user risk alice high
 sed -i 's/^threads: 4$/threads: four/' "$work/pdp.yaml"
 check "a config error names file:line:col" 1 "pdp.yaml:2:10: expected a whole number" \
 	"$bin/pdp" check -c "$work/pdp.yaml"

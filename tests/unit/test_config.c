@@ -138,6 +138,64 @@ unknown_keys_are_errors(void **state)
 	expect_error("token: { cookies: x }\n", "pdp.yaml:1:10", "unknown key \"cookies\"");
 }
 
+/* Loads minimal plus extra, which must be valid. */
+static struct config *
+load_with(const char *extra)
+{
+	char text[2048], err[1024];
+	struct config *c;
+
+	snprintf(text, sizeof(text), "%s%s", minimal, extra);
+	if ((c = load(text, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	return c;
+}
+
+static void
+store_keys(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_with("");
+	assert_int_equal(c->store.type, STORE_NONE);
+	config_free(c);
+	/* The type follows from address or path when not given. */
+	c = load_with("store:\n  address: unix:/run/redis.sock\n  password_file: redis.pw\n"
+	              "  database: 2\n  username: pdp\n  ttl: 2m\n  stale_max: 30s\n"
+	              "  device_max_age: 1d\n  cache_entries: 100\n  on_store_error: allow\n");
+	assert_int_equal(c->store.type, STORE_REDIS);
+	assert_string_equal(c->store.password_file, "/etc/pdp/redis.pw");
+	assert_int_equal(c->store.database, 2);
+	assert_string_equal(c->store.username, "pdp");
+	assert_int_equal(c->store.ttl_ms, 120000);
+	assert_int_equal(c->store.negative_ttl_ms, 30000);
+	assert_int_equal(c->store.stale_max_ms, 30000);
+	assert_int_equal(c->store.device_max_age_s, 86400);
+	assert_int_equal(c->store.cache_entries, 100);
+	assert_int_equal(c->store.on_store_error, DEFAULT_ALLOW);
+	config_free(c);
+	c = load_with("store: { path: context.yaml, ttl: 10s }\n");
+	assert_int_equal(c->store.type, STORE_FILE);
+	assert_string_equal(c->store.path, "/etc/pdp/context.yaml");
+	/* The default negative_ttl stays within a short ttl. */
+	assert_int_equal(c->store.negative_ttl_ms, 10000);
+	assert_int_equal(c->store.on_store_error, DEFAULT_DENY);
+	config_free(c);
+	expect_error("store: { type: file, address: unix:/r.sock, path: c.yaml }\n", "pdp.yaml:1:8",
+	             "for a redis store");
+	expect_error("store: { type: redis, address: unix:/r.sock, path: c.yaml }\n",
+	             "pdp.yaml:1:8", "path is for a file store");
+	expect_error("store: { address: unix:/r.sock, ttl: 10s, negative_ttl: 1m }\n",
+	             "pdp.yaml:1:8", "negative_ttl must not be longer than ttl");
+	expect_error("store: { address: unix:/r.sock, ttl: 0 }\n", "pdp.yaml:1:38",
+	             "longer than 0");
+	expect_error("store: { address: unix:/r.sock, device_max_age: 1500ms }\n", "pdp.yaml:1:49",
+	             "whole seconds");
+	expect_error("store: { address: redis.example.com }\n", "pdp.yaml:1:19",
+	             "unix:/path or tcp:host:port");
+}
+
 static void
 wrong_types_and_ranges_are_errors(void **state)
 {
@@ -235,6 +293,7 @@ main(void)
 	    cmocka_unit_test(minimal_config_gets_safe_defaults),
 	    cmocka_unit_test(every_key_is_read),
 	    cmocka_unit_test(unknown_keys_are_errors),
+	    cmocka_unit_test(store_keys),
 	    cmocka_unit_test(wrong_types_and_ranges_are_errors),
 	    cmocka_unit_test(issuer_mistakes_are_errors),
 	    cmocka_unit_test(yaml_level_errors),
