@@ -477,7 +477,7 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
  * so that an admin answer can never pass for an allow.
  */
 static void
-pdp_admin_answer(struct pdp *p, unsigned reader, const struct request *r, struct response *rs)
+admin_answer(struct pdp *p, unsigned reader, const struct request *r, struct response *rs)
 {
 	struct jline j;
 	char why[256] = "ok";
@@ -512,7 +512,7 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	enum token_err e;
 
 	if (r->admin != NULL) {
-		pdp_admin_answer(p, reader, r, rs);
+		admin_answer(p, reader, r, rs);
 		return;
 	}
 	if (r->method == NULL || r->host == NULL || r->uri == NULL) {
