@@ -14,6 +14,7 @@
 #include <openssl/rsa.h>
 
 #include "b64.h"
+#include "file.h"
 #include "log.h"
 
 #define JWKS_MAX_FILE_BYTES (1u << 20)
@@ -35,34 +36,6 @@ static int __attribute__((format(printf, 3, 4))) errf(char *err, size_t errsz, c
 	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* Reads a whole small file; the caller frees *buf. */
-static int
-read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char *err, size_t errsz)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *b = NULL;
-	size_t n;
-
-	if (f == NULL)
-		return errf(err, errsz, "%s: %s", path, strerror(errno));
-	b = malloc(max + 1);
-	if (b == NULL) {
-		fclose(f);
-		return errf(err, errsz, "%s: out of memory", path);
-	}
-	n = fread(b, 1, max + 1, f);
-	if (ferror(f) || n > max) {
-		fclose(f);
-		free(b);
-		return errf(err, errsz, "%s: %s", path, n > max ? "file too large" : "read error");
-	}
-	fclose(f);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
 }
 
 /* Decodes a base64url member of a JWK into a new buffer. */
@@ -412,16 +385,16 @@ jwk_clear(struct jwk *k)
 int
 keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *err, size_t errsz)
 {
-	unsigned char *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0, count;
 	json_t *root = NULL, *keys;
 	json_error_t jerr;
 	struct keyset *ks = NULL;
 	int rc = -1;
 
-	if (read_file(path, JWKS_MAX_FILE_BYTES, &buf, &len, err, errsz) != 0)
+	if (file_read(path, JWKS_MAX_FILE_BYTES, &buf, &len, err, errsz) != 0)
 		return -1;
-	root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		errf(err, errsz, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		goto fail;
@@ -494,16 +467,12 @@ keyset_load_hmac(const char *path, unsigned allowed, struct keyset **out, char *
 		enum jwa alg;
 		size_t min;
 	} need[] = {{JWA_HS256, 32}, {JWA_HS384, 48}, {JWA_HS512, 64}};
-	unsigned char *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	struct keyset *ks = NULL;
 
-	if (read_file(path, 4096, &buf, &len, err, errsz) != 0)
+	if (file_read_secret(path, 4096, &buf, &len, err, errsz) != 0)
 		return -1;
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 		if ((allowed & JWA_BIT(need[i].alg)) && len < need[i].min) {
 			OPENSSL_clear_free(buf, len + 1);
@@ -527,7 +496,7 @@ keyset_load_hmac(const char *path, unsigned allowed, struct keyset **out, char *
 	}
 	ks->keys[0].type = JWK_OCT;
 	ks->keys[0].algorithms = allowed & JWA_HS_MASK;
-	ks->keys[0].secret = buf;
+	ks->keys[0].secret = (unsigned char *)buf;
 	ks->keys[0].secret_len = len;
 	*out = ks;
 	return 0;

@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "file.h"
 #include "yaml_doc.h"
 
 #define POLICY_MAX_FILE_BYTES (16u << 20)
@@ -1825,35 +1826,7 @@ is_policy_file(const char *name)
 static int
 read_input(struct input *in, char *err, size_t errsz)
 {
-	FILE *f = fopen(in->name, "rb");
-	struct stat st;
-
-	if (f == NULL || fstat(fileno(f), &st) != 0) {
-		snprintf(err, errsz, "%s: %s", in->name, strerror(errno));
-		if (f != NULL)
-			fclose(f);
-		return -1;
-	}
-	if (st.st_size > POLICY_MAX_FILE_BYTES) {
-		fclose(f);
-		snprintf(err, errsz, "%s: larger than %u bytes", in->name, POLICY_MAX_FILE_BYTES);
-		return -1;
-	}
-	in->buf = malloc((size_t)st.st_size + 1);
-	if (in->buf == NULL) {
-		fclose(f);
-		snprintf(err, errsz, "%s: out of memory", in->name);
-		return -1;
-	}
-	in->len = fread(in->buf, 1, (size_t)st.st_size, f);
-	in->buf[in->len] = '\0';
-	if (ferror(f)) {
-		fclose(f);
-		snprintf(err, errsz, "%s: read error", in->name);
-		return -1;
-	}
-	fclose(f);
-	return 0;
+	return file_read(in->name, POLICY_MAX_FILE_BYTES, &in->buf, &in->len, err, errsz);
 }
 
 struct policy_set *

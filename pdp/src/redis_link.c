@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include "clock.h"
+#include "file.h"
 
 /* A password file holds one line; more is a mistake. */
 #define PASSWORD_MAX 1024
@@ -16,26 +17,16 @@
 static int
 read_password(const char *path, char **out, char *err, size_t errsz)
 {
-	FILE *f = fopen(path, "re");
-	char buf[PASSWORD_MAX + 2];
-	size_t n;
+	size_t len;
 
-	if (f == NULL) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+	if (file_read_secret(path, PASSWORD_MAX, out, &len, err, errsz) != 0)
 		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	if (n == 0 || n > PASSWORD_MAX || strlen(buf) != n) {
+	if (len == 0 || strlen(*out) != len || strchr(*out, '\n') != NULL) {
+		explicit_bzero(*out, len);
+		free(*out);
+		*out = NULL;
 		snprintf(err, errsz, "%s: expected one line of at most %d bytes", path,
 		         PASSWORD_MAX);
-		return -1;
-	}
-	if ((*out = strdup(buf)) == NULL) {
-		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
 	return 0;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
+
 /* Policy and config files are small; a cap keeps a hostile file from eating memory. */
 #define YDOC_MAX_FILE_BYTES (16u << 20)
 
@@ -203,46 +205,13 @@ fail:
 struct ydoc *
 ydoc_load_file(const char *path, char *err, size_t errsz)
 {
-	FILE *f = NULL;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	struct ydoc *d = NULL;
+	size_t len = 0;
+	struct ydoc *d;
 
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		errf(err, errsz, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= YDOC_MAX_FILE_BYTES) {
-				errf(err, errsz, "%s: larger than %u bytes", path,
-				     YDOC_MAX_FILE_BYTES);
-				goto out;
-			}
-			cap = cap ? cap * 2 : 4096;
-			nb = realloc(buf, cap);
-			if (nb == NULL) {
-				errf(err, errsz, "%s: out of memory", path);
-				goto out;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	if (ferror(f)) {
-		errf(err, errsz, "%s: read error", path);
-		goto out;
-	}
+	if (file_read(path, YDOC_MAX_FILE_BYTES, &buf, &len, err, errsz) != 0)
+		return NULL;
 	d = ydoc_load_buffer(path, buf, len, err, errsz);
-out:
-	if (f != NULL)
-		fclose(f);
 	free(buf);
 	return d;
 }

@@ -1,0 +1,18 @@
+/* file.h - reading small files whole: configs, policies, keys, secrets */
+#ifndef PDP_FILE_H
+#define PDP_FILE_H
+
+#include <stddef.h>
+
+/*
+ * Reads path, at most max bytes, into a new NUL-terminated buffer (*len
+ * bytes before the NUL); the caller frees *buf. Returns 0, or -1 with
+ * "path: reason" in err.
+ */
+int file_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errsz);
+
+/* The same for a secret: one trailing newline ("\n" or "\r\n") is not part of it. */
+int file_read_secret(const char *path, size_t max, char **buf, size_t *len, char *err,
+                     size_t errsz);
+
+#endif
