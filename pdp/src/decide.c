@@ -484,7 +484,21 @@ admin_answer(struct pdp *p, unsigned reader, const struct request *r, struct res
 	bool ok = true;
 	const struct policy_set *set;
 
-	if (r->uri != NULL || r->method != NULL || strcmp(r->admin, "health") != 0) {
+	if (r->uri != NULL || r->method != NULL) {
+		response_error(rs);
+		return;
+	}
+	if (strcmp(r->admin, "metrics") == 0) {
+		static _Thread_local char text[RESPONSE_MAX_BYTES];
+		size_t n = metrics_format(p, reader, text, sizeof(text));
+
+		if (n == 0)
+			response_error(rs);
+		else
+			response_admin(rs, true, "text/plain; version=0.0.4", text, n);
+		return;
+	}
+	if (strcmp(r->admin, "health") != 0) {
 		response_error(rs);
 		return;
 	}
@@ -498,7 +512,7 @@ admin_answer(struct pdp *p, unsigned reader, const struct request *r, struct res
 	jline_str(&j, "store",
 	          p->store != NULL ? p->cfg->store.type == STORE_REDIS ? "redis" : "file" : "none");
 	jline_str(&j, "store_status", why);
-	response_admin(rs, ok, j.buf, jline_end(&j));
+	response_admin(rs, ok, "application/json", j.buf, jline_end(&j));
 }
 
 void
@@ -508,7 +522,7 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	struct subject *s = NULL;
 	char why[256] = "";
 	const char *unverified = NULL; /* set when no verified caller decides */
-	int64_t t0 = p->dlog != NULL ? clock_ns() : 0;
+	int64_t t0 = clock_ns();
 	enum token_err e;
 
 	if (r->admin != NULL) {
@@ -568,4 +582,5 @@ done:
 	if (unverified != NULL && p->dlog != NULL)
 		log_unverified(p, r, rs, unverified, t0);
 	count(p, rs);
+	latency_observe(&p->counters.latency, clock_ns() - t0);
 }

@@ -8,6 +8,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "metrics.h"
 #include "policy_swap.h"
 #include "request.h"
 #include "response.h"
@@ -21,6 +22,7 @@ struct pdp_counters {
 	atomic_uint_fast64_t reload_failures;
 	atomic_uint_fast64_t revoked;        /* tokens refused by jti or revoked_before */
 	atomic_uint_fast64_t store_refusals; /* answers given by on_store_error */
+	struct latency_histogram latency;    /* of every decision (not admin answers) */
 };
 
 struct decision_log;

@@ -159,7 +159,7 @@ response_step_up(struct response *rs, const char *description, const char *acr_v
 }
 
 void
-response_admin(struct response *rs, bool ok, const char *json, size_t len)
+response_admin(struct response *rs, bool ok, const char *content_type, const char *body, size_t len)
 {
 	char num[64];
 
@@ -169,10 +169,12 @@ response_admin(struct response *rs, bool ok, const char *json, size_t len)
 	rs->overflow = false;
 	puts_(rs, ok ? "Status: 200 OK\r\n" : "Status: 503 Service Unavailable\r\n");
 	snprintf(num, sizeof(num), "Content-Length: %zu\r\n", len);
-	puts_(rs, "Content-Type: application/json\r\nCache-Control: no-store\r\n");
+	puts_(rs, "Content-Type: ");
+	puts_(rs, content_type);
+	puts_(rs, "\r\nCache-Control: no-store\r\n");
 	puts_(rs, num);
 	puts_(rs, "\r\n");
-	put(rs, json, len);
+	put(rs, body, len);
 	if (rs->overflow)
 		response_error(rs);
 }

@@ -53,9 +53,11 @@ void response_step_up(struct response *rs, const char *description, const char *
 
 /*
  * An admin endpoint's answer (never a decision): 200 when ok, else 503, with
- * a JSON body (Content-Type: application/json).
+ * body as content_type (health: application/json; metrics: Prometheus text).
+ * A body that does not fit is a 500.
  */
-void response_admin(struct response *rs, bool ok, const char *json, size_t len);
+void response_admin(struct response *rs, bool ok, const char *content_type, const char *body,
+                    size_t len);
 
 /* 500 with nothing that could be read as allow. */
 void response_error(struct response *rs);

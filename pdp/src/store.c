@@ -25,7 +25,8 @@ struct store {
 	_Atomic int64_t events_down_since, failing_since;
 	pthread_mutex_t why_lock;
 	char why[160]; /* the last failure */
-	atomic_uint_fast64_t fetches, fetch_errors, stale_served, unavailable, events, flushes;
+	atomic_uint_fast64_t fetches, fetch_errors, fetch_timeouts, stale_served, unavailable,
+	    events, flushes;
 };
 
 const char *
@@ -301,6 +302,7 @@ store_get_stats(struct store *s, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->fetches = atomic_load(&s->fetches);
 	out->fetch_errors = atomic_load(&s->fetch_errors);
+	out->fetch_timeouts = atomic_load(&s->fetch_timeouts);
 	out->stale_served = atomic_load(&s->stale_served);
 	out->unavailable = atomic_load(&s->unavailable);
 	out->events = atomic_load(&s->events);
@@ -376,6 +378,7 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 	}
 	if (need) {
 		enum store_err e;
+		int64_t began = clock_ms();
 
 		atomic_fetch_add_explicit(&s->fetches, 1, memory_order_relaxed);
 		e = s->ops->fetch(s->be, worker, &f, l->why, sizeof(l->why));
@@ -383,6 +386,8 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 			store_answered(s);
 		else if (e == STORE_UNAVAILABLE)
 			note_failure(s, l->why, now_ms);
+		if (e == STORE_UNAVAILABLE && clock_ms() - began >= (int64_t)cfg->timeout_ms)
+			atomic_fetch_add_explicit(&s->fetch_timeouts, 1, memory_order_relaxed);
 		else
 			log_bad_record(l->why);
 		for (int k = 0; k < STORE_KINDS; k++) {

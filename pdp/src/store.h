@@ -81,6 +81,7 @@ int store_file_parse(const char *name, const char *buf, size_t len, char *err, s
 struct store_stats {
 	uint64_t fetches;      /* round trips to the backend */
 	uint64_t fetch_errors; /* of which failed */
+	uint64_t fetch_timeouts; /* of those, failed after the timeout */
 	uint64_t stale_served; /* records served past their freshness, the backend failing */
 	uint64_t unavailable;  /* lookups answered with an error */
 	uint64_t events;       /* invalidation events applied */

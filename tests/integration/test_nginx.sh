@@ -274,6 +274,32 @@ kill -USR1 "$pdp_pid"
 for _ in $(seq 1 50); do status "$good" >/dev/null; [ -s "$dlog" ] && break; sleep 0.1; done
 expect_match "decision log: SIGUSR1 reopens after rotation" '"decision":"allow"' "$(cat "$dlog" 2>/dev/null)"
 
+# --- metrics: Prometheus text, for local callers only ---------------------------
+metrics() { curl -s -m 5 "$url/pdp/metrics"; }
+# metric NAME TEXT: the value of the sample named exactly NAME (labels included).
+metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$2"; }
+m0=$(metrics)
+for _ in 1 2 3; do status "$good" >/dev/null; done
+status "${hostile[bad signature]}" >/dev/null
+m1=$(metrics)
+allow='pdp_decisions_total{decision="allow"}'
+badsig='pdp_token_rejections_total{reason="bad_signature"}'
+expect "metrics: three more allows counted" 3 $(($(metric "$allow" "$m1") - $(metric "$allow" "$m0")))
+expect "metrics: the bad signature counted by reason" 1 $(($(metric "$badsig" "$m1") - $(metric "$badsig" "$m0")))
+expect "metrics: every decision is in the latency histogram" \
+	"$(awk '/^pdp_decisions_total/ { n += $2 } END { print n }' <<<"$m1")" \
+	"$(metric 'pdp_decision_duration_seconds_count' "$m1")"
+expect_match "metrics: the reloads above are counted" '^pdp_policy_reloads_total\{result="ok"\} [1-9][0-9]{2}' "$m1"
+expect_match "metrics: the failed reload too" '^pdp_policy_reloads_total\{result="failed"\} [1-9]' "$m1"
+expect_match "metrics: the policy revision serving now" "^pdp_policy_info\\{revision=\"[0-9a-f]{16}\"\\} 1$" "$m1"
+expect_match "metrics: token cache hits" '^pdp_cache_hits_total\{cache="token"\} [1-9]' "$m1"
+expect_match "metrics: served as Prometheus text" '^Content-Type: text/plain; version=0.0.4' \
+	"$(curl -s -D - -o /dev/null "$url/pdp/metrics" | tr -d '\r')"
+expect "metrics: refused to a caller that is not local (127.0.0.2)" 403 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$url/pdp/metrics")"
+expect "health: refused to a caller that is not local (127.0.0.2)" 403 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$url/pdp/health")"
+
 # --- fail closed -------------------------------------------------------------
 kill -TERM "$pdp_pid"
 wait "$pdp_pid"

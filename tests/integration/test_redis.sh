@@ -159,6 +159,11 @@ expect_match "the deny says the store failed" 'X-PDP-Reason: store: context stor
 	"$(headers "$carol" intranet.example.com)"
 expect "Redis stopped: a warm subject keeps its answer" 200 "$(status "$alice" admin.example.com)"
 kill -CONT "$(cat "$work/redis.pid")"
+metrics=$(curl -s -m 5 "$url/pdp/metrics")
+expect_match "metrics: the stopped Redis shows as timeouts" '^pdp_store_timeouts_total [1-9]' "$metrics"
+expect_match "metrics: and as store errors" '^pdp_store_errors_total [1-9]' "$metrics"
+expect_match "metrics: the refusal is counted" '^pdp_store_refusals_total [1-9]' "$metrics"
+expect_match "metrics: warm lookups hit the user cache" '^pdp_cache_hits_total\{cache="user"\} [1-9]' "$metrics"
 
 # --- Redis killed during a bounded load run -----------------------------------
 warm=("$alice" "$bob3")

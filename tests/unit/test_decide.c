@@ -505,6 +505,91 @@ health_endpoint(void **state)
 	free(tok);
 }
 
+/* The value of one metric line ("name{labels} value"), or -1 when it is missing. */
+static long long
+metric(const struct response *rs, const char *line)
+{
+	char key[160];
+	const char *at;
+
+	snprintf(key, sizeof(key), "\n%s ", line);
+	at = strstr(text(rs), key);
+	return at != NULL ? atoll(at + strlen(key)) : -1;
+}
+
+static void
+metrics_endpoint(void **state)
+{
+	struct fixture *f = *state;
+	struct request r = {.admin = "metrics"};
+	struct response rs;
+	char *tok = token_with(f->now, "alice", "");
+
+	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
+	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
+	assert_int_equal(decide_status(f, "e30.e30.AAAA", "/", &rs), 401);
+	fake.failing = true;
+	store_flush(f->pdp.store);
+	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
+	fake.failing = false;
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(text(&rs), "Content-Type: text/plain; version=0.0.4\r\n"));
+	assert_int_equal(metric(&rs, "pdp_decisions_total{decision=\"allow\"}"), 2);
+	assert_int_equal(metric(&rs, "pdp_decisions_total{decision=\"deny\"}"), 1);
+	assert_int_equal(metric(&rs, "pdp_decisions_total{decision=\"unauthenticated\"}"), 1);
+	assert_int_equal(metric(&rs, "pdp_token_rejections_total{reason=\"malformed\"}") +
+	                     metric(&rs, "pdp_token_rejections_total{reason=\"bad_alg\"}"),
+	                 1);
+	/* Every decision is in the histogram; admin answers are not decisions. */
+	assert_int_equal(metric(&rs, "pdp_decision_duration_seconds_bucket{le=\"+Inf\"}"), 4);
+	assert_int_equal(metric(&rs, "pdp_decision_duration_seconds_count"), 4);
+	/* The token was verified once, then served from the cache (twice). */
+	assert_int_equal(metric(&rs, "pdp_cache_hits_total{cache=\"token\"}"), 2);
+	assert_int_equal(metric(&rs, "pdp_cache_entries{cache=\"token\"}"), 1);
+	assert_int_equal(metric(&rs, "pdp_cache_misses_total{cache=\"user\"}"), 2);
+	assert_int_equal(metric(&rs, "pdp_store_fetches_total"), 2);
+	assert_int_equal(metric(&rs, "pdp_store_errors_total"), 1);
+	assert_int_equal(metric(&rs, "pdp_store_refusals_total"), 1);
+	/* Down until a round trip succeeds again. */
+	assert_int_equal(metric(&rs, "pdp_store_up"), 0);
+	assert_int_equal(metric(&rs, "pdp_policy_reloads_total{result=\"failed\"}"), 0);
+	assert_non_null(strstr(text(&rs), "\npdp_policy_info{revision=\""));
+	assert_int_equal(metric(&rs, "pdp_decision_log_dropped_total"), 0);
+	free(tok);
+	tok = token_with(f->now, "bob", "");
+	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(metric(&rs, "pdp_store_up"), 1);
+	assert_int_equal(metric(&rs, "pdp_store_fetches_total"), 3);
+	free(tok);
+}
+
+/* Every counter at its widest still fits one answer. */
+static void
+metrics_fit_at_their_widest(void **state)
+{
+	struct fixture *f = *state;
+	struct request r = {.admin = "metrics"};
+	struct pdp_counters *c = &f->pdp.counters;
+	struct response rs;
+
+	for (int d = 0; d <= DECISION_ERROR; d++)
+		atomic_store(&c->decisions[d], UINT64_MAX);
+	for (int e = 0; e <= TOKEN_NO_MEMORY; e++)
+		atomic_store(&c->token_errors[e], UINT64_MAX);
+	for (int b = 0; b <= METRICS_BUCKETS; b++)
+		atomic_store(&c->latency.bucket[b], UINT64_MAX / (METRICS_BUCKETS + 1));
+	atomic_store(&c->latency.sum_ns, UINT64_MAX);
+	atomic_store(&c->reloads, UINT64_MAX);
+	atomic_store(&c->reload_failures, UINT64_MAX);
+	atomic_store(&c->revoked, UINT64_MAX);
+	atomic_store(&c->store_refusals, UINT64_MAX);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(text(&rs), "pdp_revoked_total 18446744073709551615\n"));
+}
+
 int
 main(void)
 {
@@ -526,6 +611,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(store_failure_follows_on_store_error_allow,
 	                                    setup_store_allow, teardown_store),
 	    cmocka_unit_test_setup_teardown(health_endpoint, setup_store_deny, teardown_store),
+	    cmocka_unit_test_setup_teardown(metrics_endpoint, setup_store_deny, teardown_store),
+	    cmocka_unit_test_setup_teardown(metrics_fit_at_their_widest, setup_store_deny,
+	                                    teardown_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
