@@ -11,7 +11,6 @@
  * medians are reported, since the machine may be shared and noisy.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "bench.h"
 #include "policy_eval.h"
+#include "policy_gen.h"
 #include "policy_load.h"
 
 #define APPS     1000
@@ -44,89 +44,6 @@ die(const char *what)
 	exit(1);
 }
 
-/* Appends to a growing text buffer. */
-static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < *cap - *len)
-			break;
-		*cap = *cap * 2 + (size_t)n;
-		*buf = realloc(*buf, *cap);
-		if (*buf == NULL)
-			die("out of memory");
-	}
-	*len += (size_t)n;
-}
-
-/* A policy set of n policies over APPS apps, as YAML. */
-static char *
-make_set(size_t n, unsigned seed)
-{
-	static const char *const grants[] = {
-	    "{ controls: [mfa] }",
-	    "{ controls: [compliant_device] }",
-	    "{ require: one, controls: [mfa, compliant_device] }",
-	    "{ controls: [{ strength: phr }] }",
-	    "block",
-	};
-	size_t len = 0, cap = 1 << 20;
-	char *t = malloc(cap);
-
-	if (t == NULL)
-		die("out of memory");
-	srand(seed);
-	put(&t, &len, &cap, "apps:\n");
-	for (int a = 0; a < APPS; a++)
-		put(&t, &len, &cap, "  - { id: app-%d, hosts: [app-%d.example.com], paths: [/] }\n",
-		    a, a);
-	put(&t, &len, &cap,
-	    "locations:\n"
-	    "  - { id: corp, ranges: [10.0.0.0/8, \"2001:db8::/32\"], trusted: true }\n"
-	    "  - { id: embargoed, countries: [KP, IR, SY, CU] }\n"
-	    "strengths:\n"
-	    "  - { id: phr, combinations: [[hwk], [sc]], acr: [urn:example:phr] }\n"
-	    "policies:\n"
-	    "  - id: block-embargoed\n    users: { include: all, exclude: { users: [bg] } }\n"
-	    "    apps: { include: all }\n"
-	    "    conditions: { locations: { include: [embargoed] } }\n    grant: block\n"
-	    "  - id: mfa-outside\n    users: { include: all, exclude: { users: [bg] } }\n"
-	    "    apps: { include: all }\n"
-	    "    conditions: { locations: { include: [any], exclude: [trusted] } }\n"
-	    "    grant: { controls: [mfa] }\n"
-	    "  - id: high-risk\n    users: { include: all }\n    apps: { include: all }\n"
-	    "    conditions: { user_risk: [high] }\n"
-	    "    grant: { require: all, controls: [mfa, password_change] }\n"
-	    "  - id: trial\n    state: report-only\n    users: { include: all }\n"
-	    "    apps: { include: all }\n    grant: { controls: [compliant_device] }\n");
-	for (size_t i = 4; i < n; i++) {
-		int app = rand() % APPS, g1 = rand() % GROUPS, g2 = rand() % GROUPS;
-
-		put(&t, &len, &cap,
-		    "  - id: p-%zu\n    users: { include: { groups: [%s, %s] } }\n"
-		    "    apps: { include: [app-%d] }\n",
-		    i, group_names[g1], group_names[g2], app);
-		if (i % 3 == 0)
-			put(&t, &len, &cap,
-			    "    conditions: { device_platforms: { include: [ios, android] } }\n");
-		else if (i % 3 == 1)
-			put(&t, &len, &cap, "    conditions: { sign_in_risk: [medium, high] }\n");
-		put(&t, &len, &cap, "    grant: %s\n", grants[i % 5]);
-		if (i % 7 == 0)
-			put(&t, &len, &cap, "    session: { sign_in_frequency: 4h }\n");
-	}
-	return t;
-}
-
 struct run {
 	const char *label;
 	size_t n;
@@ -139,14 +56,17 @@ struct run {
 static void
 prepare(struct run *r)
 {
-	char *text = make_set(r->n, 42), err[512];
-	const char *names[] = {"bench.yaml"}, *bufs[] = {text};
+	struct text text = {0};
+	char err[512];
+	const char *names[] = {"bench.yaml"}, *bufs[1];
 	static const char *const ips[] = {"10.1.2.3", "203.0.113.9", "2001:db8::7", "198.51.100.1"};
 	static const char *const countries[] = {"DE", "US", NULL, "FR"};
 	static char hosts[REQUESTS][32];
 
+	policy_gen_set(&text, r->n, APPS, GROUPS, 42);
+	bufs[0] = text.buf;
 	r->set = policy_set_load_buffers(names, bufs, 1, err, sizeof(err));
-	free(text);
+	free(text.buf);
 	if (r->set == NULL)
 		die(err);
 	r->subjects = calloc(SUBJECTS, sizeof(*r->subjects));

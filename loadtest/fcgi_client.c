@@ -118,47 +118,58 @@ read_all(int fd, unsigned char *p, size_t n)
 	return 0;
 }
 
-int
-fcgi_client_request(const char *address, const struct fcgi_param *params, size_t n, char *out,
-                    size_t outsz)
+size_t
+fcgi_client_encode(const struct fcgi_param *params, size_t n, unsigned char *buf, size_t bufsz)
 {
-	unsigned char buf[16384], body[8192], hdr[8], content[65536 + 256];
+	unsigned char body[8192];
 	const unsigned char begin[8] = {0, FCGI_RESPONDER, 0, 0, 0, 0, 0, 0};
-	size_t o = 0, blen = 0, got = 0;
-	int fd = connect_to(address), status = -1;
-	char answer[8192];
+	size_t o = 0, blen = 0;
 
-	if (fd < 0)
-		return -1;
-	o += record(buf + o, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
 	for (size_t i = 0; i < n; i++) {
 		size_t nl = strlen(params[i].name), vl = strlen(params[i].value);
 
 		if (blen + nl + vl + 8 > sizeof(body))
-			goto out;
+			return 0;
 		blen += put_length(body + blen, nl);
 		blen += put_length(body + blen, vl);
 		memcpy(body + blen, params[i].name, nl);
 		memcpy(body + blen + nl, params[i].value, vl);
 		blen += nl + vl;
 	}
+	if (8 * 4 + sizeof(begin) + blen > bufsz)
+		return 0;
+	o += record(buf + o, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
 	o += record(buf + o, FCGI_PARAMS, body, blen);
 	o += record(buf + o, FCGI_PARAMS, NULL, 0);
 	o += record(buf + o, FCGI_STDIN, NULL, 0);
-	if (write_all(fd, buf, o) != 0)
+	return o;
+}
+
+int
+fcgi_client_exchange(const char *address, const unsigned char *req, size_t len, char *out,
+                     size_t outsz)
+{
+	unsigned char hdr[8], content[65536 + 256];
+	size_t got = 0;
+	int fd = connect_to(address), status = -1;
+	char answer[8192];
+
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, req, len) != 0)
 		goto out;
 	for (;;) {
-		size_t len, pad;
+		size_t clen, pad;
 
 		if (read_all(fd, hdr, 8) != 0)
 			goto out;
-		len = (size_t)hdr[4] << 8 | hdr[5];
+		clen = (size_t)hdr[4] << 8 | hdr[5];
 		pad = hdr[6];
-		if (read_all(fd, content, len + pad) != 0)
+		if (read_all(fd, content, clen + pad) != 0)
 			goto out;
-		if (hdr[1] == FCGI_STDOUT && got + len < sizeof(answer)) {
-			memcpy(answer + got, content, len);
-			got += len;
+		if (hdr[1] == FCGI_STDOUT && got + clen < sizeof(answer)) {
+			memcpy(answer + got, content, clen);
+			got += clen;
 		}
 		if (hdr[1] == FCGI_END_REQUEST)
 			break;
@@ -170,4 +181,14 @@ fcgi_client_request(const char *address, const struct fcgi_param *params, size_t
 out:
 	close(fd);
 	return status;
+}
+
+int
+fcgi_client_request(const char *address, const struct fcgi_param *params, size_t n, char *out,
+                    size_t outsz)
+{
+	unsigned char buf[16384];
+	size_t len = fcgi_client_encode(params, n, buf, sizeof(buf));
+
+	return len == 0 ? -1 : fcgi_client_exchange(address, buf, len, out, outsz);
 }

@@ -20,4 +20,19 @@ struct fcgi_param {
 int fcgi_client_request(const char *address, const struct fcgi_param *params, size_t n, char *out,
                         size_t outsz);
 
+/*
+ * The request fcgi_client_request sends, encoded once into buf (room for
+ * bufsz bytes): BEGIN_REQUEST, the params, empty PARAMS and STDIN. Returns
+ * its length, or 0 when it does not fit.
+ */
+size_t fcgi_client_encode(const struct fcgi_param *params, size_t n, unsigned char *buf,
+                          size_t bufsz);
+
+/*
+ * Sends an encoded request on a new connection to address and reads the
+ * answer to END_REQUEST, as fcgi_client_request does.
+ */
+int fcgi_client_exchange(const char *address, const unsigned char *req, size_t len, char *out,
+                         size_t outsz);
+
 #endif

@@ -8,6 +8,7 @@ packages=(
 	libfcgi-dev libjwt-dev libssl-dev libyaml-dev libjansson-dev libcmocka-dev libhiredis-dev
 	nginx-light libfcgi-bin redis-server redis-tools curl openssl procps
 	clang libclang-rt-14-dev
+	wrk jq gnuplot-nox
 )
 
 missing=()

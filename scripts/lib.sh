@@ -69,15 +69,13 @@ pdp_mint() {
 	esac
 }
 
-# pdp_write_nginx DIR PORT APP_PORT SOCKET: nginx.conf with the deploy/ snippets,
-# a protected server on PORT and an app on APP_PORT that echoes what it was told.
-pdp_write_nginx() {
-	local dir=$1 port=$2 app_port=$3 sock=$4 user=""
-	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf,pdp-upstream-headers.conf} "$dir/"
-	sed "s#unix:/run/pdp/pdp.sock#unix:$sock#" "$(pdp_root)/deploy/nginx/pdp-http.conf" >"$dir/pdp-http.conf"
+# pdp_nginx_head DIR: the top of an nginx.conf kept in DIR, up to the inside of http { }
+# with deploy/nginx's pdp-http.conf included (copy it to DIR first).
+pdp_nginx_head() {
+	local dir=$1 user=""
 	mkdir -p "$dir/tmp"
 	[ "$(id -u)" -eq 0 ] && user="user root root;"
-	cat >"$dir/nginx.conf" <<NGINX
+	cat <<NGINX
 $user
 worker_processes 2;
 pid $dir/nginx.pid;
@@ -91,6 +89,17 @@ http {
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
     include pdp-http.conf;
+NGINX
+}
+
+# pdp_write_nginx DIR PORT APP_PORT SOCKET: nginx.conf with the deploy/ snippets,
+# a protected server on PORT and an app on APP_PORT that echoes what it was told.
+pdp_write_nginx() {
+	local dir=$1 port=$2 app_port=$3 sock=$4
+	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf,pdp-upstream-headers.conf} "$dir/"
+	sed "s#unix:/run/pdp/pdp.sock#unix:$sock#" "$(pdp_root)/deploy/nginx/pdp-http.conf" >"$dir/pdp-http.conf"
+	cat >"$dir/nginx.conf" <<NGINX
+$(pdp_nginx_head "$dir")
 
     server {
         listen 127.0.0.1:$port;

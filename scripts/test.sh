@@ -35,6 +35,9 @@ for variant in release sanitize; do
 	run "context store through nginx and Redis ($variant)" tests/integration/test_redis.sh "$dir/pdp"
 done
 
+# The load-test harness end to end on the release build (small and short; no timing asserted).
+run "load-test harness (quick)" tests/integration/test_loadtest.sh build-test-release
+
 # Every parser under libFuzzer for a bounded time (PDP_FUZZ_SECONDS per target).
 run "fuzz (${PDP_FUZZ_SECONDS:-20}s per parser)" tests/fuzz/run.sh "${PDP_FUZZ_SECONDS:-20}"
 

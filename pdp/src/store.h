@@ -79,12 +79,12 @@ extern const struct store_backend store_backend_file;
 int store_file_parse(const char *name, const char *buf, size_t len, char *err, size_t errsz);
 
 struct store_stats {
-	uint64_t fetches;      /* round trips to the backend */
-	uint64_t fetch_errors; /* of which failed */
+	uint64_t fetches;        /* round trips to the backend */
+	uint64_t fetch_errors;   /* of which failed */
 	uint64_t fetch_timeouts; /* of those, failed after the timeout */
-	uint64_t stale_served; /* records served past their freshness, the backend failing */
-	uint64_t unavailable;  /* lookups answered with an error */
-	uint64_t events;       /* invalidation events applied */
+	uint64_t stale_served;   /* records served past their freshness, the backend failing */
+	uint64_t unavailable;    /* lookups answered with an error */
+	uint64_t events;         /* invalidation events applied */
 	uint64_t flushes;
 	struct cache_stats cache[STORE_KINDS];
 };

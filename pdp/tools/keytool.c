@@ -3,11 +3,13 @@
 
 #include <jansson.h>
 #include <jwt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 
 #include "b64.h"
@@ -163,4 +165,64 @@ out:
 	json_decref(hdr);
 	jwt_free(jwt);
 	return tok;
+}
+
+/* Appends the base64url of n bytes to out at *o (room checked by the caller). */
+static void
+append_b64(char *out, size_t *o, const void *p, size_t n)
+{
+	*o += b64url_encode(out + *o, p, n);
+}
+
+char *
+keytool_sign(const char *alg, EVP_PKEY *key, const char *header_json, const char *claims_json)
+{
+	bool es = strcmp(alg, "ES256") == 0;
+	size_t hl = header_json != NULL ? strlen(header_json) : 2, cl = strlen(claims_json);
+	size_t cap = B64URL_ENCODED_LEN(hl + 16) + B64URL_ENCODED_LEN(cl) + 1024, o = 0, siglen = 0;
+	char *out = malloc(cap), *hdr = malloc(hl + 32);
+	unsigned char sig[1024], raw[64];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = false;
+
+	if (out == NULL || hdr == NULL || md == NULL || (!es && strcmp(alg, "RS256") != 0))
+		goto done;
+	/* {"alg":"RS256"} then the caller's members, which begin after its '{'. */
+	snprintf(hdr, hl + 32, "{\"alg\":\"%s\"%s%s", alg,
+	         header_json != NULL && strcmp(header_json, "{}") != 0 ? "," : "",
+	         header_json != NULL && strcmp(header_json, "{}") != 0 ? header_json + 1 : "}");
+	append_b64(out, &o, hdr, strlen(hdr));
+	out[o++] = '.';
+	append_b64(out, &o, claims_json, cl);
+	siglen = sizeof(sig);
+	if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)out, o) != 1)
+		goto done;
+	out[o++] = '.';
+	if (es) {
+		/* JWS wants r || s, 32 bytes each, not OpenSSL's DER. */
+		const unsigned char *p = sig;
+		ECDSA_SIG *es_sig = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
+
+		if (es_sig == NULL)
+			goto done;
+		ok = BN_bn2binpad(ECDSA_SIG_get0_r(es_sig), raw, 32) == 32 &&
+		     BN_bn2binpad(ECDSA_SIG_get0_s(es_sig), raw + 32, 32) == 32;
+		ECDSA_SIG_free(es_sig);
+		if (!ok)
+			goto done;
+		append_b64(out, &o, raw, 64);
+	} else {
+		append_b64(out, &o, sig, siglen);
+	}
+	out[o] = '\0';
+	ok = true;
+done:
+	EVP_MD_CTX_free(md);
+	free(hdr);
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

@@ -27,4 +27,14 @@ char *keytool_public_jwk(EVP_PKEY *key, const char *kid, const char *alg);
 char *keytool_mint(const char *alg, const unsigned char *key, size_t key_len,
                    const char *header_json, const char *claims_json);
 
+/*
+ * Signs a compact JWS with OpenSSL and a key parsed once (fast: for load
+ * runs minting many tokens). alg is "RS256" (an RSA key) or "ES256" (a
+ * P-256 key); header_json holds every header member but "alg", which is
+ * added first (e.g. {"kid":"k1","typ":"JWT"}, or NULL). The caller frees.
+ * NULL on failure.
+ */
+char *keytool_sign(const char *alg, EVP_PKEY *key, const char *header_json,
+                   const char *claims_json);
+
 #endif

@@ -1,0 +1,98 @@
+# report.jq: turns the runs of loadtest/run.sh (one object, keyed by run label) into
+# report.json: medians of interleaved rounds, ratios taken within each round (so load
+# from elsewhere on the machine cancels out), the scenarios, and the targets met.
+def median: sort | if length == 0 then null
+	elif length % 2 == 1 then .[length / 2 | floor]
+	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+def r1: . * 10 | round / 10;
+def r3: . * 1000 | round / 1000;
+
+$runs[0] as $R
+| [range(1; $rounds + 1) | tostring] as $rs
+| def series($p): [$rs[] | $R[$p + "-" + .]];
+  def med($p; f): [series($p)[] | f] | median;
+  def summary($p): {
+	rps: med($p; .rps) | r1,
+	p50_us: med($p; .latency_us.p50), p90_us: med($p; .latency_us.p90),
+	p99_us: med($p; .latency_us.p99), p999_us: med($p; .latency_us.p999),
+	max_us: med($p; .latency_us.max), errors: ([series($p)[] | .errors] | add)
+  };
+  # The median over rounds of a / b, each pair from the same round.
+  def ratio($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) / ($R[$b + "-" + .] | f)] | median | r3;
+  def one($l): $R[$l] | {rps: (.rps | r1), mean_us: .latency_us.mean, p50_us: .latency_us.p50,
+	p99_us: .latency_us.p99, max_us: .latency_us.max, decisions, status, errors};
+  ($R["cold-single"].latency_us.mean - $R["cold-warm"].latency_us.mean) as $extra
+| (if $verify_per_s > 0 then 1e6 / $verify_per_s else null end) as $verify_us
+| [50, 10, 100, 1000, 10000] as $sizes
+| {
+	date: $date, host: $host, version: $pdp_version,
+	settings: {rounds: $rounds, seconds_per_run: $seconds, users: $users, devices: $users,
+		tokens: $tokens, policies: 50, apps: 1000, alg: "RS256", pdp_threads: $threads,
+		zero_threads: $threads, wrk: "2 threads, 32 connections", direct_threads: $threads},
+	through_nginx: {
+		no_auth: summary("nginx-noauth"), internal_auth: summary("nginx-internal"),
+		zero_work: summary("nginx-zero"), pdp: summary("nginx-pdp")
+	},
+	direct: {zero_work: summary("direct-zero"), pdp: summary("direct-pdp")},
+	ratios: {
+		pdp_over_zero_work_nginx: ratio("nginx-pdp"; "nginx-zero"; .rps),
+		pdp_over_no_auth_nginx: ratio("nginx-pdp"; "nginx-noauth"; .rps),
+		pdp_over_internal_nginx: ratio("nginx-pdp"; "nginx-internal"; .rps),
+		pdp_over_zero_work_direct: ratio("direct-pdp"; "direct-zero"; .rps),
+		p99_minus_zero_work_nginx_us:
+			[$rs[] | $R["nginx-pdp-" + .].latency_us.p99 - $R["nginx-zero-" + .].latency_us.p99] | median
+	},
+	decision_mix_direct: ([series("direct-pdp")[] | .decisions] | reduce .[] as $d ({}; . as $acc
+		| reduce ($d | keys[]) as $k ($acc; .[$k] += $d[$k]))),
+	cold: {
+		warm_one_client: one("cold-warm"), cold_one_client: one("cold-single"),
+		cold_parallel: one("cold-parallel"),
+		extra_us_per_cold_token: ($extra | r1),
+		rsa2048_verify_us: (if $verify_us then $verify_us | r1 else null end),
+		extra_in_rsa_verifies: (if $verify_us then $extra / $verify_us | r3 else null end),
+		store_round_trips_per_cold_token: ($cold_fetches / $R["cold-single"].requests | r3)
+	},
+	flood: {
+		rate_each: $R["flood-alone"].rps, valid_alone: one("flood-alone"),
+		valid_during_flood: one("flood-valid"), invalid: one("flood-invalid"),
+		valid_throughput_ratio: ($R["flood-valid"].rps / $R["flood-alone"].rps | r3)
+	},
+	reload_every_100ms: {
+		without: one("reload-base"), "with": one("reload"), reloads: $reloads,
+		throughput_ratio: ($R["reload"].rps / $R["reload-base"].rps | r3)
+	},
+	revocation_storm: {
+		without: one("storm-base"), "with": one("storm"), users_revoked: $storm_users,
+		requests_refused_as_revoked: $storm_revoked,
+		throughput_ratio: ($R["storm"].rps / $R["storm-base"].rps | r3)
+	},
+	redis_outage: {run: one("outage"), store_errors: $store_errors, health_after: $health_after},
+	policy_scale: [$sizes[] as $n | {
+		policies: $n, rps: med("policies-\($n)"; .rps) | r1,
+		mean_us: med("policies-\($n)"; .latency_us.mean),
+		p99_us: med("policies-\($n)"; .latency_us.p99),
+		time_vs_50: ratio("policies-\($n)"; "policies-50"; .latency_us.mean)
+	}],
+	memory: {live_tokens: $live_tokens, rss_mib: ($rss_kib / 1024 | r1),
+		token_cache_bound: 131072}
+}
+| .targets = [
+	{name: "through nginx: PDP / zero-work responder throughput", want: ">= 0.95",
+		got: .ratios.pdp_over_zero_work_nginx, met: (.ratios.pdp_over_zero_work_nginx >= 0.95)},
+	{name: "through nginx: PDP p99 - zero-work p99 (us)", want: "<= 100",
+		got: .ratios.p99_minus_zero_work_nginx_us, met: (.ratios.p99_minus_zero_work_nginx_us <= 100)},
+	{name: "direct: PDP / zero-work responder throughput", want: ">= 0.90",
+		got: .ratios.pdp_over_zero_work_direct, met: (.ratios.pdp_over_zero_work_direct >= 0.90)},
+	{name: "cold token: extra cost in RSA-2048 verifies", want: "<= 1.5",
+		got: .cold.extra_in_rsa_verifies, met: (.cold.extra_in_rsa_verifies != null and .cold.extra_in_rsa_verifies <= 1.5)},
+	{name: "flood: valid throughput during / without", want: ">= 0.8",
+		got: .flood.valid_throughput_ratio, met: (.flood.valid_throughput_ratio >= 0.8)},
+	{name: "10,000 policies: decision time / 50 policies", want: "<= 2",
+		got: (.policy_scale[] | select(.policies == 10000) | .time_vs_50),
+		met: ((.policy_scale[] | select(.policies == 10000) | .time_vs_50) <= 2)},
+	{name: "RSS with every token live (MiB)", want: "<= 256",
+		got: .memory.rss_mib, met: (.memory.rss_mib <= 256)},
+	{name: "no transport error or 500 in any run", want: "0",
+		got: ([$R[] | .errors + (.status["500"] // 0) + (.status["502"] // 0)] | add),
+		met: (([$R[] | .errors + (.status["500"] // 0) + (.status["502"] // 0)] | add) == 0)}
+]

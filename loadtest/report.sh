@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Renders report.json (loadtest/run.sh) as report.md, and the latency
+# distributions of round 1 as latency.png (gnuplot).
+# usage: loadtest/report.sh REPORT_JSON RESULTS_DIR OUT_DIR
+set -euo pipefail
+json=$1 res=$2 out=$3
+q() { jq -r "$@" "$json"; }
+
+# --- chart: latency CDFs, through nginx (wrk) and direct (pdp-load) ---------------------
+for l in noauth internal zero pdp; do
+	jq -r '.cdf[] | "\(.[0]) \(.[1])"' "$res/nginx-$l-1.json" >"$res/nginx-$l.dat"
+done
+gnuplot <<GP
+set terminal pngcairo size 1100,520 font ",10" noenhanced
+set output "$out/latency.png"
+set multiplot layout 1,2 title "PDP latency against baselines measured in the same run (round 1)"
+set logscale x
+set xlabel "latency (us, log scale)"
+set ylabel "fraction of requests at or below"
+set key bottom right
+set grid
+set yrange [0:1]
+set title "through nginx (wrk)"
+plot "$res/nginx-noauth.dat" using 1:2 with lines lw 2 title "nginx, no auth", \
+     "$res/nginx-internal.dat" using 1:2 with lines lw 2 title "auth_request to return 200", \
+     "$res/nginx-zero.dat" using 1:2 with lines lw 2 title "auth_request to zero-work libfcgi", \
+     "$res/nginx-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP"
+set title "direct FastCGI, a new connection per request (pdp-load)"
+plot "$res/direct-zero-1.cdf" using 1:2 with lines lw 2 title "zero-work libfcgi responder", \
+     "$res/direct-pdp-1.cdf" using 1:2 with lines lw 2 title "the PDP"
+unset multiplot
+GP
+
+# --- Markdown ----------------------------------------------------------------------------
+row() { # LABEL JQ_PATH
+	q --arg l "$1" "$2"' | "| \($l) | \(.rps) | \(.p50_us) | \(.p90_us) | \(.p99_us) | \(.p999_us) | \(.max_us) | \(.errors) |"'
+}
+{
+	echo "# PDP load-test report"
+	echo
+	q '"\(.date) on \(.host); \(.version). Settings: \(.settings.users) users and devices, \(.settings.tokens) \(.settings.alg) tokens, \(.settings.policies) policies over \(.settings.apps) apps, PDP and zero-work responder with \(.settings.pdp_threads) threads each; wrk \(.settings.wrk); direct runs with \(.settings.direct_threads) client threads. Medians of \(.settings.rounds) interleaved rounds of \(.settings.seconds_per_run) s; ratios are medians of per-round ratios."'
+	echo
+	echo "## Targets"
+	echo
+	echo "| target | want | got | met |"
+	echo "|---|---|---|---|"
+	q '.targets[] | "| \(.name) | \(.want) | \(.got) | \(if .met then "yes" else "**no**" end) |"'
+	echo
+	echo "## Throughput and latency (warm caches)"
+	echo
+	echo "| run | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | transport errors |"
+	echo "|---|---|---|---|---|---|---|---|"
+	row "nginx, no auth" .through_nginx.no_auth
+	row "nginx auth_request → internal return 200" .through_nginx.internal_auth
+	row "nginx auth_request → zero-work libfcgi" .through_nginx.zero_work
+	row "nginx auth_request → PDP" .through_nginx.pdp
+	row "direct → zero-work libfcgi" .direct.zero_work
+	row "direct → PDP" .direct.pdp
+	echo
+	q '.ratios | "PDP / zero-work through nginx: **\(.pdp_over_zero_work_nginx)**; PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**; p99 PDP − zero-work through nginx: \(.p99_minus_zero_work_nginx_us) µs."'
+	echo
+	q '"Decision mix of the direct PDP runs: \(.decision_mix_direct | to_entries | map("\(.key) \(.value)") | join(", "))."'
+	echo
+	echo "![latency distributions](latency.png)"
+	echo
+	echo "## Scenarios"
+	echo
+	echo "| scenario | without | with | ratio | notes |"
+	echo "|---|---|---|---|---|"
+	q '.cold | "| cold tokens (one client, mean µs) | \(.warm_one_client.mean_us) warm | \(.cold_one_client.mean_us) first-seen | +\(.extra_us_per_cold_token) µs = \(.extra_in_rsa_verifies) RSA verifies (\(.rsa2048_verify_us) µs each) | \(.cold_parallel.rps) first-seen tokens/s with all client threads; \(.store_round_trips_per_cold_token) context-store round trips per first-seen token |"'
+	q '.flood | "| invalid-signature flood (valid req/s) | \(.valid_alone.rps) | \(.valid_during_flood.rps) | \(.valid_throughput_ratio) | \(.invalid.rps) invalid req/s beside them, all refused: \(.invalid.decisions.unauthenticated) unauthenticated; valid p99 \(.valid_alone.p99_us) → \(.valid_during_flood.p99_us) µs |"'
+	q '.reload_every_100ms | "| policy reload every 100 ms (req/s) | \(.without.rps) | \(.with.rps) | \(.throughput_ratio) | \(.reloads) reloads; errors \(.with.decisions.error) |"'
+	q '.revocation_storm | "| revocation storm (req/s) | \(.without.rps) | \(.with.rps) | \(.throughput_ratio) | sessions of \(.users_revoked) users revoked mid-run; \(.requests_refused_as_revoked) requests refused as revoked |"'
+	q '.redis_outage | "| Redis killed for a third of the run, then back | | \(.run.rps) | | decisions \(.run.decisions | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); transport errors \(.run.errors); store errors \(.store_errors); health after: \(.health_after) |"'
+	echo
+	echo "### Policy scale"
+	echo
+	echo "| policies | req/s | mean µs | p99 µs | decision time vs 50 |"
+	echo "|---|---|---|---|---|"
+	q '.policy_scale[] | "| \(.policies) | \(.rps) | \(.mean_us) | \(.p99_us) | \(.time_vs_50) |"'
+	echo
+	echo "### Memory"
+	echo
+	q '.memory | "RSS \(.rss_mib) MiB with \(.live_tokens) tokens live in the token cache (bound \(.token_cache_bound))."'
+} >"$out/report.md"

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# The load-test harness: generates users, devices, tokens and policies, starts
+# Redis, the PDP, a zero-work libfcgi responder and nginx on loopback, measures
+# the PDP against baselines taken in the same run (interleaved rounds), runs the
+# scenarios, and writes report.md, report.json and latency.png to the output
+# directory. Everything it starts is stopped at the end; every run is bounded.
+#
+# usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S]
+#   --quick: a small data set and 1-second runs (a smoke test of the harness).
+#   --build DIR: build a Release tree there (default build-loadtest).
+#   --prebuilt DIR: use the binaries already built in DIR as they are.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib.sh"
+
+build=$root/build-loadtest
+out=$root/loadtest/results
+rounds=3
+secs=5
+users=10000
+tokens=100000
+threads=4
+prebuilt=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) rounds=1; secs=1; users=1000; tokens=3000 ;;
+	--out) out=$2; shift ;;
+	--build) build=$2; shift ;;
+	--prebuilt) build=$2; prebuilt=1; shift ;;
+	--rounds) rounds=$2; shift ;;
+	--seconds) secs=$2; shift ;;
+	*) echo "usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S]" >&2; exit 2 ;;
+	esac
+	shift
+done
+for tool in wrk jq gnuplot redis-server nginx; do
+	command -v "$tool" >/dev/null || { echo "loadtest: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
+done
+
+[ "$prebuilt" = 1 ] || pdp_build "$build" -DCMAKE_BUILD_TYPE=Release -DPDP_TESTS=OFF -DPDP_LOADTEST=ON
+bin=$build/loadtest
+pdp=$build/pdp/pdp
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-load-XXXXXX")
+res=$work/results
+mkdir -p "$res"
+pdp_pid="" zero_pid=""
+cleanup() {
+	set +e
+	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
+	[ -n "$zero_pid" ] && kill "$zero_pid" 2>/dev/null && wait "$zero_pid" 2>/dev/null
+	pdp_stop_nginx "$work"
+	pdp_redis_down "$work"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+say() { echo "loadtest: $*" >&2; }
+
+# --- data ------------------------------------------------------------------------
+say "generating $users users and devices, $tokens RS256 tokens, 50 policies"
+"$bin/pdp-loadgen" --out "$work/data" --users "$users" --devices "$users" --tokens "$tokens" >&2
+# Warm traffic: one token per user, repeating. Cold: the rest, each sent once.
+head -n "$users" "$work/data/requests.txt" >"$work/warm.txt"
+tail -n +"$((users + 1))" "$work/data/requests.txt" >"$work/cold.txt"
+head -n "$users" "$work/data/invalid.txt" >"$work/invalid.txt"
+
+# --- Redis, the PDP, the zero-work responder, nginx --------------------------------
+pdp_redis_up "$work"
+redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null
+cat >"$work/pdp.yaml" <<YAML
+listen: unix:$work/pdp.sock
+threads: $threads
+policies: $work/data/policies
+default_decision: allow
+realm: pdp-load
+token: { cache_entries: 131072 }
+issuers:
+  - issuer: https://idp.load.example/
+    audiences: [https://apps.load.example]
+    jwks_file: $work/data/jwks.json
+    algorithms: [RS256, ES256]
+store:
+  type: redis
+  address: unix:$work/redis.sock
+  stale_max: 5m
+YAML
+start_pdp() {
+	"$pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
+	pdp_pid=$!
+	pdp_wait_socket "$work/pdp.sock" "$pdp_pid" || { cat "$work/pdp.log" >&2; exit 1; }
+}
+start_pdp
+"$bin/pdp-zero" "unix:$work/zero.sock" "$threads" 2>>"$work/zero.log" &
+zero_pid=$!
+pdp_wait_socket "$work/zero.sock" "$zero_pid"
+
+ports=()
+for _ in 1 2 3 4; do ports+=("$(pdp_free_port)"); done
+cp "$root"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf} "$work/"
+sed "s#unix:/run/pdp/pdp.sock#unix:$work/pdp.sock#" "$root/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
+cat >"$work/nginx.conf" <<NGINX
+$(pdp_nginx_head "$work")
+    # The load driver stands for a trusted proxy: the caller's address is X-Forwarded-For.
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+    upstream zero { server unix:$work/zero.sock; }
+
+    server { # no auth
+        listen 127.0.0.1:${ports[0]};
+        location / { empty_gif; }
+    }
+    server { # auth_request to an internal return 200
+        listen 127.0.0.1:${ports[1]};
+        auth_request /_ok;
+        location / { empty_gif; }
+        location = /_ok { internal; return 200; }
+    }
+    server { # auth_request to the zero-work libfcgi responder, wired as the PDP is
+        listen 127.0.0.1:${ports[2]};
+        auth_request /_zero;
+        location / { empty_gif; }
+        location = /_zero {
+            internal;
+            include pdp_params;
+            fastcgi_pass zero;
+        }
+    }
+    server { # the PDP, with deploy/nginx's snippets
+        listen 127.0.0.1:${ports[3]};
+        set \$pdp_signin_url http://127.0.0.1:${ports[3]}/signin;
+        include pdp-auth.conf;
+        include pdp-admin.conf;
+        location / { empty_gif; }
+    }
+}
+NGINX
+pdp_start_nginx "$work"
+url_noauth=http://127.0.0.1:${ports[0]}/
+url_internal=http://127.0.0.1:${ports[1]}/
+url_zero=http://127.0.0.1:${ports[2]}/
+url_pdp=http://127.0.0.1:${ports[3]}/
+metrics() { curl -s -m 5 "http://127.0.0.1:${ports[3]}/pdp/metrics"; }
+metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$(metrics)"; }
+for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp.log" && break; sleep 0.05; done
+
+# drive NAME ARGS...: pdp-load; the JSON line goes to results/NAME.json.
+drive() { local name=$1; shift; "$bin/pdp-load" --label "$name" "$@" >"$res/$name.json"; }
+# through NAME URL: wrk through nginx for secs seconds.
+through() {
+	# wrk prints its own summary first; the script's JSON line is the one that starts with {.
+	wrk -t2 -c32 -d"${secs}s" --timeout 5s -s "$root/loadtest/wrk.lua" "$2" -- "$work/warm.txt" "$1" >"$res/$1.txt"
+	grep '^{' "$res/$1.txt" >"$res/$1.json"
+}
+
+# --- warm-up: every warm token verified and every record cached once ---------------
+say "warm-up"
+drive warmup --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --once --threads "$threads"
+drive warmup2 --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration 1 --threads "$threads"
+
+# --- baselines and the PDP, interleaved ---------------------------------------------
+for r in $(seq 1 "$rounds"); do
+	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder, PDP; direct"
+	through "nginx-noauth-$r" "$url_noauth"
+	through "nginx-internal-$r" "$url_internal"
+	through "nginx-zero-$r" "$url_zero"
+	through "nginx-pdp-$r" "$url_pdp"
+	drive "direct-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
+		--cdf "$res/direct-zero-$r.cdf"
+	drive "direct-pdp-$r" --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
+		--cdf "$res/direct-pdp-$r.cdf"
+done
+
+# --- cold tokens: one client, first-seen tokens against warm ones -------------------
+say "cold tokens"
+cold_n=$(wc -l <"$work/cold.txt")
+single=$(( cold_n / 2 ))
+head -n "$single" "$work/cold.txt" >"$work/cold-single.txt"
+tail -n +"$((single + 1))" "$work/cold.txt" >"$work/cold-rest.txt"
+drive cold-warm --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads 1
+fetches0=$(metric pdp_store_fetches_total)
+drive cold-single --address "unix:$work/pdp.sock" --requests "$work/cold-single.txt" --once --threads 1
+cold_fetches=$(( $(metric pdp_store_fetches_total) - fetches0 ))
+drive cold-parallel --address "unix:$work/pdp.sock" --requests "$work/cold-rest.txt" --once --threads "$threads"
+verify_per_s=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { print $NF }')
+# Memory: every token of the run is now live in the token cache.
+rss_kib=$(awk '/^VmRSS/ { print $2 }' "/proc/$pdp_pid/status")
+live_tokens=$(metric 'pdp_cache_entries{cache="token"}')
+
+# --- invalid-signature flood at the rate of the valid traffic -----------------------
+say "invalid-signature flood"
+cap=$(jq -s 'map(.rps) | sort | .[length / 2 | floor]' "$res"/direct-pdp-*.json)
+rate=$(jq -n "$cap * 0.4 | floor")
+drive flood-alone --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads 2 --rate "$rate"
+"$bin/pdp-load" --label flood-invalid --address "unix:$work/pdp.sock" --requests "$work/invalid.txt" \
+	--duration "$secs" --threads 2 --rate "$rate" >"$res/flood-invalid.json" &
+flood=$!
+drive flood-valid --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads 2 --rate "$rate"
+wait "$flood"
+
+# --- policy reload every 100 ms under load -------------------------------------------
+say "policy reload every 100 ms"
+reloads0=$(metric 'pdp_policy_reloads_total{result="ok"}')
+drive reload-base --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+( for _ in $(seq 1 $((secs * 10))); do kill -HUP "$pdp_pid"; sleep 0.1; done ) &
+hup=$!
+drive reload --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+wait "$hup"
+reloads=$(( $(metric 'pdp_policy_reloads_total{result="ok"}') - reloads0 ))
+
+# --- revocation storm: sessions of 10% of the warm users revoked while they ask ------
+say "revocation storm"
+revoked0=$(metric 'pdp_revoked_total')
+drive storm-base --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+storm_users=$((users / 10))
+(
+	sleep 0.2
+	now=$(($(date +%s) + 1))
+	for u in $(seq 0 10 $((users - 1))); do
+		printf 'HSET pdp:user:user-%d@load.example revoked_before %d\nPUBLISH pdp:events "user user-%d@load.example"\n' "$u" "$now" "$u"
+	done | redis-cli -s "$work/redis.sock" >/dev/null
+) &
+storm=$!
+drive storm --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+wait "$storm"
+storm_revoked=$(( $(metric 'pdp_revoked_total') - revoked0 ))
+storm_events=$(metric 'pdp_store_events_total')
+# Undo: the sessions live again for the scenarios after this one.
+for u in $(seq 0 10 $((users - 1))); do
+	printf 'HDEL pdp:user:user-%d@load.example revoked_before\nPUBLISH pdp:events "user user-%d@load.example"\n' "$u" "$u"
+done | redis-cli -s "$work/redis.sock" >/dev/null
+
+# --- Redis outage mid-run -----------------------------------------------------------------
+say "Redis outage mid-run"
+(
+	sleep "$(jq -n "$secs / 3")"
+	pdp_redis_down "$work" KILL
+	sleep "$(jq -n "$secs / 3")"
+	pdp_redis_up "$work" && redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null
+) &
+outage=$!
+drive outage --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+wait "$outage"
+store_errors=$(metric 'pdp_store_errors_total')
+for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${ports[3]}/pdp/health")" = 200 ] && break; sleep 0.05; done
+health_after=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${ports[3]}/pdp/health")
+
+# --- policy scale: 10 to 10,000 policies, interleaved with 50 -------------------------------
+say "policy scale"
+set_policies() {
+	local before
+	before=$(metric 'pdp_policy_reloads_total{result="ok"}')
+	"$bin/pdp-loadgen" --policies-only "$work/data/policies/set.yaml" --policies "$1"
+	kill -HUP "$pdp_pid"
+	for _ in $(seq 1 200); do
+		[ "$(metric 'pdp_policy_reloads_total{result="ok"}')" -gt "$before" ] && [ "$(metric pdp_policies)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	say "the set of $1 policies did not load"; return 1
+}
+for r in $(seq 1 "$rounds"); do
+	for n in 50 10 100 1000 10000; do
+		set_policies "$n"
+		drive "policies-$n-$r" --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+	done
+done
+set_policies 50
+
+# --- report ----------------------------------------------------------------------------------
+say "report"
+jq -s 'map({(.label): .}) | add' "$res"/*.json >"$work/runs.json"
+jq -n \
+	--slurpfile runs "$work/runs.json" \
+	--argjson rounds "$rounds" --argjson seconds "$secs" --argjson users "$users" --argjson tokens "$tokens" \
+	--argjson threads "$threads" --argjson verify_per_s "${verify_per_s:-0}" \
+	--argjson rss_kib "$rss_kib" --argjson live_tokens "${live_tokens:-0}" \
+	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
+	--argjson store_errors "${store_errors:-0}" --argjson health_after "$health_after" \
+	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm), $(nproc) cores" \
+	--arg pdp_version "$("$pdp" version 2>/dev/null || echo unknown)" \
+	-f "$root/loadtest/report.jq" >"$out/report.json"
+"$root/loadtest/report.sh" "$out/report.json" "$res" "$out"
+say "report: $out/report.md, $out/report.json, $out/latency.png"

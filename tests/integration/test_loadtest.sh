@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The load-test harness end to end, small and short (loadtest/run.sh --quick):
+# real Redis, PDP, zero-work responder and nginx on loopback. Checks what the
+# report says happened (answers, decision mix, scenarios, memory, chart), never
+# how fast: timings on a shared machine are for the report, not for tests.
+# usage: tests/integration/test_loadtest.sh BUILD_DIR
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/integration/assert.sh"
+build=$(cd "${1:?usage: test_loadtest.sh BUILD_DIR}" && pwd)
+out=$(mktemp -d "${TMPDIR:-/tmp}/pdp-loadtest-XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+"$root/loadtest/run.sh" --quick --prebuilt "$build" --out "$out" >"$out/run.log" 2>&1
+rc=$?
+expect "the quick suite runs to the end" 0 "$rc" "$(tail -20 "$out/run.log")"
+r=$out/report.json
+j() { jq -r "$@" "$r" 2>&1; }
+
+expect "report.json is JSON" "object" "$(j 'type')"
+expect "four runs through nginx, each with throughput" "4" \
+	"$(j '[.through_nginx[] | select(.rps > 0)] | length')"
+expect "two direct runs, each with throughput" "2" "$(j '[.direct[] | select(.rps > 0)] | length')"
+expect "no transport error or 500 in any run" "true" \
+	"$(j '.targets[] | select(.name | startswith("no transport")) | .met')"
+expect "every target has a verdict" "8" "$(j '[.targets[] | select(.met == true or .met == false)] | length')"
+expect "the generated users get allow, deny and step-up" "true" \
+	"$(j '.decision_mix_direct | .allow > 0 and .deny > 0 and .["step-up"] > 0 and .error == 0')"
+expect "flood: every invalid signature is refused as unauthenticated" "true" \
+	"$(j '.flood.invalid | .decisions.unauthenticated > 0 and .decisions.unauthenticated == .decisions.allow + .decisions.deny + .decisions["step-up"] + .decisions.unauthenticated + .decisions.error + .decisions.none')"
+expect "flood: valid traffic still allowed" "true" "$(j '.flood.valid_during_flood.decisions.allow > 0')"
+expect "cold: every first-seen token answered" "true" \
+	"$(j '.cold.cold_one_client.decisions | .allow + .deny + .["step-up"] > 0 and .error == 0 and .unauthenticated == 0')"
+expect "cold: the extra cost is measured against an RSA verify" "true" \
+	"$(j '.cold.rsa2048_verify_us > 0 and (.cold.extra_in_rsa_verifies | type) == "number"')"
+expect "reload every 100 ms: reloads happened, no error answers" "true" \
+	"$(j '.reload_every_100ms | .reloads >= 5 and .with.decisions.error == 0')"
+expect "revocation storm: revoked sessions were refused" "true" \
+	"$(j '.revocation_storm | .requests_refused_as_revoked > 0 and .with.decisions.unauthenticated > 0')"
+expect "Redis outage: no transport error, store errors seen, health back to 200" "true" \
+	"$(j '.redis_outage | .run.errors == 0 and .store_errors > 0 and .health_after == 200 and .run.decisions.error == 0')"
+expect "policy scale: 10, 50, 100, 1,000 and 10,000 policies measured" "10 50 100 1000 10000" \
+	"$(j '[.policy_scale[] | select(.rps > 0) | .policies] | sort | map(tostring) | join(" ")')"
+expect "memory: every generated token is live in the token cache" "3000" "$(j '.memory.live_tokens')"
+expect "memory: RSS reported" "true" "$(j '.memory.rss_mib > 0')"
+expect_match "report.md has the targets and scenarios" '## Targets(.|\n)*## Scenarios' "$(tr '\n' ' ' <"$out/report.md")"
+expect "latency.png is a PNG" "PNG" "$(head -c 4 "$out/latency.png" | tail -c 3)"
+leftover=$(pgrep -af 'pdp-load-|pdp-zero' | grep -v pgrep || true)
+expect "nothing the harness started is left running" "" "$leftover"
+
+echo "# test_loadtest: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
