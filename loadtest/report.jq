@@ -42,6 +42,11 @@ $runs[0] as $R
 		p99_minus_zero_work_nginx_us:
 			[$rs[] | $R["nginx-pdp-" + .].latency_us.p99 - $R["nginx-zero-" + .].latency_us.p99] | median
 	},
+	where_the_time_goes: {
+		zero_work_cpu_us_per_request: ($zero_cpu_us / ([series("direct-zero")[] | .requests] | add) | r1),
+		pdp_cpu_us_per_request: ($pdp_cpu_us / ([series("direct-pdp")[] | .requests] | add) | r1),
+		pdp_decide_us_per_decision: ($decision_us | r1)
+	},
 	decision_mix_direct: ([series("direct-pdp")[] | .decisions] | reduce .[] as $d ({}; . as $acc
 		| reduce ($d | keys[]) as $k ($acc; .[$k] += $d[$k]))),
 	cold: {

@@ -59,6 +59,8 @@ row() { # LABEL JQ_PATH
 	echo
 	q '.ratios | "PDP / zero-work through nginx: **\(.pdp_over_zero_work_nginx)**; PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**; p99 PDP − zero-work through nginx: \(.p99_minus_zero_work_nginx_us) µs."'
 	echo
+	q '.where_the_time_goes | "Where the time goes (direct runs): the zero-work libfcgi responder uses \(.zero_work_cpu_us_per_request) µs of CPU per request (accept, read, answer, close), the PDP \(.pdp_cpu_us_per_request) µs, of which \(.pdp_decide_us_per_decision) µs are the decision itself (pdp_decide, from the PDP'"'"'s own latency histogram); the rest is the same libfcgi transport."'
+	echo
 	q '"Decision mix of the direct PDP runs: \(.decision_mix_direct | to_entries | map("\(.key) \(.value)") | join(", "))."'
 	echo
 	echo "![latency distributions](latency.png)"

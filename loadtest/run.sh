@@ -158,6 +158,12 @@ say "warm-up"
 drive warmup --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --once --threads "$threads"
 drive warmup2 --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration 1 --threads "$threads"
 
+# cpu PID: CPU time the process has used, in microseconds (user + system).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000000 / hz) }' "/proc/$1/stat"; }
+zero_cpu=0 pdp_cpu=0
+dsum0=$(metric pdp_decision_duration_seconds_sum)
+dcount0=$(metric pdp_decision_duration_seconds_count)
+
 # --- baselines and the PDP, interleaved ---------------------------------------------
 for r in $(seq 1 "$rounds"); do
 	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder, PDP; direct"
@@ -165,11 +171,18 @@ for r in $(seq 1 "$rounds"); do
 	through "nginx-internal-$r" "$url_internal"
 	through "nginx-zero-$r" "$url_zero"
 	through "nginx-pdp-$r" "$url_pdp"
+	c0=$(cpu "$zero_pid")
 	drive "direct-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
 		--cdf "$res/direct-zero-$r.cdf"
+	zero_cpu=$((zero_cpu + $(cpu "$zero_pid") - c0))
+	c0=$(cpu "$pdp_pid")
 	drive "direct-pdp-$r" --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
 		--cdf "$res/direct-pdp-$r.cdf"
+	pdp_cpu=$((pdp_cpu + $(cpu "$pdp_pid") - c0))
 done
+# Where the time goes: CPU per request of each responder in the direct runs, and the
+# PDP's own time per decision (pdp_decide, without the transport) over all its runs.
+decision_us=$(jq -n "($(metric pdp_decision_duration_seconds_sum) - $dsum0) * 1e6 / ($(metric pdp_decision_duration_seconds_count) - $dcount0)")
 
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 say "cold tokens"
@@ -274,6 +287,7 @@ jq -n \
 	--argjson rounds "$rounds" --argjson seconds "$secs" --argjson users "$users" --argjson tokens "$tokens" \
 	--argjson threads "$threads" --argjson verify_per_s "${verify_per_s:-0}" \
 	--argjson rss_kib "$rss_kib" --argjson live_tokens "${live_tokens:-0}" \
+	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson decision_us "$decision_us" \
 	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
 	--argjson store_errors "${store_errors:-0}" --argjson health_after "$health_after" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm), $(nproc) cores" \
