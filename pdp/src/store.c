@@ -382,14 +382,16 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 
 		atomic_fetch_add_explicit(&s->fetches, 1, memory_order_relaxed);
 		e = s->ops->fetch(s->be, worker, &f, l->why, sizeof(l->why));
-		if (e == STORE_OK)
+		if (e == STORE_OK) {
 			store_answered(s);
-		else if (e == STORE_UNAVAILABLE)
+		} else if (e == STORE_UNAVAILABLE) {
 			note_failure(s, l->why, now_ms);
-		if (e == STORE_UNAVAILABLE && clock_ms() - began >= (int64_t)cfg->timeout_ms)
-			atomic_fetch_add_explicit(&s->fetch_timeouts, 1, memory_order_relaxed);
-		else
+			if (clock_ms() - began >= (int64_t)cfg->timeout_ms)
+				atomic_fetch_add_explicit(&s->fetch_timeouts, 1,
+				                          memory_order_relaxed);
+		} else {
 			log_bad_record(l->why);
+		}
 		for (int k = 0; k < STORE_KINDS; k++) {
 			struct store_value *v = f.value[k];
 

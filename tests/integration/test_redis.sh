@@ -148,6 +148,9 @@ after=$(commands)
 expect "warm run: 200 requests allowed" 200 "$n"
 expect "warm run: Redis's command counter moved only by our own INFO" "$idle" $((after - before))
 
+expect "Redis healthy: the PDP logged no warning or error" "" \
+	"$(grep -E ' (warn|error) ' "$work/pdp.log" | head -5)"
+
 # --- Redis slow (stopped): bounded waits --------------------------------------
 carol=$(token carol@example.com dev-9 j-carol-1)
 kill -STOP "$(cat "$work/redis.pid")"
