@@ -338,6 +338,34 @@ use(struct store_lookup *l, int k, struct store_value *v)
 		l->jti_revoked = true;
 }
 
+/*
+ * A backend that knows every revoked jti answers a first-seen token without a
+ * round trip (only while events flow: they keep its knowledge current). The
+ * answer is cached as a fetched one would be, so it serves stale in an outage;
+ * gen (read before asking) keeps an answer that raced an event out of the cache.
+ */
+static bool
+known_jti(struct store *s, const char *jti, uint64_t gen, int64_t now_ms, struct store_lookup *l)
+{
+	const struct config_store *cfg = s->cfg;
+	struct store_value *v;
+	int revoked;
+	int64_t ttl;
+
+	if (s->ops->jti_revoked == NULL ||
+	    (revoked = s->ops->jti_revoked(s->be, jti, strlen(jti), now_ms)) < 0 ||
+	    (v = store_value_new(0)) == NULL)
+		return false;
+	v->found = revoked == 1;
+	v->confirmed_ms = now_ms;
+	ttl = (int64_t)(v->found ? cfg->ttl_ms : cfg->negative_ttl_ms);
+	atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+	cache_put_if(s->cache[STORE_JTI], jti, strlen(jti), v,
+	             now_ms + ttl + (int64_t)cfg->stale_max_ms, gen);
+	use(l, STORE_JTI, v);
+	return true;
+}
+
 void
 store_lookup(struct store *s, unsigned worker, const char *device_id, const char *user,
              const char *jti, int64_t now_ms, int64_t now_s, struct store_lookup *l)
@@ -372,6 +400,8 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 			stale[k] = v;
 		}
 		gen[k] = cache_generation(s->cache[k], keys[k], strlen(keys[k]));
+		if (k == STORE_JTI && live && known_jti(s, keys[k], gen[k], now_ms, l))
+			continue;
 		f.key[k] = keys[k];
 		f.len[k] = strlen(keys[k]);
 		need = true;

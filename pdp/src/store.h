@@ -59,7 +59,9 @@ struct store;
  * store_event / store_set_live on s; fetch answers every wanted key of f in
  * one round trip, on the calling worker's own connection, or fails with the
  * reason in err (then no value is left in f); reload (may be NULL) re-reads
- * a backend's source and flushes s.
+ * a backend's source and flushes s. jti_revoked (may be NULL) answers a
+ * revocation check from the backend's own memory: 1 revoked, 0 not, -1 when
+ * it cannot tell (then the jti is looked up as any other key).
  */
 struct store_backend {
 	const char *name;
@@ -70,6 +72,7 @@ struct store_backend {
 	                        size_t errsz);
 	int (*reload)(void *be, char *err, size_t errsz);
 	void (*close)(void *be);
+	int (*jti_revoked)(void *be, const char *jti, size_t len, int64_t now_ms);
 };
 
 extern const struct store_backend store_backend_redis;

@@ -5,12 +5,15 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "clock.h"
 #include "log.h"
 #include "record.h"
@@ -40,6 +43,26 @@ struct conn {
 	char why[256]; /* why it is down */
 };
 
+/*
+ * The revoked jtis, mirrored (DESIGN §5: revocations are few and short-lived):
+ * loaded by SCAN each time the subscriber (re)subscribes, and kept current by
+ * every "jti X" event (the PTTL of X, asked on the subscriber's own command
+ * connection). While complete, a jti not in the set is not revoked, so a
+ * first-seen token costs no round trip. Incomplete (events down, a refresh
+ * failed, more revoked jtis than fit): jtis are fetched like any other key.
+ * epoch moves whenever it stops being complete, so a reader can tell that a
+ * miss raced with a reload.
+ */
+struct jti_mirror {
+	struct cache *set; /* jti -> (no value) until the key expires, monotonic ms */
+	size_t bound;      /* at most this many; 0: never complete */
+	atomic_bool complete;
+	atomic_uint_fast64_t epoch;
+	redisContext *aux; /* subscriber thread only */
+	bool said_full;
+	char said[256]; /* the last failure logged */
+};
+
 struct redis_store {
 	struct store *store;
 	struct redis_link link;
@@ -50,6 +73,7 @@ struct redis_store {
 	pthread_t subscriber;
 	bool subscriber_started;
 	int stop_pipe[2];
+	struct jti_mirror mirror;
 };
 
 static void
@@ -228,6 +252,285 @@ redis_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t 
 
 /* --- events ------------------------------------------------------------------------ */
 
+/* --- the revoked-jti mirror (subscriber thread, but for redis_jti_revoked) -------------- */
+
+static void
+mirror_incomplete(struct jti_mirror *m)
+{
+	atomic_store(&m->complete, false);
+	atomic_fetch_add(&m->epoch, 1);
+}
+
+static int
+redis_jti_revoked(void *be, const char *jti, size_t len, int64_t now_ms)
+{
+	struct jti_mirror *m = &((struct redis_store *)be)->mirror;
+	uint_fast64_t epoch = atomic_load(&m->epoch);
+	const struct cache_entry *e;
+
+	if (!atomic_load(&m->complete))
+		return -1;
+	e = cache_get(m->set, jti, len, now_ms);
+	if (e != NULL) {
+		cache_release(m->set, e);
+		return 1;
+	}
+	/* A miss counts only if the set stayed complete meanwhile. */
+	return atomic_load(&m->epoch) == epoch ? 0 : -1;
+}
+
+/* Sends what was appended to the command connection and reads n replies; -1 drops it. */
+static int
+mirror_exchange(struct redis_store *rs, redisReply **replies, size_t n, char *why, size_t whysz)
+{
+	struct jti_mirror *m = &rs->mirror;
+
+	if (redis_link_exchange(m->aux, replies, n, clock_ms() + SUBSCRIBER_TIMEOUT_MS, why,
+	                        whysz) == 0)
+		return 0;
+	redisFree(m->aux);
+	m->aux = NULL;
+	return -1;
+}
+
+static bool
+mirror_connect(struct redis_store *rs, char *why, size_t whysz)
+{
+	struct jti_mirror *m = &rs->mirror;
+
+	if (m->aux == NULL)
+		m->aux = redis_link_open(&rs->link, clock_ms() + SUBSCRIBER_TIMEOUT_MS, why, whysz);
+	return m->aux != NULL;
+}
+
+/* One command on the command connection (connected if need be); 0, or -1 with why. */
+static int mirror_command(struct redis_store *rs, redisReply **reply, char *why, size_t whysz,
+                          const char *fmt, ...);
+
+static int
+mirror_command(struct redis_store *rs, redisReply **reply, char *why, size_t whysz, const char *fmt,
+               ...)
+{
+	struct jti_mirror *m = &rs->mirror;
+	va_list ap;
+	int rc;
+
+	if (!mirror_connect(rs, why, whysz))
+		return -1;
+	va_start(ap, fmt);
+	rc = redisvAppendCommand(m->aux, fmt, ap);
+	va_end(ap);
+	if (rc != REDIS_OK) {
+		snprintf(why, whysz, "out of memory");
+		redisFree(m->aux);
+		m->aux = NULL;
+		return -1;
+	}
+	return mirror_exchange(rs, reply, 1, why, whysz);
+}
+
+/* Records what PTTL said of jti: -2 gone, -1 no expiry, else milliseconds left. */
+static int
+mirror_put(struct jti_mirror *m, const char *jti, size_t len, const redisReply *pttl, int64_t now)
+{
+	if (pttl->type != REDIS_REPLY_INTEGER)
+		return -1;
+	if (pttl->integer == -2) {
+		cache_invalidate(m->set, jti, len);
+		return 0;
+	}
+	return cache_put(m->set, jti, len, NULL,
+	                 pttl->integer < 0 ? INT64_MAX : now + (int64_t)pttl->integer);
+}
+
+static uint64_t
+mirror_evictions(struct jti_mirror *m)
+{
+	struct cache_stats st;
+
+	cache_get_stats(m->set, &st);
+	return st.evictions;
+}
+
+/* Appends s to out with Redis glob characters escaped. */
+static void
+glob_escape(char *out, size_t outsz, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 3 < outsz; s++) {
+		if (strchr("*?[]\\", *s) != NULL)
+			out[o++] = '\\';
+		out[o++] = *s;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Loads every revoked jti (SCAN prefix jti:*, then PTTL of each). Returns
+ * true when the mirror is complete; false with why when it failed, or with
+ * why empty when there are more than it keeps.
+ */
+static bool
+mirror_load(struct redis_store *rs, char *why, size_t whysz)
+{
+	struct jti_mirror *m = &rs->mirror;
+	char pattern[300], cursor[32] = "0";
+	size_t skip = strlen(rs->prefix) + 4, total = 0;
+	uint64_t evicted;
+
+	mirror_incomplete(m);
+	cache_flush(m->set);
+	why[0] = '\0';
+	if (m->bound == 0)
+		return false;
+	glob_escape(pattern, sizeof(pattern) - 8, rs->prefix);
+	strcat(pattern, "jti:*");
+	evicted = mirror_evictions(m);
+	do {
+		redisReply *scan = NULL, **pttl = NULL;
+		const redisReply *keys;
+		int64_t now;
+		bool ok = true;
+
+		if (mirror_command(rs, &scan, why, whysz, "SCAN %s MATCH %s COUNT 1000", cursor,
+		                   pattern) != 0)
+			return false;
+		if (scan->type != REDIS_REPLY_ARRAY || scan->elements != 2 ||
+		    scan->element[0]->type != REDIS_REPLY_STRING ||
+		    scan->element[0]->len >= sizeof(cursor) ||
+		    scan->element[1]->type != REDIS_REPLY_ARRAY) {
+			snprintf(why, whysz, "SCAN: unexpected reply");
+			freeReplyObject(scan);
+			return false;
+		}
+		memcpy(cursor, scan->element[0]->str, scan->element[0]->len + 1);
+		keys = scan->element[1];
+		total += keys->elements;
+		if (total > m->bound / 2) {
+			freeReplyObject(scan);
+			return false; /* more than fit: lookups ask Redis */
+		}
+		for (size_t i = 0; i < keys->elements; i++) {
+			if (keys->element[i]->type != REDIS_REPLY_STRING ||
+			    keys->element[i]->len <= skip)
+				ok = false;
+		}
+		if (!ok) {
+			snprintf(why, whysz, "SCAN: unexpected key");
+			freeReplyObject(scan);
+			return false;
+		}
+		if (keys->elements > 0) {
+			pttl = calloc(keys->elements, sizeof(*pttl));
+			for (size_t i = 0; pttl != NULL && i < keys->elements; i++) {
+				if (redisAppendCommand(m->aux, "PTTL %b", keys->element[i]->str,
+				                       keys->element[i]->len) != REDIS_OK)
+					ok = false;
+			}
+			if (pttl == NULL || !ok) {
+				/* Commands may be half appended: the connection cannot be reused.
+				 */
+				redisFree(m->aux);
+				m->aux = NULL;
+				snprintf(why, whysz, "out of memory");
+				free(pttl);
+				freeReplyObject(scan);
+				return false;
+			}
+			if (mirror_exchange(rs, pttl, keys->elements, why, whysz) != 0) {
+				free(pttl);
+				freeReplyObject(scan);
+				return false;
+			}
+			now = clock_ms();
+			for (size_t i = 0; i < keys->elements; i++) {
+				const redisReply *k = keys->element[i];
+
+				if (ok && mirror_put(m, k->str + skip, k->len - skip, pttl[i],
+				                     now) != 0) {
+					snprintf(why, whysz, "PTTL: unexpected reply");
+					ok = false;
+				}
+				freeReplyObject(pttl[i]);
+			}
+			free(pttl);
+		}
+		freeReplyObject(scan);
+		if (!ok)
+			return false;
+	} while (strcmp(cursor, "0") != 0);
+	if (mirror_evictions(m) != evicted)
+		return false;
+	atomic_store(&m->complete, true);
+	return true;
+}
+
+/* After the event "jti X": what Redis says of X now. A failure leaves the mirror incomplete. */
+static void
+mirror_refresh(struct redis_store *rs, const char *jti, size_t len)
+{
+	struct jti_mirror *m = &rs->mirror;
+	redisReply *pttl = NULL;
+	size_t plen = strlen(rs->prefix);
+	char *key, why[256] = "out of memory";
+	uint64_t evicted;
+	bool ok;
+
+	if (!atomic_load(&m->complete))
+		return;
+	evicted = mirror_evictions(m);
+	key = malloc(plen + 4 + len);
+	ok = key != NULL;
+	if (ok) {
+		memcpy(key, rs->prefix, plen);
+		memcpy(key + plen, "jti:", 4);
+		memcpy(key + plen + 4, jti, len);
+		ok = mirror_command(rs, &pttl, why, sizeof(why), "PTTL %b", key, plen + 4 + len) ==
+		     0;
+	}
+	if (ok &&
+	    (mirror_put(m, jti, len, pttl, clock_ms()) != 0 || mirror_evictions(m) != evicted)) {
+		snprintf(why, sizeof(why), "PTTL: unexpected reply, or the mirror is full");
+		ok = false;
+	}
+	if (!ok) {
+		mirror_incomplete(m);
+		log_warn("context store: revoked jtis are looked up per token until reloaded: %s",
+		         why);
+	}
+	freeReplyObject(pttl);
+	free(key);
+}
+
+/* Loads the mirror, saying so when it cannot be complete. */
+static void
+mirror_reload(struct redis_store *rs)
+{
+	struct jti_mirror *m = &rs->mirror;
+	char why[256];
+
+	if (mirror_load(rs, why, sizeof(why))) {
+		m->said_full = false;
+		m->said[0] = '\0';
+		return;
+	}
+	if (why[0] != '\0') {
+		/* Once per reason: a failed load is retried every tick. */
+		if (strcmp(why, m->said) != 0)
+			log_warn(
+			    "context store: cannot mirror the revoked jtis (%s): looked up per "
+			    "token",
+			    why);
+		snprintf(m->said, sizeof(m->said), "%s", why);
+	} else if (m->bound > 0 && !m->said_full) {
+		m->said_full = true;
+		log_warn("context store: more revoked jtis than half of cache_entries (%zu): "
+		         "looked up per token",
+		         m->bound);
+	}
+}
+
 /* Waits up to ms for the stop pipe; true when stopping. */
 static bool
 wait_stop(struct redis_store *rs, int64_t ms)
@@ -266,6 +569,9 @@ listen_events(struct redis_store *rs, redisContext *c, char *why, size_t whysz)
 		if (pfd[1].revents != 0)
 			return 1;
 		if (n == 0) {
+			/* A mirror left incomplete by a failed refresh is loaded again. */
+			if (!atomic_load(&rs->mirror.complete) && !rs->mirror.said_full)
+				mirror_reload(rs);
 			if (ping_at != 0 && now - ping_at >= TICK_MS) {
 				snprintf(why, whysz, "no answer to PING within %d ms", TICK_MS);
 				return 0;
@@ -293,7 +599,17 @@ listen_events(struct redis_store *rs, redisContext *c, char *why, size_t whysz)
 			    r->element[0]->type == REDIS_REPLY_STRING &&
 			    strcmp(r->element[0]->str, "message") == 0 &&
 			    r->element[2]->type == REDIS_REPLY_STRING) {
-				store_event(rs->store, r->element[2]->str, r->element[2]->len);
+				const char *msg = r->element[2]->str;
+				size_t len = r->element[2]->len;
+
+				/* The mirror first: a lookup that misses the cache after the
+				 * invalidation must find the mirror current. */
+				if (len > 4 && memcmp(msg, "jti ", 4) == 0)
+					mirror_refresh(rs, msg + 4, len - 4);
+				else if (!(len > 5 && memcmp(msg, "user ", 5) == 0) &&
+				         !(len > 7 && memcmp(msg, "device ", 7) == 0))
+					mirror_reload(rs); /* flush, or unreadable: start over */
+				store_event(rs->store, msg, len);
 			} else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 			           r->element[0]->type == REDIS_REPLY_STRING &&
 			           strcmp(r->element[0]->str, "pong") == 0) {
@@ -338,9 +654,14 @@ subscriber_main(void *arg)
 			if (ok) {
 				cn.backoff = 0;
 				cn.why[0] = '\0';
+				/* Subscribed first, so no revocation falls between the scan and
+				 * events. */
+				rs->mirror.said_full = false;
+				mirror_reload(rs);
 				store_set_live(rs->store, true);
 				if (listen_events(rs, cn.c, why, sizeof(why)) == 1)
 					break;
+				mirror_incomplete(&rs->mirror);
 				store_set_live(rs->store, false);
 			}
 		}
@@ -351,8 +672,11 @@ subscriber_main(void *arg)
 		if (wait_stop(rs, cn.retry_at - clock_ms()))
 			break;
 	}
+	mirror_incomplete(&rs->mirror);
 	store_set_live(rs->store, false);
 	redisFree(cn.c);
+	redisFree(rs->mirror.aux);
+	rs->mirror.aux = NULL;
 	return NULL;
 }
 
@@ -372,6 +696,7 @@ redis_close(void *be)
 	for (unsigned i = 0; rs->conns != NULL && i < rs->n_conns; i++)
 		redisFree(rs->conns[i].c);
 	free(rs->conns);
+	cache_free(rs->mirror.set);
 	for (int i = 0; i < 2; i++) {
 		if (rs->stop_pipe[i] >= 0)
 			close(rs->stop_pipe[i]);
@@ -395,6 +720,13 @@ redis_open(struct store *s, const struct config_store *cfg, unsigned n_workers, 
 	rs->prefix = cfg->prefix;
 	rs->timeout_ms = (int64_t)cfg->timeout_ms;
 	rs->n_conns = n_workers > 0 ? n_workers : 1;
+	rs->mirror.bound = cfg->cache_entries;
+	atomic_init(&rs->mirror.complete, false);
+	atomic_init(&rs->mirror.epoch, 0);
+	if ((rs->mirror.set = cache_new(cfg->cache_entries, NULL)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
 	if (redis_link_init(&rs->link, cfg, err, errsz) != 0)
 		goto fail;
 	if ((rs->conns = calloc(rs->n_conns, sizeof(*rs->conns))) == NULL ||
@@ -420,4 +752,5 @@ const struct store_backend store_backend_redis = {
     .fetch = redis_fetch,
     .reload = NULL,
     .close = redis_close,
+    .jti_revoked = redis_jti_revoked,
 };

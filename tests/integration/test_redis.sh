@@ -148,6 +148,24 @@ after=$(commands)
 expect "warm run: 200 requests allowed" 200 "$n"
 expect "warm run: Redis's command counter moved only by our own INFO" "$idle" $((after - before))
 
+# --- first-seen tokens: the revoked jtis are mirrored, not asked per token ------
+fresh=()
+for i in 1 2 3 4 5; do fresh+=("$(token alice@example.com dev-1 "j-fresh-$i")"); done
+before=$(commands)
+n=0
+for t in "${fresh[@]}"; do [ "$(status "$t" admin.example.com)" = 200 ] && n=$((n + 1)); done
+after=$(commands)
+expect "five first-seen tokens of a warm user allowed" 5 "$n"
+expect "first-seen tokens: no Redis command (their jtis are known not revoked)" "$idle" $((after - before))
+# A revocation written without its event is found when the mirror is loaded again
+# (here on a flush event; also on every resubscribe).
+pre=$(token alice@example.com dev-1 j-written-quietly)
+redis-cli -s "$rsock" set pdp:jti:j-written-quietly 1 EX 600 >/dev/null
+redis-cli -s "$rsock" publish pdp:events flush >/dev/null
+expect "a jti revoked before the mirror loaded is refused" 401 "$(until_status 401 "$pre" admin.example.com)"
+expect "a first-seen token revoked by an event before its first use is refused" 401 \
+	"$(admin jti revoke j-fresh-never-seen --ttl 1h; until_status 401 "$(token alice@example.com dev-1 j-fresh-never-seen)" admin.example.com)"
+
 expect "Redis healthy: the PDP logged no warning or error" "" \
 	"$(grep -E ' (warn|error) ' "$work/pdp.log" | head -5)"
 

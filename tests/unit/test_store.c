@@ -98,6 +98,30 @@ static const struct store_backend fake_backend = {
     .close = fake_close,
 };
 
+/* The same backend, knowing every revoked jti ("rev-*") unless mirror_unknown. */
+static int mirror_asked;
+static bool mirror_unknown;
+
+static int
+fake_jti_revoked(void *be, const char *jti, size_t len, int64_t now_ms)
+{
+	(void)be;
+	(void)now_ms;
+	mirror_asked++;
+	if (mirror_unknown)
+		return -1;
+	return len > 4 && memcmp(jti, "rev-", 4) == 0;
+}
+
+static const struct store_backend fake_mirror_backend = {
+    .name = "fake-mirror",
+    .open = fake_open,
+    .fetch = fake_fetch,
+    .reload = NULL,
+    .close = fake_close,
+    .jti_revoked = fake_jti_revoked,
+};
+
 struct fixture {
 	struct fake fake;
 	struct config_store cfg;
@@ -106,7 +130,7 @@ struct fixture {
 };
 
 static int
-setup(void **state)
+setup_with(void **state, const struct store_backend *backend)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[256];
@@ -121,11 +145,25 @@ setup(void **state)
 	    .on_store_error = DEFAULT_DENY,
 	};
 	the_fake = &f->fake;
-	f->s = store_open_backend(&fake_backend, &f->cfg, 2, err, sizeof(err));
+	f->s = store_open_backend(backend, &f->cfg, 2, err, sizeof(err));
 	assert_non_null(f->s);
 	f->t0 = clock_ms();
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_with(state, &fake_backend);
+}
+
+static int
+setup_mirror(void **state)
+{
+	mirror_asked = 0;
+	mirror_unknown = false;
+	return setup_with(state, &fake_mirror_backend);
 }
 
 static int
@@ -572,11 +610,60 @@ certificate_thumbprint(void **state)
 	    cert_thumbprint("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----", out), -1);
 }
 
+static void
+mirrored_jtis_need_no_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct seen l;
+
+	/* The backend's mirror answers first-seen jtis, revoked or not: no fetch. */
+	l = look(f, NULL, NULL, "j-new", 0);
+	assert_int_equal(l.err, STORE_OK);
+	assert_false(l.jti_revoked);
+	l = look(f, NULL, NULL, "rev-1", 0);
+	assert_true(l.jti_revoked);
+	assert_int_equal(f->fake.fetches, 0);
+	assert_int_equal(mirror_asked, 2);
+	/* The answers are cached like fetched ones: asked again, the mirror is not. */
+	l = look(f, NULL, NULL, "j-new", 1);
+	assert_false(l.jti_revoked);
+	assert_int_equal(mirror_asked, 2);
+	/* A mirror that cannot tell (incomplete) falls back to a fetch. */
+	mirror_unknown = true;
+	l = look(f, NULL, NULL, "j-other", 2);
+	assert_int_equal(l.err, STORE_OK);
+	assert_int_equal(f->fake.fetches, 1);
+	/* Past its freshness, with the mirror unsure and the store failing, the mirrored
+	 * answer serves stale like a fetched one (negative_ttl 10 s, stale_max 3 s). */
+	f->fake.failing = true;
+	l = look(f, NULL, NULL, "j-new", 11000);
+	assert_int_equal(l.err, STORE_OK);
+	assert_true(l.stale);
+	assert_false(l.jti_revoked);
+	l = look(f, NULL, NULL, "rev-1", 11000);
+	assert_true(l.jti_revoked);
+}
+
+static void
+mirror_is_not_asked_while_events_are_down(void **state)
+{
+	struct fixture *f = *state;
+
+	store_set_live(f->s, false);
+	look(f, NULL, NULL, "j-new", 0);
+	assert_int_equal(mirror_asked, 0);
+	assert_int_equal(f->fake.fetches, 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(cold_is_one_round_trip_warm_is_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(mirrored_jtis_need_no_round_trip, setup_mirror,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(mirror_is_not_asked_while_events_are_down, setup_mirror,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(records_reach_the_caller, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ttl_and_negative_ttl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(caches_are_bounded_lru, setup, teardown),
