@@ -60,15 +60,21 @@ rnd(unsigned *state)
 }
 
 static void
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+		die("cannot write ", path);
+}
+
+static void
 write_text(const char *dir, const char *name, const char *data, size_t len)
 {
 	char path[4096];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-		die("cannot write ", path);
+	write_file(path, data, len);
 }
 
 /* The claims of token t: user t mod users, with the user's groups, roles and amr. */
@@ -167,12 +173,9 @@ static void
 write_policies(const char *path, unsigned n)
 {
 	struct text t = {0};
-	FILE *f;
 
 	policy_gen_set(&t, n, APPS, GROUPS, 42);
-	f = fopen(path, "w");
-	if (f == NULL || fwrite(t.buf, 1, t.len, f) != t.len || fclose(f) != 0)
-		die("cannot write ", path);
+	write_file(path, t.buf, t.len);
 	free(t.buf);
 }
 

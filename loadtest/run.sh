@@ -95,11 +95,11 @@ start_pdp
 zero_pid=$!
 pdp_wait_socket "$work/zero.sock" "$zero_pid"
 
-ports=()
-for _ in 1 2 3 4; do ports+=("$(pdp_free_port)"); done
 cp "$root"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf} "$work/"
 sed "s#unix:/run/pdp/pdp.sock#unix:$work/pdp.sock#" "$root/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
-cat >"$work/nginx.conf" <<NGINX
+# write_nginx: nginx.conf for four servers on the ports in ports[].
+write_nginx() {
+	cat >"$work/nginx.conf" <<NGINX
 $(pdp_nginx_head "$work")
     # The load driver stands for a trusted proxy: the caller's address is X-Forwarded-For.
     set_real_ip_from 127.0.0.1;
@@ -135,13 +135,24 @@ $(pdp_nginx_head "$work")
     }
 }
 NGINX
-pdp_start_nginx "$work"
+}
+# A port free when probed may be taken before nginx binds it: try fresh ones.
+for attempt in 1 2 3 4 5; do
+	ports=()
+	while [ ${#ports[@]} -lt 4 ]; do
+		p=$(pdp_free_port)
+		[[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
+	done
+	write_nginx
+	pdp_start_nginx "$work" 2>>"$work/nginx-start.log" && break
+	[ "$attempt" = 5 ] && { cat "$work/nginx-start.log" >&2; exit 1; }
+done
 url_noauth=http://127.0.0.1:${ports[0]}/
 url_internal=http://127.0.0.1:${ports[1]}/
 url_zero=http://127.0.0.1:${ports[2]}/
 url_pdp=http://127.0.0.1:${ports[3]}/
 metrics() { curl -s -m 5 "http://127.0.0.1:${ports[3]}/pdp/metrics"; }
-metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$(metrics)"; }
+metric() { pdp_metric "$1" "$(metrics)"; }
 for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp.log" && break; sleep 0.05; done
 
 # drive NAME ARGS...: pdp-load; the JSON line goes to results/NAME.json.

@@ -10,11 +10,12 @@ pdp_build() {
 	cmake --build "$dir" -j"$(nproc)" >/dev/null
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A TCP port on 127.0.0.1 that nothing listens on right now, below Linux's
+# ephemeral range (32768 and up), where client connections take their ports.
 pdp_free_port() {
 	local port
 	for _ in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
@@ -68,6 +69,10 @@ pdp_mint() {
 	HS*) "$bin/pdp-mint" token --alg "$alg" --key "$dir/hmac.secret" --claims "$claims" ;;
 	esac
 }
+
+# pdp_metric NAME TEXT: the value of the Prometheus sample named exactly NAME
+# (labels included) in TEXT, as /pdp/metrics answers it.
+pdp_metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$2"; }
 
 # pdp_nginx_head DIR: the top of an nginx.conf kept in DIR, up to the inside of http { }
 # with deploy/nginx's pdp-http.conf included (copy it to DIR first).

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "b64.h"
+#include "file.h"
 #include "keytool.h"
 
 static void
@@ -27,23 +28,8 @@ usage(FILE *f)
 	           "as seconds from now (negative: in the past).\n");
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		*len = fread(buf, 1, (size_t)n, f);
-		buf[*len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
+/* Key, secret and JWKS files are small; anything larger is not one. */
+#define MINT_FILE_MAX (1 << 20)
 
 static int
 write_file(const char *path, const char *data, size_t len, int private)
@@ -101,7 +87,11 @@ cmd_keygen(int argc, char **argv)
 	if (pem == NULL || write_file(key_path, pem, len, 1) != 0)
 		goto out;
 	if (jwks_path != NULL) {
-		char *old = slurp(jwks_path, &len);
+		char *old = NULL, why[256];
+
+		/* A JWKS file that cannot be read is started afresh. */
+		if (file_read(jwks_path, MINT_FILE_MAX, &old, &len, why, sizeof(why)) != 0)
+			old = NULL;
 
 		jwks = old != NULL ? json_loads(old, 0, NULL) : json_pack("{s:[]}", "keys");
 		free(old);
@@ -173,7 +163,7 @@ cmd_token(int argc, char **argv)
 	};
 	const char *alg = NULL, *key_path = NULL, *kid = NULL, *header = NULL, *claims = NULL;
 	long ttl = 3600;
-	char *key = NULL, *body = NULL, *hdr = NULL, *tok = NULL;
+	char *key = NULL, *body = NULL, *hdr = NULL, *tok = NULL, why[256];
 	json_t *cj = NULL, *hj = NULL;
 	size_t key_len = 0;
 	time_t now = time(NULL);
@@ -207,14 +197,13 @@ cmd_token(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	key = slurp(key_path, &key_len);
-	if (key == NULL) {
-		fprintf(stderr, "pdp-mint: %s: %s\n", key_path, strerror(errno));
+	/* HMAC secret files end with a newline that is not part of the secret, as the PDP
+	 * reads them. */
+	if ((alg[0] == 'H' ? file_read_secret : file_read)(key_path, MINT_FILE_MAX, &key, &key_len,
+	                                                   why, sizeof(why)) != 0) {
+		fprintf(stderr, "pdp-mint: %s\n", why);
 		return 1;
 	}
-	/* HMAC secret files end with a newline that is not part of the secret. */
-	if (alg[0] == 'H' && key_len > 0 && key[key_len - 1] == '\n')
-		key_len--;
 	cj = json_loads(claims, 0, NULL);
 	hj = header != NULL ? json_loads(header, 0, NULL) : json_object();
 	if (!json_is_object(cj) || !json_is_object(hj)) {

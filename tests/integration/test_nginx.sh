@@ -276,19 +276,17 @@ expect_match "decision log: SIGUSR1 reopens after rotation" '"decision":"allow"'
 
 # --- metrics: Prometheus text, for local callers only ---------------------------
 metrics() { curl -s -m 5 "$url/pdp/metrics"; }
-# metric NAME TEXT: the value of the sample named exactly NAME (labels included).
-metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$2"; }
 m0=$(metrics)
 for _ in 1 2 3; do status "$good" >/dev/null; done
 status "${hostile[bad signature]}" >/dev/null
 m1=$(metrics)
 allow='pdp_decisions_total{decision="allow"}'
 badsig='pdp_token_rejections_total{reason="bad_signature"}'
-expect "metrics: three more allows counted" 3 $(($(metric "$allow" "$m1") - $(metric "$allow" "$m0")))
-expect "metrics: the bad signature counted by reason" 1 $(($(metric "$badsig" "$m1") - $(metric "$badsig" "$m0")))
+expect "metrics: three more allows counted" 3 $(($(pdp_metric "$allow" "$m1") - $(pdp_metric "$allow" "$m0")))
+expect "metrics: the bad signature counted by reason" 1 $(($(pdp_metric "$badsig" "$m1") - $(pdp_metric "$badsig" "$m0")))
 expect "metrics: every decision is in the latency histogram" \
 	"$(awk '/^pdp_decisions_total/ { n += $2 } END { print n }' <<<"$m1")" \
-	"$(metric 'pdp_decision_duration_seconds_count' "$m1")"
+	"$(pdp_metric 'pdp_decision_duration_seconds_count' "$m1")"
 expect_match "metrics: the reloads above are counted" '^pdp_policy_reloads_total\{result="ok"\} [1-9][0-9]{2}' "$m1"
 expect_match "metrics: the failed reload too" '^pdp_policy_reloads_total\{result="failed"\} [1-9]' "$m1"
 expect_match "metrics: the policy revision serving now" "^pdp_policy_info\\{revision=\"[0-9a-f]{16}\"\\} 1$" "$m1"
