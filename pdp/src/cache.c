@@ -39,18 +39,41 @@ struct cache {
 	struct shard shards[CACHE_SHARDS];
 };
 
-/* A seeded 64-bit multiply-xorshift hash: keys chosen by a client cannot be aimed at one chain. */
+static uint64_t
+mix_word(uint64_t h, const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+	return h ^ h >> 29;
+}
+
+/*
+ * A seeded 64-bit multiply-xorshift hash: keys chosen by a client cannot be
+ * aimed at one chain. Long keys (tokens) go through four independent lanes,
+ * so the multiplies overlap instead of waiting on each other.
+ */
 static uint64_t
 hash_bytes(const unsigned char *p, size_t n, uint64_t seed)
 {
 	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
 	uint64_t v;
 
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&v, p, 8);
-		h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 29;
+	if (n >= 32) {
+		uint64_t l1 = h ^ 0x9e3779b97f4a7c15ull, l2 = h ^ 0x94d049bb133111ebull,
+		         l3 = h ^ 0xbf58476d1ce4e5b9ull;
+
+		for (; n >= 32; p += 32, n -= 32) {
+			h = mix_word(h, p);
+			l1 = mix_word(l1, p + 8);
+			l2 = mix_word(l2, p + 16);
+			l3 = mix_word(l3, p + 24);
+		}
+		h ^= (l1 * 0x9e3779b97f4a7c15ull) ^ (l2 * 0x94d049bb133111ebull) ^ l3;
 	}
+	for (; n >= 8; p += 8, n -= 8)
+		h = mix_word(h, p);
 	v = 0;
 	memcpy(&v, p, n);
 	h = (h ^ v) * 0x94d049bb133111ebull;

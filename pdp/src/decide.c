@@ -547,11 +547,6 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		unverified = "no token";
 		goto done;
 	}
-	if (r->token_malformed) {
-		reject_token(p, r, TOKEN_MALFORMED, "credential is not b64token syntax", rs);
-		unverified = token_strerror(TOKEN_MALFORMED);
-		goto done;
-	}
 	/* Warm path: the whole token is the key, so only this exact token can hit. */
 	hit = cache_get(p->token_cache, r->token, r->token_len, (int64_t)now);
 	if (hit != NULL) {
@@ -559,6 +554,12 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 
 		decide_for_subject(p, reader, r, c->subject, c, now, t0, rs);
 		cache_release(p->token_cache, hit);
+		goto done;
+	}
+	/* Only verified tokens are cached: one the cache knows had the right syntax. */
+	if (!request_token_wellformed(r)) {
+		reject_token(p, r, TOKEN_MALFORMED, "credential is not b64token syntax", rs);
+		unverified = token_strerror(TOKEN_MALFORMED);
 		goto done;
 	}
 	e = token_verify(p->verifier, r->token, r->token_len, now, &s, why, sizeof(why));

@@ -120,12 +120,6 @@ fail:
 	return -1;
 }
 
-static const char *
-fcgi_param(void *ctx, const char *name)
-{
-	return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
-}
-
 static void *
 worker_main(void *arg)
 {
@@ -156,7 +150,7 @@ worker_main(void *arg)
 			usleep(10000);
 			continue;
 		}
-		request_parse(&r, fcgi_param, &req, w->pdp->cfg->token_cookie);
+		request_parse(&r, (const char *const *)req.envp, w->pdp->cfg->token_cookie);
 		pdp_decide(w->pdp, w->index, &r, time(NULL), rs);
 		FCGX_PutStr(rs->buf, (int)rs->len, req.out);
 		FCGX_Finish_r(&req);

@@ -246,6 +246,7 @@ struct policy_set {
 	struct strtab users, groups, roles, amr, clients;
 	struct host_routes *hosts; /* sorted by host */
 	size_t n_hosts;
+	struct strtab host_ids; /* host name -> its index in hosts */
 	/* app_policies[i]: the policies that may apply to apps[i] (apps include all or
 	 * name it); app_policies[n_apps]: those for a request that maps to no app. */
 	struct candidates *app_policies;

@@ -176,35 +176,27 @@ static uint32_t
 map_app(const struct policy_set *set, const struct eval_input *in, const char *path)
 {
 	char host[EVAL_MAX_HOST];
-	size_t lo = 0, hi = set->n_hosts, n;
-	unsigned mbit = method_bit(in->method);
+	const struct host_routes *h;
+	unsigned mbit;
+	uint32_t id;
+	size_t n;
 
 	if (in->host == NULL || (n = strlen(in->host)) >= sizeof(host))
 		return POLICY_NO_ID;
 	for (size_t i = 0; i <= n; i++)
 		host[i] = (char)(in->host[i] >= 'A' && in->host[i] <= 'Z' ? in->host[i] - 'A' + 'a'
 		                                                          : in->host[i]);
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(host, set->hosts[mid].host);
+	if ((id = strtab_find(&set->host_ids, host)) == POLICY_NO_ID)
+		return POLICY_NO_ID;
+	h = &set->hosts[id];
+	mbit = method_bit(in->method);
+	for (size_t i = 0; i < h->n_routes; i++) {
+		const struct route *r = &h->routes[i];
+		unsigned methods = set->apps[r->app].methods;
 
-		if (c == 0) {
-			const struct host_routes *h = &set->hosts[mid];
-
-			for (size_t i = 0; i < h->n_routes; i++) {
-				const struct route *r = &h->routes[i];
-				unsigned methods = set->apps[r->app].methods;
-
-				if (strncmp(path, r->path, r->path_len) == 0 &&
-				    (methods == 0 || (methods & mbit) != 0))
-					return r->app;
-			}
-			return POLICY_NO_ID;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+		if (strncmp(path, r->path, r->path_len) == 0 &&
+		    (methods == 0 || (methods & mbit) != 0))
+			return r->app;
 	}
 	return POLICY_NO_ID;
 }

@@ -1667,7 +1667,12 @@ index_routes(struct loader *l)
 		}
 		for (size_t k = i; k < j; k++)
 			routes[k - i] = tmp[k].r;
-		set->hosts[h++] = (struct host_routes){tmp[i].host, routes, j - i};
+		set->hosts[h] = (struct host_routes){tmp[i].host, routes, j - i};
+		if (strtab_add(&set->host_ids, tmp[i].host) != h) {
+			free(tmp);
+			return -1;
+		}
+		h++;
 		i = j;
 	}
 	set->n_hosts = h;
@@ -1898,6 +1903,7 @@ policy_set_free(struct policy_set *set)
 	strtab_free(&set->roles);
 	strtab_free(&set->amr);
 	strtab_free(&set->clients);
+	strtab_free(&set->host_ids);
 	arena_free(&set->mem);
 	free(set);
 }

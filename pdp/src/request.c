@@ -31,6 +31,12 @@ b64token_ok(const char *s, size_t n)
 	return i == n;
 }
 
+bool
+request_token_wellformed(const struct request *r)
+{
+	return b64token_ok(r->token, r->token_len);
+}
+
 /* Finds "Bearer <token>"; returns false when the header is some other scheme. */
 static bool
 parse_bearer(struct request *r, const char *h)
@@ -50,7 +56,6 @@ parse_bearer(struct request *r, const char *h)
 	r->token_source = TOKEN_SOURCE_BEARER;
 	r->token = h;
 	r->token_len = n;
-	r->token_malformed = !b64token_ok(h, n);
 	return true;
 }
 
@@ -84,36 +89,87 @@ parse_cookie(struct request *r, const char *h, const char *name)
 			r->token_source = TOKEN_SOURCE_COOKIE;
 			r->token = v;
 			r->token_len = vl;
-			r->token_malformed = !b64token_ok(v, vl);
 			return;
 		}
 		h = end;
 	}
 }
 
-void
-request_parse(struct request *r, request_param_fn param, void *ctx, const char *cookie_name)
+/* The params a decision reads, and where each goes. */
+enum param_slot {
+	P_METHOD,
+	P_HOST,
+	P_URI,
+	P_REMOTE_ADDR,
+	P_COUNTRY,
+	P_REQUEST_ID,
+	P_USER_AGENT,
+	P_CLIENT_CERT,
+	P_ADMIN,
+	P_AUTHORIZATION,
+	P_COOKIE,
+	P_COUNT
+};
+
+#define PARAM(name, slot)                                                                          \
+	{                                                                                          \
+		name, sizeof(name) - 1, slot                                                       \
+	}
+static const struct {
+	const char *name;
+	size_t len;
+	enum param_slot slot;
+} params[] = {
+    PARAM("PDP_METHOD", P_METHOD),
+    PARAM("PDP_HOST", P_HOST),
+    PARAM("PDP_URI", P_URI),
+    PARAM("REMOTE_ADDR", P_REMOTE_ADDR),
+    PARAM("PDP_COUNTRY", P_COUNTRY),
+    PARAM("PDP_REQUEST_ID", P_REQUEST_ID),
+    PARAM("HTTP_USER_AGENT", P_USER_AGENT),
+    PARAM("PDP_CLIENT_CERT", P_CLIENT_CERT),
+    PARAM("PDP_ADMIN", P_ADMIN),
+    PARAM("HTTP_AUTHORIZATION", P_AUTHORIZATION),
+    PARAM("HTTP_COOKIE", P_COOKIE),
+};
+
+/* An empty value is no value: nginx sends "" for a variable that is not set. */
+static const char *
+nonempty(const char *v)
 {
-	const char *auth, *cookie;
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void
+request_parse(struct request *r, const char *const *envp, const char *cookie_name)
+{
+	const char *v[P_COUNT] = {NULL};
 
 	memset(r, 0, sizeof(*r));
-	r->method = param(ctx, "PDP_METHOD");
-	r->host = param(ctx, "PDP_HOST");
-	r->uri = param(ctx, "PDP_URI");
-	r->remote_addr = param(ctx, "REMOTE_ADDR");
-	r->country = param(ctx, "PDP_COUNTRY");
-	if (r->country != NULL && r->country[0] == '\0')
-		r->country = NULL;
-	r->request_id = param(ctx, "PDP_REQUEST_ID");
-	r->user_agent = param(ctx, "HTTP_USER_AGENT");
-	r->client_cert = param(ctx, "PDP_CLIENT_CERT");
-	if (r->client_cert != NULL && r->client_cert[0] == '\0')
-		r->client_cert = NULL; /* nginx sends "" without a client certificate */
-	r->admin = param(ctx, "PDP_ADMIN");
-	auth = param(ctx, "HTTP_AUTHORIZATION");
-	if (auth != NULL && parse_bearer(r, auth))
+	/* One pass over the list; a name sent twice counts as it first came. */
+	for (; envp != NULL && *envp != NULL; envp++) {
+		const char *e = *envp, *eq = strchr(e, '=');
+		size_t n = eq != NULL ? (size_t)(eq - e) : 0;
+
+		for (size_t i = 0; n > 0 && i < sizeof(params) / sizeof(params[0]); i++) {
+			if (params[i].len == n && memcmp(e, params[i].name, n) == 0) {
+				if (v[params[i].slot] == NULL)
+					v[params[i].slot] = eq + 1;
+				break;
+			}
+		}
+	}
+	r->method = v[P_METHOD];
+	r->host = v[P_HOST];
+	r->uri = v[P_URI];
+	r->remote_addr = v[P_REMOTE_ADDR];
+	r->country = nonempty(v[P_COUNTRY]);
+	r->request_id = v[P_REQUEST_ID];
+	r->user_agent = v[P_USER_AGENT];
+	r->client_cert = nonempty(v[P_CLIENT_CERT]); /* "" without a client certificate */
+	r->admin = v[P_ADMIN];
+	if (v[P_AUTHORIZATION] != NULL && parse_bearer(r, v[P_AUTHORIZATION]))
 		return;
-	cookie = cookie_name != NULL ? param(ctx, "HTTP_COOKIE") : NULL;
-	if (cookie != NULL)
-		parse_cookie(r, cookie, cookie_name);
+	if (cookie_name != NULL && v[P_COOKIE] != NULL)
+		parse_cookie(r, v[P_COOKIE], cookie_name);
 }

@@ -21,16 +21,19 @@ struct request {
 	const char *token; /* not NUL-terminated at token_len */
 	size_t token_len;
 	enum token_source token_source;
-	bool token_malformed; /* a Bearer credential that is not RFC 6750 b64token syntax */
 };
 
-/* Returns the param named name, or NULL. */
-typedef const char *(*request_param_fn)(void *ctx, const char *name);
+/*
+ * Fills r from the params, a NULL-terminated list of "NAME=value" strings
+ * (FastCGI's envp): the token from "Authorization: Bearer" or, failing that,
+ * from the cookie named cookie_name (NULL: cookies are not read).
+ */
+void request_parse(struct request *r, const char *const *envp, const char *cookie_name);
 
 /*
- * Fills r from the params: the token from "Authorization: Bearer" or, failing
- * that, from the cookie named cookie_name (NULL: cookies are not read).
+ * Whether the token is RFC 6750 b64token syntax. Not part of request_parse:
+ * a token the cache knows was verified, so only a cache miss needs the check.
  */
-void request_parse(struct request *r, request_param_fn param, void *ctx, const char *cookie_name);
+bool request_token_wellformed(const struct request *r);
 
 #endif

@@ -127,7 +127,6 @@ no_token_is_challenged(void **state)
 	r.token_source = TOKEN_SOURCE_BEARER;
 	r.token = "a b";
 	r.token_len = 3;
-	r.token_malformed = true;
 	pdp_decide(p, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error=\"invalid_token\""));

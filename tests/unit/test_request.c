@@ -4,23 +4,10 @@
 #include "request.h"
 #include "testlib.h"
 
-/* Params as a NULL-terminated list of "NAME=value" strings, like FastCGI's envp. */
-static const char *
-param(void *ctx, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char **p = ctx; *p != NULL; p++) {
-		if (strncmp(*p, name, n) == 0 && (*p)[n] == '=')
-			return *p + n + 1;
-	}
-	return NULL;
-}
-
 static void
 parse(struct request *r, const char **env, const char *cookie)
 {
-	request_parse(r, param, (void *)env, cookie);
+	request_parse(r, env, cookie);
 }
 
 static void
@@ -72,7 +59,7 @@ bearer_token(void **state)
 
 		parse(&r, env, NULL);
 		assert_int_equal(r.token_source, TOKEN_SOURCE_BEARER);
-		assert_false(r.token_malformed);
+		assert_true(request_token_wellformed(&r));
 		assert_int_equal(r.token_len, 11);
 		assert_memory_equal(r.token, "abc.def.ghi", 11);
 	}
@@ -95,7 +82,7 @@ malformed_bearer(void **state)
 
 		parse(&r, env, NULL);
 		assert_int_equal(r.token_source, TOKEN_SOURCE_BEARER);
-		if (!r.token_malformed)
+		if (request_token_wellformed(&r))
 			fail_msg("accepted %s", forms[i]);
 	}
 }
@@ -111,6 +98,30 @@ other_schemes_are_not_tokens(void **state)
 	parse(&r, basic, NULL);
 	assert_int_equal(r.token_source, TOKEN_SOURCE_NONE);
 	parse(&r, bearerish, NULL);
+	assert_int_equal(r.token_source, TOKEN_SOURCE_NONE);
+}
+
+static void
+names_match_whole(void **state)
+{
+	const char *env[] = {"PDP_URIX=/wrong",
+	                     "PDP_UR=/wrong",
+	                     "PDP_URI",
+	                     "=PDP_URI=/wrong",
+	                     "PDP_URI=/first",
+	                     "PDP_URI=/second",
+	                     "http_authorization=Bearer lower.case.name",
+	                     NULL};
+	struct request r;
+
+	(void)state;
+	parse(&r, env, NULL);
+	/* Only the exact name counts, and a name sent twice counts as it first came. */
+	assert_string_equal(r.uri, "/first");
+	assert_null(r.method);
+	assert_int_equal(r.token_source, TOKEN_SOURCE_NONE);
+	parse(&r, (const char *[]){NULL}, "pdp_token");
+	assert_null(r.uri);
 	assert_int_equal(r.token_source, TOKEN_SOURCE_NONE);
 }
 
@@ -134,7 +145,7 @@ cookie_token(void **state)
 	parse(&r, prefix, "pdp_token");
 	assert_int_equal(r.token_source, TOKEN_SOURCE_NONE);
 	parse(&r, bad, "pdp_token");
-	assert_true(r.token_malformed);
+	assert_false(request_token_wellformed(&r));
 	/* Cookies are read only when configured. */
 	parse(&r, env, NULL);
 	assert_int_equal(r.token_source, TOKEN_SOURCE_NONE);
@@ -163,6 +174,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(reads_the_params),
+	    cmocka_unit_test(names_match_whole),
 	    cmocka_unit_test(empty_country_is_unknown),
 	    cmocka_unit_test(bearer_token),
 	    cmocka_unit_test(malformed_bearer),
