@@ -179,8 +179,9 @@ shard_find(struct shard *s, uint64_t h, const void *key, size_t klen)
 	return NULL;
 }
 
-const struct cache_entry *
-cache_get(struct cache *c, const void *key, size_t klen, int64_t now)
+/* A live entry for key, held for the caller: by hold(value) if given, else by a reference. */
+static struct cache_entry *
+lookup(struct cache *c, const void *key, size_t klen, int64_t now, void (*hold)(void *))
 {
 	uint64_t h;
 	struct shard *s;
@@ -203,7 +204,10 @@ cache_get(struct cache *c, const void *key, size_t klen, int64_t now)
 			lru_unlink(s, e);
 			lru_push_front(s, e);
 		}
-		atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+		if (hold != NULL)
+			hold(e->value);
+		else
+			atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
 		s->hits++;
 	} else {
 		s->misses++;
@@ -212,6 +216,20 @@ cache_get(struct cache *c, const void *key, size_t klen, int64_t now)
 	if (dead != NULL)
 		entry_unref(c, dead);
 	return e;
+}
+
+const struct cache_entry *
+cache_get(struct cache *c, const void *key, size_t klen, int64_t now)
+{
+	return lookup(c, key, klen, now, NULL);
+}
+
+void *
+cache_get_held(struct cache *c, const void *key, size_t klen, int64_t now, void (*hold)(void *))
+{
+	struct cache_entry *e = lookup(c, key, klen, now, hold);
+
+	return e != NULL ? e->value : NULL;
 }
 
 void *

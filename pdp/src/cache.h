@@ -33,6 +33,15 @@ struct cache *cache_new(size_t max_entries, void (*value_free)(void *));
  */
 const struct cache_entry *cache_get(struct cache *c, const void *key, size_t klen, int64_t now);
 
+/*
+ * As cache_get, for values with a reference count of their own: on a live
+ * hit calls hold(value) while the entry is still in the cache, and returns
+ * the value, which the caller then releases its own way (the entry itself is
+ * not held). NULL: a miss, or a NULL value.
+ */
+void *cache_get_held(struct cache *c, const void *key, size_t klen, int64_t now,
+                     void (*hold)(void *));
+
 /* The value stored with the entry (NULL for a negative entry). */
 void *cache_entry_value(const struct cache_entry *e);
 

@@ -89,6 +89,12 @@ value_free(void *v)
 	store_value_unref(v);
 }
 
+static void
+value_hold(void *v)
+{
+	atomic_fetch_add_explicit(&((struct store_value *)v)->refs, 1, memory_order_relaxed);
+}
+
 /* --- open and close ---------------------------------------------------------------- */
 
 struct store *
@@ -381,17 +387,13 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 	memset(l->held, 0, sizeof(l->held));
 	memset(&f, 0, sizeof(f));
 	for (int k = 0; k < STORE_KINDS; k++) {
-		const struct cache_entry *e;
 		struct store_value *v;
 		int64_t ttl;
 
 		if (keys[k] == NULL)
 			continue;
-		e = cache_get(s->cache[k], keys[k], strlen(keys[k]), now_ms);
-		if (e != NULL) {
-			v = cache_entry_value(e);
-			atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
-			cache_release(s->cache[k], e);
+		v = cache_get_held(s->cache[k], keys[k], strlen(keys[k]), now_ms, value_hold);
+		if (v != NULL) {
 			ttl = (int64_t)(v->found ? cfg->ttl_ms : cfg->negative_ttl_ms);
 			if (live && now_ms < v->confirmed_ms + ttl) {
 				use(l, k, v);

@@ -125,6 +125,59 @@ held_entry_survives_eviction(void **state)
 	cache_free(c);
 }
 
+/* A value with its own reference count, as the context store keeps them. */
+struct counted {
+	int refs;
+	char text[8];
+};
+
+static void
+counted_hold(void *v)
+{
+	((struct counted *)v)->refs++;
+}
+
+static void
+counted_unref(void *v)
+{
+	struct counted *cv = v;
+
+	if (--cv->refs == 0) {
+		freed++;
+		free(cv);
+	}
+}
+
+static void
+held_value_outlives_its_entry(void **state)
+{
+	struct cache *c = cache_new(16, counted_unref);
+	struct counted *v = calloc(1, sizeof(*v)), *got;
+
+	(void)state;
+	freed = 0;
+	v->refs = 1; /* the cache's */
+	strcpy(v->text, "dev");
+	cache_put(c, "dev", 3, v, 1000);
+	assert_null(cache_get_held(c, "other", 5, 1, counted_hold));
+	assert_null(cache_get_held(c, "dev", 3, 1000, counted_hold)); /* expired: dropped */
+	assert_int_equal(freed, 1);
+	v = calloc(1, sizeof(*v));
+	v->refs = 1;
+	strcpy(v->text, "dev2");
+	cache_put(c, "dev", 3, v, 1000);
+	got = cache_get_held(c, "dev", 3, 1, counted_hold);
+	assert_ptr_equal(got, v);
+	assert_int_equal(got->refs, 2);
+	/* Dropped from the cache, the value stays with its holder until released. */
+	cache_invalidate(c, "dev", 3);
+	assert_int_equal(freed, 1);
+	assert_string_equal(got->text, "dev2");
+	counted_unref(got);
+	assert_int_equal(freed, 2);
+	cache_free(c);
+}
+
 static void
 invalidate_replace_flush(void **state)
 {
@@ -257,6 +310,7 @@ main(void)
 	    cmocka_unit_test(entries_expire),
 	    cmocka_unit_test(size_is_bounded_and_lru_keeps_recent),
 	    cmocka_unit_test(held_entry_survives_eviction),
+	    cmocka_unit_test(held_value_outlives_its_entry),
 	    cmocka_unit_test(invalidate_replace_flush),
 	    cmocka_unit_test(disabled_cache_owns_and_frees),
 	    cmocka_unit_test(threads_share_safely),
