@@ -22,6 +22,7 @@ $runs[0] as $R
   def one($l): $R[$l] | {rps: (.rps | r1), mean_us: .latency_us.mean, p50_us: .latency_us.p50,
 	p99_us: .latency_us.p99, max_us: .latency_us.max, decisions, status, errors};
   ($R["cold-single"].latency_us.mean - $R["cold-warm"].latency_us.mean) as $extra
+| ($cold_decision_us - $warm_decision_us) as $extra_decision
 | (if $verify_per_s > 0 then 1e6 / $verify_per_s else null end) as $verify_us
 | [50, 10, 100, 1000, 10000] as $sizes
 | {
@@ -55,6 +56,9 @@ $runs[0] as $R
 		extra_us_per_cold_token: ($extra | r1),
 		rsa2048_verify_us: (if $verify_us then $verify_us | r1 else null end),
 		extra_in_rsa_verifies: (if $verify_us then $extra / $verify_us | r3 else null end),
+		warm_decision_us: ($warm_decision_us | r1), first_seen_decision_us: ($cold_decision_us | r1),
+		extra_decision_us_per_cold_token: ($extra_decision | r1),
+		extra_decision_in_rsa_verifies: (if $verify_us then $extra_decision / $verify_us | r3 else null end),
 		store_round_trips_per_cold_token: ($cold_fetches / $R["cold-single"].requests | r3)
 	},
 	flood: {
@@ -88,7 +92,10 @@ $runs[0] as $R
 		got: .ratios.p99_minus_zero_work_nginx_us, met: (.ratios.p99_minus_zero_work_nginx_us <= 100)},
 	{name: "direct: PDP / zero-work responder throughput", want: ">= 0.90",
 		got: .ratios.pdp_over_zero_work_direct, met: (.ratios.pdp_over_zero_work_direct >= 0.90)},
-	{name: "cold token: extra cost in RSA-2048 verifies", want: "<= 1.5",
+	{name: "cold token: extra PDP decision time, in RSA-2048 verifies", want: "<= 1.5",
+		got: .cold.extra_decision_in_rsa_verifies,
+		met: (.cold.extra_decision_in_rsa_verifies != null and .cold.extra_decision_in_rsa_verifies <= 1.5)},
+	{name: "cold token: extra client latency, in RSA-2048 verifies", want: "<= 1.5",
 		got: .cold.extra_in_rsa_verifies, met: (.cold.extra_in_rsa_verifies != null and .cold.extra_in_rsa_verifies <= 1.5)},
 	{name: "flood: valid throughput during / without", want: ">= 0.8",
 		got: .flood.valid_throughput_ratio, met: (.flood.valid_throughput_ratio >= 0.8)},

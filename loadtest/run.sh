@@ -193,7 +193,12 @@ for r in $(seq 1 "$rounds"); do
 done
 # Where the time goes: CPU per request of each responder in the direct runs, and the
 # PDP's own time per decision (pdp_decide, without the transport) over all its runs.
-decision_us=$(jq -n "($(metric pdp_decision_duration_seconds_sum) - $dsum0) * 1e6 / ($(metric pdp_decision_duration_seconds_count) - $dcount0)")
+# decision_us_since SUM COUNT: the PDP's mean time per decision (pdp_decide, without the
+# transport) since its histogram's sum and count were SUM and COUNT.
+decision_us_since() {
+	jq -n "($(metric pdp_decision_duration_seconds_sum) - $1) * 1e6 / ($(metric pdp_decision_duration_seconds_count) - $2)"
+}
+decision_us=$(decision_us_since "$dsum0" "$dcount0")
 
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 say "cold tokens"
@@ -201,9 +206,14 @@ cold_n=$(wc -l <"$work/cold.txt")
 single=$(( cold_n / 2 ))
 head -n "$single" "$work/cold.txt" >"$work/cold-single.txt"
 tail -n +"$((single + 1))" "$work/cold.txt" >"$work/cold-rest.txt"
+# Each measured twice: as the client sees it (latency) and as the PDP spends it (decision time).
+s0=$(metric pdp_decision_duration_seconds_sum) n0=$(metric pdp_decision_duration_seconds_count)
 drive cold-warm --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads 1
+warm_decision_us=$(decision_us_since "$s0" "$n0")
 fetches0=$(metric pdp_store_fetches_total)
+s0=$(metric pdp_decision_duration_seconds_sum) n0=$(metric pdp_decision_duration_seconds_count)
 drive cold-single --address "unix:$work/pdp.sock" --requests "$work/cold-single.txt" --once --threads 1
+cold_decision_us=$(decision_us_since "$s0" "$n0")
 cold_fetches=$(( $(metric pdp_store_fetches_total) - fetches0 ))
 drive cold-parallel --address "unix:$work/pdp.sock" --requests "$work/cold-rest.txt" --once --threads "$threads"
 verify_per_s=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { print $NF }')
@@ -299,6 +309,7 @@ jq -n \
 	--argjson threads "$threads" --argjson verify_per_s "${verify_per_s:-0}" \
 	--argjson rss_kib "$rss_kib" --argjson live_tokens "${live_tokens:-0}" \
 	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson decision_us "$decision_us" \
+	--argjson warm_decision_us "$warm_decision_us" --argjson cold_decision_us "$cold_decision_us" \
 	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
 	--argjson store_errors "${store_errors:-0}" --argjson health_after "$health_after" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm), $(nproc) cores" \

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,11 +123,28 @@ struct issuer {
 	struct keyset *keys;
 };
 
+/*
+ * A header segment seen on a token that verified, with what it says: the
+ * few distinct headers an issuer sends need not be decoded and parsed again
+ * for every first-seen token. Only a verified token adds one, so a caller
+ * without a key cannot fill the table; it is never emptied while the
+ * verifier lives (keys load only at start), and a full table just stops
+ * adding.
+ */
+struct known_header {
+	int alg;
+	const char *kid; /* NULL: the header has none; else it follows seg */
+	size_t kid_len;
+	size_t len;
+	char seg[]; /* the base64url segment, as the token carries it */
+};
+
 struct token_verifier {
 	struct issuer *issuers;
 	size_t n_issuers;
 	size_t max_bytes;
 	EVP_MD *md[3]; /* SHA-256/384/512 fetched once: implicit fetches cost on every call */
+	_Atomic(struct known_header *) *headers; /* TOKEN_KNOWN_HEADERS slots, filled in order */
 };
 
 static const char *const token_errors[] = {
@@ -186,6 +204,10 @@ token_verifier_new(const struct config *cfg, char *err, size_t errsz)
 		goto fail;
 	}
 	v->max_bytes = cfg->max_token_bytes;
+	if ((v->headers = calloc(TOKEN_KNOWN_HEADERS, sizeof(*v->headers))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
 	for (int i = 0; i < 3; i++) {
 		if ((v->md[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) == NULL) {
 			snprintf(err, errsz, "OpenSSL has no %s", md_names[i]);
@@ -256,6 +278,9 @@ token_verifier_free(struct token_verifier *v)
 	free(v->issuers);
 	for (int i = 0; i < 3; i++)
 		EVP_MD_free(v->md[i]);
+	for (size_t i = 0; v->headers != NULL && i < TOKEN_KNOWN_HEADERS; i++)
+		free(atomic_load(&v->headers[i]));
+	free(v->headers);
 	free(v);
 }
 
@@ -373,6 +398,61 @@ signature_ok(const struct token_verifier *v, struct scratch *sc, const struct jw
 	/* 0 is a signature that does not verify; below 0 an error that may have spoilt ctx. */
 	jwk_ctx_put(key, alg, ctx, rc >= 0);
 	return rc == 1;
+}
+
+static const struct known_header *
+header_known(const struct token_verifier *v, const char *seg, size_t len)
+{
+	for (size_t i = 0; i < TOKEN_KNOWN_HEADERS; i++) {
+		const struct known_header *h =
+		    atomic_load_explicit(&v->headers[i], memory_order_acquire);
+
+		if (h == NULL)
+			return NULL;
+		if (h->len == len && memcmp(h->seg, seg, len) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+/* Adds the header of a token that verified; another thread adding the same one is harmless. */
+static void
+header_remember(const struct token_verifier *v, const char *seg, size_t len, int alg,
+                const char *kid, size_t kid_len)
+{
+	struct known_header *h;
+
+	if (len > TOKEN_KNOWN_HEADER_BYTES || kid_len > TOKEN_KNOWN_HEADER_BYTES ||
+	    header_known(v, seg, len) != NULL ||
+	    (h = malloc(sizeof(*h) + len + kid_len + 1)) == NULL)
+		return;
+	h->alg = alg;
+	h->len = len;
+	memcpy(h->seg, seg, len);
+	h->kid = NULL;
+	h->kid_len = kid_len;
+	if (kid != NULL) {
+		memcpy(h->seg + len, kid, kid_len);
+		h->kid = h->seg + len;
+	}
+	for (size_t i = 0; i < TOKEN_KNOWN_HEADERS; i++) {
+		struct known_header *empty = NULL;
+
+		if (atomic_compare_exchange_strong_explicit(
+		        &v->headers[i], &empty, h, memory_order_release, memory_order_relaxed))
+			return;
+	}
+	free(h);
+}
+
+size_t
+token_verifier_known_headers(const struct token_verifier *v)
+{
+	size_t n = 0;
+
+	while (n < TOKEN_KNOWN_HEADERS && atomic_load(&v->headers[n]) != NULL)
+		n++;
+	return n;
 }
 
 /* NumericDate (RFC 7519 §2): a JSON number of seconds; fractions are truncated. */
@@ -607,6 +687,9 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 	struct scratch *sc;
 	unsigned char sig[TOKEN_MAX_SIG_BYTES];
 	json_t *header = NULL, *payload = NULL, *jv, *kid;
+	const struct known_header *known = NULL;
+	const char *kid_name = NULL;
+	size_t kid_len = 0;
 	const struct issuer *is;
 	const struct jwk *key;
 	const char *alg_name;
@@ -647,6 +730,13 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		e = fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
 		goto out;
 	}
+	known = header_known(v, token, head_len);
+	if (known != NULL) {
+		alg = known->alg;
+		kid_name = known->kid;
+		kid_len = known->kid_len;
+		goto payload;
+	}
 	header = segment_json(token, head_len, scratch);
 	if (header == NULL) {
 		e = fail(TOKEN_MALFORMED, why, whysz, "header is not a base64url JSON object");
@@ -673,6 +763,11 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		e = fail(TOKEN_MALFORMED, why, whysz, "\"kid\" is not a string");
 		goto out;
 	}
+	if (kid != NULL) {
+		kid_name = json_string_value(kid);
+		kid_len = json_string_length(kid);
+	}
+payload:
 	payload = segment_json(dot1 + 1, body_len, scratch);
 	if (payload == NULL) {
 		e = fail(TOKEN_MALFORMED, why, whysz, "payload is not a base64url JSON object");
@@ -694,8 +789,7 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		         jwa_name((enum jwa)alg));
 		goto out;
 	}
-	key = keyset_find(is->keys, kid ? json_string_value(kid) : NULL,
-	                  kid ? json_string_length(kid) : 0, (enum jwa)alg);
+	key = keyset_find(is->keys, kid_name, kid_len, (enum jwa)alg);
 	if (key == NULL) {
 		e = fail(TOKEN_UNKNOWN_KEY, why, whysz, "no %s key matches the token's kid",
 		         jwa_name((enum jwa)alg));
@@ -735,6 +829,8 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		goto out;
 	}
 	e = subject_build(is, payload, iat, exp, out, why, whysz);
+	if (e == TOKEN_OK && known == NULL)
+		header_remember(v, token, head_len, alg, kid_name, kid_len);
 out:
 	json_decref(header);
 	json_decref(payload);

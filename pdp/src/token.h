@@ -56,6 +56,10 @@ struct subject {
 
 struct token_verifier;
 
+/* Distinct header segments of verified tokens the verifier remembers, each at most so long. */
+#define TOKEN_KNOWN_HEADERS      16
+#define TOKEN_KNOWN_HEADER_BYTES 512
+
 /*
  * Builds a verifier for cfg's issuers, loading every key file now (JWKS keys
  * into EVP_PKEY objects, HMAC secrets into memory). Returns NULL with the
@@ -75,5 +79,8 @@ void token_verifier_free(struct token_verifier *v);
  */
 enum token_err token_verify(const struct token_verifier *v, const char *token, size_t len,
                             time_t now, struct subject **out, char *why, size_t whysz);
+
+/* How many header segments the verifier remembers (for tests). */
+size_t token_verifier_known_headers(const struct token_verifier *v);
 
 #endif

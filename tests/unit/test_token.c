@@ -589,6 +589,60 @@ expect_keys_error(const char *jwks, const char *algs, const char *want)
 	config_free(c);
 }
 
+/* Verifies tok with verifier v, frees it, and returns the result. */
+static enum token_err
+check_with(struct token_verifier *v, char *tok)
+{
+	struct subject *s = NULL;
+	enum token_err e = token_verify(v, tok, strlen(tok), t.now, &s, NULL, 0);
+
+	free(s);
+	free(tok);
+	return e;
+}
+
+static void
+verified_headers_are_remembered_and_bounded(void **state)
+{
+	char err[256], hdr[128];
+	struct token_verifier *v = token_verifier_new(t.cfg, err, sizeof(err));
+	char *body = claims(ISS, NULL), *other = claims(ISS, ",\"groups\":[\"admins\"]");
+	char *hbody = claims(HISS, NULL), *tok;
+	size_t n;
+
+	(void)state;
+	assert_non_null(v);
+	assert_int_equal(token_verifier_known_headers(v), 0);
+	/* Failures add nothing. */
+	assert_int_equal(check_with(v, mint(K_R2, "RS256", "r1", body)), TOKEN_BAD_SIGNATURE);
+	assert_int_equal(check_with(v, mint(K_R1, "RS256", "nope", body)), TOKEN_UNKNOWN_KEY);
+	assert_int_equal(token_verifier_known_headers(v), 0);
+	assert_int_equal(check_with(v, mint(K_R1, "RS256", "r1", body)), TOKEN_OK);
+	assert_int_equal(token_verifier_known_headers(v), 1);
+	/* The same header again: known, and everything past it still checked. */
+	assert_int_equal(check_with(v, mint(K_R1, "RS256", "r1", other)), TOKEN_OK);
+	assert_int_equal(check_with(v, mint(K_R2, "RS256", "r1", body)), TOKEN_BAD_SIGNATURE);
+	tok = mint(K_R1, "RS256", "r1", body);
+	n = strlen(tok);
+	tok[n - 5] = tok[n - 5] == 'A' ? 'B' : 'A';
+	assert_int_equal(check_with(v, tok), TOKEN_BAD_SIGNATURE);
+	/* The issuer still pins the algorithm: the HMAC issuer takes no RS256. */
+	assert_int_equal(check_with(v, mint(K_R1, "RS256", "r1", hbody)), TOKEN_BAD_ALG);
+	assert_int_equal(token_verifier_known_headers(v), 1);
+	/* Distinct headers fill the table up to its bound; past it tokens still verify. */
+	for (int i = 0; i < TOKEN_KNOWN_HEADERS + 4; i++) {
+		snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"r1\",\"n\":%d}", i);
+		assert_int_equal(check_with(v, test_sign(t.key[K_R1], "SHA256", hdr, body)),
+		                 TOKEN_OK);
+	}
+	assert_int_equal(token_verifier_known_headers(v), TOKEN_KNOWN_HEADERS);
+	assert_int_equal(check_with(v, mint(K_R1, "RS256", "r1", other)), TOKEN_OK);
+	token_verifier_free(v);
+	free(body);
+	free(other);
+	free(hbody);
+}
+
 static void
 jwks_errors_are_clear(void **state)
 {
@@ -657,6 +711,7 @@ main(void)
 	    cmocka_unit_test(claims_of_the_wrong_type),
 	    cmocka_unit_test(oversized_tokens_are_rejected_before_parsing),
 	    cmocka_unit_test(token_need_not_be_nul_terminated),
+	    cmocka_unit_test(verified_headers_are_remembered_and_bounded),
 	    cmocka_unit_test(jwks_errors_are_clear),
 	    cmocka_unit_test(hmac_secret_must_be_long_enough),
 	};
