@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 build=$root/build-loadtest
 out=$root/loadtest/results
-rounds=3
+rounds=5
 secs=5
 users=10000
 tokens=100000
