@@ -39,19 +39,27 @@ puts_(struct response *rs, const char *s)
  * header injection), and in list items ',' and '%' are percent-encoded so the
  * comma list stays unambiguous.
  */
+static bool
+value_special(unsigned char c, bool list_item)
+{
+	return c < 0x20 || c == 0x7f || (list_item && (c == ',' || c == '%'));
+}
+
 static void
 put_value(struct response *rs, const char *s, bool list_item)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s != '\0') {
+		size_t n = 0;
 
-		if (c < 0x20 || c == 0x7f)
-			continue;
-		if (list_item && (c == ',' || c == '%')) {
-			puts_(rs, c == ',' ? "%2C" : "%25");
-			continue;
-		}
-		put(rs, s, 1);
+		/* Plain runs are copied whole; each special byte is dropped or encoded. */
+		while (s[n] != '\0' && !value_special((unsigned char)s[n], list_item))
+			n++;
+		put(rs, s, n);
+		s += n;
+		if (*s == ',' || *s == '%')
+			puts_(rs, *s == ',' ? "%2C" : "%25");
+		if (*s != '\0')
+			s++;
 	}
 }
 
