@@ -302,6 +302,8 @@ set_policies 50
 
 # --- report ----------------------------------------------------------------------------------
 say "report"
+# Resets and early closes nginx saw from the responders (FastCGI connections it read from).
+upstream_resets=$(grep -cE 'reset by peer|prematurely closed' "$work/nginx-error.log" || true)
 jq -s 'map({(.label): .}) | add' "$res"/*.json >"$work/runs.json"
 jq -n \
 	--slurpfile runs "$work/runs.json" \
@@ -312,6 +314,7 @@ jq -n \
 	--argjson warm_decision_us "$warm_decision_us" --argjson cold_decision_us "$cold_decision_us" \
 	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
 	--argjson store_errors "${store_errors:-0}" --argjson health_after "$health_after" \
+	--argjson upstream_resets "$upstream_resets" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm), $(nproc) cores" \
 	--arg pdp_version "$("$pdp" version 2>/dev/null || echo unknown)" \
 	-f "$root/loadtest/report.jq" >"$out/report.json"

@@ -28,7 +28,7 @@ respond(void *arg)
 		return NULL;
 	while (FCGX_Accept_r(&req) >= 0) {
 		FCGX_PutS("Status: 200 OK\r\nX-PDP-Decision: allow\r\n\r\n", req.out);
-		FCGX_Finish_r(&req);
+		fcgi_finish(&req);
 	}
 	return NULL;
 }

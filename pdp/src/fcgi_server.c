@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -120,6 +121,16 @@ fail:
 	return -1;
 }
 
+void
+fcgi_finish(FCGX_Request *req)
+{
+	int unread = -1;
+
+	if (ioctl(req->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
+		FCGX_Detach(req);
+	FCGX_Finish_r(req);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -153,7 +164,7 @@ worker_main(void *arg)
 		request_parse(&r, (const char *const *)req.envp, w->pdp->cfg->token_cookie);
 		pdp_decide(w->pdp, w->index, &r, time(NULL), rs);
 		FCGX_PutStr(rs->buf, (int)rs->len, req.out);
-		FCGX_Finish_r(&req);
+		fcgi_finish(&req);
 	}
 	FCGX_Free(&req, 1);
 	free(rs);

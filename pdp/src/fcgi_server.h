@@ -2,6 +2,7 @@
 #ifndef PDP_FCGI_SERVER_H
 #define PDP_FCGI_SERVER_H
 
+#include <fcgiapp.h>
 #include <stddef.h>
 
 #include "decide.h"
@@ -12,6 +13,16 @@
  * nginx's group can connect. Returns the descriptor, or -1 with the reason in err.
  */
 int fcgi_listen(const char *address, unsigned backlog, char *err, size_t errsz);
+
+/*
+ * Finishes req (its answer written) and closes its connection. libfcgi
+ * lingers on close (shutdown, then poll and read until the peer closes) so
+ * that request bytes left unread cannot reset the peer's socket before it
+ * has read the answer. With nothing left unread there is nothing to reset:
+ * then the connection is simply closed, and the worker does not wait for
+ * nginx to close its end.
+ */
+void fcgi_finish(FCGX_Request *req);
 
 struct fcgi_server;
 

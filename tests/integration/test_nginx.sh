@@ -298,6 +298,11 @@ expect "metrics: refused to a caller that is not local (127.0.0.2)" 403 \
 expect "health: refused to a caller that is not local (127.0.0.2)" 403 \
 	"$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$url/pdp/health")"
 
+# The PDP closes a connection without lingering when nothing is left unread: nginx
+# must never have seen a reset or an early close from it in all the answers above.
+expect "nginx saw no reset or early close from the PDP" "" \
+	"$(grep -E 'reset by peer|prematurely closed' "$work/nginx-error.log" 2>&1 | head -3)"
+
 # --- fail closed -------------------------------------------------------------
 kill -TERM "$pdp_pid"
 wait "$pdp_pid"
