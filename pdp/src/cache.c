@@ -179,9 +179,15 @@ shard_find(struct shard *s, uint64_t h, const void *key, size_t klen)
 	return NULL;
 }
 
-/* A live entry for key, held for the caller: by hold(value) if given, else by a reference. */
+/*
+ * A live entry for key, held for the caller: by hold(value) if given, else
+ * by a reference. With hold, the entry may be gone once the lock is dropped:
+ * its value is returned in *held, read under the lock, and the entry must
+ * not be touched.
+ */
 static struct cache_entry *
-lookup(struct cache *c, const void *key, size_t klen, int64_t now, void (*hold)(void *))
+lookup(struct cache *c, const void *key, size_t klen, int64_t now, void (*hold)(void *),
+       void **held)
 {
 	uint64_t h;
 	struct shard *s;
@@ -204,9 +210,10 @@ lookup(struct cache *c, const void *key, size_t klen, int64_t now, void (*hold)(
 			lru_unlink(s, e);
 			lru_push_front(s, e);
 		}
-		if (hold != NULL)
+		if (hold != NULL) {
 			hold(e->value);
-		else
+			*held = e->value;
+		} else
 			atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
 		s->hits++;
 	} else {
@@ -221,15 +228,16 @@ lookup(struct cache *c, const void *key, size_t klen, int64_t now, void (*hold)(
 const struct cache_entry *
 cache_get(struct cache *c, const void *key, size_t klen, int64_t now)
 {
-	return lookup(c, key, klen, now, NULL);
+	return lookup(c, key, klen, now, NULL, NULL);
 }
 
 void *
 cache_get_held(struct cache *c, const void *key, size_t klen, int64_t now, void (*hold)(void *))
 {
-	struct cache_entry *e = lookup(c, key, klen, now, hold);
+	void *value = NULL;
 
-	return e != NULL ? e->value : NULL;
+	lookup(c, key, klen, now, hold, &value);
+	return value;
 }
 
 void *

@@ -1,5 +1,6 @@
 /* test_cache.c - bounded TTL + LRU cache */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,70 @@ hammer_main(void *arg)
 	return NULL;
 }
 
+/* A value with an atomic count, shared by threads as the context store shares its records. */
+struct shared {
+	atomic_int refs;
+	char key[32];
+};
+
+static void
+shared_hold(void *v)
+{
+	atomic_fetch_add(&((struct shared *)v)->refs, 1);
+}
+
+static void
+shared_unref(void *v)
+{
+	if (atomic_fetch_sub(&((struct shared *)v)->refs, 1) == 1)
+		free(v);
+}
+
+static void *
+hammer_held_main(void *arg)
+{
+	struct hammer *h = arg;
+	char key[32];
+
+	for (int i = 0; i < 20000; i++) {
+		struct shared *v;
+
+		snprintf(key, sizeof(key), "k%d", (i * 7 + h->id) % 50);
+		v = cache_get_held(h->c, key, strlen(key), 1, shared_hold);
+		if (v != NULL) {
+			if (strcmp(v->key, key) != 0)
+				abort();
+			shared_unref(v);
+		} else if ((v = calloc(1, sizeof(*v))) != NULL) {
+			atomic_init(&v->refs, 1);
+			strcpy(v->key, key);
+			cache_put(h->c, key, strlen(key), v, 1000);
+		}
+		if (i % 3 == 0)
+			cache_invalidate(h->c, key, strlen(key));
+	}
+	return NULL;
+}
+
+/* Values taken by cache_get_held outlive invalidations racing them (run under ASan). */
+static void
+held_values_survive_racing_invalidations(void **state)
+{
+	struct cache *c = cache_new(32, shared_unref);
+	pthread_t t[4];
+	struct hammer h[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		h[i].c = c;
+		h[i].id = i;
+		pthread_create(&t[i], NULL, hammer_held_main, &h[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	cache_free(c);
+}
+
 static void
 threads_share_safely(void **state)
 {
@@ -314,6 +379,7 @@ main(void)
 	    cmocka_unit_test(invalidate_replace_flush),
 	    cmocka_unit_test(disabled_cache_owns_and_frees),
 	    cmocka_unit_test(threads_share_safely),
+	    cmocka_unit_test(held_values_survive_racing_invalidations),
 	    cmocka_unit_test(put_if_loses_to_an_invalidation),
 	};
 
