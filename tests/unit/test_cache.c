@@ -301,22 +301,30 @@ hammer_held_main(void *arg)
 	return NULL;
 }
 
+/* Runs fn in four threads on c, each with its own id, and waits for them. */
+static void
+hammer(struct cache *c, void *(*fn)(void *))
+{
+	pthread_t t[4];
+	struct hammer h[4];
+
+	for (int i = 0; i < 4; i++) {
+		h[i].c = c;
+		h[i].id = i;
+		pthread_create(&t[i], NULL, fn, &h[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+}
+
 /* Values taken by cache_get_held outlive invalidations racing them (run under ASan). */
 static void
 held_values_survive_racing_invalidations(void **state)
 {
 	struct cache *c = cache_new(32, shared_unref);
-	pthread_t t[4];
-	struct hammer h[4];
 
 	(void)state;
-	for (int i = 0; i < 4; i++) {
-		h[i].c = c;
-		h[i].id = i;
-		pthread_create(&t[i], NULL, hammer_held_main, &h[i]);
-	}
-	for (int i = 0; i < 4; i++)
-		pthread_join(t[i], NULL);
+	hammer(c, hammer_held_main);
 	cache_free(c);
 }
 
@@ -324,18 +332,10 @@ static void
 threads_share_safely(void **state)
 {
 	struct cache *c = cache_new(128, free);
-	pthread_t t[4];
-	struct hammer h[4];
 	struct cache_stats st;
 
 	(void)state;
-	for (int i = 0; i < 4; i++) {
-		h[i].c = c;
-		h[i].id = i;
-		pthread_create(&t[i], NULL, hammer_main, &h[i]);
-	}
-	for (int i = 0; i < 4; i++)
-		pthread_join(t[i], NULL);
+	hammer(c, hammer_main);
 	cache_get_stats(c, &st);
 	assert_int_equal(st.hits + st.misses, 4 * 20000);
 	assert_true(st.entries <= 128);
