@@ -171,9 +171,22 @@ drive warmup2 --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --dura
 
 # cpu PID: CPU time the process has used, in microseconds (user + system).
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000000 / hz) }' "/proc/$1/stat"; }
+# decision_mark: the sum and count of the PDP's decision histogram now (one scrape).
+decision_mark() {
+	local m
+	m=$(metrics)
+	echo "$(pdp_metric pdp_decision_duration_seconds_sum "$m") $(pdp_metric pdp_decision_duration_seconds_count "$m")"
+}
+# decision_us_since MARK: the PDP's mean time per decision (pdp_decide, without the
+# transport) since decision_mark printed MARK.
+decision_us_since() {
+	local s0 n0 s1 n1
+	read -r s0 n0 <<<"$1"
+	read -r s1 n1 <<<"$(decision_mark)"
+	jq -n "($s1 - $s0) * 1e6 / ($n1 - $n0)"
+}
 zero_cpu=0 pdp_cpu=0
-dsum0=$(metric pdp_decision_duration_seconds_sum)
-dcount0=$(metric pdp_decision_duration_seconds_count)
+mark=$(decision_mark)
 
 # --- baselines and the PDP, interleaved ---------------------------------------------
 for r in $(seq 1 "$rounds"); do
@@ -193,12 +206,7 @@ for r in $(seq 1 "$rounds"); do
 done
 # Where the time goes: CPU per request of each responder in the direct runs, and the
 # PDP's own time per decision (pdp_decide, without the transport) over all its runs.
-# decision_us_since SUM COUNT: the PDP's mean time per decision (pdp_decide, without the
-# transport) since its histogram's sum and count were SUM and COUNT.
-decision_us_since() {
-	jq -n "($(metric pdp_decision_duration_seconds_sum) - $1) * 1e6 / ($(metric pdp_decision_duration_seconds_count) - $2)"
-}
-decision_us=$(decision_us_since "$dsum0" "$dcount0")
+decision_us=$(decision_us_since "$mark")
 
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 say "cold tokens"
@@ -207,13 +215,13 @@ single=$(( cold_n / 2 ))
 head -n "$single" "$work/cold.txt" >"$work/cold-single.txt"
 tail -n +"$((single + 1))" "$work/cold.txt" >"$work/cold-rest.txt"
 # Each measured twice: as the client sees it (latency) and as the PDP spends it (decision time).
-s0=$(metric pdp_decision_duration_seconds_sum) n0=$(metric pdp_decision_duration_seconds_count)
+mark=$(decision_mark)
 drive cold-warm --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads 1
-warm_decision_us=$(decision_us_since "$s0" "$n0")
+warm_decision_us=$(decision_us_since "$mark")
 fetches0=$(metric pdp_store_fetches_total)
-s0=$(metric pdp_decision_duration_seconds_sum) n0=$(metric pdp_decision_duration_seconds_count)
+mark=$(decision_mark)
 drive cold-single --address "unix:$work/pdp.sock" --requests "$work/cold-single.txt" --once --threads 1
-cold_decision_us=$(decision_us_since "$s0" "$n0")
+cold_decision_us=$(decision_us_since "$mark")
 cold_fetches=$(( $(metric pdp_store_fetches_total) - fetches0 ))
 drive cold-parallel --address "unix:$work/pdp.sock" --requests "$work/cold-rest.txt" --once --threads "$threads"
 verify_per_s=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { print $NF }')
