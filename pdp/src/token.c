@@ -1,7 +1,6 @@
 /* token.c - JWT verification against configured issuers, keys parsed once */
 #include "token.h"
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "b64.h"
+#include "json_doc.h"
 #include "jwks.h"
 
 /* Upper bounds that no legitimate token comes near; they bound work on hostile input. */
@@ -26,18 +26,14 @@
 #define NUMERICDATE_MAX      253402300799.0 /* 9999-12-31T23:59:59Z */
 
 /*
- * Per-thread scratch for verification. jansson makes some forty small
- * allocations to parse a token's header and payload; while a verification is
- * under way they are carved from this arena and "freed" as a no-op, and the
- * arena is reset when it ends. Allocations outside the window, or too large
- * for the arena, go to malloc as usual.
+ * Per-thread scratch for verification: the segments' decoded text, the
+ * JSON parser's tables and a digest context, made on a thread's first
+ * token and reused for every one after.
  */
-#define SCRATCH_ARENA_BYTES (128u << 10)
-
 struct scratch {
-	unsigned char *base;
-	size_t used;
-	bool active;
+	char *text; /* the decoded header, then the decoded payload */
+	size_t text_size;
+	struct jdoc *doc;
 	EVP_MD_CTX *md; /* reused for the signing input's digest */
 };
 
@@ -45,41 +41,14 @@ static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct scratch *scratch_tls;
 
-static void *
-scratch_malloc(size_t n)
-{
-	struct scratch *sc = scratch_tls;
-
-	if (sc != NULL && sc->active) {
-		n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-		if (n <= SCRATCH_ARENA_BYTES - sc->used) {
-			void *p = sc->base + sc->used;
-
-			sc->used += n;
-			return p;
-		}
-	}
-	return malloc(n);
-}
-
-static void
-scratch_free(void *p)
-{
-	struct scratch *sc = scratch_tls;
-
-	if (sc != NULL && (unsigned char *)p >= sc->base &&
-	    (unsigned char *)p < sc->base + SCRATCH_ARENA_BYTES)
-		return;
-	free(p);
-}
-
 static void
 scratch_destroy(void *arg)
 {
 	struct scratch *sc = arg;
 
 	EVP_MD_CTX_free(sc->md);
-	free(sc->base);
+	jdoc_free(sc->doc);
+	free(sc->text);
 	free(sc);
 }
 
@@ -87,28 +56,36 @@ static void
 scratch_init_once(void)
 {
 	pthread_key_create(&scratch_key, scratch_destroy);
-	json_set_alloc_funcs(scratch_malloc, scratch_free);
 }
 
-/* This thread's scratch, made on first use; NULL when out of memory. */
+/* This thread's scratch with room for n bytes of text, made on first use; NULL when out of memory.
+ */
 static struct scratch *
-scratch_get(void)
+scratch_get(size_t n)
 {
 	struct scratch *sc = scratch_tls;
 
-	if (sc != NULL)
-		return sc;
-	sc = calloc(1, sizeof(*sc));
-	if (sc == NULL)
-		return NULL;
-	sc->base = malloc(SCRATCH_ARENA_BYTES);
-	sc->md = EVP_MD_CTX_new();
-	if (sc->base == NULL || sc->md == NULL) {
-		scratch_destroy(sc);
-		return NULL;
+	if (sc == NULL) {
+		sc = calloc(1, sizeof(*sc));
+		if (sc == NULL)
+			return NULL;
+		sc->doc = jdoc_new();
+		sc->md = EVP_MD_CTX_new();
+		if (sc->doc == NULL || sc->md == NULL) {
+			scratch_destroy(sc);
+			return NULL;
+		}
+		pthread_setspecific(scratch_key, sc);
+		scratch_tls = sc;
 	}
-	pthread_setspecific(scratch_key, sc);
-	scratch_tls = sc;
+	if (n > sc->text_size) {
+		char *text = realloc(sc->text, n);
+
+		if (text == NULL)
+			return NULL;
+		sc->text = text;
+		sc->text_size = n;
+	}
 	return sc;
 }
 
@@ -284,21 +261,30 @@ token_verifier_free(struct token_verifier *v)
 	free(v);
 }
 
-/* Decodes one base64url segment and parses it as a JSON object (duplicate members rejected). */
-static json_t *
-segment_json(const char *seg, size_t len, unsigned char *scratch)
+/*
+ * Decodes one base64url segment into text (room for B64URL_DECODED_MAX(len))
+ * and parses it into doc as a JSON object; what names the segment in why.
+ */
+static enum token_err
+segment_parse(struct jdoc *doc, const char *what, const char *seg, size_t len, char *text,
+              char *why, size_t whysz)
 {
-	long n = b64url_decode(scratch, seg, len);
-	json_t *obj;
+	long n = b64url_decode((unsigned char *)text, seg, len);
+	enum jdoc_err e;
 
 	if (n <= 0)
-		return NULL;
-	obj = json_loadb((const char *)scratch, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
-	if (obj != NULL && !json_is_object(obj)) {
-		json_decref(obj);
-		return NULL;
-	}
-	return obj;
+		return fail(TOKEN_MALFORMED, why, whysz, "%s is not base64url", what);
+	e = jdoc_parse(doc, text, (size_t)n);
+	if (e != JDOC_OK)
+		return fail(TOKEN_MALFORMED, why, whysz, "%s: %s", what, jdoc_strerror(e));
+	return TOKEN_OK;
+}
+
+/* The member called name of the segment doc holds, or NULL. */
+static const struct jdoc_val *
+claim(const struct jdoc *doc, const char *name)
+{
+	return jdoc_get(doc, name, strlen(name));
 }
 
 static const struct issuer *
@@ -457,93 +443,88 @@ token_verifier_known_headers(const struct token_verifier *v)
 
 /* NumericDate (RFC 7519 §2): a JSON number of seconds; fractions are truncated. */
 static int
-numeric_date(json_t *v, int64_t *out)
+numeric_date(const struct jdoc_val *v, int64_t *out)
 {
-	double d;
-
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-
-		if (i < 0 || (double)i > NUMERICDATE_MAX)
+	if (v->kind == JDOC_INTEGER) {
+		if (v->integer < 0 || (double)v->integer > NUMERICDATE_MAX)
 			return -1;
-		*out = (int64_t)i;
+		*out = v->integer;
 		return 0;
 	}
-	if (!json_is_real(v))
+	if (v->kind != JDOC_REAL || !(v->real >= 0 && v->real <= NUMERICDATE_MAX))
 		return -1;
-	d = json_real_value(v);
-	if (!(d >= 0 && d <= NUMERICDATE_MAX))
-		return -1;
-	*out = (int64_t)d;
+	*out = (int64_t)v->real;
 	return 0;
 }
 
-static int
-audience_ok(const struct issuer *is, json_t *aud)
+static bool
+audience_named(const struct issuer *is, const struct jdoc_val *aud)
 {
-	size_t i;
-	json_t *item;
+	for (size_t j = 0; j < is->n_audiences; j++) {
+		if (strcmp(is->audiences[j], aud->str) == 0)
+			return true;
+	}
+	return false;
+}
 
-	if (json_is_string(aud)) {
-		for (size_t j = 0; j < is->n_audiences; j++) {
-			if (strcmp(is->audiences[j], json_string_value(aud)) == 0)
-				return 1;
-		}
-		return 0;
+/* "aud": one string, or an array of strings; one of them must be an accepted audience. */
+static bool
+audience_ok(const struct issuer *is, const struct jdoc_val *aud)
+{
+	bool named = false;
+
+	if (aud != NULL && aud->kind == JDOC_STRING)
+		return audience_named(is, aud);
+	if (aud == NULL || aud->kind != JDOC_ARRAY || (aud->len > 0 && aud->items == NULL))
+		return false;
+	for (size_t i = 0; i < aud->len; i++) {
+		if (aud->items[i].kind != JDOC_STRING)
+			return false;
+		named = named || audience_named(is, &aud->items[i]);
 	}
-	if (!json_is_array(aud))
-		return 0;
-	json_array_foreach(aud, i, item)
-	{
-		if (!json_is_string(item))
-			return 0;
-	}
-	json_array_foreach(aud, i, item)
-	{
-		if (audience_ok(is, item))
-			return 1;
-	}
-	return 0;
+	return named;
 }
 
 /* Claims the subject copies, found and type-checked before the one allocation. */
 struct found {
-	json_t *user, *groups, *roles, *amr, *acr, *device_id, *sign_in_risk, *client_id, *jti;
+	const struct jdoc_val *user, *groups, *roles, *amr, *acr, *device_id, *sign_in_risk,
+	    *client_id, *jti;
 };
 
-static int
-strlist_ok(json_t *v)
+static bool
+strlist_ok(const struct jdoc_val *v)
 {
-	size_t i;
-	json_t *item;
-
 	if (v == NULL)
-		return 1;
-	if (!json_is_array(v) || json_array_size(v) > TOKEN_MAX_LIST_ITEMS)
-		return 0;
-	json_array_foreach(v, i, item)
-	{
-		if (!json_is_string(item))
-			return 0;
+		return true;
+	if (v->kind != JDOC_ARRAY || v->len > TOKEN_MAX_LIST_ITEMS ||
+	    (v->len > 0 && v->items == NULL))
+		return false;
+	for (size_t i = 0; i < v->len; i++) {
+		if (v->items[i].kind != JDOC_STRING)
+			return false;
 	}
-	return 1;
+	return true;
 }
 
 static size_t
-str_size(json_t *v)
+list_len(const struct jdoc_val *v)
 {
-	return v != NULL ? json_string_length(v) + 1 : 0;
+	return v != NULL ? v->len : 0;
 }
 
 static size_t
-strlist_size(json_t *v)
+str_size(const struct jdoc_val *v)
 {
-	size_t i, n = 0;
-	json_t *item;
+	return v != NULL ? v->len + 1 : 0;
+}
 
-	if (v == NULL)
-		return 0;
-	json_array_foreach(v, i, item) n += sizeof(char *) + json_string_length(item) + 1;
+static size_t
+strlist_size(const struct jdoc_val *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; v != NULL && i < v->len; i++)
+		n += sizeof(char *) + v->items[i].len + 1;
 	return n;
 }
 
@@ -553,66 +534,62 @@ struct packer {
 };
 
 static const char *
-pack_str(struct packer *pk, json_t *v)
+pack_str(struct packer *pk, const struct jdoc_val *v)
 {
-	size_t n;
 	char *s;
 
 	if (v == NULL)
 		return NULL;
-	n = json_string_length(v);
 	s = pk->strings;
-	memcpy(s, json_string_value(v), n);
-	s[n] = '\0';
-	pk->strings += n + 1;
+	memcpy(s, v->str, v->len);
+	s[v->len] = '\0';
+	pk->strings += v->len + 1;
 	return s;
 }
 
 static void
-pack_list(struct packer *pk, json_t *v, struct strlist *out)
+pack_list(struct packer *pk, const struct jdoc_val *v, struct strlist *out)
 {
-	size_t i;
-	json_t *item;
-
 	out->items = NULL;
 	out->n = 0;
-	if (v == NULL || json_array_size(v) == 0)
+	if (v == NULL || v->len == 0)
 		return;
 	out->items = pk->slots;
-	json_array_foreach(v, i, item) pk->slots[out->n++] = pack_str(pk, item);
+	for (size_t i = 0; i < v->len; i++)
+		pk->slots[out->n++] = pack_str(pk, &v->items[i]);
 	pk->slots += out->n;
 }
 
 /* A string claim that must be a string when present. */
 static int
-opt_string(json_t *payload, const char *name, json_t **out)
+opt_string(const struct jdoc *payload, const char *name, const struct jdoc_val **out)
 {
-	json_t *v = json_object_get(payload, name);
+	const struct jdoc_val *v = claim(payload, name);
 
-	if (v != NULL && !json_is_string(v))
+	if (v != NULL && v->kind != JDOC_STRING)
 		return -1;
 	*out = v;
 	return 0;
 }
 
 static enum token_err
-subject_build(const struct issuer *is, json_t *payload, int64_t iat, int64_t exp,
+subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, int64_t exp,
               struct subject **out, char *why, size_t whysz)
 {
 	struct found f;
 	struct subject *s;
 	struct packer pk;
-	json_t *v;
+	const struct jdoc_val *v;
 	int64_t auth_time = 0;
 	size_t nslots, strings;
 
 	if (opt_string(payload, is->claims.user, &f.user) != 0 || f.user == NULL ||
-	    json_string_length(f.user) == 0)
+	    f.user->len == 0)
 		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim \"%s\" must be a non-empty string",
 		            is->claims.user);
-	f.groups = json_object_get(payload, is->claims.groups);
-	f.roles = json_object_get(payload, is->claims.roles);
-	f.amr = json_object_get(payload, "amr");
+	f.groups = claim(payload, is->claims.groups);
+	f.roles = claim(payload, is->claims.roles);
+	f.amr = claim(payload, "amr");
 	if (!strlist_ok(f.groups) || !strlist_ok(f.roles) || !strlist_ok(f.amr))
 		return fail(TOKEN_BAD_CLAIM, why, whysz,
 		            "claims \"%s\", \"%s\" and \"amr\" must be arrays of strings",
@@ -627,11 +604,11 @@ subject_build(const struct issuer *is, json_t *payload, int64_t iat, int64_t exp
 		            is->claims.sign_in_risk);
 	if (f.client_id == NULL && opt_string(payload, "client_id", &f.client_id) != 0)
 		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim client_id must be a string");
-	v = json_object_get(payload, "auth_time");
+	v = claim(payload, "auth_time");
 	if (v != NULL && numeric_date(v, &auth_time) != 0)
 		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim auth_time must be a NumericDate");
 
-	nslots = json_array_size(f.groups) + json_array_size(f.roles) + json_array_size(f.amr);
+	nslots = list_len(f.groups) + list_len(f.roles) + list_len(f.amr);
 	strings = str_size(f.user) + strlist_size(f.groups) + strlist_size(f.roles) +
 	          strlist_size(f.amr) + str_size(f.acr) + str_size(f.device_id) +
 	          str_size(f.sign_in_risk) + str_size(f.client_id) + str_size(f.jti) +
@@ -662,16 +639,16 @@ subject_build(const struct issuer *is, json_t *payload, int64_t iat, int64_t exp
 	return TOKEN_OK;
 }
 
-static int
-typ_ok(json_t *typ)
+static bool
+typ_ok(const struct jdoc_val *typ)
 {
 	const char *t;
 
 	if (typ == NULL)
-		return 1;
-	if (!json_is_string(typ))
-		return 0;
-	t = json_string_value(typ);
+		return true;
+	if (typ->kind != JDOC_STRING)
+		return false;
+	t = typ->str;
 	if (strncasecmp(t, "application/", 12) == 0)
 		t += 12;
 	return strcasecmp(t, "JWT") == 0 || strcasecmp(t, "at+jwt") == 0;
@@ -683,16 +660,15 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 {
 	const char *dot1, *dot2, *sig_b64;
 	size_t head_len, body_len, sig_b64_len;
-	unsigned char *scratch = NULL;
 	struct scratch *sc;
+	char *payload_text;
 	unsigned char sig[TOKEN_MAX_SIG_BYTES];
-	json_t *header = NULL, *payload = NULL, *jv, *kid;
+	const struct jdoc_val *jv, *kid;
 	const struct known_header *known = NULL;
 	const char *kid_name = NULL;
 	size_t kid_len = 0;
 	const struct issuer *is;
 	const struct jwk *key;
-	const char *alg_name;
 	int alg;
 	long sig_len;
 	int64_t exp, nbf = 0, iat = 0;
@@ -720,16 +696,11 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 	if (sig_len <= 0)
 		return fail(TOKEN_MALFORMED, why, whysz, "signature is not base64url");
 
-	sc = scratch_get();
+	/* Room for the decoded header, then the payload: kid points into the first. */
+	sc = scratch_get(B64URL_DECODED_MAX(head_len) + B64URL_DECODED_MAX(body_len));
 	if (sc == NULL)
 		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
-	sc->active = true;
-	sc->used = 0;
-	scratch = scratch_malloc(B64URL_DECODED_MAX(head_len > body_len ? head_len : body_len) + 1);
-	if (scratch == NULL) {
-		e = fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
-		goto out;
-	}
+	payload_text = sc->text + B64URL_DECODED_MAX(head_len);
 	known = header_known(v, token, head_len);
 	if (known != NULL) {
 		alg = known->alg;
@@ -737,105 +708,64 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		kid_len = known->kid_len;
 		goto payload;
 	}
-	header = segment_json(token, head_len, scratch);
-	if (header == NULL) {
-		e = fail(TOKEN_MALFORMED, why, whysz, "header is not a base64url JSON object");
-		goto out;
-	}
-	jv = json_object_get(header, "alg");
-	if (!json_is_string(jv)) {
-		e = fail(TOKEN_MALFORMED, why, whysz, "header has no \"alg\"");
-		goto out;
-	}
-	alg_name = json_string_value(jv);
-	alg = jwa_from_name(alg_name, json_string_length(jv));
-	if (alg < 0) {
-		e = fail(TOKEN_BAD_ALG, why, whysz, "algorithm is not supported");
-		goto out;
-	}
+	if ((e = segment_parse(sc->doc, "header", token, head_len, sc->text, why, whysz)) !=
+	    TOKEN_OK)
+		return e;
+	jv = claim(sc->doc, "alg");
+	if (jv == NULL || jv->kind != JDOC_STRING)
+		return fail(TOKEN_MALFORMED, why, whysz, "header has no \"alg\"");
+	alg = jwa_from_name(jv->str, jv->len);
+	if (alg < 0)
+		return fail(TOKEN_BAD_ALG, why, whysz, "algorithm is not supported");
 	/* We implement no JWS extensions, so any "crit" must be refused (RFC 7515 §4.1.11). */
-	if (json_object_get(header, "crit") != NULL || !typ_ok(json_object_get(header, "typ"))) {
-		e = fail(TOKEN_MALFORMED, why, whysz, "unsupported \"crit\" or \"typ\" header");
-		goto out;
-	}
-	kid = json_object_get(header, "kid");
-	if (kid != NULL && !json_is_string(kid)) {
-		e = fail(TOKEN_MALFORMED, why, whysz, "\"kid\" is not a string");
-		goto out;
-	}
+	if (claim(sc->doc, "crit") != NULL || !typ_ok(claim(sc->doc, "typ")))
+		return fail(TOKEN_MALFORMED, why, whysz, "unsupported \"crit\" or \"typ\" header");
+	kid = claim(sc->doc, "kid");
+	if (kid != NULL && kid->kind != JDOC_STRING)
+		return fail(TOKEN_MALFORMED, why, whysz, "\"kid\" is not a string");
 	if (kid != NULL) {
-		kid_name = json_string_value(kid);
-		kid_len = json_string_length(kid);
+		kid_name = kid->str;
+		kid_len = kid->len;
 	}
 payload:
-	payload = segment_json(dot1 + 1, body_len, scratch);
-	if (payload == NULL) {
-		e = fail(TOKEN_MALFORMED, why, whysz, "payload is not a base64url JSON object");
-		goto out;
-	}
+	if ((e = segment_parse(sc->doc, "payload", dot1 + 1, body_len, payload_text, why, whysz)) !=
+	    TOKEN_OK)
+		return e;
 	/* The issuer picks the keys; the token's claims are trusted only after the signature. */
-	jv = json_object_get(payload, "iss");
-	if (!json_is_string(jv)) {
-		e = fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "no \"iss\" claim");
-		goto out;
-	}
-	is = issuer_find(v, json_string_value(jv), json_string_length(jv));
-	if (is == NULL) {
-		e = fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "issuer is not configured");
-		goto out;
-	}
-	if (!(is->algorithms & JWA_BIT(alg))) {
-		e = fail(TOKEN_BAD_ALG, why, whysz, "%s is not allowed for this issuer",
-		         jwa_name((enum jwa)alg));
-		goto out;
-	}
+	jv = claim(sc->doc, "iss");
+	if (jv == NULL || jv->kind != JDOC_STRING)
+		return fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "no \"iss\" claim");
+	is = issuer_find(v, jv->str, jv->len);
+	if (is == NULL)
+		return fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "issuer is not configured");
+	if (!(is->algorithms & JWA_BIT(alg)))
+		return fail(TOKEN_BAD_ALG, why, whysz, "%s is not allowed for this issuer",
+		            jwa_name((enum jwa)alg));
 	key = keyset_find(is->keys, kid_name, kid_len, (enum jwa)alg);
-	if (key == NULL) {
-		e = fail(TOKEN_UNKNOWN_KEY, why, whysz, "no %s key matches the token's kid",
-		         jwa_name((enum jwa)alg));
-		goto out;
-	}
+	if (key == NULL)
+		return fail(TOKEN_UNKNOWN_KEY, why, whysz, "no %s key matches the token's kid",
+		            jwa_name((enum jwa)alg));
 	if (!signature_ok(v, sc, key, (enum jwa)alg, token, (size_t)(dot2 - token), sig,
-	                  (size_t)sig_len)) {
-		e = fail(TOKEN_BAD_SIGNATURE, why, whysz, "%s signature does not verify",
-		         jwa_name((enum jwa)alg));
-		goto out;
-	}
+	                  (size_t)sig_len))
+		return fail(TOKEN_BAD_SIGNATURE, why, whysz, "%s signature does not verify",
+		            jwa_name((enum jwa)alg));
 
-	jv = json_object_get(payload, "exp");
-	if (jv == NULL || numeric_date(jv, &exp) != 0) {
-		e = fail(TOKEN_BAD_CLAIM, why, whysz, "\"exp\" missing or not a NumericDate");
-		goto out;
-	}
-	if ((jv = json_object_get(payload, "nbf")) != NULL && numeric_date(jv, &nbf) != 0) {
-		e = fail(TOKEN_BAD_CLAIM, why, whysz, "\"nbf\" is not a NumericDate");
-		goto out;
-	}
-	if ((jv = json_object_get(payload, "iat")) != NULL && numeric_date(jv, &iat) != 0) {
-		e = fail(TOKEN_BAD_CLAIM, why, whysz, "\"iat\" is not a NumericDate");
-		goto out;
-	}
-	if ((int64_t)now >= exp + is->leeway) {
-		e = fail(TOKEN_EXPIRED, why, whysz, "expired %lld s ago",
-		         (long long)((int64_t)now - exp));
-		goto out;
-	}
-	if (nbf > (int64_t)now + is->leeway || iat > (int64_t)now + is->leeway) {
-		e = fail(TOKEN_NOT_YET_VALID, why, whysz, "nbf or iat is in the future");
-		goto out;
-	}
-	if (!audience_ok(is, json_object_get(payload, "aud"))) {
-		e = fail(TOKEN_BAD_AUDIENCE, why, whysz, "\"aud\" names no accepted audience");
-		goto out;
-	}
-	e = subject_build(is, payload, iat, exp, out, why, whysz);
+	jv = claim(sc->doc, "exp");
+	if (jv == NULL || numeric_date(jv, &exp) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "\"exp\" missing or not a NumericDate");
+	if ((jv = claim(sc->doc, "nbf")) != NULL && numeric_date(jv, &nbf) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "\"nbf\" is not a NumericDate");
+	if ((jv = claim(sc->doc, "iat")) != NULL && numeric_date(jv, &iat) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "\"iat\" is not a NumericDate");
+	if ((int64_t)now >= exp + is->leeway)
+		return fail(TOKEN_EXPIRED, why, whysz, "expired %lld s ago",
+		            (long long)((int64_t)now - exp));
+	if (nbf > (int64_t)now + is->leeway || iat > (int64_t)now + is->leeway)
+		return fail(TOKEN_NOT_YET_VALID, why, whysz, "nbf or iat is in the future");
+	if (!audience_ok(is, claim(sc->doc, "aud")))
+		return fail(TOKEN_BAD_AUDIENCE, why, whysz, "\"aud\" names no accepted audience");
+	e = subject_build(is, sc->doc, iat, exp, out, why, whysz);
 	if (e == TOKEN_OK && known == NULL)
 		header_remember(v, token, head_len, alg, kid_name, kid_len);
-out:
-	json_decref(header);
-	json_decref(payload);
-	scratch_free(scratch);
-	sc->active = false;
-	sc->used = 0;
 	return e;
 }

@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,config,jwks,request,policy,cases,context} "$out"
+mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -25,6 +25,8 @@ mint '{"iss":"https://hmac.example.com/","aud":"https://apps.example.com","sub":
 mint '{"iss":"https://hmac.example.com/","aud":["x","https://apps.example.com"],"sub":"b","exp":1900000000.5}' aud-list
 mint '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"c","exp":1900000000}' other-issuer
 printf 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.' >"$corpus/token/alg-none"
+printf '{"iss":"https:\\/\\/idp\\u002e","exp":1.9e9,"nbf":-0,"groups":["a","\\ud83d\\ude00"],"o":{"k":[true,false,null]}}' >"$corpus/json/claims"
+printf '{"alg":"RS256","kid":"k\xc3\xa9","typ":"JWT"}' >"$corpus/json/header"
 cp deploy/pdp.yaml "$corpus/config/sample.yaml"
 printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\n    leeway: 5m\nstore: { type: redis, address: "tcp:[::1]:6379", timeout: 20ms }\n' >"$corpus/config/full.yaml"
 "$build/pdp/pdp-mint" keygen rsa --kid r --key "$build/k1.pem" --jwks "$corpus/jwks/rsa.json" >/dev/null
@@ -38,7 +40,7 @@ printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, plat
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token config jwks request policy cases context)
+targets=(token json config jwks request policy cases context)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

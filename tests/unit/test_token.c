@@ -221,6 +221,48 @@ claims_map_into_the_subject(void **state)
 	free(body);
 }
 
+/* Claims are JSON strings: escapes are decoded before they are compared or copied. */
+static void
+escaped_claims_are_decoded(void **state)
+{
+	static const char *const refused[] = {
+	    ",\"groups\":[\"a\\u0000b\"]",    /* NUL */
+	    ",\"groups\":[\"\\ud800\"]",      /* a lone surrogate */
+	    ",\"x\":{\"k\":1,\"\\u006b\":2}", /* a duplicate, nested and escaped */
+	    ",\"x\":99999999999999999999",    /* beyond 64 bits */
+	    ",\"groups\":[\"\xc0\xaf\"]",     /* overlong UTF-8 */
+	};
+	char *body, *tok;
+	struct subject *s = NULL;
+
+	(void)state;
+	assert_int_equal(
+	    asprintf(&body,
+	             "{\"iss\":\"https:\\/\\/idp.example.com\\/\",\"aud\":\"" AUD "\","
+	             "\"\\u0073ub\":\"ali\\u0063e\\t\\\"x\\\"\",\"iat\":%lld,\"exp\":%lld,"
+	             "\"groups\":[\"caf\\u00e9\",\"\\ud83d\\ude00\"]}",
+	             (long long)t.now - 10, (long long)t.now + 600) > 0,
+	    1);
+	tok = test_sign(t.key[K_R1], "SHA256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", body);
+	assert_int_equal(verify_tok(tok, &s), TOKEN_OK);
+	assert_string_equal(s->issuer, ISS);
+	assert_string_equal(s->user, "alice\t\"x\"");
+	assert_int_equal(s->groups.n, 2);
+	assert_string_equal(s->groups.items[0], "caf\xc3\xa9");
+	assert_string_equal(s->groups.items[1], "\xf0\x9f\x98\x80");
+	free(s);
+	free(tok);
+	free(body);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		/* Signed as they are: a JSON library would refuse to make them. */
+		body = claims(ISS, refused[i]);
+		assert_int_equal(check(test_sign(t.key[K_R1], "SHA256",
+		                                 "{\"alg\":\"RS256\",\"kid\":\"r1\"}", body)),
+		                 TOKEN_MALFORMED);
+		free(body);
+	}
+}
+
 static void
 issuer_claim_names_are_configurable(void **state)
 {
@@ -700,6 +742,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(valid_tokens_of_every_algorithm),
 	    cmocka_unit_test(claims_map_into_the_subject),
+	    cmocka_unit_test(escaped_claims_are_decoded),
 	    cmocka_unit_test(issuer_claim_names_are_configurable),
 	    cmocka_unit_test(alg_none_is_rejected),
 	    cmocka_unit_test(hmac_with_the_public_key_is_rejected),

@@ -1,0 +1,75 @@
+/* json_doc.h - strict JSON objects parsed in place, for the segments of a token */
+#ifndef PDP_JSON_DOC_H
+#define PDP_JSON_DOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Bounds no legitimate token comes near; past them a document is refused
+ * (JDOC_LIMIT) rather than parsed with unbounded work or memory.
+ */
+#define JDOC_MAX_DEPTH   32   /* nested arrays and objects */
+#define JDOC_MAX_MEMBERS 512  /* members of the top-level object */
+#define JDOC_MAX_ITEMS   4096 /* items of the top-level object's arrays, all together */
+#define JDOC_MAX_KEYS    1024 /* members of the nested objects open at once */
+
+enum jdoc_err {
+	JDOC_OK = 0,
+	JDOC_SYNTAX,     /* not RFC 8259 JSON */
+	JDOC_NOT_OBJECT, /* JSON, but not an object */
+	JDOC_DUPLICATE,  /* an object names a member twice */
+	JDOC_TEXT,       /* a string is not UTF-8, or escapes NUL or a lone surrogate */
+	JDOC_RANGE,      /* an integer beyond 64 bits, or a number beyond a double */
+	JDOC_LIMIT,      /* past one of the JDOC_MAX_* bounds */
+};
+
+const char *jdoc_strerror(enum jdoc_err err);
+
+enum jdoc_kind {
+	JDOC_NULL,
+	JDOC_FALSE,
+	JDOC_TRUE,
+	JDOC_INTEGER, /* a number without fraction or exponent */
+	JDOC_REAL,
+	JDOC_STRING,
+	JDOC_ARRAY,
+	JDOC_OBJECT, /* its members are checked, not kept */
+};
+
+/* A value of the top-level object, or an item of one of its arrays. */
+struct jdoc_val {
+	union {
+		const char *str;              /* STRING: UTF-8, NUL-terminated, no NUL inside */
+		const struct jdoc_val *items; /* ARRAY: NULL for the arrays inside arrays */
+		int64_t integer;
+		double real;
+	};
+	uint32_t len; /* STRING: bytes; ARRAY: items */
+	uint8_t kind; /* enum jdoc_kind */
+};
+
+/* A parser's tables (some 100 KiB), reused from one document to the next. */
+struct jdoc;
+
+/* A new parser, or NULL when out of memory; free with jdoc_free. */
+struct jdoc *jdoc_new(void);
+void jdoc_free(struct jdoc *d);
+
+/*
+ * Parses text (len bytes, no terminator needed) as one JSON object, as
+ * RFC 8259 defines it and strictly: UTF-8 only, no NUL, no lone surrogate,
+ * no duplicate member in any object, integers within 64 bits. The strings
+ * are decoded in place, so text is overwritten; the values d yields point
+ * into it and last until text changes or d parses again.
+ */
+enum jdoc_err jdoc_parse(struct jdoc *d, char *text, size_t len);
+
+/* The top-level member called name (len bytes), or NULL. */
+const struct jdoc_val *jdoc_get(const struct jdoc *d, const char *name, size_t len);
+
+/* How many members the top-level object has, and the i-th in an unspecified order. */
+size_t jdoc_size(const struct jdoc *d);
+const struct jdoc_val *jdoc_member(const struct jdoc *d, size_t i, const char **name, size_t *len);
+
+#endif
