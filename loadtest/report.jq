@@ -21,8 +21,16 @@ $runs[0] as $R
   def ratio($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) / ($R[$b + "-" + .] | f)] | median | r3;
   def one($l): $R[$l] | {rps: (.rps | r1), mean_us: .latency_us.mean, p50_us: .latency_us.p50,
 	p99_us: .latency_us.p99, max_us: .latency_us.max, decisions, status, errors};
-  ($R["cold-single"].latency_us.mean - $R["cold-warm"].latency_us.mean) as $extra
-| ($cold_decision_us - $warm_decision_us) as $extra_decision
+  # Counts (decisions, statuses) added up over objects.
+  def merged: reduce .[] as $d ({}; . as $acc | reduce ($d | keys[]) as $k ($acc; .[$k] += $d[$k]));
+  # one() over the rounds of $p: medians of the figures, sums of the counts.
+  def over_rounds($p): {rps: med($p; .rps) | r1, mean_us: med($p; .latency_us.mean) | r1,
+	p50_us: med($p; .latency_us.p50), p99_us: med($p; .latency_us.p99),
+	max_us: med($p; .latency_us.max), decisions: ([series($p)[] | .decisions] | merged),
+	status: ([series($p)[] | .status] | merged), errors: ([series($p)[] | .errors] | add)};
+  ([$rs[] | $R["cold-single-" + .].latency_us.mean - $R["cold-warm-" + .].latency_us.mean]
+	| median) as $extra
+| ($cold_decisions | map(.cold - .warm) | median) as $extra_decision
 | (if $verify_per_s > 0 then 1e6 / $verify_per_s else null end) as $verify_us
 | [50, 10, 100, 1000, 10000] as $sizes
 | {
@@ -48,18 +56,20 @@ $runs[0] as $R
 		pdp_cpu_us_per_request: ($pdp_cpu_us / ([series("direct-pdp")[] | .requests] | add) | r1),
 		pdp_decide_us_per_decision: ($decision_us | r1)
 	},
-	decision_mix_direct: ([series("direct-pdp")[] | .decisions] | reduce .[] as $d ({}; . as $acc
-		| reduce ($d | keys[]) as $k ($acc; .[$k] += $d[$k]))),
+	decision_mix_direct: ([series("direct-pdp")[] | .decisions] | merged),
 	cold: {
-		warm_one_client: one("cold-warm"), cold_one_client: one("cold-single"),
+		rounds: ($cold_decisions | length),
+		warm_one_client: over_rounds("cold-warm"), cold_one_client: over_rounds("cold-single"),
 		cold_parallel: one("cold-parallel"),
 		extra_us_per_cold_token: ($extra | r1),
 		rsa2048_verify_us: (if $verify_us then $verify_us | r1 else null end),
 		extra_in_rsa_verifies: (if $verify_us then $extra / $verify_us | r3 else null end),
-		warm_decision_us: ($warm_decision_us | r1), first_seen_decision_us: ($cold_decision_us | r1),
+		warm_decision_us: ($cold_decisions | map(.warm) | median | r1),
+		first_seen_decision_us: ($cold_decisions | map(.cold) | median | r1),
 		extra_decision_us_per_cold_token: ($extra_decision | r1),
 		extra_decision_in_rsa_verifies: (if $verify_us then $extra_decision / $verify_us | r3 else null end),
-		store_round_trips_per_cold_token: ($cold_fetches / $R["cold-single"].requests | r3)
+		store_round_trips_per_cold_token:
+			($cold_fetches / ([series("cold-single")[] | .requests] | add) | r3)
 	},
 	flood: {
 		rate_each: $R["flood-alone"].rps, valid_alone: one("flood-alone"),

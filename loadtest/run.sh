@@ -209,19 +209,24 @@ done
 decision_us=$(decision_us_since "$mark")
 
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
+# In interleaved rounds, as many warm requests as first-seen ones in each, so that the
+# report's medians of per-round differences see the machine in the same state for both.
 say "cold tokens"
 cold_n=$(wc -l <"$work/cold.txt")
-single=$(( cold_n / 2 ))
-head -n "$single" "$work/cold.txt" >"$work/cold-single.txt"
-tail -n +"$((single + 1))" "$work/cold.txt" >"$work/cold-rest.txt"
-# Each measured twice: as the client sees it (latency) and as the PDP spends it (decision time).
-mark=$(decision_mark)
-drive cold-warm --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads 1
-warm_decision_us=$(decision_us_since "$mark")
+chunk=$(( cold_n / 2 / rounds ))
+tail -n +"$((chunk * rounds + 1))" "$work/cold.txt" >"$work/cold-rest.txt"
 fetches0=$(metric pdp_store_fetches_total)
-mark=$(decision_mark)
-drive cold-single --address "unix:$work/pdp.sock" --requests "$work/cold-single.txt" --once --threads 1
-cold_decision_us=$(decision_us_since "$mark")
+cold_decisions=""
+for r in $(seq 1 "$rounds"); do
+	sed -n "$(( (r - 1) * chunk + 1 )),$(( r * chunk ))p" "$work/cold.txt" >"$work/cold-single-$r.txt"
+	# Each measured twice: as the client sees it (latency) and as the PDP spends it (decision time).
+	mark=$(decision_mark)
+	drive "cold-warm-$r" --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
+	warm_us=$(decision_us_since "$mark")
+	mark=$(decision_mark)
+	drive "cold-single-$r" --address "unix:$work/pdp.sock" --requests "$work/cold-single-$r.txt" --once --threads 1
+	cold_decisions+="${cold_decisions:+,}{\"warm\": $warm_us, \"cold\": $(decision_us_since "$mark")}"
+done
 cold_fetches=$(( $(metric pdp_store_fetches_total) - fetches0 ))
 drive cold-parallel --address "unix:$work/pdp.sock" --requests "$work/cold-rest.txt" --once --threads "$threads"
 verify_per_s=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { print $NF }')
@@ -319,7 +324,7 @@ jq -n \
 	--argjson threads "$threads" --argjson verify_per_s "${verify_per_s:-0}" \
 	--argjson rss_kib "$rss_kib" --argjson live_tokens "${live_tokens:-0}" \
 	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson decision_us "$decision_us" \
-	--argjson warm_decision_us "$warm_decision_us" --argjson cold_decision_us "$cold_decision_us" \
+	--argjson cold_decisions "[$cold_decisions]" \
 	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
 	--argjson store_errors "${store_errors:-0}" --argjson health_after "$health_after" \
 	--argjson upstream_resets "$upstream_resets" \
