@@ -2,7 +2,6 @@
 #include "token.h"
 
 #include <pthread.h>
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -58,8 +57,7 @@ scratch_init_once(void)
 	pthread_key_create(&scratch_key, scratch_destroy);
 }
 
-/* This thread's scratch with room for n bytes of text, made on first use; NULL when out of memory.
- */
+/* This thread's scratch, with room for n bytes of text; NULL when out of memory. */
 static struct scratch *
 scratch_get(size_t n)
 {
