@@ -54,7 +54,12 @@ jdoc_strerror(enum jdoc_err err)
 struct jdoc *
 jdoc_new(void)
 {
-	return calloc(1, sizeof(struct jdoc));
+	/* Not calloc: the tables are written only as far as a document fills them. */
+	struct jdoc *d = malloc(sizeof(*d));
+
+	if (d != NULL)
+		d->n_members = d->n_items = d->n_keys = 0;
+	return d;
 }
 
 void
