@@ -10,19 +10,20 @@ def r3: . * 1000 | round / 1000;
 $runs[0] as $R
 | [range(1; $rounds + 1) | tostring] as $rs
 | def series($p): [$rs[] | $R[$p + "-" + .]];
+  # Counts (decisions, statuses) added up over objects.
+  def merged: reduce .[] as $d ({}; . as $acc | reduce ($d | keys[]) as $k ($acc; .[$k] += $d[$k]));
   def med($p; f): [series($p)[] | f] | median;
   def summary($p): {
 	rps: med($p; .rps) | r1,
 	p50_us: med($p; .latency_us.p50), p90_us: med($p; .latency_us.p90),
 	p99_us: med($p; .latency_us.p99), p999_us: med($p; .latency_us.p999),
-	max_us: med($p; .latency_us.max), errors: ([series($p)[] | .errors] | add)
+	max_us: med($p; .latency_us.max), errors: ([series($p)[] | .errors] | add),
+	status: ([series($p)[] | .status] | merged)
   };
   # The median over rounds of a / b, each pair from the same round.
   def ratio($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) / ($R[$b + "-" + .] | f)] | median | r3;
   def one($l): $R[$l] | {rps: (.rps | r1), mean_us: .latency_us.mean, p50_us: .latency_us.p50,
 	p99_us: .latency_us.p99, max_us: .latency_us.max, decisions, status, errors};
-  # Counts (decisions, statuses) added up over objects.
-  def merged: reduce .[] as $d ({}; . as $acc | reduce ($d | keys[]) as $k ($acc; .[$k] += $d[$k]));
   # one() over the rounds of $p: medians of the figures, sums of the counts.
   def over_rounds($p): {rps: med($p; .rps) | r1, mean_us: med($p; .latency_us.mean) | r1,
 	p50_us: med($p; .latency_us.p50), p99_us: med($p; .latency_us.p99),
@@ -37,13 +38,21 @@ $runs[0] as $R
 	date: $date, host: $host, version: $pdp_version,
 	settings: {rounds: $rounds, seconds_per_run: $seconds, users: $users, devices: $users,
 		tokens: $tokens, policies: 50, apps: 1000, alg: "RS256", pdp_threads: $threads,
-		zero_threads: $threads, wrk: "2 threads, 32 connections", direct_threads: $threads},
+		zero_threads: $threads, wrk: "2 threads, 32 connections", direct_threads: $threads,
+		zero_work_as_pdp_mix: $zero_mix},
 	through_nginx: {
 		no_auth: summary("nginx-noauth"), internal_auth: summary("nginx-internal"),
-		zero_work: summary("nginx-zero"), pdp: summary("nginx-pdp")
+		zero_work: summary("nginx-zero"), zero_work_as_pdp: summary("nginx-zeromix"),
+		pdp: summary("nginx-pdp")
 	},
 	direct: {zero_work: summary("direct-zero"), pdp: summary("direct-pdp")},
+	# zero_work_as_pdp: the zero-work responder answering nginx as the PDP does (the
+	# same decision mix, headers and error pages): what the targets are judged against.
 	ratios: {
+		pdp_over_zero_work_as_pdp_nginx: ratio("nginx-pdp"; "nginx-zeromix"; .rps),
+		p99_minus_zero_work_as_pdp_nginx_us:
+			[$rs[] | $R["nginx-pdp-" + .].latency_us.p99 - $R["nginx-zeromix-" + .].latency_us.p99] | median,
+		zero_work_as_pdp_over_zero_work_nginx: ratio("nginx-zeromix"; "nginx-zero"; .rps),
 		pdp_over_zero_work_nginx: ratio("nginx-pdp"; "nginx-zero"; .rps),
 		pdp_over_no_auth_nginx: ratio("nginx-pdp"; "nginx-noauth"; .rps),
 		pdp_over_internal_nginx: ratio("nginx-pdp"; "nginx-internal"; .rps),
@@ -96,10 +105,11 @@ $runs[0] as $R
 		token_cache_bound: 131072}
 }
 | .targets = [
-	{name: "through nginx: PDP / zero-work responder throughput", want: ">= 0.95",
-		got: .ratios.pdp_over_zero_work_nginx, met: (.ratios.pdp_over_zero_work_nginx >= 0.95)},
-	{name: "through nginx: PDP p99 - zero-work p99 (us)", want: "<= 100",
-		got: .ratios.p99_minus_zero_work_nginx_us, met: (.ratios.p99_minus_zero_work_nginx_us <= 100)},
+	{name: "through nginx: PDP / zero-work responder (answering as the PDP) throughput", want: ">= 0.95",
+		got: .ratios.pdp_over_zero_work_as_pdp_nginx, met: (.ratios.pdp_over_zero_work_as_pdp_nginx >= 0.95)},
+	{name: "through nginx: PDP p99 - zero-work (answering as the PDP) p99 (us)", want: "<= 100",
+		got: .ratios.p99_minus_zero_work_as_pdp_nginx_us,
+		met: (.ratios.p99_minus_zero_work_as_pdp_nginx_us <= 100)},
 	{name: "direct: PDP / zero-work responder throughput", want: ">= 0.90",
 		got: .ratios.pdp_over_zero_work_direct, met: (.ratios.pdp_over_zero_work_direct >= 0.90)},
 	{name: "cold token: extra PDP decision time, in RSA-2048 verifies", want: "<= 1.5",

@@ -45,11 +45,12 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-load-XXXXXX")
 res=$work/results
 mkdir -p "$res"
-pdp_pid="" zero_pid=""
+pdp_pid="" zero_pid="" zero_mix_pid=""
 cleanup() {
 	set +e
 	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
 	[ -n "$zero_pid" ] && kill "$zero_pid" 2>/dev/null && wait "$zero_pid" 2>/dev/null
+	[ -n "$zero_mix_pid" ] && kill "$zero_mix_pid" 2>/dev/null && wait "$zero_mix_pid" 2>/dev/null
 	pdp_stop_nginx "$work"
 	pdp_redis_down "$work"
 	rm -rf "$work"
@@ -94,10 +95,28 @@ start_pdp
 "$bin/pdp-zero" "unix:$work/zero.sock" "$threads" 2>>"$work/zero.log" &
 zero_pid=$!
 pdp_wait_socket "$work/zero.sock" "$zero_pid"
+for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp.log" && break; sleep 0.05; done
+
+# drive NAME ARGS...: pdp-load; the JSON line goes to results/NAME.json.
+drive() { local name=$1; shift; "$bin/pdp-load" --label "$name" "$@" >"$res/$name.json"; }
+
+# --- warm-up: every warm token verified and every record cached once ---------------
+say "warm-up"
+drive warmup --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --once --threads "$threads"
+drive warmup2 --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration 1 --threads "$threads"
+
+# The zero-work responder again, answering nginx as the PDP did the warm requests (the
+# warm-up's decision mix): the same identity headers and error pages for nginx to handle.
+mix=$(jq -r '.decisions | "\(.allow):\(.deny):\(."step-up"):\(.unauthenticated)"' "$res/warmup.json")
+"$bin/pdp-zero" "unix:$work/zero-mix.sock" "$threads" --mix "$mix" 2>>"$work/zero.log" &
+zero_mix_pid=$!
+pdp_wait_socket "$work/zero-mix.sock" "$zero_mix_pid"
 
 cp "$root"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf} "$work/"
 sed "s#unix:/run/pdp/pdp.sock#unix:$work/pdp.sock#" "$root/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
-# write_nginx: nginx.conf for four servers on the ports in ports[].
+sed "s#fastcgi_pass pdp;#fastcgi_pass zero_mix;#" "$root/deploy/nginx/pdp-auth.conf" >"$work/zero-mix-auth.conf"
+grep -q "fastcgi_pass zero_mix;" "$work/zero-mix-auth.conf" || { say "deploy/nginx/pdp-auth.conf: no fastcgi_pass pdp"; exit 1; }
+# write_nginx: nginx.conf for five servers on the ports in ports[].
 write_nginx() {
 	cat >"$work/nginx.conf" <<NGINX
 $(pdp_nginx_head "$work")
@@ -105,6 +124,7 @@ $(pdp_nginx_head "$work")
     set_real_ip_from 127.0.0.1;
     real_ip_header X-Forwarded-For;
     upstream zero { server unix:$work/zero.sock; }
+    upstream zero_mix { server unix:$work/zero-mix.sock; }
 
     server { # no auth
         listen 127.0.0.1:${ports[0]};
@@ -126,6 +146,12 @@ $(pdp_nginx_head "$work")
             fastcgi_pass zero;
         }
     }
+    server { # the zero-work responder answering as the PDP, wired as the PDP is
+        listen 127.0.0.1:${ports[4]};
+        set \$pdp_signin_url http://127.0.0.1:${ports[4]}/signin;
+        include zero-mix-auth.conf;
+        location / { empty_gif; }
+    }
     server { # the PDP, with deploy/nginx's snippets
         listen 127.0.0.1:${ports[3]};
         set \$pdp_signin_url http://127.0.0.1:${ports[3]}/signin;
@@ -139,7 +165,7 @@ NGINX
 # A port free when probed may be taken before nginx binds it: try fresh ones.
 for attempt in 1 2 3 4 5; do
 	ports=()
-	while [ ${#ports[@]} -lt 4 ]; do
+	while [ ${#ports[@]} -lt 5 ]; do
 		p=$(pdp_free_port)
 		[[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
 	done
@@ -151,23 +177,15 @@ url_noauth=http://127.0.0.1:${ports[0]}/
 url_internal=http://127.0.0.1:${ports[1]}/
 url_zero=http://127.0.0.1:${ports[2]}/
 url_pdp=http://127.0.0.1:${ports[3]}/
+url_zero_mix=http://127.0.0.1:${ports[4]}/
 metrics() { curl -s -m 5 "http://127.0.0.1:${ports[3]}/pdp/metrics"; }
 metric() { pdp_metric "$1" "$(metrics)"; }
-for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp.log" && break; sleep 0.05; done
-
-# drive NAME ARGS...: pdp-load; the JSON line goes to results/NAME.json.
-drive() { local name=$1; shift; "$bin/pdp-load" --label "$name" "$@" >"$res/$name.json"; }
 # through NAME URL: wrk through nginx for secs seconds.
 through() {
 	# wrk prints its own summary first; the script's JSON line is the one that starts with {.
 	wrk -t2 -c32 -d"${secs}s" --timeout 5s -s "$root/loadtest/wrk.lua" "$2" -- "$work/warm.txt" "$1" >"$res/$1.txt"
 	grep '^{' "$res/$1.txt" >"$res/$1.json"
 }
-
-# --- warm-up: every warm token verified and every record cached once ---------------
-say "warm-up"
-drive warmup --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --once --threads "$threads"
-drive warmup2 --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration 1 --threads "$threads"
 
 # cpu PID: CPU time the process has used, in microseconds (user + system).
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000000 / hz) }' "/proc/$1/stat"; }
@@ -190,10 +208,11 @@ mark=$(decision_mark)
 
 # --- baselines and the PDP, interleaved ---------------------------------------------
 for r in $(seq 1 "$rounds"); do
-	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder, PDP; direct"
+	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder (bare, as the PDP), PDP; direct"
 	through "nginx-noauth-$r" "$url_noauth"
 	through "nginx-internal-$r" "$url_internal"
 	through "nginx-zero-$r" "$url_zero"
+	through "nginx-zeromix-$r" "$url_zero_mix"
 	through "nginx-pdp-$r" "$url_pdp"
 	c0=$(cpu "$zero_pid")
 	drive "direct-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
@@ -327,7 +346,7 @@ jq -n \
 	--argjson cold_decisions "[$cold_decisions]" \
 	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
 	--argjson store_errors "${store_errors:-0}" --argjson health_after "$health_after" \
-	--argjson upstream_resets "$upstream_resets" \
+	--argjson upstream_resets "$upstream_resets" --arg zero_mix "$mix" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm), $(nproc) cores" \
 	--arg pdp_version "$("$pdp" version 2>/dev/null || echo unknown)" \
 	-f "$root/loadtest/report.jq" >"$out/report.json"

@@ -18,8 +18,13 @@ r=$out/report.json
 j() { jq -r "$@" "$r" 2>&1; }
 
 expect "report.json is JSON" "object" "$(j 'type')"
-expect "four runs through nginx, each with throughput" "4" \
+expect "five runs through nginx, each with throughput" "5" \
 	"$(j '[.through_nginx[] | select(.rps > 0)] | length')"
+expect "the zero-work responder answering as the PDP: 200, 401 and 403 in the PDP's shares" "true" \
+	"$(j '.through_nginx as $t | ["200", "401", "403"] | all(. as $s
+		| (($t.pdp.status[$s] // 0) / ($t.pdp.status | add)) as $p
+		| (($t.zero_work_as_pdp.status[$s] // 0) / ($t.zero_work_as_pdp.status | add)) as $z
+		| $p > 0 and ($p - $z | fabs) < 0.03)')"
 expect "two direct runs, each with throughput" "2" "$(j '[.direct[] | select(.rps > 0)] | length')"
 expect "no transport error or 500 in any run" "true" \
 	"$(j '.targets[] | select(.name | startswith("no transport")) | .met')"
