@@ -45,12 +45,13 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-load-XXXXXX")
 res=$work/results
 mkdir -p "$res"
-pdp_pid="" zero_pid="" zero_mix_pid=""
+pdp_pid="" zero_pid="" zero_mix_pid="" zero_verify_pid=""
 cleanup() {
 	set +e
 	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
 	[ -n "$zero_pid" ] && kill "$zero_pid" 2>/dev/null && wait "$zero_pid" 2>/dev/null
 	[ -n "$zero_mix_pid" ] && kill "$zero_mix_pid" 2>/dev/null && wait "$zero_mix_pid" 2>/dev/null
+	[ -n "$zero_verify_pid" ] && kill "$zero_verify_pid" 2>/dev/null && wait "$zero_verify_pid" 2>/dev/null
 	pdp_stop_nginx "$work"
 	pdp_redis_down "$work"
 	rm -rf "$work"
@@ -95,6 +96,10 @@ start_pdp
 "$bin/pdp-zero" "unix:$work/zero.sock" "$threads" 2>>"$work/zero.log" &
 zero_pid=$!
 pdp_wait_socket "$work/zero.sock" "$zero_pid"
+# The unit of a first-seen token's cost: a responder that verifies one RSA signature a request.
+"$bin/pdp-zero" "unix:$work/zero-verify.sock" "$threads" --rsa-verify 2>>"$work/zero.log" &
+zero_verify_pid=$!
+pdp_wait_socket "$work/zero-verify.sock" "$zero_verify_pid"
 for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp.log" && break; sleep 0.05; done
 
 # drive NAME ARGS...: pdp-load; the JSON line goes to results/NAME.json.
@@ -229,7 +234,9 @@ decision_us=$(decision_us_since "$mark")
 
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 # In interleaved rounds, as many warm requests as first-seen ones in each, so that the
-# report's medians of per-round differences see the machine in the same state for both.
+# report's medians of per-round differences see the machine in the same state for both;
+# and as many to the zero-work responder with and without an RSA verify per request,
+# which is what one RSA verify costs the client here.
 say "cold tokens"
 cold_n=$(wc -l <"$work/cold.txt")
 chunk=$(( cold_n / 2 / rounds ))
@@ -245,6 +252,8 @@ for r in $(seq 1 "$rounds"); do
 	mark=$(decision_mark)
 	drive "cold-single-$r" --address "unix:$work/pdp.sock" --requests "$work/cold-single-$r.txt" --once --threads 1
 	cold_decisions+="${cold_decisions:+,}{\"warm\": $warm_us, \"cold\": $(decision_us_since "$mark")}"
+	drive "cold-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
+	drive "cold-zeroverify-$r" --address "unix:$work/zero-verify.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
 done
 cold_fetches=$(( $(metric pdp_store_fetches_total) - fetches0 ))
 drive cold-parallel --address "unix:$work/pdp.sock" --requests "$work/cold-rest.txt" --once --threads "$threads"

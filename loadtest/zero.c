@@ -11,9 +11,16 @@
  * made once at start and picked in a fixed scattered order. nginx then does
  * for it what it does for the PDP's answers (identity headers, error pages
  * for 401 and 403), and the difference from the PDP is the deciding alone.
+ *
+ * With --rsa-verify, it verifies one RSA-2048 PKCS#1 v1.5 signature over a
+ * SHA-256 digest before each answer (a key made at start, a verify context
+ * per thread, as the PDP keeps them): what one RSA verify costs a client on
+ * this machine and transport, the unit a first-seen token's cost is given in.
  */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -37,17 +44,60 @@ static int listen_fd;
 static struct response answers[ANSWER_KINDS];
 static unsigned char slots[MIX_SLOTS]; /* the answer kind of each slot */
 static bool mixed;
+/* --rsa-verify: the key, a digest and its signature. */
+static EVP_PKEY *verify_key;
+static unsigned char verify_digest[32], verify_sig[256];
+static size_t verify_sig_len;
+
+/* A context ready to verify with verify_key (RSA, PKCS#1 v1.5, SHA-256), or NULL. */
+static EVP_PKEY_CTX *
+verify_ctx(bool sign)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, verify_key, NULL);
+
+	if (ctx == NULL || (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Makes the key and signs the digest that every request verifies again. */
+static int
+verify_init(void)
+{
+	EVP_PKEY_CTX *ctx;
+	int rc;
+
+	verify_key = EVP_RSA_gen(2048);
+	if (verify_key == NULL || (ctx = verify_ctx(true)) == NULL)
+		return -1;
+	memset(verify_digest, 0x5a, sizeof(verify_digest));
+	verify_sig_len = sizeof(verify_sig);
+	rc = EVP_PKEY_sign(ctx, verify_sig, &verify_sig_len, verify_digest, sizeof(verify_digest));
+	EVP_PKEY_CTX_free(ctx);
+	return rc == 1 ? 0 : -1;
+}
 
 static void *
 respond(void *arg)
 {
 	unsigned slot = (unsigned)(uintptr_t)arg * (MIX_SLOTS / 8) % MIX_SLOTS;
+	EVP_PKEY_CTX *verify = NULL;
 	FCGX_Request req;
 
-	if (FCGX_InitRequest(&req, listen_fd, 0) != 0)
-		return NULL;
+	if ((verify_key != NULL && (verify = verify_ctx(false)) == NULL) ||
+	    FCGX_InitRequest(&req, listen_fd, 0) != 0) {
+		fprintf(stderr, "pdp-zero: a thread could not start\n");
+		exit(1);
+	}
 	while (FCGX_Accept_r(&req) >= 0) {
-		if (mixed) {
+		if (verify != NULL && EVP_PKEY_verify(verify, verify_sig, verify_sig_len,
+		                                      verify_digest, sizeof(verify_digest)) != 1) {
+			FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req.out);
+		} else if (mixed) {
 			const struct response *rs = &answers[slots[slot]];
 
 			FCGX_PutStr(rs->buf, (int)rs->len, req.out);
@@ -125,11 +175,16 @@ main(int argc, char **argv)
 	sigset_t stop;
 	int sig;
 
-	if (argc < 2 || argc > 5 || threads == 0 || threads > 256 ||
-	    (argc > 3 && (strcmp(argv[3], "--mix") != 0 || argc != 5 || mix_init(argv[4]) != 0))) {
+	if (argc < 2 || threads == 0 || threads > 256 ||
+	    (argc == 5 && (strcmp(argv[3], "--mix") != 0 || mix_init(argv[4]) != 0)) ||
+	    (argc == 4 && strcmp(argv[3], "--rsa-verify") != 0) || argc > 5) {
 		fprintf(stderr, "usage: pdp-zero unix:PATH|tcp:HOST:PORT [THREADS [--mix "
-		                "ALLOW:DENY:STEP_UP:UNAUTHENTICATED]]\n");
+		                "ALLOW:DENY:STEP_UP:UNAUTHENTICATED | --rsa-verify]]\n");
 		return 2;
+	}
+	if (argc == 4 && verify_init() != 0) {
+		fprintf(stderr, "pdp-zero: cannot make an RSA key to verify with\n");
+		return 1;
 	}
 	/* libfcgi's own SIGTERM handler only sets a flag: take the signals before it does. */
 	sigemptyset(&stop);

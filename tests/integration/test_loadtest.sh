@@ -39,6 +39,10 @@ expect "cold: every first-seen token answered" "true" \
 	"$(j '.cold.cold_one_client.decisions | .allow + .deny + .["step-up"] > 0 and .error == 0 and .unauthenticated == 0')"
 expect "cold: the extra cost is measured against an RSA verify" "true" \
 	"$(j '.cold.rsa2048_verify_us > 0 and (.cold.extra_in_rsa_verifies | type) == "number"')"
+expect "cold: the responder verifying a signature a request answered every one, and took longer" "true" \
+	"$(j '.cold | .zero_work_verify_one_client.status == {"200": .zero_work_verify_one_client.decisions.allow}
+		and .zero_work_verify_one_client.errors == 0 and .rsa2048_verify_in_responder_us > 0
+		and (.extra_in_responder_verifies | type) == "number"')"
 expect "cold: first-seen and warm runs interleaved, one pair a round" "true" \
 	"$(j '.cold.rounds == .settings.rounds and ([.cold.warm_one_client, .cold.cold_one_client] | all(.decisions | add > 0))')"
 expect "cold: the PDP spends more on a first-seen token than on a warm one" "true" \
