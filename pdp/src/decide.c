@@ -556,13 +556,17 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		cache_release(p->token_cache, hit);
 		goto done;
 	}
-	/* Only verified tokens are cached: one the cache knows had the right syntax. */
-	if (!request_token_wellformed(r)) {
-		reject_token(p, r, TOKEN_MALFORMED, "credential is not b64token syntax", rs);
-		unverified = token_strerror(TOKEN_MALFORMED);
-		goto done;
-	}
 	e = token_verify(p->verifier, r->token, r->token_len, now, &s, why, sizeof(why));
+	/*
+	 * A token that verifies is b64token syntax: its three segments decode as
+	 * strict base64url. So the syntax is checked only on a refusal, where it
+	 * gives the clearer reason; any credential outside b64token is malformed,
+	 * whatever else the verifier found first.
+	 */
+	if (e != TOKEN_OK && e != TOKEN_NO_MEMORY && !request_token_wellformed(r)) {
+		e = TOKEN_MALFORMED;
+		snprintf(why, sizeof(why), "credential is not b64token syntax");
+	}
 	if (e != TOKEN_OK) {
 		reject_token(p, r, e, why, rs);
 		unverified = token_strerror(e);

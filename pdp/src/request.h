@@ -32,7 +32,8 @@ void request_parse(struct request *r, const char *const *envp, const char *cooki
 
 /*
  * Whether the token is RFC 6750 b64token syntax. Not part of request_parse:
- * a token the cache knows was verified, so only a cache miss needs the check.
+ * a token that verifies is b64token already (strict base64url segments), so
+ * only a refused one needs the check, to say why.
  */
 bool request_token_wellformed(const struct request *r);
 

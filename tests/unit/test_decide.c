@@ -185,6 +185,45 @@ invalid_tokens_are_never_cached(void **state)
 	free(tok);
 }
 
+/*
+ * A credential outside RFC 6750 b64token syntax is malformed, whatever the
+ * verifier would refuse it for first (no signature: "unsupported
+ * algorithm"), and none is cached.
+ */
+static void
+non_b64token_credentials_are_malformed(void **state)
+{
+	struct fixture *f = *state;
+	struct pdp *p = &f->pdp;
+	char *tok = token(f->now, "mallory", 300);
+	size_t n = strlen(tok);
+	char *variants[4];
+	struct cache_stats st;
+
+	variants[0] = strdup(tok);
+	variants[0][n - 2] = '~'; /* b64token, not base64url: the signature does not decode */
+	variants[1] = strdup(tok);
+	variants[1][n - 2] = '!';
+	variants[2] = strdup(tok);
+	strrchr(variants[2], '.')[1] = '\0'; /* unsigned, which the verifier names first */
+	variants[2][1] = '!';
+	variants[3] = strdup(tok);
+	variants[3][strchr(tok, '.') - tok + 3] = ','; /* in the payload */
+	for (int i = 0; i < 4; i++) {
+		struct request r = bearer(variants[i]);
+		struct response rs;
+
+		pdp_decide(p, 0, &r, f->now, &rs);
+		assert_int_equal(rs.status, 401);
+		assert_non_null(strstr(text(&rs), "error_description=\"malformed token\""));
+		free(variants[i]);
+	}
+	assert_int_equal(p->counters.token_errors[TOKEN_MALFORMED], 4);
+	cache_get_stats(p->token_cache, &st);
+	assert_int_equal(st.inserts, 0);
+	free(tok);
+}
+
 static void
 missing_nginx_params_are_an_error(void **state)
 {
@@ -597,6 +636,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(valid_token_is_allowed_then_cached, setup_allow,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(invalid_tokens_are_never_cached, setup_allow, teardown),
+	    cmocka_unit_test_setup_teardown(non_b64token_credentials_are_malformed, setup_allow,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(missing_nginx_params_are_an_error, setup_allow,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(cached_caller_follows_a_reload, setup_allow, teardown),
