@@ -43,6 +43,8 @@ expect "cold: the responder verifying a signature a request answered every one, 
 	"$(j '.cold | .zero_work_verify_one_client.status == {"200": .zero_work_verify_one_client.decisions.allow}
 		and .zero_work_verify_one_client.errors == 0 and .rsa2048_verify_in_responder_us > 0
 		and (.extra_in_responder_verifies | type) == "number"')"
+expect "cold: no context-store round trip for a first-seen token (records cached, jti mirror complete)" "0" \
+	"$(j '.cold.store_round_trips_per_cold_token')"
 expect "cold: first-seen and warm runs interleaved, one pair a round" "true" \
 	"$(j '.cold.rounds == .settings.rounds and ([.cold.warm_one_client, .cold.cold_one_client] | all(.decisions | add > 0))')"
 expect "cold: the PDP spends more on a first-seen token than on a warm one" "true" \
