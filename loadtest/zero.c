@@ -121,7 +121,7 @@ mix_init(const char *arg)
 	static const char *groups[] = {"group-17", "group-433", "group-90"};
 	const struct subject s = {.user = "user-4711@load.example",
 	                          .groups = {.items = groups, .n = 3}};
-	unsigned long long count[ANSWER_KINDS], total = 0;
+	unsigned long long count[ANSWER_KINDS], rem[ANSWER_KINDS], total = 0;
 	size_t n[ANSWER_KINDS], filled = 0;
 	const char *p = arg;
 
@@ -142,15 +142,20 @@ mix_init(const char *arg)
 		n[k] = (size_t)(count[k] * MIX_SLOTS / total);
 		filled += n[k];
 	}
-	/* The slots rounding left over go to the kinds with the largest remainders. */
+	/*
+	 * The slots rounding left over go to the kinds with the largest
+	 * remainders, one each: fewer are left over than kinds have a remainder.
+	 */
+	for (int k = 0; k < ANSWER_KINDS; k++)
+		rem[k] = count[k] * MIX_SLOTS - n[k] * total;
 	while (filled < MIX_SLOTS) {
 		int best = 0;
 
 		for (int k = 1; k < ANSWER_KINDS; k++)
-			if (count[k] * MIX_SLOTS - n[k] * total >
-			    count[best] * MIX_SLOTS - n[best] * total)
+			if (rem[k] > rem[best])
 				best = k;
 		n[best]++;
+		rem[best] = 0;
 		filled++;
 	}
 	filled = 0;
