@@ -119,6 +119,14 @@ pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err,
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
 	p->n_readers = n_readers;
+	/* Tools that decide on the calling thread alone pass 0 readers and read as reader 0. */
+	p->counters = aligned_alloc(alignof(struct pdp_counters),
+	                            (n_readers ? n_readers : 1) * sizeof(*p->counters));
+	if (p->counters == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	memset(p->counters, 0, (n_readers ? n_readers : 1) * sizeof(*p->counters));
 	p->verifier = token_verifier_new(cfg, err, errsz);
 	if (p->verifier == NULL)
 		return -1;
@@ -163,6 +171,32 @@ pdp_fini(struct pdp *p)
 	token_verifier_free(p->verifier);
 	p->token_cache = NULL;
 	p->verifier = NULL;
+	free(p->counters);
+	p->counters = NULL;
+}
+
+void
+pdp_counters_sum(struct pdp *p, struct pdp_counters *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < (p->n_readers ? p->n_readers : 1); i++) {
+		struct pdp_counters *c = &p->counters[i];
+
+		for (int d = 0; d <= DECISION_ERROR; d++)
+			sum->decisions[d] +=
+			    atomic_load_explicit(&c->decisions[d], memory_order_relaxed);
+		for (int e = 0; e <= TOKEN_NO_MEMORY; e++)
+			sum->token_errors[e] +=
+			    atomic_load_explicit(&c->token_errors[e], memory_order_relaxed);
+		sum->revoked += atomic_load_explicit(&c->revoked, memory_order_relaxed);
+		sum->store_refusals +=
+		    atomic_load_explicit(&c->store_refusals, memory_order_relaxed);
+		for (int b = 0; b <= METRICS_BUCKETS; b++)
+			sum->latency.bucket[b] +=
+			    atomic_load_explicit(&c->latency.bucket[b], memory_order_relaxed);
+		sum->latency.sum_ns +=
+		    atomic_load_explicit(&c->latency.sum_ns, memory_order_relaxed);
+	}
 }
 
 int
@@ -171,13 +205,13 @@ pdp_reload_policies(struct pdp *p, char *err, size_t errsz)
 	struct policy_set *set = policy_set_load(p->cfg->policies, err, errsz);
 
 	if (set == NULL) {
-		atomic_fetch_add(&p->counters.reload_failures, 1);
+		atomic_fetch_add(&p->reload_failures, 1);
 		return -1;
 	}
 	for (size_t i = 0; i < set->n_warnings; i++)
 		log_warn("%s", set->warnings[i]);
 	policy_swap_replace(&p->policies, set);
-	atomic_fetch_add(&p->counters.reloads, 1);
+	atomic_fetch_add(&p->reloads, 1);
 	return 0;
 }
 
@@ -188,16 +222,16 @@ pdp_reload_store(struct pdp *p, char *err, size_t errsz)
 }
 
 static void
-count(struct pdp *p, const struct response *rs)
+count(struct pdp_counters *c, const struct response *rs)
 {
-	atomic_fetch_add_explicit(&p->counters.decisions[rs->decision], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->decisions[rs->decision], 1, memory_order_relaxed);
 }
 
 static void
-reject_token(struct pdp *p, const struct request *r, enum token_err e, const char *why,
-             struct response *rs)
+reject_token(struct pdp *p, unsigned reader, const struct request *r, enum token_err e,
+             const char *why, struct response *rs)
 {
-	atomic_fetch_add_explicit(&p->counters.token_errors[e], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->counters[reader].token_errors[e], 1, memory_order_relaxed);
 	if (e == TOKEN_NO_MEMORY) {
 		response_error(rs);
 		return;
@@ -399,12 +433,13 @@ gather_context(struct pdp *p, unsigned reader, const struct request *r, const st
 	/* What is known of a revocation holds whatever else failed. */
 	if (sl->jti_revoked || (sl->user != NULL && sl->user->revoked_before > s->iat)) {
 		*reason = sl->jti_revoked ? "token revoked" : "session revoked";
-		atomic_fetch_add_explicit(&p->counters.revoked, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&p->counters[reader].revoked, 1, memory_order_relaxed);
 		response_unauthenticated(rs, p->cfg->realm, *reason);
 		return true;
 	}
 	if (sl->err != STORE_OK) {
-		atomic_fetch_add_explicit(&p->counters.store_refusals, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&p->counters[reader].store_refusals, 1,
+		                          memory_order_relaxed);
 		if (p->cfg->store.on_store_error == DEFAULT_DENY) {
 			*reason = store_strerror(sl->err);
 			response_deny(rs, "store", *reason);
@@ -568,7 +603,7 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		snprintf(why, sizeof(why), "credential is not b64token syntax");
 	}
 	if (e != TOKEN_OK) {
-		reject_token(p, r, e, why, rs);
+		reject_token(p, reader, r, e, why, rs);
 		unverified = token_strerror(e);
 		goto done;
 	}
@@ -586,6 +621,6 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 done:
 	if (unverified != NULL && p->dlog != NULL)
 		log_unverified(p, r, rs, unverified, t0);
-	count(p, rs);
-	latency_observe(&p->counters.latency, clock_ns() - t0);
+	count(&p->counters[reader], rs);
+	latency_observe(&p->counters[reader].latency, clock_ns() - t0);
 }

@@ -2,6 +2,7 @@
 #ifndef PDP_DECIDE_H
 #define PDP_DECIDE_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -15,11 +16,14 @@
 #include "store.h"
 #include "token.h"
 
+/*
+ * What one reader (thread) counts, on cache lines of its own: a decision
+ * writes no line another core writes. The metrics endpoint adds the readers
+ * up (pdp_counters_sum).
+ */
 struct pdp_counters {
-	atomic_uint_fast64_t decisions[DECISION_ERROR + 1];
+	alignas(64) atomic_uint_fast64_t decisions[DECISION_ERROR + 1];
 	atomic_uint_fast64_t token_errors[TOKEN_NO_MEMORY + 1];
-	atomic_uint_fast64_t reloads;
-	atomic_uint_fast64_t reload_failures;
 	atomic_uint_fast64_t revoked;        /* tokens refused by jti or revoked_before */
 	atomic_uint_fast64_t store_refusals; /* answers given by on_store_error */
 	struct latency_histogram latency;    /* of every decision (not admin answers) */
@@ -35,7 +39,9 @@ struct pdp {
 	struct store *store; /* NULL: no context store */
 	struct policy_swap policies;
 	unsigned n_readers;
-	struct pdp_counters counters;
+	struct pdp_counters *counters; /* one per reader */
+	atomic_uint_fast64_t reloads;
+	atomic_uint_fast64_t reload_failures;
 };
 
 /*
@@ -47,6 +53,9 @@ struct pdp {
  */
 int pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err, size_t errsz);
 void pdp_fini(struct pdp *p);
+
+/* Every reader's counters added up into sum (zeroed first). */
+void pdp_counters_sum(struct pdp *p, struct pdp_counters *sum);
 
 /*
  * Loads cfg->policies again and swaps it in if valid; requests in flight

@@ -102,7 +102,7 @@ size_t
 metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 {
 	struct out o = {.buf = buf, .cap = cap};
-	struct pdp_counters *c = &p->counters;
+	struct pdp_counters sum, *c = &sum;
 	struct cache_stats cs[1 + STORE_KINDS] = {{0}};
 	struct store_stats ss = {0};
 	const char *labels[] = {"token", "device", "user", "jti"};
@@ -112,6 +112,7 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 
 	if (cap == 0)
 		return 0;
+	pdp_counters_sum(p, &sum);
 	head(&o, "pdp_decisions_total", "counter", "Answers given, by decision.");
 	for (int d = 0; d <= DECISION_ERROR; d++)
 		emit(&o, "pdp_decisions_total{decision=\"%s\"} %" PRIu64 "\n", decision_labels[d],
@@ -164,9 +165,9 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 	emit(&o, "pdp_revoked_total %" PRIu64 "\n", load(&c->revoked));
 
 	head(&o, "pdp_policy_reloads_total", "counter", "Policy reloads, by result.");
-	emit(&o, "pdp_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n", load(&c->reloads));
+	emit(&o, "pdp_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n", load(&p->reloads));
 	emit(&o, "pdp_policy_reloads_total{result=\"failed\"} %" PRIu64 "\n",
-	     load(&c->reload_failures));
+	     load(&p->reload_failures));
 	set = policy_swap_read_begin(&p->policies, reader);
 	head(&o, "pdp_policy_info", "gauge",
 	     "The policy set serving now (revision: content hash).");

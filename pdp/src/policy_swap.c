@@ -13,11 +13,12 @@ policy_swap_init(struct policy_swap *sw, struct policy_set *set, unsigned n_read
 	atomic_init(&sw->current, set);
 	atomic_init(&sw->generation, 1);
 	sw->n_readers = n_readers;
-	sw->active = calloc(n_readers ? n_readers : 1, sizeof(*sw->active));
+	sw->active = aligned_alloc(alignof(struct policy_swap_mark),
+	                           (n_readers ? n_readers : 1) * sizeof(*sw->active));
 	if (sw->active == NULL)
 		return -1;
-	for (unsigned i = 0; i < n_readers; i++)
-		atomic_init(&sw->active[i], 0);
+	for (unsigned i = 0; i < (n_readers ? n_readers : 1); i++)
+		atomic_init(&sw->active[i].generation, 0);
 	return 0;
 }
 
@@ -33,14 +34,14 @@ const struct policy_set *
 policy_swap_read_begin(struct policy_swap *sw, unsigned reader)
 {
 	/* Sequentially consistent: the mark is visible before the pointer is read. */
-	atomic_store(&sw->active[reader], atomic_load(&sw->generation));
+	atomic_store(&sw->active[reader].generation, atomic_load(&sw->generation));
 	return atomic_load(&sw->current);
 }
 
 void
 policy_swap_read_end(struct policy_swap *sw, unsigned reader)
 {
-	atomic_store_explicit(&sw->active[reader], 0, memory_order_release);
+	atomic_store_explicit(&sw->active[reader].generation, 0, memory_order_release);
 }
 
 void
@@ -58,7 +59,7 @@ policy_swap_replace(struct policy_swap *sw, struct policy_set *set)
 	for (unsigned i = 0; i < sw->n_readers; i++) {
 		uint64_t a;
 
-		while ((a = atomic_load(&sw->active[i])) != 0 && a < gen)
+		while ((a = atomic_load(&sw->active[i].generation)) != 0 && a < gen)
 			sched_yield();
 	}
 	policy_set_free(old);

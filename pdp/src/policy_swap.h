@@ -2,6 +2,7 @@
 #ifndef PDP_POLICY_SWAP_H
 #define PDP_POLICY_SWAP_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -13,11 +14,15 @@
  * an older generation. A reader costs two atomic stores and no lock, and
  * keeps the set it started with until it ends.
  */
+struct policy_swap_mark {
+	alignas(64) _Atomic(uint64_t) generation; /* in use, 0 when idle; a line per reader */
+};
+
 struct policy_swap {
 	_Atomic(struct policy_set *) current;
 	atomic_uint_fast64_t generation;
 	unsigned n_readers;
-	_Atomic(uint64_t) *active; /* per reader: generation in use, 0 when idle */
+	struct policy_swap_mark *active; /* one per reader */
 };
 
 /* Takes ownership of set. n_readers: one slot per thread that reads. Returns 0 or -1 (memory). */

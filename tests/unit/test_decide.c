@@ -45,7 +45,7 @@ fixture_up(void **state, const char *default_decision)
 
 	f->cfg = make_config(default_decision);
 	f->now = time(NULL);
-	if (pdp_init(&f->pdp, f->cfg, 1, err, sizeof(err)) != 0)
+	if (pdp_init(&f->pdp, f->cfg, 2, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	*state = f;
 	return 0;
@@ -130,7 +130,7 @@ no_token_is_challenged(void **state)
 	pdp_decide(p, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error=\"invalid_token\""));
-	assert_int_equal(p->counters.decisions[DECISION_UNAUTHENTICATED], 2);
+	assert_int_equal(p->counters[0].decisions[DECISION_UNAUTHENTICATED], 2);
 }
 
 static void
@@ -156,7 +156,7 @@ valid_token_is_allowed_then_cached(void **state)
 	pdp_decide(p, 0, &r, now + 300 + 60, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error_description=\"token expired\""));
-	assert_int_equal(p->counters.token_errors[TOKEN_EXPIRED], 1);
+	assert_int_equal(p->counters[0].token_errors[TOKEN_EXPIRED], 1);
 	free(tok);
 }
 
@@ -181,7 +181,7 @@ invalid_tokens_are_never_cached(void **state)
 	cache_get_stats(p->token_cache, &st);
 	assert_int_equal(st.inserts, 0);
 	assert_int_equal(st.hits, 0);
-	assert_int_equal(p->counters.token_errors[TOKEN_BAD_SIGNATURE], 3);
+	assert_int_equal(p->counters[0].token_errors[TOKEN_BAD_SIGNATURE], 3);
 	free(tok);
 }
 
@@ -218,7 +218,7 @@ non_b64token_credentials_are_malformed(void **state)
 		assert_non_null(strstr(text(&rs), "error_description=\"malformed token\""));
 		free(variants[i]);
 	}
-	assert_int_equal(p->counters.token_errors[TOKEN_MALFORMED], 4);
+	assert_int_equal(p->counters[0].token_errors[TOKEN_MALFORMED], 4);
 	cache_get_stats(p->token_cache, &st);
 	assert_int_equal(st.inserts, 0);
 	free(tok);
@@ -495,7 +495,7 @@ store_failure_follows_on_store_error_deny(void **state)
 	fake.failing = true;
 	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
 	assert_non_null(strstr(text(&rs), "X-PDP-Reason: store: context store unavailable\r\n"));
-	assert_int_equal(atomic_load(&f->pdp.counters.store_refusals), 1);
+	assert_int_equal(atomic_load(&f->pdp.counters[0].store_refusals), 1);
 	free(tok);
 }
 
@@ -609,7 +609,7 @@ metrics_fit_at_their_widest(void **state)
 {
 	struct fixture *f = *state;
 	struct request r = {.admin = "metrics"};
-	struct pdp_counters *c = &f->pdp.counters;
+	struct pdp_counters *c = &f->pdp.counters[0];
 	struct response rs;
 
 	for (int d = 0; d <= DECISION_ERROR; d++)
@@ -619,13 +619,35 @@ metrics_fit_at_their_widest(void **state)
 	for (int b = 0; b <= METRICS_BUCKETS; b++)
 		atomic_store(&c->latency.bucket[b], UINT64_MAX / (METRICS_BUCKETS + 1));
 	atomic_store(&c->latency.sum_ns, UINT64_MAX);
-	atomic_store(&c->reloads, UINT64_MAX);
-	atomic_store(&c->reload_failures, UINT64_MAX);
+	atomic_store(&f->pdp.reloads, UINT64_MAX);
+	atomic_store(&f->pdp.reload_failures, UINT64_MAX);
 	atomic_store(&c->revoked, UINT64_MAX);
 	atomic_store(&c->store_refusals, UINT64_MAX);
 	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(strstr(text(&rs), "pdp_revoked_total 18446744073709551615\n"));
+}
+
+/* Each reader counts on cache lines of its own; the metrics endpoint adds them all up. */
+static void
+metrics_add_up_every_reader(void **state)
+{
+	struct fixture *f = *state;
+	struct request none = bearer(NULL), bad = bearer("e30.e30.AAAA"), r = {.admin = "metrics"};
+	struct response rs;
+
+	assert_int_equal((uintptr_t)&f->pdp.counters[1] % 64, 0);
+	pdp_decide(&f->pdp, 0, &none, f->now, &rs);
+	pdp_decide(&f->pdp, 1, &none, f->now, &rs);
+	pdp_decide(&f->pdp, 1, &bad, f->now, &rs);
+	assert_int_equal(f->pdp.counters[0].decisions[DECISION_UNAUTHENTICATED], 1);
+	assert_int_equal(f->pdp.counters[1].decisions[DECISION_UNAUTHENTICATED], 2);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(metric(&rs, "pdp_decisions_total{decision=\"unauthenticated\"}"), 3);
+	assert_int_equal(metric(&rs, "pdp_token_rejections_total{reason=\"malformed\"}") +
+	                     metric(&rs, "pdp_token_rejections_total{reason=\"bad_alg\"}"),
+	                 1);
+	assert_int_equal(metric(&rs, "pdp_decision_duration_seconds_count"), 3);
 }
 
 int
@@ -654,6 +676,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(metrics_endpoint, setup_store_deny, teardown_store),
 	    cmocka_unit_test_setup_teardown(metrics_fit_at_their_widest, setup_store_deny,
 	                                    teardown_store),
+	    cmocka_unit_test_setup_teardown(metrics_add_up_every_reader, setup_allow, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
