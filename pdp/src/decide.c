@@ -27,6 +27,7 @@
  */
 struct caller {
 	struct subject *subject;
+	struct store_memo memo; /* its records, for its next request */
 	atomic_uint_fast64_t seq;
 	_Atomic uint64_t serial; /* the set the view was made for; 0: none */
 	_Atomic uint64_t users_filter, amr;
@@ -45,6 +46,7 @@ caller_new(struct subject *s)
 		return NULL;
 	c->subject = s;
 	c->cap = cap;
+	store_memo_init(&c->memo);
 	atomic_init(&c->seq, 0);
 	atomic_init(&c->serial, 0);
 	return c;
@@ -55,6 +57,7 @@ caller_free(void *v)
 {
 	struct caller *c = v;
 
+	store_memo_fini(&c->memo);
 	free(c->subject);
 	free(c);
 }
@@ -191,6 +194,7 @@ pdp_counters_sum(struct pdp *p, struct pdp_counters *sum)
 		sum->revoked += atomic_load_explicit(&c->revoked, memory_order_relaxed);
 		sum->store_refusals +=
 		    atomic_load_explicit(&c->store_refusals, memory_order_relaxed);
+		sum->store_reused += atomic_load_explicit(&c->store_reused, memory_order_relaxed);
 		for (int b = 0; b <= METRICS_BUCKETS; b++)
 			sum->latency.bucket[b] +=
 			    atomic_load_explicit(&c->latency.bucket[b], memory_order_relaxed);
@@ -420,15 +424,21 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
  */
 static bool
 gather_context(struct pdp *p, unsigned reader, const struct request *r, const struct subject *s,
-               time_t now, struct store_lookup *sl, struct eval_input *in, const char **device,
-               char *thumb, const char **store, const char **reason, struct response *rs)
+               struct caller *c, time_t now, struct store_lookup *sl, struct eval_input *in,
+               const char **device, char *thumb, const char **store, const char **reason,
+               struct response *rs)
 {
 	*device = s->device_id;
 	if (r->client_cert != NULL) {
 		/* A client certificate nginx verified names the device better than a claim. */
 		*device = cert_thumbprint(r->client_cert, thumb) == 0 ? thumb : NULL;
 	}
-	store_lookup(p->store, reader, *device, s->user, s->jti, clock_ms(), (int64_t)now, sl);
+	/* The memo's keys are the token's own: a certificate may differ between requests. */
+	store_lookup(p->store, reader, *device, s->user, s->jti, clock_ms(), (int64_t)now,
+	             c != NULL && r->client_cert == NULL ? &c->memo : NULL, sl);
+	if (sl->reused)
+		atomic_fetch_add_explicit(&p->counters[reader].store_reused, 1,
+		                          memory_order_relaxed);
 	*store = sl->err != STORE_OK ? store_strerror(sl->err) : sl->stale ? "stale" : NULL;
 	/* What is known of a revocation holds whatever else failed. */
 	if (sl->jti_revoked || (sl->user != NULL && sl->user->revoked_before > s->iat)) {
@@ -481,7 +491,7 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	};
 
 	if (p->store != NULL) {
-		bool answered = gather_context(p, reader, r, s, now, &sl, &in, &device, thumb,
+		bool answered = gather_context(p, reader, r, s, c, now, &sl, &in, &device, thumb,
 		                               &store, &reason, rs);
 
 		if (answered) {

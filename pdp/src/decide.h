@@ -26,6 +26,7 @@ struct pdp_counters {
 	atomic_uint_fast64_t token_errors[TOKEN_NO_MEMORY + 1];
 	atomic_uint_fast64_t revoked;        /* tokens refused by jti or revoked_before */
 	atomic_uint_fast64_t store_refusals; /* answers given by on_store_error */
+	atomic_uint_fast64_t store_reused;   /* lookups answered by the caller's memo */
 	struct latency_histogram latency;    /* of every decision (not admin answers) */
 };
 

@@ -160,6 +160,10 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 		head(&o, "pdp_store_refusals_total", "counter",
 		     "Requests answered by on_store_error.");
 		emit(&o, "pdp_store_refusals_total %" PRIu64 "\n", load(&c->store_refusals));
+		head(&o, "pdp_store_reused_total", "counter",
+		     "Lookups answered by the records the token's last request found, still "
+		     "cached and fresh (no cache lookup).");
+		emit(&o, "pdp_store_reused_total %" PRIu64 "\n", load(&c->store_reused));
 	}
 	head(&o, "pdp_revoked_total", "counter", "Tokens refused as revoked (jti or session).");
 	emit(&o, "pdp_revoked_total %" PRIu64 "\n", load(&c->revoked));

@@ -56,6 +56,7 @@ store_value_new(size_t strings_room)
 		return NULL;
 	memset(v, 0, sizeof(*v));
 	atomic_init(&v->refs, 1);
+	atomic_init(&v->retired, false);
 	record_device_init(&v->device);
 	v->room = strings_room;
 	return v;
@@ -83,9 +84,11 @@ store_value_unref(struct store_value *v)
 		free(v);
 }
 
+/* The caches' free: called as a value leaves its cache, or is refused entry. */
 static void
 value_free(void *v)
 {
+	atomic_store_explicit(&((struct store_value *)v)->retired, true, memory_order_release);
 	store_value_unref(v);
 }
 
@@ -330,6 +333,13 @@ log_bad_record(const char *why)
 		log_warn("context store: %s", why);
 }
 
+/* Whether v may answer without the backend, events flowing. */
+static bool
+fresh(const struct config_store *cfg, const struct store_value *v, int64_t now_ms)
+{
+	return now_ms < v->confirmed_ms + (int64_t)(v->found ? cfg->ttl_ms : cfg->negative_ttl_ms);
+}
+
 static void
 use(struct store_lookup *l, int k, struct store_value *v)
 {
@@ -372,9 +382,82 @@ known_jti(struct store *s, const char *jti, uint64_t gen, int64_t now_ms, struct
 	return true;
 }
 
+/* --- memos ------------------------------------------------------------------------- */
+
+void
+store_memo_init(struct store_memo *m)
+{
+	pthread_mutex_init(&m->lock, NULL);
+	memset(m->held, 0, sizeof(m->held));
+	m->set = false;
+}
+
+void
+store_memo_fini(struct store_memo *m)
+{
+	for (int k = 0; k < STORE_KINDS; k++)
+		store_value_unref(m->held[k]);
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* Answers l from m if every record in it is still cached and fresh (events flowing). */
+static bool
+memo_use(const struct config_store *cfg, struct store_memo *m, const char *const keys[],
+         int64_t now_ms, struct store_lookup *l)
+{
+	bool ok;
+
+	pthread_mutex_lock(&m->lock);
+	ok = m->set;
+	for (int k = 0; ok && k < STORE_KINDS; k++) {
+		const struct store_value *v = m->held[k];
+
+		if (v == NULL)
+			ok = keys[k] == NULL;
+		else
+			ok = keys[k] != NULL &&
+			     !atomic_load_explicit(&v->retired, memory_order_acquire) &&
+			     fresh(cfg, v, now_ms);
+	}
+	for (int k = 0; ok && k < STORE_KINDS; k++) {
+		if (m->held[k] != NULL) {
+			value_hold(m->held[k]);
+			use(l, k, m->held[k]);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	l->reused = ok;
+	return ok;
+}
+
+/* Keeps what a successful, fresh lookup found in m, unless a record already left its cache. */
+static void
+memo_keep(struct store_memo *m, struct store_value *const held[])
+{
+	struct store_value *old[STORE_KINDS];
+
+	for (int k = 0; k < STORE_KINDS; k++) {
+		if (held[k] != NULL &&
+		    atomic_load_explicit(&held[k]->retired, memory_order_acquire))
+			return;
+	}
+	pthread_mutex_lock(&m->lock);
+	for (int k = 0; k < STORE_KINDS; k++) {
+		old[k] = m->held[k];
+		m->held[k] = held[k];
+		if (held[k] != NULL)
+			value_hold(held[k]);
+	}
+	m->set = true;
+	pthread_mutex_unlock(&m->lock);
+	for (int k = 0; k < STORE_KINDS; k++)
+		store_value_unref(old[k]);
+}
+
 void
 store_lookup(struct store *s, unsigned worker, const char *device_id, const char *user,
-             const char *jti, int64_t now_ms, int64_t now_s, struct store_lookup *l)
+             const char *jti, int64_t now_ms, int64_t now_s, struct store_memo *memo,
+             struct store_lookup *l)
 {
 	const char *keys[STORE_KINDS] = {device_id, user, jti};
 	struct store_value *stale[STORE_KINDS] = {NULL, NULL, NULL};
@@ -386,16 +469,16 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 	memset(l, 0, offsetof(struct store_lookup, device_view));
 	memset(l->held, 0, sizeof(l->held));
 	memset(&f, 0, sizeof(f));
+	if (memo != NULL && live && memo_use(cfg, memo, keys, now_ms, l))
+		goto found;
 	for (int k = 0; k < STORE_KINDS; k++) {
 		struct store_value *v;
-		int64_t ttl;
 
 		if (keys[k] == NULL)
 			continue;
 		v = cache_get_held(s->cache[k], keys[k], strlen(keys[k]), now_ms, value_hold);
 		if (v != NULL) {
-			ttl = (int64_t)(v->found ? cfg->ttl_ms : cfg->negative_ttl_ms);
-			if (live && now_ms < v->confirmed_ms + ttl) {
+			if (live && fresh(cfg, v, now_ms)) {
 				use(l, k, v);
 				continue;
 			}
@@ -457,6 +540,9 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 	}
 	for (int k = 0; k < STORE_KINDS; k++)
 		store_value_unref(stale[k]);
+	if (memo != NULL && l->err == STORE_OK && !l->stale && live)
+		memo_keep(memo, l->held);
+found:
 	if (l->held[STORE_DEVICE] != NULL && l->held[STORE_DEVICE]->found) {
 		struct device_record *d = &l->device_view;
 

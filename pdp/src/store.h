@@ -2,6 +2,7 @@
 #ifndef PDP_STORE_H
 #define PDP_STORE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@ const char *store_strerror(enum store_err e);
  */
 struct store_value {
 	atomic_uint refs;
+	atomic_bool retired; /* out of its cache (dropped, replaced, or never in): memos are void */
 	bool found;
 	int64_t confirmed_ms; /* when the backend said so (monotonic) */
 	struct device_record device;
@@ -122,20 +124,39 @@ struct store_lookup {
 	const struct device_record *device; /* NULL: no record (or none asked) */
 	const struct user_record *user;     /* NULL: no record */
 	bool jti_revoked;
-	bool stale; /* served from cache past its freshness: the backend is failing */
+	bool stale;  /* served from cache past its freshness: the backend is failing */
+	bool reused; /* from the memo: no cache was looked up */
 	struct device_record device_view;
 	struct store_value *held[STORE_KINDS];
 };
+
+/*
+ * The records one caller's last lookup found, kept with the caller (the
+ * token cache's entry) so that its next request looks up no cache: reused
+ * only while each is still the one its cache holds (no event, flush, refetch
+ * or eviction has dropped it) and fresh, with events flowing.
+ */
+struct store_memo {
+	pthread_mutex_t lock;
+	struct store_value *held[STORE_KINDS]; /* NULL: not asked, or nothing kept yet */
+	bool set;
+};
+
+void store_memo_init(struct store_memo *m);
+void store_memo_fini(struct store_memo *m);
 
 /*
  * Looks up the records of one request (any key may be NULL: not asked) as
  * worker at now_ms (monotonic) and now_s (unix): from the caches when fresh,
  * else from the backend in one round trip; when the backend fails, a cached
  * record serves up to stale_max, and past that out->err says why. A device
- * record older than device_max_age reads as not compliant.
+ * record older than device_max_age reads as not compliant. memo (may be
+ * NULL) must always be given the same keys: it answers in place of the
+ * caches while it can, and keeps what a lookup found fresh.
  */
 void store_lookup(struct store *s, unsigned worker, const char *device_id, const char *user,
-                  const char *jti, int64_t now_ms, int64_t now_s, struct store_lookup *out);
+                  const char *jti, int64_t now_ms, int64_t now_s, struct store_memo *memo,
+                  struct store_lookup *out);
 
 void store_lookup_done(struct store_lookup *l);
 

@@ -185,6 +185,9 @@ expect_match "metrics: the stopped Redis shows as timeouts" '^pdp_store_timeouts
 expect_match "metrics: and as store errors" '^pdp_store_errors_total [1-9]' "$metrics"
 expect_match "metrics: the refusal is counted" '^pdp_store_refusals_total [1-9]' "$metrics"
 expect_match "metrics: warm lookups hit the user cache" '^pdp_cache_hits_total\{cache="user"\} [1-9]' "$metrics"
+# A repeated token answers from the records its last request found (the
+# changes above reached such tokens through their events).
+expect_match "metrics: repeated tokens reuse their records" '^pdp_store_reused_total [1-9]' "$metrics"
 
 # --- Redis killed during a bounded load run -----------------------------------
 warm=("$alice" "$bob3")

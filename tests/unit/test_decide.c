@@ -603,6 +603,31 @@ metrics_endpoint(void **state)
 	free(tok);
 }
 
+/* A warm token reuses its records until an event drops one: the next decision sees the change. */
+static void
+warm_token_sees_events(void **state)
+{
+	struct fixture *f = *state;
+	struct request m = {.admin = "metrics"};
+	struct response rs;
+	char *tok = token_with(f->now, "gone", ",\"deviceid\":\"d-ok\",\"jti\":\"ok-1\"");
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(decide_status(f, tok, "/secure", &rs), 200);
+	pdp_decide(&f->pdp, 0, &m, f->now, &rs);
+	assert_int_equal(metric(&rs, "pdp_store_reused_total"), 2);
+	assert_int_equal(metric(&rs, "pdp_store_fetches_total"), 1);
+	fake.revoked_at = f->now;
+	store_event(f->pdp.store, "user gone", 9);
+	assert_int_equal(decide_status(f, tok, "/secure", &rs), 401);
+	assert_non_null(strstr(text(&rs), "error_description=\"session revoked\""));
+	assert_int_equal(decide_status(f, tok, "/secure", &rs), 401);
+	pdp_decide(&f->pdp, 0, &m, f->now, &rs);
+	assert_int_equal(metric(&rs, "pdp_store_reused_total"), 3);
+	assert_int_equal(metric(&rs, "pdp_store_fetches_total"), 2);
+	free(tok);
+}
+
 /* Every counter at its widest still fits one answer. */
 static void
 metrics_fit_at_their_widest(void **state)
@@ -674,6 +699,8 @@ main(void)
 	                                    setup_store_allow, teardown_store),
 	    cmocka_unit_test_setup_teardown(health_endpoint, setup_store_deny, teardown_store),
 	    cmocka_unit_test_setup_teardown(metrics_endpoint, setup_store_deny, teardown_store),
+	    cmocka_unit_test_setup_teardown(warm_token_sees_events, setup_store_deny,
+	                                    teardown_store),
 	    cmocka_unit_test_setup_teardown(metrics_fit_at_their_widest, setup_store_deny,
 	                                    teardown_store),
 	    cmocka_unit_test_setup_teardown(metrics_add_up_every_reader, setup_allow, teardown),

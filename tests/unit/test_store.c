@@ -190,7 +190,7 @@ look(struct fixture *f, const char *device, const char *user, const char *jti, i
 	struct store_lookup l;
 	struct seen out;
 
-	store_lookup(f->s, 0, device, user, jti, f->t0 + at, 1000000, &l);
+	store_lookup(f->s, 0, device, user, jti, f->t0 + at, 1000000, NULL, &l);
 	out.err = l.err;
 	snprintf(out.why, sizeof(out.why), "%s", l.why);
 	out.device = l.device != NULL;
@@ -229,7 +229,7 @@ records_reach_the_caller(void **state)
 	struct fixture *f = *state;
 	struct store_lookup l;
 
-	store_lookup(f->s, 0, "d4", "risky", "revoked-1", f->t0, 1000000, &l);
+	store_lookup(f->s, 0, "d4", "risky", "revoked-1", f->t0, 1000000, NULL, &l);
 	assert_int_equal(l.err, STORE_OK);
 	assert_string_equal(l.device->id, "d4");
 	assert_true(l.device->compliant);
@@ -237,11 +237,11 @@ records_reach_the_caller(void **state)
 	assert_true(l.jti_revoked);
 	store_lookup_done(&l);
 	/* An odd device is not compliant; an unknown one has no record. */
-	store_lookup(f->s, 0, "d3", "nobody", NULL, f->t0, 1000000, &l);
+	store_lookup(f->s, 0, "d3", "nobody", NULL, f->t0, 1000000, NULL, &l);
 	assert_false(l.device->compliant);
 	assert_null(l.user);
 	store_lookup_done(&l);
-	store_lookup(f->s, 0, "x9", NULL, NULL, f->t0, 1000000, &l);
+	store_lookup(f->s, 0, "x9", NULL, NULL, f->t0, 1000000, NULL, &l);
 	assert_null(l.device);
 	assert_int_equal(l.err, STORE_OK);
 	store_lookup_done(&l);
@@ -432,17 +432,105 @@ device_max_age(void **state)
 
 	f->cfg.device_max_age_s = 3600;
 	f->fake.device_updated = 1000000 - 3000; /* now_s is 1000000 in these tests */
-	store_lookup(f->s, 0, "d2", NULL, NULL, f->t0, 1000000, &l);
+	store_lookup(f->s, 0, "d2", NULL, NULL, f->t0, 1000000, NULL, &l);
 	assert_true(l.device->compliant);
 	store_lookup_done(&l);
-	store_lookup(f->s, 0, "d2", NULL, NULL, f->t0, 1000000 + 601, &l);
+	store_lookup(f->s, 0, "d2", NULL, NULL, f->t0, 1000000 + 601, NULL, &l);
 	assert_false(l.device->compliant);
 	store_lookup_done(&l);
 	/* A record without "updated" cannot show its age. */
 	f->fake.device_updated = 0;
-	store_lookup(f->s, 0, "d4", NULL, NULL, f->t0, 1000000, &l);
+	store_lookup(f->s, 0, "d4", NULL, NULL, f->t0, 1000000, NULL, &l);
 	assert_false(l.device->compliant);
 	store_lookup_done(&l);
+}
+
+/* Looks up through memo at t0 + at ms: whether it answered, and what was found. */
+static bool
+look_memo(struct fixture *f, struct store_memo *m, const char *user, const char *jti, int64_t at,
+          int64_t now_s, bool *compliant, bool *revoked)
+{
+	struct store_lookup l;
+	bool reused;
+
+	store_lookup(f->s, 0, "d2", user, jti, f->t0 + at, now_s, m, &l);
+	assert_int_equal(l.err, STORE_OK);
+	assert_non_null(l.device);
+	reused = l.reused;
+	*compliant = l.device->compliant;
+	*revoked = l.jti_revoked || (l.user != NULL && l.user->revoked_before > 0);
+	store_lookup_done(&l);
+	return reused;
+}
+
+/* A caller's memo answers only while each record in it is still cached and fresh. */
+static void
+memo_answers_while_its_records_are_current(void **state)
+{
+	struct fixture *f = *state;
+	struct store_memo m;
+	struct store_stats st;
+	bool ok, revoked;
+
+	store_memo_init(&m);
+	assert_false(look_memo(f, &m, "risky", "j1", 0, 1000000, &ok, &revoked));
+	assert_int_equal(f->fake.fetches, 1);
+	store_get_stats(f->s, &st);
+	assert_true(look_memo(f, &m, "risky", "j1", 10, 1000000, &ok, &revoked));
+	assert_true(ok);
+	assert_false(revoked);
+	/* No round trip, and no cache was asked. */
+	assert_int_equal(f->fake.fetches, 1);
+	{
+		struct store_stats after;
+
+		store_get_stats(f->s, &after);
+		for (int k = 0; k < STORE_KINDS; k++)
+			assert_int_equal(after.cache[k].hits + after.cache[k].misses,
+			                 st.cache[k].hits + st.cache[k].misses);
+	}
+	/* device_max_age is judged on every request, the memo's too. */
+	f->cfg.device_max_age_s = 3600;
+	f->fake.device_updated = 0;
+	assert_true(look_memo(f, &m, "risky", "j1", 20, 1000000, &ok, &revoked));
+	assert_false(ok);
+	f->cfg.device_max_age_s = 0;
+
+	/* An event for any of its records voids it: the next request sees the change. */
+	f->fake.revoked_before = 5;
+	store_event(f->s, "user risky", 10);
+	assert_false(look_memo(f, &m, "risky", "j1", 30, 1000000, &ok, &revoked));
+	assert_true(revoked);
+	assert_int_equal(f->fake.fetches, 2);
+	assert_int_equal(f->fake.keys_fetched, 4);
+	assert_true(look_memo(f, &m, "risky", "j1", 40, 1000000, &ok, &revoked));
+	assert_true(revoked);
+	store_event(f->s, "device d2", 9);
+	assert_false(look_memo(f, &m, "risky", "j1", 50, 1000000, &ok, &revoked));
+	store_event(f->s, "jti j1", 6);
+	assert_false(look_memo(f, &m, "risky", "j1", 60, 1000000, &ok, &revoked));
+	store_flush(f->s);
+	assert_false(look_memo(f, &m, "risky", "j1", 70, 1000000, &ok, &revoked));
+	assert_true(look_memo(f, &m, "risky", "j1", 80, 1000000, &ok, &revoked));
+
+	/* A record refused by its cache (an event raced its fetch) is not kept either. */
+	store_event(f->s, "device d2", 9);
+	f->fake.event_during_fetch = "device d2";
+	assert_false(look_memo(f, &m, "risky", "j1", 90, 1000000, &ok, &revoked));
+	assert_false(look_memo(f, &m, "risky", "j1", 100, 1000000, &ok, &revoked));
+	assert_true(look_memo(f, &m, "risky", "j1", 110, 1000000, &ok, &revoked));
+
+	/* Past a record's freshness (the jti's "no record": negative_ttl, 10 s) it is asked again.
+	 */
+	assert_false(look_memo(f, &m, "risky", "j1", 100 + 10001, 1000000, &ok, &revoked));
+	assert_true(look_memo(f, &m, "risky", "j1", 100 + 10002, 1000000, &ok, &revoked));
+
+	/* Without events, nothing cached is fresh: the memo is not used. */
+	store_set_live(f->s, false);
+	assert_false(look_memo(f, &m, "risky", "j1", 20000, 1000000, &ok, &revoked));
+	assert_false(look_memo(f, &m, "risky", "j1", 20010, 1000000, &ok, &revoked));
+	store_set_live(f->s, true);
+	store_memo_fini(&m);
 }
 
 /* --- record fields, as Redis hashes and YAML files give them -------------------------- */
@@ -526,14 +614,14 @@ file_store_loads_and_reloads(void **state)
 	if (s == NULL)
 		fail_msg("%s", err);
 	assert_true(store_healthy(s, why, sizeof(why)));
-	store_lookup(s, 0, "laptop-1", "alice", "j-bad", clock_ms(), 1000000, &l);
+	store_lookup(s, 0, "laptop-1", "alice", "j-bad", clock_ms(), 1000000, NULL, &l);
 	assert_int_equal(l.err, STORE_OK);
 	assert_true(l.device->compliant);
 	assert_string_equal(l.device->os_version, "11");
 	assert_int_equal(l.user->risk, RISK_HIGH);
 	assert_true(l.jti_revoked);
 	store_lookup_done(&l);
-	store_lookup(s, 0, "laptop-2", "bob", "j-ok", clock_ms(), 1000000, &l);
+	store_lookup(s, 0, "laptop-2", "bob", "j-ok", clock_ms(), 1000000, NULL, &l);
 	assert_null(l.device);
 	assert_true(l.user->disabled);
 	assert_false(l.jti_revoked);
@@ -542,13 +630,13 @@ file_store_loads_and_reloads(void **state)
 	test_write_file("context.yaml", "users:\n  - { id: alice, risk: severe }\n");
 	assert_int_equal(store_reload(s, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "context.yaml:2:24: risk must be one of"));
-	store_lookup(s, 0, NULL, "alice", NULL, clock_ms(), 1000000, &l);
+	store_lookup(s, 0, NULL, "alice", NULL, clock_ms(), 1000000, NULL, &l);
 	assert_int_equal(l.user->risk, RISK_HIGH);
 	store_lookup_done(&l);
 	/* A good one replaces them at once, cached entries included. */
 	test_write_file("context.yaml", "users:\n  - { id: alice, risk: low }\n");
 	assert_int_equal(store_reload(s, err, sizeof(err)), 0);
-	store_lookup(s, 0, "laptop-1", "alice", NULL, clock_ms(), 1000000, &l);
+	store_lookup(s, 0, "laptop-1", "alice", NULL, clock_ms(), 1000000, NULL, &l);
 	assert_int_equal(l.user->risk, RISK_LOW);
 	assert_null(l.device);
 	store_lookup_done(&l);
@@ -676,6 +764,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(stale_records_serve_up_to_stale_max, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bad_record_is_an_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(device_max_age, setup, teardown),
+	    cmocka_unit_test_setup_teardown(memo_answers_while_its_records_are_current, setup,
+	                                    teardown),
 	    cmocka_unit_test(record_fields),
 	    cmocka_unit_test(file_store_loads_and_reloads),
 	    cmocka_unit_test(file_store_refuses_bad_files),
