@@ -400,14 +400,19 @@ store_memo_fini(struct store_memo *m)
 	pthread_mutex_destroy(&m->lock);
 }
 
-/* Answers l from m if every record in it is still cached and fresh (events flowing). */
+/*
+ * Answers l from m if every record in it is still cached and fresh (events
+ * flowing). A worker never waits for another on the same token's memo: the
+ * caches answer instead.
+ */
 static bool
 memo_use(const struct config_store *cfg, struct store_memo *m, const char *const keys[],
          int64_t now_ms, struct store_lookup *l)
 {
 	bool ok;
 
-	pthread_mutex_lock(&m->lock);
+	if (pthread_mutex_trylock(&m->lock) != 0)
+		return false;
 	ok = m->set;
 	for (int k = 0; ok && k < STORE_KINDS; k++) {
 		const struct store_value *v = m->held[k];
@@ -430,7 +435,10 @@ memo_use(const struct config_store *cfg, struct store_memo *m, const char *const
 	return ok;
 }
 
-/* Keeps what a successful, fresh lookup found in m, unless a record already left its cache. */
+/*
+ * Keeps what a successful, fresh lookup found in m, unless a record already
+ * left its cache, or another worker holds m (it keeps its own).
+ */
 static void
 memo_keep(struct store_memo *m, struct store_value *const held[])
 {
@@ -441,7 +449,8 @@ memo_keep(struct store_memo *m, struct store_value *const held[])
 		    atomic_load_explicit(&held[k]->retired, memory_order_acquire))
 			return;
 	}
-	pthread_mutex_lock(&m->lock);
+	if (pthread_mutex_trylock(&m->lock) != 0)
+		return;
 	for (int k = 0; k < STORE_KINDS; k++) {
 		old[k] = m->held[k];
 		m->held[k] = held[k];

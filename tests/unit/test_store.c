@@ -1,4 +1,5 @@
 /* test_store.c - the context store's caches and semantics, over a fake backend */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,6 +472,7 @@ memo_answers_while_its_records_are_current(void **state)
 	struct store_memo m;
 	struct store_stats st;
 	bool ok, revoked;
+	int fetches;
 
 	store_memo_init(&m);
 	assert_false(look_memo(f, &m, "risky", "j1", 0, 1000000, &ok, &revoked));
@@ -519,6 +521,14 @@ memo_answers_while_its_records_are_current(void **state)
 	assert_false(look_memo(f, &m, "risky", "j1", 90, 1000000, &ok, &revoked));
 	assert_false(look_memo(f, &m, "risky", "j1", 100, 1000000, &ok, &revoked));
 	assert_true(look_memo(f, &m, "risky", "j1", 110, 1000000, &ok, &revoked));
+
+	/* A memo another worker holds is passed over, not waited for: the caches answer. */
+	fetches = f->fake.fetches;
+	pthread_mutex_lock(&m.lock);
+	assert_false(look_memo(f, &m, "risky", "j1", 111, 1000000, &ok, &revoked));
+	pthread_mutex_unlock(&m.lock);
+	assert_int_equal(f->fake.fetches, fetches);
+	assert_true(look_memo(f, &m, "risky", "j1", 112, 1000000, &ok, &revoked));
 
 	/* Past a record's freshness (the jti's "no record": negative_ttl, 10 s) it is asked again.
 	 */
