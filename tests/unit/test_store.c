@@ -1,5 +1,6 @@
 /* test_store.c - the context store's caches and semantics, over a fake backend */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,6 +544,59 @@ memo_answers_while_its_records_are_current(void **state)
 	store_memo_fini(&m);
 }
 
+/* Two workers look up through one memo while events and flushes drop its records. */
+struct memo_race {
+	struct fixture *f;
+	struct store_memo *memo;
+	unsigned worker;
+	atomic_bool *stop;
+	int wrong; /* lookups that failed or lost a record */
+};
+
+static void *
+memo_racer(void *arg)
+{
+	struct memo_race *r = arg;
+
+	/* At least 1000 lookups, and on until the events end. */
+	for (int i = 0; i < 1000 || !atomic_load(r->stop); i++) {
+		struct store_lookup l;
+
+		store_lookup(r->f->s, r->worker, "d2", "risky", "j1", r->f->t0, 1000000, r->memo,
+		             &l);
+		if (l.err != STORE_OK || l.device == NULL || !l.device->compliant ||
+		    l.user == NULL || l.user->risk != RISK_HIGH || l.jti_revoked)
+			r->wrong++;
+		store_lookup_done(&l);
+	}
+	return NULL;
+}
+
+static void
+memo_survives_racing_events(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const events[] = {"user risky", "device d2", "jti j1", "flush"};
+	struct store_memo m;
+	atomic_bool stop = false;
+	struct memo_race r[2] = {{f, &m, 0, &stop, 0}, {f, &m, 1, &stop, 0}};
+	pthread_t t[2];
+
+	store_memo_init(&m);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, memo_racer, &r[i]), 0);
+	for (int i = 0; i < 4000; i++) {
+		const char *e = events[i % 4];
+
+		store_event(f->s, e, strlen(e));
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(r[0].wrong + r[1].wrong, 0);
+	store_memo_fini(&m);
+}
+
 /* --- record fields, as Redis hashes and YAML files give them -------------------------- */
 
 static const char *
@@ -776,6 +830,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(device_max_age, setup, teardown),
 	    cmocka_unit_test_setup_teardown(memo_answers_while_its_records_are_current, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(memo_survives_racing_events, setup, teardown),
 	    cmocka_unit_test(record_fields),
 	    cmocka_unit_test(file_store_loads_and_reloads),
 	    cmocka_unit_test(file_store_refuses_bad_files),
