@@ -544,6 +544,26 @@ memo_answers_while_its_records_are_current(void **state)
 	store_memo_fini(&m);
 }
 
+/* With the caches off nothing is kept: every request asks the backend. */
+static void
+memo_keeps_nothing_without_caches(void **state)
+{
+	struct fixture *f = *state;
+	struct store_memo m;
+	char err[256];
+	bool ok, revoked;
+
+	store_close(f->s);
+	f->cfg.cache_entries = 0;
+	f->s = store_open_backend(&fake_backend, &f->cfg, 2, err, sizeof(err));
+	assert_non_null(f->s);
+	store_memo_init(&m);
+	assert_false(look_memo(f, &m, "risky", "j1", 0, 1000000, &ok, &revoked));
+	assert_false(look_memo(f, &m, "risky", "j1", 10, 1000000, &ok, &revoked));
+	assert_int_equal(f->fake.fetches, 2);
+	store_memo_fini(&m);
+}
+
 /* Two workers look up through one memo while events and flushes drop its records. */
 struct memo_race {
 	struct fixture *f;
@@ -831,6 +851,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(memo_answers_while_its_records_are_current, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(memo_survives_racing_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(memo_keeps_nothing_without_caches, setup, teardown),
 	    cmocka_unit_test(record_fields),
 	    cmocka_unit_test(file_store_loads_and_reloads),
 	    cmocka_unit_test(file_store_refuses_bad_files),
