@@ -531,8 +531,7 @@ memo_answers_while_its_records_are_current(void **state)
 	assert_int_equal(f->fake.fetches, fetches);
 	assert_true(look_memo(f, &m, "risky", "j1", 112, 1000000, &ok, &revoked));
 
-	/* Past a record's freshness (the jti's "no record": negative_ttl, 10 s) it is asked again.
-	 */
+	/* Past a record's freshness (the jti's "no record": 10 s) it is asked again. */
 	assert_false(look_memo(f, &m, "risky", "j1", 100 + 10001, 1000000, &ok, &revoked));
 	assert_true(look_memo(f, &m, "risky", "j1", 100 + 10002, 1000000, &ok, &revoked));
 
