@@ -183,24 +183,37 @@ struct seen {
 	enum store_err err;
 	char why[160];
 	bool device, user, jti_revoked, stale;
+	bool reused;          /* answered by the memo */
+	bool compliant;       /* the device's verdict, device_max_age applied */
+	bool session_revoked; /* the user's revoked_before is set */
 };
 
-/* Looks up device, user and jti at t0 + at ms. */
+/* Looks up device, user and jti at t0 + at ms, through memo if not NULL. */
 static struct seen
-look(struct fixture *f, const char *device, const char *user, const char *jti, int64_t at)
+look_through(struct fixture *f, struct store_memo *memo, const char *device, const char *user,
+             const char *jti, int64_t at)
 {
 	struct store_lookup l;
 	struct seen out;
 
-	store_lookup(f->s, 0, device, user, jti, f->t0 + at, 1000000, NULL, &l);
+	store_lookup(f->s, 0, device, user, jti, f->t0 + at, 1000000, memo, &l);
 	out.err = l.err;
 	snprintf(out.why, sizeof(out.why), "%s", l.why);
 	out.device = l.device != NULL;
 	out.user = l.user != NULL;
 	out.jti_revoked = l.jti_revoked;
 	out.stale = l.stale;
+	out.reused = l.reused;
+	out.compliant = l.device != NULL && l.device->compliant;
+	out.session_revoked = l.user != NULL && l.user->revoked_before > 0;
 	store_lookup_done(&l);
 	return out;
+}
+
+static struct seen
+look(struct fixture *f, const char *device, const char *user, const char *jti, int64_t at)
+{
+	return look_through(f, NULL, device, user, jti, at);
 }
 
 static void
@@ -447,22 +460,15 @@ device_max_age(void **state)
 	store_lookup_done(&l);
 }
 
-/* Looks up through memo at t0 + at ms: whether it answered, and what was found. */
-static bool
-look_memo(struct fixture *f, struct store_memo *m, const char *user, const char *jti, int64_t at,
-          int64_t now_s, bool *compliant, bool *revoked)
+/* Looks d2, risky and j1 up through m at t0 + at ms: every such lookup succeeds. */
+static struct seen
+memo_look(struct fixture *f, struct store_memo *m, int64_t at)
 {
-	struct store_lookup l;
-	bool reused;
+	struct seen l = look_through(f, m, "d2", "risky", "j1", at);
 
-	store_lookup(f->s, 0, "d2", user, jti, f->t0 + at, now_s, m, &l);
 	assert_int_equal(l.err, STORE_OK);
-	assert_non_null(l.device);
-	reused = l.reused;
-	*compliant = l.device->compliant;
-	*revoked = l.jti_revoked || (l.user != NULL && l.user->revoked_before > 0);
-	store_lookup_done(&l);
-	return reused;
+	assert_true(l.device);
+	return l;
 }
 
 /* A caller's memo answers only while each record in it is still cached and fresh. */
@@ -472,16 +478,16 @@ memo_answers_while_its_records_are_current(void **state)
 	struct fixture *f = *state;
 	struct store_memo m;
 	struct store_stats st;
-	bool ok, revoked;
+	struct seen l;
 	int fetches;
 
 	store_memo_init(&m);
-	assert_false(look_memo(f, &m, "risky", "j1", 0, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 0).reused);
 	assert_int_equal(f->fake.fetches, 1);
 	store_get_stats(f->s, &st);
-	assert_true(look_memo(f, &m, "risky", "j1", 10, 1000000, &ok, &revoked));
-	assert_true(ok);
-	assert_false(revoked);
+	assert_true((l = memo_look(f, &m, 10)).reused);
+	assert_true(l.compliant);
+	assert_false(l.jti_revoked || l.session_revoked);
 	/* No round trip, and no cache was asked. */
 	assert_int_equal(f->fake.fetches, 1);
 	{
@@ -495,50 +501,50 @@ memo_answers_while_its_records_are_current(void **state)
 	/* device_max_age is judged on every request, the memo's too. */
 	f->cfg.device_max_age_s = 3600;
 	f->fake.device_updated = 0;
-	assert_true(look_memo(f, &m, "risky", "j1", 20, 1000000, &ok, &revoked));
-	assert_false(ok);
+	assert_true((l = memo_look(f, &m, 20)).reused);
+	assert_false(l.compliant);
 	f->cfg.device_max_age_s = 0;
 
 	/* An event for any of its records voids it: the next request sees the change. */
 	f->fake.revoked_before = 5;
 	store_event(f->s, "user risky", 10);
-	assert_false(look_memo(f, &m, "risky", "j1", 30, 1000000, &ok, &revoked));
-	assert_true(revoked);
+	assert_false((l = memo_look(f, &m, 30)).reused);
+	assert_true(l.session_revoked);
 	assert_int_equal(f->fake.fetches, 2);
 	assert_int_equal(f->fake.keys_fetched, 4);
-	assert_true(look_memo(f, &m, "risky", "j1", 40, 1000000, &ok, &revoked));
-	assert_true(revoked);
+	assert_true((l = memo_look(f, &m, 40)).reused);
+	assert_true(l.session_revoked);
 	store_event(f->s, "device d2", 9);
-	assert_false(look_memo(f, &m, "risky", "j1", 50, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 50).reused);
 	store_event(f->s, "jti j1", 6);
-	assert_false(look_memo(f, &m, "risky", "j1", 60, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 60).reused);
 	store_flush(f->s);
-	assert_false(look_memo(f, &m, "risky", "j1", 70, 1000000, &ok, &revoked));
-	assert_true(look_memo(f, &m, "risky", "j1", 80, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 70).reused);
+	assert_true(memo_look(f, &m, 80).reused);
 
 	/* A record refused by its cache (an event raced its fetch) is not kept either. */
 	store_event(f->s, "device d2", 9);
 	f->fake.event_during_fetch = "device d2";
-	assert_false(look_memo(f, &m, "risky", "j1", 90, 1000000, &ok, &revoked));
-	assert_false(look_memo(f, &m, "risky", "j1", 100, 1000000, &ok, &revoked));
-	assert_true(look_memo(f, &m, "risky", "j1", 110, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 90).reused);
+	assert_false(memo_look(f, &m, 100).reused);
+	assert_true(memo_look(f, &m, 110).reused);
 
 	/* A memo another worker holds is passed over, not waited for: the caches answer. */
 	fetches = f->fake.fetches;
 	pthread_mutex_lock(&m.lock);
-	assert_false(look_memo(f, &m, "risky", "j1", 111, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 111).reused);
 	pthread_mutex_unlock(&m.lock);
 	assert_int_equal(f->fake.fetches, fetches);
-	assert_true(look_memo(f, &m, "risky", "j1", 112, 1000000, &ok, &revoked));
+	assert_true(memo_look(f, &m, 112).reused);
 
 	/* Past a record's freshness (the jti's "no record": 10 s) it is asked again. */
-	assert_false(look_memo(f, &m, "risky", "j1", 100 + 10001, 1000000, &ok, &revoked));
-	assert_true(look_memo(f, &m, "risky", "j1", 100 + 10002, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 100 + 10001).reused);
+	assert_true(memo_look(f, &m, 100 + 10002).reused);
 
 	/* Without events, nothing cached is fresh: the memo is not used. */
 	store_set_live(f->s, false);
-	assert_false(look_memo(f, &m, "risky", "j1", 20000, 1000000, &ok, &revoked));
-	assert_false(look_memo(f, &m, "risky", "j1", 20010, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 20000).reused);
+	assert_false(memo_look(f, &m, 20010).reused);
 	store_set_live(f->s, true);
 	store_memo_fini(&m);
 }
@@ -550,15 +556,14 @@ memo_keeps_nothing_without_caches(void **state)
 	struct fixture *f = *state;
 	struct store_memo m;
 	char err[256];
-	bool ok, revoked;
 
 	store_close(f->s);
 	f->cfg.cache_entries = 0;
 	f->s = store_open_backend(&fake_backend, &f->cfg, 2, err, sizeof(err));
 	assert_non_null(f->s);
 	store_memo_init(&m);
-	assert_false(look_memo(f, &m, "risky", "j1", 0, 1000000, &ok, &revoked));
-	assert_false(look_memo(f, &m, "risky", "j1", 10, 1000000, &ok, &revoked));
+	assert_false(memo_look(f, &m, 0).reused);
+	assert_false(memo_look(f, &m, 10).reused);
 	assert_int_equal(f->fake.fetches, 2);
 	store_memo_fini(&m);
 }
