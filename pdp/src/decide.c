@@ -117,22 +117,22 @@ view_write(struct caller *c, uint64_t serial, const struct subject_ids *ids)
 int
 pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 {
+	/* Tools that decide on the calling thread alone pass 0 readers and read as reader 0. */
+	size_t slots = n_readers ? n_readers : 1;
 	struct policy_set *set;
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
 	p->n_readers = n_readers;
-	/* Tools that decide on the calling thread alone pass 0 readers and read as reader 0. */
-	p->counters = aligned_alloc(alignof(struct pdp_counters),
-	                            (n_readers ? n_readers : 1) * sizeof(*p->counters));
+	p->counters = aligned_alloc(alignof(struct pdp_counters), slots * sizeof(*p->counters));
 	if (p->counters == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
-	memset(p->counters, 0, (n_readers ? n_readers : 1) * sizeof(*p->counters));
+	memset(p->counters, 0, slots * sizeof(*p->counters));
 	p->verifier = token_verifier_new(cfg, err, errsz);
 	if (p->verifier == NULL)
-		return -1;
+		goto fail;
 	p->token_cache = cache_new(cfg->token_cache_entries, caller_free);
 	if (p->token_cache == NULL) {
 		snprintf(err, errsz, "out of memory for the token cache");

@@ -9,15 +9,16 @@
 int
 policy_swap_init(struct policy_swap *sw, struct policy_set *set, unsigned n_readers)
 {
+	size_t slots = n_readers ? n_readers : 1;
+
 	set->serial = 1;
 	atomic_init(&sw->current, set);
 	atomic_init(&sw->generation, 1);
 	sw->n_readers = n_readers;
-	sw->active = aligned_alloc(alignof(struct policy_swap_mark),
-	                           (n_readers ? n_readers : 1) * sizeof(*sw->active));
+	sw->active = aligned_alloc(alignof(struct policy_swap_mark), slots * sizeof(*sw->active));
 	if (sw->active == NULL)
 		return -1;
-	for (unsigned i = 0; i < (n_readers ? n_readers : 1); i++)
+	for (size_t i = 0; i < slots; i++)
 		atomic_init(&sw->active[i].generation, 0);
 	return 0;
 }

@@ -113,6 +113,23 @@ text(const struct response *rs)
 	return buf;
 }
 
+/* A PDP that cannot start says why and frees what it made. */
+static void
+init_failure_frees_what_it_made(void **state)
+{
+	struct config *cfg = make_config("deny");
+	struct pdp p;
+	char err[256] = "";
+
+	(void)state;
+	unlink(test_path("s")); /* the issuer's secret */
+	assert_int_equal(pdp_init(&p, cfg, 2, err, sizeof(err)), -1);
+	assert_true(err[0] != '\0');
+	assert_null(p.counters);
+	assert_null(p.verifier);
+	config_free(cfg);
+}
+
 static void
 no_token_is_challenged(void **state)
 {
@@ -679,6 +696,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(init_failure_frees_what_it_made),
 	    cmocka_unit_test_setup_teardown(no_token_is_challenged, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(valid_token_is_allowed_then_cached, setup_allow,
 	                                    teardown),
