@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "yaml_doc.h"
 
@@ -109,6 +110,21 @@ h_listen(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	if (set_string(p, v, &c->listen) != 0)
 		return -1;
 	return check_address(p, v, c->listen);
+}
+
+static int
+h_transport(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	const char *s = ydoc_scalar(v);
+	enum transport *out = &((struct config *)t)->transport;
+
+	if (s != NULL && strcmp(s, "epoll") == 0)
+		*out = TRANSPORT_EPOLL;
+	else if (s != NULL && strcmp(s, "libfcgi") == 0)
+		*out = TRANSPORT_LIBFCGI;
+	else
+		return YDOC_ERR(p, v, "expected epoll or libfcgi");
+	return 0;
 }
 
 static int
@@ -648,6 +664,7 @@ static const struct ydoc_key top_keys[] = {
     {"listen", h_listen},
     {"threads", h_threads},
     {"backlog", h_backlog},
+    {"transport", h_transport},
     {"policies", h_policies},
     {"default_decision", h_default_decision},
     {"realm", h_realm},
@@ -663,8 +680,9 @@ static const struct ydoc_key top_keys[] = {
 static int
 config_defaults(struct config *c)
 {
-	c->threads = 4;
+	c->threads = 0; /* unless given: config_default_threads */
 	c->backlog = 1024;
+	c->transport = TRANSPORT_EPOLL;
 	c->default_decision = DEFAULT_ALLOW;
 	c->max_token_bytes = 8192;
 	c->token_cache_entries = 65536;
@@ -728,6 +746,16 @@ out:
 	return rc;
 }
 
+unsigned
+config_default_threads(enum transport t)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (t == TRANSPORT_LIBFCGI)
+		return 4;
+	return cpus <= 1 ? 1 : cpus >= 256 ? 256 : (unsigned)cpus;
+}
+
 static struct config *
 config_from_doc(struct ydoc *doc, char *err, size_t errsz)
 {
@@ -743,6 +771,8 @@ config_from_doc(struct ydoc *doc, char *err, size_t errsz)
 	root = ydoc_root(doc);
 	if (root != NULL && ydoc_parse_map(&p, root, top_keys, c) != 0)
 		goto fail;
+	if (c->threads == 0)
+		c->threads = config_default_threads(c->transport);
 	if (c->n_issuers == 0) {
 		ydoc_error(doc, root, err, errsz,
 		           "no \"issuers\": at least one token issuer is required");

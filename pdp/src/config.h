@@ -33,6 +33,9 @@ const char *jwa_name(enum jwa alg);
 
 enum decision_default { DEFAULT_ALLOW, DEFAULT_DENY };
 
+/* How the FastCGI requests are read and answered (see fcgi_server.h). */
+enum transport { TRANSPORT_EPOLL, TRANSPORT_LIBFCGI };
+
 struct config_claims {
 	char *user;
 	char *groups;
@@ -75,9 +78,10 @@ struct config_store {
 
 struct config {
 	char *path;
-	char *listen; /* "unix:/path" or "tcp:host:port" */
-	unsigned threads;
+	char *listen;     /* "unix:/path" or "tcp:host:port" */
+	unsigned threads; /* event loops (epoll) or workers (libfcgi) */
 	unsigned backlog;
+	enum transport transport;
 	char *policies;
 	enum decision_default default_decision;
 	char *realm;
@@ -90,6 +94,13 @@ struct config {
 	char *decision_log;
 	enum log_level log_level;
 };
+
+/*
+ * The threads a transport runs when the config does not say: an event loop
+ * per CPU online (as nginx's worker_processes auto); for libfcgi's blocking
+ * workers, 4 (the measured best on 2 cores).
+ */
+unsigned config_default_threads(enum transport t);
 
 /*
  * Reads path into a new config. Every key has a safe default; unknown keys,

@@ -1,4 +1,4 @@
-/* fcgi_server.c - the libfcgi transport: a listening socket and a pool of worker threads */
+/* fcgi_server.c - FastCGI transports: a listening socket and the threads that answer on it */
 #include "fcgi_server.h"
 
 #include <arpa/inet.h>
@@ -19,12 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fcgi_loop.h"
 #include "log.h"
 
 struct worker {
 	pthread_t thread;
-	struct pdp *pdp;
-	unsigned index; /* the worker's reader slot in the policy swap */
+	fcgi_handler *handler;
+	void *ctx;
+	unsigned index;
 	time_t last_accept_error;
 	int listen_fd;
 	atomic_bool *stop;
@@ -136,7 +138,6 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	FCGX_Request req;
-	struct request r;
 	struct response *rs;
 
 	rs = malloc(sizeof(*rs));
@@ -161,8 +162,7 @@ worker_main(void *arg)
 			usleep(10000);
 			continue;
 		}
-		request_parse(&r, (const char *const *)req.envp, w->pdp->cfg->token_cookie);
-		pdp_decide(w->pdp, w->index, &r, time(NULL), rs);
+		w->handler(w->ctx, w->index, (const char *const *)req.envp, rs);
 		FCGX_PutStr(rs->buf, (int)rs->len, req.out);
 		fcgi_finish(&req);
 	}
@@ -172,47 +172,63 @@ worker_main(void *arg)
 }
 
 struct fcgi_server {
+	struct fcgi_loops *loops; /* epoll; else libfcgi's workers: */
 	struct worker *workers;
 	unsigned started;
 	atomic_bool stop;
 };
 
+static void workers_start(struct fcgi_server *s, int listen_fd, unsigned threads,
+                          fcgi_handler *handler, void *ctx);
+
 struct fcgi_server *
-fcgi_start(struct pdp *p, int listen_fd, unsigned threads)
+fcgi_start(enum transport t, int listen_fd, unsigned threads, fcgi_handler *handler, void *ctx)
 {
 	struct fcgi_server *s = calloc(1, sizeof(*s));
 	sigset_t block, old;
 
-	if (s == NULL || (s->workers = calloc(threads, sizeof(*s->workers))) == NULL) {
-		free(s);
+	if (s == NULL)
 		return NULL;
-	}
 	atomic_init(&s->stop, false);
-	/* Workers never take the process's signals: they all go to the caller's handlers. */
+	/* The threads never take the process's signals: they all go to the caller's handlers. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (t == TRANSPORT_EPOLL)
+		s->loops = fcgi_loops_start(listen_fd, threads, handler, ctx);
+	else
+		workers_start(s, listen_fd, threads, handler, ctx);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (s->loops == NULL && s->started == 0) {
+		free(s->workers);
+		free(s);
+		return NULL;
+	}
+	if (s->loops == NULL)
+		log_info("serving with %u libfcgi threads", s->started);
+	return s;
+}
+
+static void
+workers_start(struct fcgi_server *s, int listen_fd, unsigned threads, fcgi_handler *handler,
+              void *ctx)
+{
+	if ((s->workers = calloc(threads, sizeof(*s->workers))) == NULL)
+		return;
 	for (; s->started < threads; s->started++) {
 		struct worker *w = &s->workers[s->started];
 
-		w->pdp = p;
+		w->handler = handler;
+		w->ctx = ctx;
 		w->index = s->started;
 		w->listen_fd = listen_fd;
 		w->stop = &s->stop;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			break;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (s->started == 0) {
-		free(s->workers);
-		free(s);
-		return NULL;
-	}
-	log_info("serving with %u threads", s->started);
-	return s;
 }
 
 void
@@ -221,6 +237,11 @@ fcgi_stop(struct fcgi_server *s, int listen_fd)
 	struct timespec deadline;
 
 	log_info("stopping: finishing requests in flight");
+	if (s->loops != NULL) {
+		fcgi_loops_stop(s->loops);
+		free(s);
+		return;
+	}
 	atomic_store(&s->stop, true);
 	/* Wakes every worker blocked in accept(); new connections are refused from here on. */
 	shutdown(listen_fd, SHUT_RDWR);

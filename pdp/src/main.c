@@ -659,6 +659,17 @@ serve_loop(struct pdp *pdp, unsigned reader)
 		close(w.fd);
 }
 
+/* The transport's handler: worker i decides as reader i. */
+static void
+serve_request(void *ctx, unsigned worker, const char *const *envp, struct response *rs)
+{
+	struct pdp *pdp = ctx;
+	struct request r;
+
+	request_parse(&r, envp, pdp->cfg->token_cookie);
+	pdp_decide(pdp, worker, &r, time(NULL), rs);
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -686,7 +697,7 @@ cmd_serve(int argc, char **argv)
 	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
 	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
 	log_revision(&pdp, cfg->threads, "serving");
-	server = fcgi_start(&pdp, fd, cfg->threads);
+	server = fcgi_start(cfg->transport, fd, cfg->threads, serve_request, &pdp);
 	if (server == NULL)
 		fatal("cannot start worker threads");
 	serve_loop(&pdp, cfg->threads);

@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context} "$out"
+mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context,fcgi} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -32,6 +32,16 @@ printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\
 "$build/pdp/pdp-mint" keygen rsa --kid r --key "$build/k1.pem" --jwks "$corpus/jwks/rsa.json" >/dev/null
 "$build/pdp/pdp-mint" keygen p384 --kid e --key "$build/k2.pem" --jwks "$corpus/jwks/ec.json" >/dev/null
 printf 'Bearer abc.def.ghi\0theme=1; pdp_token="x.y.z"' >"$corpus/request/both"
+# FastCGI: a piece-size byte, then a request as nginx sends it; one kept open for a second;
+# management records.
+fcgi_req() { # ID FLAGS
+	printf "\x01\x01\x00\x$1\x00\x08\x00\x00\x00\x01\x$2\x00\x00\x00\x00\x00"
+	printf "\x01\x04\x00\x$1\x00\x0f\x01\x00\x0a\x03PDP_METHODGET\x00"
+	printf "\x01\x04\x00\x$1\x00\x00\x00\x00\x01\x05\x00\x$1\x00\x00\x00\x00"
+}
+{ printf '\x10'; fcgi_req 01 00; } >"$corpus/fcgi/request"
+{ printf '\x03'; fcgi_req 01 01; fcgi_req 02 00; } >"$corpus/fcgi/keep-conn"
+printf '\x00\x01\x09\x00\x00\x00\x11\x00\x00\x0f\x00FCGI_MPXS_CONNS\x01\x2a\x00\x00\x00\x00\x00\x00' >"$corpus/fcgi/management"
 for f in policies/*.yaml; do cp "$f" "$corpus/policy/"; done
 cat policies/*.yaml >"$corpus/policy/all-in-one.yaml"
 cp policies/tests/*.yaml "$corpus/cases/"
@@ -40,7 +50,7 @@ printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, plat
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json config jwks request policy cases context)
+targets=(token json config jwks request policy cases context fcgi)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

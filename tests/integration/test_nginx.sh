@@ -120,27 +120,35 @@ expect "header larger than nginx accepts is refused" 400 "$(status "$huge")"
 expect "malformed bearer credential is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a"b' "$url/app")"
 
 # --- TCP listener: the same answers over tcp:127.0.0.1 (queried directly) ------
-# A probed free port can be taken before we bind it: try another when the daemon exits.
-for _ in 1 2 3 4 5; do
-	tcp_port=$(pdp_free_port)
-	sed "s#^listen: .*#listen: tcp:127.0.0.1:$tcp_port#" "$work/pdp.yaml" >"$work/pdp-tcp.yaml"
-	"$bin/pdp" serve -c "$work/pdp-tcp.yaml" 2>>"$work/pdp.log" &
-	tcp_pid=$!
-	for _ in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null && break 2
-		kill -0 "$tcp_pid" 2>/dev/null || break
-		sleep 0.05
+# Both transports, asked by libfcgi's own client (cgi-fcgi).
+for transport in epoll libfcgi; do
+	# A probed free port can be taken before we bind it: try another when the daemon exits.
+	for _ in 1 2 3 4 5; do
+		tcp_port=$(pdp_free_port)
+		{
+			sed "s#^listen: .*#listen: tcp:127.0.0.1:$tcp_port#" "$work/pdp.yaml"
+			echo "transport: $transport"
+		} >"$work/pdp-tcp.yaml"
+		"$bin/pdp" serve -c "$work/pdp-tcp.yaml" 2>>"$work/pdp.log" &
+		tcp_pid=$!
+		for _ in $(seq 1 100); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null && break 2
+			kill -0 "$tcp_pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		wait "$tcp_pid" 2>/dev/null
 	done
-	wait "$tcp_pid" 2>/dev/null
+	fcgi() { env -i "$@" cgi-fcgi -bind -connect "127.0.0.1:$tcp_port" 2>/dev/null | tr -d '\r'; }
+	expect_match "TCP listener ($transport): valid token allowed" '^X-PDP-User: alice@example.com$' \
+		"$(fcgi HTTP_AUTHORIZATION="Bearer $good" PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"
+	expect_match "TCP listener ($transport): no token challenged" '^Status: 401' \
+		"$(fcgi PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"
+	expect_match "nginx params missing ($transport): 500, never allow" '^Status: 500' \
+		"$(fcgi HTTP_AUTHORIZATION="Bearer $good")"
+	kill -TERM "$tcp_pid"
+	wait "$tcp_pid"
+	expect "TCP listener ($transport): clean exit on SIGTERM" 0 "$?"
 done
-fcgi() { env -i "$@" cgi-fcgi -bind -connect "127.0.0.1:$tcp_port" 2>/dev/null | tr -d '\r'; }
-expect_match "TCP listener: valid token allowed" '^X-PDP-User: alice@example.com$' \
-	"$(fcgi HTTP_AUTHORIZATION="Bearer $good" PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"
-expect_match "TCP listener: no token challenged" '^Status: 401' "$(fcgi PDP_METHOD=GET PDP_HOST=h PDP_URI=/)"
-expect_match "nginx params missing: 500, never allow" '^Status: 500' "$(fcgi HTTP_AUTHORIZATION="Bearer $good")"
-kill -TERM "$tcp_pid"
-wait "$tcp_pid"
-expect "TCP listener: clean exit on SIGTERM" 0 "$?"
 
 # --- conditional access: deny and step-up reach the client ------------------------
 hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $good" -H "Host: admin.example.com" "$url/users")
@@ -337,6 +345,26 @@ if grep -q '^200$' "$work/good.out" && grep -q '^500$' "$work/good.out"; then
 else
 	not_ok "SIGTERM: traffic was flowing before and refused after" "$(sort "$work/good.out" | uniq -c)"
 fi
+
+# --- libfcgi's blocking workers behind nginx ------------------------------------
+# Everything above ran on the default transport.
+expect_match "the default transport is the event loops" 'serving with [0-9]+ event loops?$' \
+	"$(grep -m1 'serving with' "$work/pdp.log")"
+echo "transport: libfcgi" >>"$work/pdp.yaml"
+start_pdp
+expect_match "libfcgi transport: serving with libfcgi's workers" 'serving with [0-9]+ libfcgi threads$' \
+	"$(grep 'serving with' "$work/pdp.log" | tail -n 1)"
+expect "libfcgi transport: valid token allowed" 200 "$(status "$good")"
+expect "libfcgi transport: bad signature refused" 401 "$(status "$bad")"
+expect "libfcgi transport: no token challenged" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$url/app")"
+expect "libfcgi transport: admin portal denied without a compliant device" 403 \
+	"$(status_at "$url/users" "$good" -H "Host: admin.example.com")"
+expect "libfcgi transport: nginx saw no reset or early close" "" \
+	"$(grep -E 'reset by peer|prematurely closed' "$work/nginx-error.log" 2>&1 | head -3)"
+kill -TERM "$pdp_pid"
+wait "$pdp_pid"
+expect "libfcgi transport: clean exit on SIGTERM" 0 "$?"
+pdp_pid=""
 
 # --- sanitizer and crash reports ------------------------------------------------
 if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation|Aborted' "$work/pdp.log"; then

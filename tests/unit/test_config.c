@@ -18,6 +18,8 @@ load(const char *text, char *err, size_t errsz)
 	return config_load_buffer("/etc/pdp/pdp.yaml", text, strlen(text), err, errsz);
 }
 
+static struct config *load_with(const char *extra);
+
 /* Loads text, expects failure, and checks the message names the place and the reason. */
 static void
 expect_error(const char *text, const char *where, const char *reason)
@@ -42,6 +44,12 @@ minimal_config_gets_safe_defaults(void **state)
 	(void)state;
 	assert_non_null(c);
 	assert_string_equal(c->listen, "unix:/run/pdp/pdp.sock");
+	assert_int_equal(c->transport, TRANSPORT_EPOLL);
+	assert_int_equal(c->threads, config_default_threads(TRANSPORT_EPOLL));
+	assert_true(c->threads >= 1 && c->threads <= 256);
+	config_free(c);
+	/* libfcgi's blocking workers keep their own default. */
+	c = load_with("transport: libfcgi\n");
 	assert_int_equal(c->threads, 4);
 	assert_int_equal(c->default_decision, DEFAULT_ALLOW);
 	assert_null(c->token_cookie);
@@ -84,7 +92,8 @@ every_key_is_read(void **state)
 	    "    hmac_secret_file: /etc/pdp/secret\n"
 	    "store: { type: redis, address: unix:/run/redis.sock, timeout: 20ms, stale_max: 1m,\n"
 	    "         on_store_error: allow, prefix: 'x:' }\n"
-	    "decision_log: stderr\n";
+	    "decision_log: stderr\n"
+	    "transport: libfcgi\n";
 	char err[512];
 	struct config *c = load(text, err, sizeof(err));
 	const struct config_issuer *a, *b;
@@ -94,6 +103,7 @@ every_key_is_read(void **state)
 	assert_string_equal(c->listen, "tcp:127.0.0.1:9000");
 	assert_int_equal(c->threads, 8);
 	assert_int_equal(c->backlog, 256);
+	assert_int_equal(c->transport, TRANSPORT_LIBFCGI);
 	assert_string_equal(c->policies, "/etc/pdp/policies"); /* relative to the config */
 	assert_int_equal(c->default_decision, DEFAULT_DENY);
 	assert_string_equal(c->realm, "example");
@@ -202,6 +212,7 @@ wrong_types_and_ranges_are_errors(void **state)
 	(void)state;
 	expect_error("threads: many\n", "pdp.yaml:1:10", "whole number");
 	expect_error("threads: 0\n", "pdp.yaml:1:10", "between 1 and 256");
+	expect_error("transport: fastcgi\n", "pdp.yaml:1:12", "expected epoll or libfcgi");
 	expect_error("threads: -3\n", "pdp.yaml:1:10", "whole number");
 	expect_error("default_decision: maybe\n", "pdp.yaml:1:19", "allow or deny");
 	expect_error("listen: 127.0.0.1:9000\n", "pdp.yaml:1:9", "unix:/path or tcp:host:port");
