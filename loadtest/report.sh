@@ -7,7 +7,7 @@ json=$1 res=$2 out=$3
 q() { jq -r "$@" "$json"; }
 
 # --- chart: latency CDFs, through nginx (wrk) and direct (pdp-load) ---------------------
-for l in noauth internal zero zeromix pdp; do
+for l in noauth internal zero zeromix zeroepoll pdp; do
 	jq -r '.cdf[] | "\(.[0]) \(.[1])"' "$res/nginx-$l-1.json" >"$res/nginx-$l.dat"
 done
 gnuplot <<GP
@@ -25,6 +25,7 @@ plot "$res/nginx-noauth.dat" using 1:2 with lines lw 2 title "nginx, no auth", \
      "$res/nginx-internal.dat" using 1:2 with lines lw 2 title "auth_request to return 200", \
      "$res/nginx-zero.dat" using 1:2 with lines lw 2 title "auth_request to zero-work libfcgi", \
      "$res/nginx-zeromix.dat" using 1:2 with lines lw 2 title "same, answering as the PDP", \
+     "$res/nginx-zeroepoll.dat" using 1:2 with lines lw 2 title "same, on the PDP's epoll transport", \
      "$res/nginx-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP"
 set title "direct FastCGI, a new connection per request (pdp-load)"
 plot "$res/direct-zero-1.cdf" using 1:2 with lines lw 2 title "zero-work libfcgi responder", \
@@ -39,7 +40,7 @@ row() { # LABEL JQ_PATH
 {
 	echo "# PDP load-test report"
 	echo
-	q '"\(.date) on \(.host); \(.version). Settings: \(.settings.users) users and devices, \(.settings.tokens) \(.settings.alg) tokens, \(.settings.policies) policies over \(.settings.apps) apps, PDP and zero-work responder with \(.settings.pdp_threads) threads each; wrk \(.settings.wrk); direct runs with \(.settings.direct_threads) client threads. Medians of \(.settings.rounds) interleaved rounds of \(.settings.seconds_per_run) s; ratios are medians of per-round ratios."'
+	q '"\(.date) on \(.host); \(.version). Settings: \(.settings.users) users and devices, \(.settings.tokens) \(.settings.alg) tokens, \(.settings.policies) policies over \(.settings.apps) apps, the PDP on its \(.settings.pdp_transport) transport with \(.settings.pdp_threads) thread(s), the zero-work libfcgi responder with \(.settings.zero_threads) (libfcgi'"'"'s best on 2 cores); wrk \(.settings.wrk); direct runs with \(.settings.direct_threads) client threads. Medians of \(.settings.rounds) interleaved rounds of \(.settings.seconds_per_run) s; ratios are medians of per-round ratios."'
 	echo
 	echo "## Targets"
 	echo
@@ -55,15 +56,16 @@ row() { # LABEL JQ_PATH
 	row "nginx auth_request → internal return 200" .through_nginx.internal_auth
 	row "nginx auth_request → zero-work libfcgi (bare 200)" .through_nginx.zero_work
 	row "nginx auth_request → zero-work libfcgi answering as the PDP" .through_nginx.zero_work_as_pdp
+	row "nginx auth_request → zero-work on the PDP's epoll transport, answering as the PDP" .through_nginx.zero_work_epoll_as_pdp
 	row "nginx auth_request → PDP" .through_nginx.pdp
 	row "direct → zero-work libfcgi" .direct.zero_work
 	row "direct → PDP" .direct.pdp
 	echo
-	q '.ratios | "PDP / zero-work answering as the PDP, through nginx: **\(.pdp_over_zero_work_as_pdp_nginx)** (p99 \(.p99_minus_zero_work_as_pdp_nginx_us) µs apart); PDP / bare zero-work: \(.pdp_over_zero_work_nginx) (p99 \(.p99_minus_zero_work_nginx_us) µs apart); PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**."'
+	q '.ratios | "PDP / zero-work answering as the PDP, through nginx: **\(.pdp_over_zero_work_as_pdp_nginx)** (p99 \(.p99_minus_zero_work_as_pdp_nginx_us) µs apart); PDP / bare zero-work: \(.pdp_over_zero_work_nginx) (p99 \(.p99_minus_zero_work_nginx_us) µs apart); PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work on its own epoll transport, answering as the PDP: \(.pdp_over_zero_work_epoll_as_pdp_nginx) (p99 \(.p99_minus_zero_work_epoll_as_pdp_nginx_us) µs apart); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**."'
 	echo
 	q '"The zero-work responder answering as the PDP gives nginx the warm requests'"'"' decision mix (allow:deny:step-up:unauthenticated \(.settings.zero_work_as_pdp_mix)) with answers shaped as the PDP'"'"'s, through deploy/nginx'"'"'s pdp-auth.conf, and decides nothing; against the bare one (always 200) it runs at \(.ratios.zero_work_as_pdp_over_zero_work_nginx)×: nginx'"'"'s own cost of the identity headers and of the error pages for 401 and 403."'
 	echo
-	q '.where_the_time_goes | "Where the time goes (direct runs): the zero-work libfcgi responder uses \(.zero_work_cpu_us_per_request) µs of CPU per request (accept, read, answer, close), the PDP \(.pdp_cpu_us_per_request) µs, of which \(.pdp_decide_us_per_decision) µs are the decision itself (pdp_decide, from the PDP'"'"'s own latency histogram); the rest is the same libfcgi transport."'
+	q '.where_the_time_goes | "Where the time goes (direct runs): the zero-work libfcgi responder uses \(.zero_work_cpu_us_per_request) µs of CPU per request (accept, read, answer, close), the PDP \(.pdp_cpu_us_per_request) µs, of which \(.pdp_decide_us_per_decision) µs are the decision itself (pdp_decide, from the PDP'"'"'s own latency histogram); the rest is the transport."'
 	echo
 	q '"Decision mix of the direct PDP runs: \(.decision_mix_direct | to_entries | map("\(.key) \(.value)") | join(", "))."'
 	echo

@@ -6,9 +6,11 @@
 # directory. Everything it starts is stopped at the end; every run is bounded.
 #
 # usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S]
+#                        [--pdp-threads N] [--transport epoll|libfcgi]
 #   --quick: a small data set and 1-second runs (a smoke test of the harness).
 #   --build DIR: build a Release tree there (default build-loadtest).
 #   --prebuilt DIR: use the binaries already built in DIR as they are.
+#   --pdp-threads, --transport: the PDP's threads and transport (default: its own defaults).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib.sh"
@@ -21,6 +23,7 @@ users=10000
 tokens=100000
 threads=4
 prebuilt=0
+pdp_threads_opt="" pdp_transport_opt=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) rounds=1; secs=1; users=1000; tokens=3000 ;;
@@ -29,7 +32,9 @@ while [ $# -gt 0 ]; do
 	--prebuilt) build=$2; prebuilt=1; shift ;;
 	--rounds) rounds=$2; shift ;;
 	--seconds) secs=$2; shift ;;
-	*) echo "usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S]" >&2; exit 2 ;;
+	--pdp-threads) pdp_threads_opt="threads: $2"; shift ;;
+	--transport) pdp_transport_opt="transport: $2"; shift ;;
+	*) echo "usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S] [--pdp-threads N] [--transport epoll|libfcgi]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -45,12 +50,13 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-load-XXXXXX")
 res=$work/results
 mkdir -p "$res"
-pdp_pid="" zero_pid="" zero_mix_pid="" zero_verify_pid=""
+pdp_pid="" zero_pid="" zero_mix_pid="" zero_epoll_pid="" zero_verify_pid=""
 cleanup() {
 	set +e
 	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
 	[ -n "$zero_pid" ] && kill "$zero_pid" 2>/dev/null && wait "$zero_pid" 2>/dev/null
 	[ -n "$zero_mix_pid" ] && kill "$zero_mix_pid" 2>/dev/null && wait "$zero_mix_pid" 2>/dev/null
+	[ -n "$zero_epoll_pid" ] && kill "$zero_epoll_pid" 2>/dev/null && wait "$zero_epoll_pid" 2>/dev/null
 	[ -n "$zero_verify_pid" ] && kill "$zero_verify_pid" 2>/dev/null && wait "$zero_verify_pid" 2>/dev/null
 	pdp_stop_nginx "$work"
 	pdp_redis_down "$work"
@@ -72,7 +78,8 @@ pdp_redis_up "$work"
 redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null
 cat >"$work/pdp.yaml" <<YAML
 listen: unix:$work/pdp.sock
-threads: $threads
+${pdp_threads_opt:-}
+${pdp_transport_opt:-}
 policies: $work/data/policies
 default_decision: allow
 realm: pdp-load
@@ -99,6 +106,11 @@ start_pdp() {
 	pdp_wait_socket "$work/pdp.sock" "$pdp_pid" || { cat "$work/pdp.log" >&2; exit 1; }
 }
 start_pdp
+# The PDP runs its default transport and loop count; the zero-work libfcgi responders run
+# $threads threads, libfcgi's best on 2 cores (DESIGN §7: 10k/19k/31k/26k req/s at 1/2/4/8).
+for _ in $(seq 1 100); do grep -q 'serving with' "$work/pdp.log" && break; sleep 0.05; done
+pdp_threads=$(grep -oE 'serving with [0-9]+' "$work/pdp.log" | awk '{ print $3 }' | tail -n 1)
+pdp_transport=$(grep -q 'event loop' "$work/pdp.log" && echo epoll || echo libfcgi)
 "$bin/pdp-zero" "unix:$work/zero.sock" "$threads" 2>>"$work/zero.log" &
 zero_pid=$!
 pdp_wait_socket "$work/zero.sock" "$zero_pid"
@@ -122,12 +134,17 @@ mix=$(jq -r '.decisions | "\(.allow):\(.deny):\(."step-up"):\(.unauthenticated)"
 "$bin/pdp-zero" "unix:$work/zero-mix.sock" "$threads" --mix "$mix" 2>>"$work/zero.log" &
 zero_mix_pid=$!
 pdp_wait_socket "$work/zero-mix.sock" "$zero_mix_pid"
+# And on the PDP's own epoll transport with its loop count: the limit of that transport.
+"$bin/pdp-zero" --epoll "unix:$work/zero-epoll.sock" "$pdp_threads" --mix "$mix" 2>>"$work/zero.log" &
+zero_epoll_pid=$!
+pdp_wait_socket "$work/zero-epoll.sock" "$zero_epoll_pid"
 
 cp "$root"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf} "$work/"
 sed "s#unix:/run/pdp/pdp.sock#unix:$work/pdp.sock#" "$root/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
 sed "s#fastcgi_pass pdp;#fastcgi_pass zero_mix;#" "$root/deploy/nginx/pdp-auth.conf" >"$work/zero-mix-auth.conf"
 grep -q "fastcgi_pass zero_mix;" "$work/zero-mix-auth.conf" || { say "deploy/nginx/pdp-auth.conf: no fastcgi_pass pdp"; exit 1; }
-# write_nginx: nginx.conf for five servers on the ports in ports[].
+sed "s#fastcgi_pass pdp;#fastcgi_pass zero_epoll;#" "$root/deploy/nginx/pdp-auth.conf" >"$work/zero-epoll-auth.conf"
+# write_nginx: nginx.conf for six servers on the ports in ports[].
 write_nginx() {
 	cat >"$work/nginx.conf" <<NGINX
 $(pdp_nginx_head "$work")
@@ -136,6 +153,7 @@ $(pdp_nginx_head "$work")
     real_ip_header X-Forwarded-For;
     upstream zero { server unix:$work/zero.sock; }
     upstream zero_mix { server unix:$work/zero-mix.sock; }
+    upstream zero_epoll { server unix:$work/zero-epoll.sock; }
 
     server { # no auth
         listen 127.0.0.1:${ports[0]};
@@ -163,6 +181,12 @@ $(pdp_nginx_head "$work")
         include zero-mix-auth.conf;
         location / { empty_gif; }
     }
+    server { # the same on the PDP's epoll transport
+        listen 127.0.0.1:${ports[5]};
+        set \$pdp_signin_url http://127.0.0.1:${ports[5]}/signin;
+        include zero-epoll-auth.conf;
+        location / { empty_gif; }
+    }
     server { # the PDP, with deploy/nginx's snippets
         listen 127.0.0.1:${ports[3]};
         set \$pdp_signin_url http://127.0.0.1:${ports[3]}/signin;
@@ -176,7 +200,7 @@ NGINX
 # A port free when probed may be taken before nginx binds it: try fresh ones.
 for attempt in 1 2 3 4 5; do
 	ports=()
-	while [ ${#ports[@]} -lt 5 ]; do
+	while [ ${#ports[@]} -lt 6 ]; do
 		p=$(pdp_free_port)
 		[[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
 	done
@@ -189,6 +213,7 @@ url_internal=http://127.0.0.1:${ports[1]}/
 url_zero=http://127.0.0.1:${ports[2]}/
 url_pdp=http://127.0.0.1:${ports[3]}/
 url_zero_mix=http://127.0.0.1:${ports[4]}/
+url_zero_epoll=http://127.0.0.1:${ports[5]}/
 metrics() { curl -s -m 5 "http://127.0.0.1:${ports[3]}/pdp/metrics"; }
 metric() { pdp_metric "$1" "$(metrics)"; }
 # through NAME URL: wrk through nginx for secs seconds.
@@ -224,6 +249,7 @@ for r in $(seq 1 "$rounds"); do
 	through "nginx-internal-$r" "$url_internal"
 	through "nginx-zero-$r" "$url_zero"
 	through "nginx-zeromix-$r" "$url_zero_mix"
+	through "nginx-zeroepoll-$r" "$url_zero_epoll"
 	through "nginx-pdp-$r" "$url_pdp"
 	c0=$(cpu "$zero_pid")
 	drive "direct-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
@@ -355,7 +381,8 @@ jq -s 'map({(.label): .}) | add' "$res"/*.json >"$work/runs.json"
 jq -n \
 	--slurpfile runs "$work/runs.json" \
 	--argjson rounds "$rounds" --argjson seconds "$secs" --argjson users "$users" --argjson tokens "$tokens" \
-	--argjson threads "$threads" --argjson verify_per_s "${verify_per_s:-0}" \
+	--argjson threads "$threads" --argjson pdp_threads "${pdp_threads:-0}" --arg transport "$pdp_transport" \
+	--argjson verify_per_s "${verify_per_s:-0}" \
 	--argjson rss_kib "$rss_kib" --argjson live_tokens "${live_tokens:-0}" \
 	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson decision_us "$decision_us" \
 	--argjson cold_decisions "[$cold_decisions]" \

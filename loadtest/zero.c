@@ -12,6 +12,10 @@
  * for it what it does for the PDP's answers (identity headers, error pages
  * for 401 and 403), and the difference from the PDP is the deciding alone.
  *
+ * With --epoll first, it answers on the PDP's own epoll transport
+ * (fcgi_loop.c) instead, with THREADS event loops: the limit of the
+ * transport the PDP serves on by default.
+ *
  * With --rsa-verify, it verifies one RSA-2048 PKCS#1 v1.5 signature over a
  * SHA-256 digest before each answer (a key made at start, a verify context
  * per thread, as the PDP keeps them): what one RSA verify costs a client on
@@ -81,30 +85,66 @@ verify_init(void)
 	return rc == 1 ? 0 : -1;
 }
 
+/* One thread's state: where it is in the mix, and its verify context. */
+struct responder {
+	unsigned slot;
+	EVP_PKEY_CTX *verify;
+};
+
+static struct responder *responders;
+
+static void
+responder_init(struct responder *r, unsigned i)
+{
+	r->slot = i * (MIX_SLOTS / 8) % MIX_SLOTS;
+	r->verify = NULL;
+	if (verify_key != NULL && (r->verify = verify_ctx(false)) == NULL) {
+		fprintf(stderr, "pdp-zero: a thread could not start\n");
+		exit(1);
+	}
+}
+
+/* The answer to any request: the transport's handler (fcgi_server.h). */
+static void
+answer(void *ctx, unsigned worker, const char *const *envp, struct response *rs)
+{
+	static const char allow[] = "Status: 200 OK\r\nX-PDP-Decision: allow\r\n\r\n";
+	static const char error[] = "Status: 500 Internal Server Error\r\n\r\n";
+	struct responder *r = &responders[worker];
+	const char *text = allow;
+	size_t len = sizeof(allow) - 1;
+
+	(void)ctx;
+	(void)envp;
+	if (r->verify != NULL && EVP_PKEY_verify(r->verify, verify_sig, verify_sig_len,
+	                                         verify_digest, sizeof(verify_digest)) != 1) {
+		text = error;
+		len = sizeof(error) - 1;
+	} else if (mixed) {
+		const struct response *a = &answers[slots[r->slot]];
+
+		text = a->buf;
+		len = a->len;
+		r->slot = (r->slot + MIX_STRIDE) % MIX_SLOTS;
+	}
+	memcpy(rs->buf, text, len);
+	rs->len = len;
+}
+
 static void *
 respond(void *arg)
 {
-	unsigned slot = (unsigned)(uintptr_t)arg * (MIX_SLOTS / 8) % MIX_SLOTS;
-	EVP_PKEY_CTX *verify = NULL;
+	unsigned worker = (unsigned)(uintptr_t)arg;
+	static _Thread_local struct response rs;
 	FCGX_Request req;
 
-	if ((verify_key != NULL && (verify = verify_ctx(false)) == NULL) ||
-	    FCGX_InitRequest(&req, listen_fd, 0) != 0) {
+	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
 		fprintf(stderr, "pdp-zero: a thread could not start\n");
 		exit(1);
 	}
 	while (FCGX_Accept_r(&req) >= 0) {
-		if (verify != NULL && EVP_PKEY_verify(verify, verify_sig, verify_sig_len,
-		                                      verify_digest, sizeof(verify_digest)) != 1) {
-			FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req.out);
-		} else if (mixed) {
-			const struct response *rs = &answers[slots[slot]];
-
-			FCGX_PutStr(rs->buf, (int)rs->len, req.out);
-			slot = (slot + MIX_STRIDE) % MIX_SLOTS;
-		} else {
-			FCGX_PutS("Status: 200 OK\r\nX-PDP-Decision: allow\r\n\r\n", req.out);
-		}
+		answer(NULL, worker, NULL, &rs);
+		FCGX_PutStr(rs.buf, (int)rs.len, req.out);
 		fcgi_finish(&req);
 	}
 	return NULL;
@@ -174,16 +214,22 @@ mix_init(const char *arg)
 int
 main(int argc, char **argv)
 {
-	unsigned threads = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 4;
+	bool epoll = argc > 1 && strcmp(argv[1], "--epoll") == 0;
+	unsigned threads;
 	char err[256];
 	pthread_t *t;
 	sigset_t stop;
 	int sig;
 
+	if (epoll) {
+		argc--;
+		argv++;
+	}
+	threads = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 4;
 	if (argc < 2 || threads == 0 || threads > 256 ||
 	    (argc == 5 && (strcmp(argv[3], "--mix") != 0 || mix_init(argv[4]) != 0)) ||
 	    (argc == 4 && strcmp(argv[3], "--rsa-verify") != 0) || argc > 5) {
-		fprintf(stderr, "usage: pdp-zero unix:PATH|tcp:HOST:PORT [THREADS [--mix "
+		fprintf(stderr, "usage: pdp-zero [--epoll] unix:PATH|tcp:HOST:PORT [THREADS [--mix "
 		                "ALLOW:DENY:STEP_UP:UNAUTHENTICATED | --rsa-verify]]\n");
 		return 2;
 	}
@@ -201,9 +247,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "pdp-zero: %s\n", err);
 		return 1;
 	}
-	t = calloc(threads, sizeof(*t));
-	for (unsigned i = 0; t != NULL && i < threads; i++)
-		pthread_create(&t[i], NULL, respond, (void *)(uintptr_t)i);
+	if ((responders = calloc(threads, sizeof(*responders))) == NULL) {
+		fprintf(stderr, "pdp-zero: out of memory\n");
+		return 1;
+	}
+	for (unsigned i = 0; i < threads; i++)
+		responder_init(&responders[i], i);
+	if (epoll) {
+		if (fcgi_start(TRANSPORT_EPOLL, listen_fd, threads, answer, NULL) == NULL) {
+			fprintf(stderr, "pdp-zero: cannot start the event loops\n");
+			return 1;
+		}
+	} else {
+		t = calloc(threads, sizeof(*t));
+		for (unsigned i = 0; t != NULL && i < threads; i++)
+			pthread_create(&t[i], NULL, respond, (void *)(uintptr_t)i);
+	}
 	/* Serves until SIGTERM or SIGINT; the threads go with the process. */
 	sigwait(&stop, &sig);
 	return 0;

@@ -18,7 +18,7 @@ r=$out/report.json
 j() { jq -r "$@" "$r" 2>&1; }
 
 expect "report.json is JSON" "object" "$(j 'type')"
-expect "five runs through nginx, each with throughput" "5" \
+expect "six runs through nginx, each with throughput" "6" \
 	"$(j '[.through_nginx[] | select(.rps > 0)] | length')"
 expect "the zero-work responder answering as the PDP: 200, 401 and 403 in the PDP's shares" "true" \
 	"$(j '.through_nginx as $t | ["200", "401", "403"] | all(. as $s
