@@ -261,8 +261,7 @@ conn_serve(struct loop *l, struct conn *c)
 		if (c->p.reply_len > 0) {
 			struct iovec iov = {c->p.reply, c->p.reply_len};
 
-			/* Management replies are small: a peer that does not read them is dropped.
-			 */
+			/* Replies are small: a peer that does not read them is dropped. */
 			if (!conn_send(l, c, &iov, 1) || c->out != NULL)
 				return CONN_CLOSE;
 			c->p.reply_len = 0;
@@ -283,16 +282,18 @@ conn_serve(struct loop *l, struct conn *c)
 			if (!conn_answer(l, c, step == FCGI_STEP_REFUSE))
 				return CONN_CLOSE;
 			c->close_after = step == FCGI_STEP_REFUSE || !fcgi_proto_next(&c->p);
+			if (!c->close_after) {
+				/* FCGI_KEEP_CONN: the next request has a deadline of its own. */
+				c->deadline = clock_ms() + CONN_TIMEOUT_MS;
+				list_unlink(l, c);
+				list_append(l, c);
+			}
 			if (c->out != NULL) {
 				c->answered = true;
 				return CONN_WAIT;
 			}
 			if (c->close_after)
 				return CONN_CLOSE;
-			/* FCGI_KEEP_CONN: the next request has a deadline of its own. */
-			c->deadline = clock_ms() + CONN_TIMEOUT_MS;
-			list_unlink(l, c);
-			list_append(l, c);
 			continue;
 		case FCGI_STEP_CLOSE:
 			if (c->p.why != NULL)
