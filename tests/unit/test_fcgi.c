@@ -506,7 +506,7 @@ send_all(int fd, const unsigned char *p, size_t n)
 	}
 }
 
-/* Reads until the peer closes or END_REQUEST arrives (keep_conn); returns the STDOUT text. */
+/* Reads until END_REQUEST arrives or the peer closes; returns the STDOUT text. */
 static char *
 read_answer(int fd, bool *closed)
 {
@@ -527,7 +527,8 @@ read_answer(int fd, bool *closed)
 			break;
 		}
 		n += (size_t)r;
-		/* Whole records so far: STDOUT collected; END_REQUEST ends the answer. */
+		/* The whole records so far, from the first: STDOUT collected; END_REQUEST ends. */
+		o = 0;
 		for (size_t at = 0; at + 8 <= n;) {
 			size_t len = (size_t)(in[at + 4] << 8 | in[at + 5]),
 			       total = 8 + len + in[at + 6];
