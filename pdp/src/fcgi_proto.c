@@ -1,5 +1,4 @@
-/* fcgi_proto.c - FastCGI records of the responder role, read from a buffer and framed for writing
- */
+/* fcgi_proto.c - FastCGI records of the responder role: read from a buffer, framed to write */
 #include "fcgi_proto.h"
 
 #include <fastcgi.h>
@@ -251,8 +250,7 @@ fcgi_proto_feed(struct fcgi_proto *p, const char **envp, size_t envp_max)
 			p->params += clen;
 			p->params_done = clen == 0;
 		} else if (type == FCGI_STDIN) {
-			/* An auth request has no body; one that comes anyway is read and dropped.
-			 */
+			/* A body (an auth request has none) is read and dropped. */
 			p->stdin_done = p->stdin_done || clen == 0;
 		}
 	}

@@ -1,5 +1,4 @@
-/* fcgi_proto.h - FastCGI records of the responder role, read from a buffer and framed for writing
- */
+/* fcgi_proto.h - FastCGI records of the responder role: read from a buffer, framed to write */
 #ifndef PDP_FCGI_PROTO_H
 #define PDP_FCGI_PROTO_H
 
