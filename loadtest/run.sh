@@ -111,6 +111,7 @@ start_pdp
 for _ in $(seq 1 100); do grep -q 'serving with' "$work/pdp.log" && break; sleep 0.05; done
 pdp_threads=$(grep -oE 'serving with [0-9]+' "$work/pdp.log" | awk '{ print $3 }' | tail -n 1)
 pdp_transport=$(grep -q 'event loop' "$work/pdp.log" && echo epoll || echo libfcgi)
+[ -n "$pdp_threads" ] || { say "the PDP's log does not say how many threads serve"; cat "$work/pdp.log" >&2; exit 1; }
 "$bin/pdp-zero" "unix:$work/zero.sock" "$threads" 2>>"$work/zero.log" &
 zero_pid=$!
 pdp_wait_socket "$work/zero.sock" "$zero_pid"

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -749,10 +750,14 @@ out:
 unsigned
 config_default_threads(enum transport t)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long cpus;
 
 	if (t == TRANSPORT_LIBFCGI)
 		return 4;
+	/* The CPUs this process may run on (a container's cpuset), else all online. */
+	cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+	                                                    : sysconf(_SC_NPROCESSORS_ONLN);
 	return cpus <= 1 ? 1 : cpus >= 256 ? 256 : (unsigned)cpus;
 }
 

@@ -97,8 +97,8 @@ struct config {
 
 /*
  * The threads a transport runs when the config does not say: an event loop
- * per CPU online (as nginx's worker_processes auto); for libfcgi's blocking
- * workers, 4 (the measured best on 2 cores).
+ * per CPU the process may run on (as nginx's worker_processes auto); for
+ * libfcgi's blocking workers, 4 (the measured best on 2 cores).
  */
 unsigned config_default_threads(enum transport t);
 

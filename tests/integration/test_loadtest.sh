@@ -18,6 +18,8 @@ r=$out/report.json
 j() { jq -r "$@" "$r" 2>&1; }
 
 expect "report.json is JSON" "object" "$(j 'type')"
+expect "the PDP on its default transport, as many loops as CPUs" "epoll $(nproc)" \
+	"$(j '.settings | "\(.pdp_transport) \(.pdp_threads)"')"
 expect "six runs through nginx, each with throughput" "6" \
 	"$(j '[.through_nginx[] | select(.rps > 0)] | length')"
 expect "the zero-work responder answering as the PDP: 200, 401 and 403 in the PDP's shares" "true" \
