@@ -154,6 +154,18 @@ setup_with(void **state, const struct store_backend *backend)
 	return 0;
 }
 
+/* Opens the fixture's store again with caches of entries each (0: off). */
+static void
+reopen_with_caches(struct fixture *f, size_t entries)
+{
+	char err[256];
+
+	store_close(f->s);
+	f->cfg.cache_entries = entries;
+	f->s = store_open_backend(&fake_backend, &f->cfg, 2, err, sizeof(err));
+	assert_non_null(f->s);
+}
+
 static int
 setup(void **state)
 {
@@ -287,9 +299,7 @@ caches_are_bounded_lru(void **state)
 	struct store_stats st;
 	char id[32];
 
-	store_close(f->s);
-	f->cfg.cache_entries = 32;
-	f->s = store_open_backend(&fake_backend, &f->cfg, 1, id, sizeof(id));
+	reopen_with_caches(f, 32);
 	for (int i = 0; i < 1000; i++) {
 		snprintf(id, sizeof(id), "d%d", i);
 		look(f, id, NULL, NULL, 0);
@@ -555,12 +565,8 @@ memo_keeps_nothing_without_caches(void **state)
 {
 	struct fixture *f = *state;
 	struct store_memo m;
-	char err[256];
 
-	store_close(f->s);
-	f->cfg.cache_entries = 0;
-	f->s = store_open_backend(&fake_backend, &f->cfg, 2, err, sizeof(err));
-	assert_non_null(f->s);
+	reopen_with_caches(f, 0);
 	store_memo_init(&m);
 	assert_false(memo_look(f, &m, 0).reused);
 	assert_false(memo_look(f, &m, 10).reused);
