@@ -20,8 +20,9 @@ $runs[0] as $R
 	max_us: med($p; .latency_us.max), errors: ([series($p)[] | .errors] | add),
 	status: ([series($p)[] | .status] | merged)
   };
-  # The median over rounds of a / b, each pair from the same round.
+  # The median over rounds of a / b, and of a - b, each pair from the same round.
   def ratio($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) / ($R[$b + "-" + .] | f)] | median | r3;
+  def diff($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) - ($R[$b + "-" + .] | f)] | median;
   def one($l): $R[$l] | {rps: (.rps | r1), mean_us: .latency_us.mean, p50_us: .latency_us.p50,
 	p99_us: .latency_us.p99, max_us: .latency_us.max, decisions, status, errors};
   # one() over the rounds of $p: medians of the figures, sums of the counts.
@@ -41,6 +42,7 @@ $runs[0] as $R
 	settings: {rounds: $rounds, seconds_per_run: $seconds, users: $users, devices: $users,
 		tokens: $tokens, policies: 50, apps: 1000, alg: "RS256", pdp_threads: $pdp_threads,
 		pdp_transport: $transport, zero_threads: $threads, wrk: "2 threads, 32 connections", direct_threads: $threads,
+		paced_wrk: "2 threads, \($paced_conns) connections, each pausing 1 ms before each request",
 		zero_work_as_pdp_mix: $zero_mix},
 	through_nginx: {
 		no_auth: summary("nginx-noauth"), internal_auth: summary("nginx-internal"),
@@ -48,24 +50,34 @@ $runs[0] as $R
 		zero_work_epoll_as_pdp: summary("nginx-zeroepoll"),
 		pdp: summary("nginx-pdp")
 	},
+	# A lighter load: each connection pauses 1 ms before each request.
+	through_nginx_paced: {
+		connections: $paced_conns, pause_ms: 1,
+		zero_work_as_pdp: summary("paced-zeromix"), zero_work_epoll_as_pdp: summary("paced-zeroepoll"),
+		pdp: summary("paced-pdp"),
+		load_vs_saturated: ratio("paced-zeromix"; "nginx-zeromix"; .rps)
+	},
 	direct: {zero_work: summary("direct-zero"), pdp: summary("direct-pdp")},
 	# zero_work_as_pdp: the zero-work responder answering nginx as the PDP does (the
 	# same decision mix, headers and error pages): what the targets are judged against.
 	ratios: {
 		pdp_over_zero_work_as_pdp_nginx: ratio("nginx-pdp"; "nginx-zeromix"; .rps),
 		p99_minus_zero_work_as_pdp_nginx_us:
-			[$rs[] | $R["nginx-pdp-" + .].latency_us.p99 - $R["nginx-zeromix-" + .].latency_us.p99] | median,
+			diff("nginx-pdp"; "nginx-zeromix"; .latency_us.p99),
 		zero_work_as_pdp_over_zero_work_nginx: ratio("nginx-zeromix"; "nginx-zero"; .rps),
 		# The same responder on the PDP's epoll transport: how close the PDP is to that limit.
 		pdp_over_zero_work_epoll_as_pdp_nginx: ratio("nginx-pdp"; "nginx-zeroepoll"; .rps),
 		p99_minus_zero_work_epoll_as_pdp_nginx_us:
-			[$rs[] | $R["nginx-pdp-" + .].latency_us.p99 - $R["nginx-zeroepoll-" + .].latency_us.p99] | median,
+			diff("nginx-pdp"; "nginx-zeroepoll"; .latency_us.p99),
+		paced_p50_minus_zero_work_as_pdp_us: diff("paced-pdp"; "paced-zeromix"; .latency_us.p50),
+		paced_p99_minus_zero_work_as_pdp_us: diff("paced-pdp"; "paced-zeromix"; .latency_us.p99),
+		paced_p99_minus_zero_work_epoll_as_pdp_us: diff("paced-pdp"; "paced-zeroepoll"; .latency_us.p99),
 		pdp_over_zero_work_nginx: ratio("nginx-pdp"; "nginx-zero"; .rps),
 		pdp_over_no_auth_nginx: ratio("nginx-pdp"; "nginx-noauth"; .rps),
 		pdp_over_internal_nginx: ratio("nginx-pdp"; "nginx-internal"; .rps),
 		pdp_over_zero_work_direct: ratio("direct-pdp"; "direct-zero"; .rps),
 		p99_minus_zero_work_nginx_us:
-			[$rs[] | $R["nginx-pdp-" + .].latency_us.p99 - $R["nginx-zero-" + .].latency_us.p99] | median
+			diff("nginx-pdp"; "nginx-zero"; .latency_us.p99)
 	},
 	where_the_time_goes: {
 		zero_work_cpu_us_per_request: ($zero_cpu_us / ([series("direct-zero")[] | .requests] | add) | r1),
@@ -119,9 +131,12 @@ $runs[0] as $R
 | .targets = [
 	{name: "through nginx: PDP / zero-work libfcgi responder (answering as the PDP) throughput", want: ">= 0.95",
 		got: .ratios.pdp_over_zero_work_as_pdp_nginx, met: (.ratios.pdp_over_zero_work_as_pdp_nginx >= 0.95)},
-	{name: "through nginx: PDP p99 - zero-work libfcgi (answering as the PDP) p99 (us)", want: "<= 100",
-		got: .ratios.p99_minus_zero_work_as_pdp_nginx_us,
+	{name: "through nginx at saturation (32 connections): PDP p99 - zero-work libfcgi (answering as the PDP) p99 (us)",
+		want: "<= 100", got: .ratios.p99_minus_zero_work_as_pdp_nginx_us,
 		met: (.ratios.p99_minus_zero_work_as_pdp_nginx_us <= 100)},
+	{name: "through nginx at a lighter load (\($paced_conns) connections, 1 ms pauses): PDP p99 - zero-work libfcgi (answering as the PDP) p99 (us)",
+		want: "<= 100", got: .ratios.paced_p99_minus_zero_work_as_pdp_us,
+		met: (.ratios.paced_p99_minus_zero_work_as_pdp_us <= 100)},
 	{name: "direct: PDP / zero-work libfcgi responder throughput", want: ">= 0.90",
 		got: .ratios.pdp_over_zero_work_direct, met: (.ratios.pdp_over_zero_work_direct >= 0.90)},
 	{name: "cold token: extra PDP decision time, in RSA-2048 verifies", want: "<= 1.5",

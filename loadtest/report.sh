@@ -7,13 +7,13 @@ json=$1 res=$2 out=$3
 q() { jq -r "$@" "$json"; }
 
 # --- chart: latency CDFs, through nginx (wrk) and direct (pdp-load) ---------------------
-for l in noauth internal zero zeromix zeroepoll pdp; do
-	jq -r '.cdf[] | "\(.[0]) \(.[1])"' "$res/nginx-$l-1.json" >"$res/nginx-$l.dat"
-done
+cdf() { jq -r '.cdf[] | "\(.[0]) \(.[1])"' "$res/$1-1.json" >"$res/$1.dat"; }
+for l in noauth internal zero zeromix zeroepoll pdp; do cdf "nginx-$l"; done
+for l in zeromix zeroepoll pdp; do cdf "paced-$l"; done
 gnuplot <<GP
-set terminal pngcairo size 1100,520 font ",10" noenhanced
+set terminal pngcairo size 1500,520 font ",10" noenhanced
 set output "$out/latency.png"
-set multiplot layout 1,2 title "PDP latency against baselines measured in the same run (round 1)"
+set multiplot layout 1,3 title "PDP latency against baselines measured in the same run (round 1)"
 set logscale x
 set xlabel "latency (us, log scale)"
 set ylabel "fraction of requests at or below"
@@ -27,6 +27,10 @@ plot "$res/nginx-noauth.dat" using 1:2 with lines lw 2 title "nginx, no auth", \
      "$res/nginx-zeromix.dat" using 1:2 with lines lw 2 title "same, answering as the PDP", \
      "$res/nginx-zeroepoll.dat" using 1:2 with lines lw 2 title "same, on the PDP's epoll transport", \
      "$res/nginx-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP"
+set title "through nginx at a lighter load (wrk, 1 ms pauses)"
+plot "$res/paced-zeromix.dat" using 1:2 with lines lw 2 title "zero-work libfcgi, answering as the PDP", \
+     "$res/paced-zeroepoll.dat" using 1:2 with lines lw 2 title "same, on the PDP's epoll transport", \
+     "$res/paced-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP"
 set title "direct FastCGI, a new connection per request (pdp-load)"
 plot "$res/direct-zero-1.cdf" using 1:2 with lines lw 2 title "zero-work libfcgi responder", \
      "$res/direct-pdp-1.cdf" using 1:2 with lines lw 2 title "the PDP"
@@ -58,10 +62,15 @@ row() { # LABEL JQ_PATH
 	row "nginx auth_request → zero-work libfcgi answering as the PDP" .through_nginx.zero_work_as_pdp
 	row "nginx auth_request → zero-work on the PDP's epoll transport, answering as the PDP" .through_nginx.zero_work_epoll_as_pdp
 	row "nginx auth_request → PDP" .through_nginx.pdp
+	row "nginx at a lighter load → zero-work libfcgi answering as the PDP" .through_nginx_paced.zero_work_as_pdp
+	row "nginx at a lighter load → zero-work on the PDP's epoll transport, answering as the PDP" .through_nginx_paced.zero_work_epoll_as_pdp
+	row "nginx at a lighter load → PDP" .through_nginx_paced.pdp
 	row "direct → zero-work libfcgi" .direct.zero_work
 	row "direct → PDP" .direct.pdp
 	echo
 	q '.ratios | "PDP / zero-work answering as the PDP, through nginx: **\(.pdp_over_zero_work_as_pdp_nginx)** (p99 \(.p99_minus_zero_work_as_pdp_nginx_us) µs apart); PDP / bare zero-work: \(.pdp_over_zero_work_nginx) (p99 \(.p99_minus_zero_work_nginx_us) µs apart); PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work on its own epoll transport, answering as the PDP: \(.pdp_over_zero_work_epoll_as_pdp_nginx) (p99 \(.p99_minus_zero_work_epoll_as_pdp_nginx_us) µs apart); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**."'
+	echo
+	q '"At a lighter load (wrk \(.settings.paced_wrk); \(.through_nginx_paced.load_vs_saturated)× the zero-work responder'"'"'s saturated rate) the queue in front of each server is short, and latency is what the server adds: PDP minus zero-work answering as the PDP, p50 \(.ratios.paced_p50_minus_zero_work_as_pdp_us) µs, p99 **\(.ratios.paced_p99_minus_zero_work_as_pdp_us) µs**; p99 against the zero-work responder on the PDP'"'"'s epoll transport \(.ratios.paced_p99_minus_zero_work_epoll_as_pdp_us) µs. At saturation (32 connections) the tail is the queue'"'"'s: nginx without auth has a p99 of \(.through_nginx.no_auth.p99_us) µs."'
 	echo
 	q '"The zero-work responder answering as the PDP gives nginx the warm requests'"'"' decision mix (allow:deny:step-up:unauthenticated \(.settings.zero_work_as_pdp_mix)) with answers shaped as the PDP'"'"'s, through deploy/nginx'"'"'s pdp-auth.conf, and decides nothing; against the bare one (always 200) it runs at \(.ratios.zero_work_as_pdp_over_zero_work_nginx)×: nginx'"'"'s own cost of the identity headers and of the error pages for 401 and 403."'
 	echo

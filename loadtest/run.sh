@@ -217,10 +217,12 @@ url_zero_mix=http://127.0.0.1:${ports[4]}/
 url_zero_epoll=http://127.0.0.1:${ports[5]}/
 metrics() { curl -s -m 5 "http://127.0.0.1:${ports[3]}/pdp/metrics"; }
 metric() { pdp_metric "$1" "$(metrics)"; }
-# through NAME URL: wrk through nginx for secs seconds.
+# through NAME URL [CONNECTIONS PAUSE_MS]: wrk through nginx for secs seconds, with 32
+# connections as fast as they go, or CONNECTIONS each pausing PAUSE_MS before each request.
 through() {
 	# wrk prints its own summary first; the script's JSON line is the one that starts with {.
-	wrk -t2 -c32 -d"${secs}s" --timeout 5s -s "$root/loadtest/wrk.lua" "$2" -- "$work/warm.txt" "$1" >"$res/$1.txt"
+	wrk -t2 -c"${3:-32}" -d"${secs}s" --timeout 5s -s "$root/loadtest/wrk.lua" "$2" -- "$work/warm.txt" "$1" ${4:+"$4"} \
+		>"$res/$1.txt"
 	grep '^{' "$res/$1.txt" >"$res/$1.json"
 }
 
@@ -264,6 +266,20 @@ done
 # Where the time goes: CPU per request of each responder in the direct runs, and the
 # PDP's own time per decision (pdp_decide, without the transport) over all its runs.
 decision_us=$(decision_us_since "$mark")
+
+# --- latency at a lighter load ------------------------------------------------------------
+# At saturation every server has 32 requests queued in front of it, and the tail is the
+# queue's and the scheduler's (nginx alone shows milliseconds). Here each connection pauses
+# 1 ms before each request, with connections enough for at most half the zero-work
+# responder's saturated rate: the latency each server adds, in interleaved rounds.
+paced_conns=$(jq -s 'map(.rps) | sort | .[length / 2 | floor] / 2 / 1000 / 2 | round * 2 | if . < 2 then 2 else . end' \
+	"$res"/nginx-zeromix-*.json)
+for r in $(seq 1 "$rounds"); do
+	say "round $r/$rounds at a lighter load ($paced_conns connections, 1 ms pauses): zero-work responder (as the PDP, libfcgi and epoll), PDP"
+	through "paced-zeromix-$r" "$url_zero_mix" "$paced_conns" 1
+	through "paced-zeroepoll-$r" "$url_zero_epoll" "$paced_conns" 1
+	through "paced-pdp-$r" "$url_pdp" "$paced_conns" 1
+done
 
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 # In interleaved rounds, as many warm requests as first-seen ones in each, so that the
@@ -382,7 +398,7 @@ jq -s 'map({(.label): .}) | add' "$res"/*.json >"$work/runs.json"
 jq -n \
 	--slurpfile runs "$work/runs.json" \
 	--argjson rounds "$rounds" --argjson seconds "$secs" --argjson users "$users" --argjson tokens "$tokens" \
-	--argjson threads "$threads" --argjson pdp_threads "${pdp_threads:-0}" --arg transport "$pdp_transport" \
+	--argjson threads "$threads" --argjson paced_conns "$paced_conns" --argjson pdp_threads "${pdp_threads:-0}" --arg transport "$pdp_transport" \
 	--argjson verify_per_s "${verify_per_s:-0}" \
 	--argjson rss_kib "$rss_kib" --argjson live_tokens "${live_tokens:-0}" \
 	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson decision_us "$decision_us" \

@@ -2,7 +2,9 @@
 -- line), each thread from its own offset; answers counted by status; done()
 -- prints one JSON line with throughput, latency percentiles and a latency
 -- distribution for the chart.
--- usage: wrk -s loadtest/wrk.lua URL -- REQUESTS_FILE LABEL
+-- usage: wrk -s loadtest/wrk.lua URL -- REQUESTS_FILE LABEL [PAUSE_MS]
+-- With PAUSE_MS each connection waits that long before each request: a load
+-- lighter than the server's limit, where latency is the server's and not the queue's.
 
 local threads = {}
 local n_threads = 0
@@ -27,6 +29,12 @@ function init(args)
 		end
 	end
 	label = args[2] or "nginx"
+	local pause = tonumber(args[3] or "0")
+	if pause > 0 then
+		function delay()
+			return pause
+		end
+	end
 	i = (id * 7919) % #reqs
 end
 

@@ -27,11 +27,16 @@ expect "the zero-work responder answering as the PDP: 200, 401 and 403 in the PD
 		| (($t.pdp.status[$s] // 0) / ($t.pdp.status | add)) as $p
 		| (($t.zero_work_as_pdp.status[$s] // 0) / ($t.zero_work_as_pdp.status | add)) as $z
 		| $p > 0 and ($p - $z | fabs) < 0.03)')"
+expect "three runs through nginx at a lighter load, each with throughput and answers 200, 401 and 403" "3" \
+	"$(j '[.through_nginx_paced | .zero_work_as_pdp, .zero_work_epoll_as_pdp, .pdp
+		| select(.rps > 0 and .status["200"] > 0 and .status["401"] > 0 and .status["403"] > 0)] | length')"
+expect "the lighter load is lighter: the zero-work responder ran at most at 3/4 of its saturated rate" "true" \
+	"$(j '.through_nginx_paced.load_vs_saturated < 0.75 and .through_nginx_paced.connections >= 2')"
 expect "two direct runs, each with throughput" "2" "$(j '[.direct[] | select(.rps > 0)] | length')"
 expect "no transport error or 500 in any run" "true" \
 	"$(j '.targets[] | select(.name | startswith("no transport")) | .met')"
 expect "every target has a verdict" "$(j '.targets | length')" "$(j '[.targets[] | select(.met == true or .met == false)] | length')"
-expect "the nine targets are reported" "9" "$(j '.targets | length')"
+expect "the ten targets are reported" "10" "$(j '.targets | length')"
 expect "the generated users get allow, deny and step-up" "true" \
 	"$(j '.decision_mix_direct | .allow > 0 and .deny > 0 and .["step-up"] > 0 and .error == 0')"
 expect "flood: every invalid signature is refused as unauthenticated" "true" \
