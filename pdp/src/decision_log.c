@@ -15,25 +15,27 @@
 
 /* Room kept at the end of a jline for ,"truncated":true} */
 #define JLINE_RESERVE 24
-/* Lines the writer takes per write(). */
-#define WRITE_BATCH 256
+/* How long a line may wait in memory before the writer takes it. */
+#define FLUSH_MS 20
 
-struct slot {
-	uint16_t len;
-	char line[DECISION_LOG_LINE_MAX];
-};
-
+/*
+ * Two buffers of whole lines: deciding threads append to fill while the
+ * writer writes spare out, and the writer swaps them. It wakes for the first
+ * line after a swap and then lets lines gather for FLUSH_MS (or until fill is
+ * a quarter full): a few wake-ups and writes a second at any rate, and a
+ * deciding thread holds the lock only to copy its line.
+ */
 struct decision_log {
 	char *path; /* NULL: stderr */
 	int fd;
 	pthread_t writer;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct slot *slots;
-	size_t capacity, head, count; /* ring: count lines from head */
+	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
+	char *fill;          /* lines queued, each ending in a newline */
+	size_t len, cap;     /* bytes in fill; the size of each buffer */
+	char *spare;         /* the writer's */
 	bool stop, reopen;
 	atomic_uint_fast64_t dropped;
-	char *batch; /* writer's buffer: WRITE_BATCH lines and newlines */
 };
 
 static int
@@ -61,6 +63,23 @@ write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* Waits, lock held, until FLUSH_MS have passed, fill is a quarter full, or stop or reopen. */
+static void
+gather(struct decision_log *dl)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += FLUSH_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (dl->len < dl->cap / 4 && !dl->stop && !dl->reopen &&
+	       pthread_cond_timedwait(&dl->wake, &dl->lock, &until) != ETIMEDOUT)
+		;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -68,28 +87,25 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&dl->lock);
 	for (;;) {
-		size_t n = 0, len = 0;
+		char *out;
+		size_t n;
 		bool reopen;
 
-		while (dl->count == 0 && !dl->stop && !dl->reopen)
+		while (dl->len == 0 && !dl->stop && !dl->reopen)
 			pthread_cond_wait(&dl->wake, &dl->lock);
-		while (dl->count > 0 && n < WRITE_BATCH) {
-			struct slot *s = &dl->slots[dl->head];
-
-			memcpy(dl->batch + len, s->line, s->len);
-			len += s->len;
-			dl->batch[len++] = '\n';
-			dl->head = (dl->head + 1) % dl->capacity;
-			dl->count--;
-			n++;
-		}
+		gather(dl);
+		out = dl->fill;
+		n = dl->len;
+		dl->fill = dl->spare;
+		dl->spare = out;
+		dl->len = 0;
 		reopen = dl->reopen;
 		dl->reopen = false;
-		if (len == 0 && !reopen && dl->stop)
+		if (n == 0 && !reopen && dl->stop)
 			break;
 		pthread_mutex_unlock(&dl->lock);
-		if (len > 0)
-			write_all(dl->fd, dl->batch, len);
+		if (n > 0)
+			write_all(dl->fd, out, n);
 		if (reopen && dl->path != NULL) {
 			char err[512];
 			int fd = open_file(dl->path, err, sizeof(err));
@@ -111,14 +127,15 @@ struct decision_log *
 decision_log_open(const char *path, size_t capacity, char *err, size_t errsz)
 {
 	struct decision_log *dl = calloc(1, sizeof(*dl));
+	pthread_condattr_t attr;
 
-	if (dl == NULL || capacity == 0)
+	if (dl == NULL)
 		goto oom;
 	dl->fd = -1;
-	dl->capacity = capacity;
-	dl->slots = malloc(capacity * sizeof(*dl->slots));
-	dl->batch = malloc((size_t)WRITE_BATCH * (DECISION_LOG_LINE_MAX + 1));
-	if (dl->slots == NULL || dl->batch == NULL)
+	dl->cap = capacity > DECISION_LOG_LINE_MAX ? capacity : DECISION_LOG_LINE_MAX + 1;
+	dl->fill = malloc(dl->cap);
+	dl->spare = malloc(dl->cap);
+	if (dl->fill == NULL || dl->spare == NULL)
 		goto oom;
 	if (strcmp(path, "stderr") == 0) {
 		dl->fd = STDERR_FILENO;
@@ -130,7 +147,10 @@ decision_log_open(const char *path, size_t capacity, char *err, size_t errsz)
 	}
 	atomic_init(&dl->dropped, 0);
 	pthread_mutex_init(&dl->lock, NULL);
-	pthread_cond_init(&dl->wake, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&dl->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	if (pthread_create(&dl->writer, NULL, writer_main, dl) != 0) {
 		snprintf(err, errsz, "decision log: cannot start its thread");
 		pthread_mutex_destroy(&dl->lock);
@@ -145,8 +165,8 @@ fail:
 		if (dl->fd >= 0 && dl->fd != STDERR_FILENO)
 			close(dl->fd);
 		free(dl->path);
-		free(dl->slots);
-		free(dl->batch);
+		free(dl->fill);
+		free(dl->spare);
 		free(dl);
 	}
 	return NULL;
@@ -155,20 +175,22 @@ fail:
 void
 decision_log_write(struct decision_log *dl, const char *line, size_t len)
 {
-	struct slot *s;
+	size_t was;
 
 	if (len > DECISION_LOG_LINE_MAX)
 		len = DECISION_LOG_LINE_MAX;
 	pthread_mutex_lock(&dl->lock);
-	if (dl->count == dl->capacity) {
+	was = dl->len;
+	if (was + len + 1 > dl->cap) {
 		pthread_mutex_unlock(&dl->lock);
 		atomic_fetch_add_explicit(&dl->dropped, 1, memory_order_relaxed);
 		return;
 	}
-	s = &dl->slots[(dl->head + dl->count) % dl->capacity];
-	memcpy(s->line, line, len);
-	s->len = (uint16_t)len;
-	if (dl->count++ == 0)
+	memcpy(dl->fill + was, line, len);
+	dl->fill[was + len] = '\n';
+	dl->len = was + len + 1;
+	/* The writer waits for a first line, then for time or a quarter-full buffer. */
+	if (was == 0 || (was < dl->cap / 4 && dl->len >= dl->cap / 4))
 		pthread_cond_signal(&dl->wake);
 	pthread_mutex_unlock(&dl->lock);
 }
@@ -203,8 +225,8 @@ decision_log_close(struct decision_log *dl)
 	pthread_mutex_destroy(&dl->lock);
 	pthread_cond_destroy(&dl->wake);
 	free(dl->path);
-	free(dl->slots);
-	free(dl->batch);
+	free(dl->fill);
+	free(dl->spare);
 	free(dl);
 }
 

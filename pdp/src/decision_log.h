@@ -13,9 +13,11 @@ struct decision_log;
 
 /*
  * Opens path for appending (created 0640), or "stderr", and starts the
- * writer thread. capacity: lines queued at most; past that, lines are
- * dropped and counted, so a slow disk never holds a request. Returns NULL
- * with the reason in err. Close with decision_log_close.
+ * writer thread, which writes what is queued every 20 ms (sooner when a
+ * quarter of capacity is queued). capacity: bytes queued at most, twice
+ * allocated (at least one longest line); past that, lines are dropped and
+ * counted, so a slow disk never holds a request. Returns NULL with the
+ * reason in err. Close with decision_log_close.
  */
 struct decision_log *decision_log_open(const char *path, size_t capacity, char *err, size_t errsz);
 

@@ -108,7 +108,7 @@ writes_every_line_then_closes(void **state)
 {
 	char err[256];
 	const char *path = test_path("decisions.jsonl");
-	struct decision_log *dl = decision_log_open(path, 64, err, sizeof(err));
+	struct decision_log *dl = decision_log_open(path, 4096, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(dl);
@@ -116,6 +116,71 @@ writes_every_line_then_closes(void **state)
 		decision_log_write(dl, "{\"n\":1}", 7);
 	decision_log_close(dl);
 	assert_int_equal(count_lines(path), 50);
+}
+
+#define WRITERS    4
+#define LINES_EACH 5000
+
+struct writer_arg {
+	struct decision_log *dl;
+	int id;
+};
+
+static void *
+writer_thread(void *arg)
+{
+	struct writer_arg *w = arg;
+	char line[64];
+
+	for (int n = 0; n < LINES_EACH; n++) {
+		int len = snprintf(line, sizeof(line), "{\"w\":%d,\"n\":%d,\"pad\":\"xxxxxxxx\"}",
+		                   w->id, n);
+
+		decision_log_write(w->dl, line, (size_t)len);
+	}
+	return NULL;
+}
+
+static void
+lines_from_many_threads_arrive_whole_or_counted(void **state)
+{
+	char err[256], line[128];
+	const char *path = test_path("threads.jsonl");
+	/* Small enough that the buffers swap many times, and some lines may be dropped. */
+	struct decision_log *dl = decision_log_open(path, 16384, err, sizeof(err));
+	struct writer_arg args[WRITERS];
+	pthread_t t[WRITERS];
+	static unsigned char seen[WRITERS][LINES_EACH];
+	uint64_t dropped;
+	size_t lines = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(dl);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < WRITERS; i++) {
+		args[i] = (struct writer_arg){dl, i};
+		pthread_create(&t[i], NULL, writer_thread, &args[i]);
+	}
+	for (int i = 0; i < WRITERS; i++)
+		pthread_join(t[i], NULL);
+	dropped = decision_log_dropped(dl);
+	decision_log_close(dl);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		int w, n, end = 0;
+
+		assert_int_equal(
+		    sscanf(line, "{\"w\":%d,\"n\":%d,\"pad\":\"xxxxxxxx\"}\n%n", &w, &n, &end), 2);
+		assert_int_equal((size_t)end, strlen(line));
+		assert_true(w >= 0 && w < WRITERS && n >= 0 && n < LINES_EACH);
+		assert_int_equal(seen[w][n]++, 0);
+		lines++;
+	}
+	fclose(f);
+	assert_int_equal(lines + dropped, WRITERS * LINES_EACH);
+	assert_true(lines > 0);
 }
 
 static void *
@@ -142,7 +207,7 @@ full_queue_drops_and_never_blocks(void **state)
 	/* A pipe nobody reads yet: the writer blocks once it is full, so the queue fills. */
 	assert_int_equal(pipe(fds), 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[1]);
-	dl = decision_log_open(path, 8, err, sizeof(err));
+	dl = decision_log_open(path, 8 * sizeof(line), err, sizeof(err));
 	assert_non_null(dl);
 	close(fds[1]); /* the log holds its own descriptor of the pipe */
 	memset(line, 'a', sizeof(line));
@@ -163,7 +228,7 @@ reopen_follows_rotation(void **state)
 {
 	char err[256], rotated[600];
 	const char *path = test_path("rotate.jsonl");
-	struct decision_log *dl = decision_log_open(path, 64, err, sizeof(err));
+	struct decision_log *dl = decision_log_open(path, 4096, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(dl);
@@ -201,6 +266,7 @@ main(void)
 	    cmocka_unit_test(lines_are_json_and_escaped),
 	    cmocka_unit_test(overlong_lines_stay_valid_json),
 	    cmocka_unit_test(writes_every_line_then_closes),
+	    cmocka_unit_test(lines_from_many_threads_arrive_whole_or_counted),
 	    cmocka_unit_test(full_queue_drops_and_never_blocks),
 	    cmocka_unit_test(reopen_follows_rotation),
 	    cmocka_unit_test(open_errors_name_the_file),
