@@ -113,6 +113,14 @@ $runs[0] as $R
 		without: one("reload-base"), "with": one("reload"), reloads: $reloads,
 		throughput_ratio: ($R["reload"].rps / $R["reload-base"].rps | r3)
 	},
+	# The same PDP writing a line a decision to a file, against the PDP without.
+	decision_log: {
+		without: one("dlog-base"), "with": one("dlog"),
+		throughput_ratio: ($R["dlog"].rps / $R["dlog-base"].rps | r3),
+		cpu_us_per_request_without: ($dlog_base_cpu_us / $R["dlog-base"].requests | r1),
+		cpu_us_per_request_with: ($dlog_cpu_us / $R["dlog"].requests | r1),
+		lines_written: $dlog_lines, decisions: ($R["dlog-warmup"].requests + $R["dlog"].requests)
+	},
 	revocation_storm: {
 		without: one("storm-base"), "with": one("storm"), users_revoked: $storm_users,
 		requests_refused_as_revoked: $storm_revoked,

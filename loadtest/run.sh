@@ -50,10 +50,11 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-load-XXXXXX")
 res=$work/results
 mkdir -p "$res"
-pdp_pid="" zero_pid="" zero_mix_pid="" zero_epoll_pid="" zero_verify_pid=""
+pdp_pid="" zero_pid="" zero_mix_pid="" zero_epoll_pid="" zero_verify_pid="" pdp_log_pid=""
 cleanup() {
 	set +e
 	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
+	[ -n "$pdp_log_pid" ] && kill "$pdp_log_pid" 2>/dev/null && wait "$pdp_log_pid" 2>/dev/null
 	[ -n "$zero_pid" ] && kill "$zero_pid" 2>/dev/null && wait "$zero_pid" 2>/dev/null
 	[ -n "$zero_mix_pid" ] && kill "$zero_mix_pid" 2>/dev/null && wait "$zero_mix_pid" 2>/dev/null
 	[ -n "$zero_epoll_pid" ] && kill "$zero_epoll_pid" 2>/dev/null && wait "$zero_epoll_pid" 2>/dev/null
@@ -281,6 +282,30 @@ for r in $(seq 1 "$rounds"); do
 	through "paced-pdp-$r" "$url_pdp" "$paced_conns" 1
 done
 
+# --- the decision log: a second PDP, as the first but writing a line a decision -------
+# deploy/pdp.yaml logs every decision; the runs above do not. Both PDPs hold the warm
+# tokens only (this comes before the cold scenario), and the file is on the work directory's disk.
+say "decision log"
+sed "s#^listen: .*#listen: unix:$work/pdp-log.sock#" "$work/pdp.yaml" >"$work/pdp-log.yaml"
+echo "decision_log: $work/decisions.jsonl" >>"$work/pdp-log.yaml"
+"$pdp" serve -c "$work/pdp-log.yaml" 2>>"$work/pdp-log.log" &
+pdp_log_pid=$!
+pdp_wait_socket "$work/pdp-log.sock" "$pdp_log_pid" || { cat "$work/pdp-log.log" >&2; exit 1; }
+for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp-log.log" && break; sleep 0.05; done
+drive dlog-warmup --address "unix:$work/pdp-log.sock" --requests "$work/warm.txt" --once --threads "$threads"
+c0=$(cpu "$pdp_pid")
+drive dlog-base --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+dlog_base_cpu=$(( $(cpu "$pdp_pid") - c0 ))
+c0=$(cpu "$pdp_log_pid")
+drive dlog --address "unix:$work/pdp-log.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+dlog_cpu=$(( $(cpu "$pdp_log_pid") - c0 ))
+# Stopping writes out what is queued.
+kill "$pdp_log_pid"
+wait "$pdp_log_pid" || { say "the PDP with the decision log did not stop cleanly"; cat "$work/pdp-log.log" >&2; exit 1; }
+pdp_log_pid=""
+dlog_lines=$(wc -l <"$work/decisions.jsonl")
+rm -f "$work/decisions.jsonl"
+
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 # In interleaved rounds, as many warm requests as first-seen ones in each, so that the
 # report's medians of per-round differences see the machine in the same state for both;
@@ -404,6 +429,7 @@ jq -n \
 	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson decision_us "$decision_us" \
 	--argjson cold_decisions "[$cold_decisions]" \
 	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
+	--argjson dlog_base_cpu_us "$dlog_base_cpu" --argjson dlog_cpu_us "$dlog_cpu" --argjson dlog_lines "$dlog_lines" \
 	--argjson store_errors "${store_errors:-0}" --argjson health_after "$health_after" \
 	--argjson upstream_resets "$upstream_resets" --arg zero_mix "$mix" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm), $(nproc) cores" \

@@ -58,6 +58,8 @@ expect "cold: the PDP spends more on a first-seen token than on a warm one" "tru
 	"$(j '.cold.first_seen_decision_us > .cold.warm_decision_us and (.cold.extra_decision_in_rsa_verifies | type) == "number"')"
 expect "reload every 100 ms: reloads happened, no error answers" "true" \
 	"$(j '.reload_every_100ms | .reloads >= 5 and .with.decisions.error == 0')"
+expect "decision log: a second PDP wrote a line for every decision it made, or all but 1%" "true" \
+	"$(j '.decision_log | .with.rps > 0 and .lines_written <= .decisions and .lines_written >= .decisions * 0.99 and .with.decisions.error == 0')"
 expect "revocation storm: revoked sessions were refused" "true" \
 	"$(j '.revocation_storm | .requests_refused_as_revoked > 0 and .with.decisions.unauthenticated > 0')"
 expect "Redis outage: no transport error, store errors seen, health back to 200" "true" \
