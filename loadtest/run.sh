@@ -282,30 +282,6 @@ for r in $(seq 1 "$rounds"); do
 	through "paced-pdp-$r" "$url_pdp" "$paced_conns" 1
 done
 
-# --- the decision log: a second PDP, as the first but writing a line a decision -------
-# deploy/pdp.yaml logs every decision; the runs above do not. Both PDPs hold the warm
-# tokens only (this comes before the cold scenario), and the file is on the work directory's disk.
-say "decision log"
-sed "s#^listen: .*#listen: unix:$work/pdp-log.sock#" "$work/pdp.yaml" >"$work/pdp-log.yaml"
-echo "decision_log: $work/decisions.jsonl" >>"$work/pdp-log.yaml"
-"$pdp" serve -c "$work/pdp-log.yaml" 2>>"$work/pdp-log.log" &
-pdp_log_pid=$!
-pdp_wait_socket "$work/pdp-log.sock" "$pdp_log_pid" || { cat "$work/pdp-log.log" >&2; exit 1; }
-for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp-log.log" && break; sleep 0.05; done
-drive dlog-warmup --address "unix:$work/pdp-log.sock" --requests "$work/warm.txt" --once --threads "$threads"
-c0=$(cpu "$pdp_pid")
-drive dlog-base --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
-dlog_base_cpu=$(( $(cpu "$pdp_pid") - c0 ))
-c0=$(cpu "$pdp_log_pid")
-drive dlog --address "unix:$work/pdp-log.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
-dlog_cpu=$(( $(cpu "$pdp_log_pid") - c0 ))
-# Stopping writes out what is queued.
-kill "$pdp_log_pid"
-wait "$pdp_log_pid" || { say "the PDP with the decision log did not stop cleanly"; cat "$work/pdp-log.log" >&2; exit 1; }
-pdp_log_pid=""
-dlog_lines=$(wc -l <"$work/decisions.jsonl")
-rm -f "$work/decisions.jsonl"
-
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 # In interleaved rounds, as many warm requests as first-seen ones in each, so that the
 # report's medians of per-round differences see the machine in the same state for both;
@@ -414,6 +390,31 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 set_policies 50
+
+# --- the decision log: a second PDP, as the first but writing a line a decision -------
+# deploy/pdp.yaml logs every decision; the runs above do not. Last, so that its writes do
+# not disturb the other scenarios; the warm requests find their 10,000 tokens cached in
+# either PDP. The file is on the work directory's disk.
+say "decision log"
+sed "s#^listen: .*#listen: unix:$work/pdp-log.sock#" "$work/pdp.yaml" >"$work/pdp-log.yaml"
+echo "decision_log: $work/decisions.jsonl" >>"$work/pdp-log.yaml"
+"$pdp" serve -c "$work/pdp-log.yaml" 2>>"$work/pdp-log.log" &
+pdp_log_pid=$!
+pdp_wait_socket "$work/pdp-log.sock" "$pdp_log_pid" || { cat "$work/pdp-log.log" >&2; exit 1; }
+for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp-log.log" && break; sleep 0.05; done
+drive dlog-warmup --address "unix:$work/pdp-log.sock" --requests "$work/warm.txt" --once --threads "$threads"
+c0=$(cpu "$pdp_pid")
+drive dlog-base --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+dlog_base_cpu=$(( $(cpu "$pdp_pid") - c0 ))
+c0=$(cpu "$pdp_log_pid")
+drive dlog --address "unix:$work/pdp-log.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"
+dlog_cpu=$(( $(cpu "$pdp_log_pid") - c0 ))
+# Stopping writes out what is queued.
+kill "$pdp_log_pid"
+wait "$pdp_log_pid" || { say "the PDP with the decision log did not stop cleanly"; cat "$work/pdp-log.log" >&2; exit 1; }
+pdp_log_pid=""
+dlog_lines=$(wc -l <"$work/decisions.jsonl")
+rm -f "$work/decisions.jsonl"
 
 # --- report ----------------------------------------------------------------------------------
 say "report"
