@@ -275,16 +275,8 @@ join(char *buf, size_t bufsz, const char *const *items, size_t n, char sep)
 static void
 log_begin(struct jline *j, const struct request *r, const struct response *rs)
 {
-	struct timespec ts;
-	struct tm tm;
-	char when[64];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	jline_begin(j);
-	jline_str(j, "time", when);
+	jline_now(j, "time");
 	jline_str(j, "request_id", r->request_id);
 	jline_str(j, "ip", r->remote_addr);
 	jline_str(j, "country", r->country);

@@ -276,8 +276,16 @@ jescaped(struct jline *j, const char *v)
 
 	jput(j, "\"", 1);
 	while (*s != '\0' && !j->overflow) {
+		const unsigned char *run = s;
 		size_t n;
 
+		/* Printable ASCII needs no escape: copied a run at a time. */
+		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
+			s++;
+		if (s > run) {
+			jput(j, (const char *)run, (size_t)(s - run));
+			continue;
+		}
 		if (*s == '"' || *s == '\\') {
 			char e[2] = {'\\', (char)*s};
 
@@ -349,6 +357,39 @@ jline_int(struct jline *j, const char *key, long long value)
 	jmember(j, key);
 	jput(j, num, (size_t)n);
 	jdone(j);
+}
+
+void
+jline_now(struct jline *j, const char *key)
+{
+	/* The date and time of day change once a second: formatted then, per thread. */
+	static _Thread_local time_t sec = -1;
+	static _Thread_local char prefix[32];
+	static _Thread_local size_t prefix_len;
+	struct timespec ts;
+	char when[40];
+	long ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != sec) {
+		struct tm tm;
+		int n;
+
+		gmtime_r(&ts.tv_sec, &tm);
+		n = snprintf(prefix, sizeof(prefix), "%04d-%02d-%02dT%02d:%02d:%02d.",
+		             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		             tm.tm_sec);
+		prefix_len = n > 0 && (size_t)n < sizeof(prefix) ? (size_t)n : 0;
+		sec = ts.tv_sec;
+	}
+	ms = ts.tv_nsec / 1000000;
+	memcpy(when, prefix, prefix_len);
+	when[prefix_len] = (char)('0' + ms / 100);
+	when[prefix_len + 1] = (char)('0' + ms / 10 % 10);
+	when[prefix_len + 2] = (char)('0' + ms % 10);
+	when[prefix_len + 3] = 'Z';
+	when[prefix_len + 4] = '\0';
+	jline_str(j, key, when);
 }
 
 void

@@ -50,6 +50,8 @@ struct jline {
 void jline_begin(struct jline *j);
 void jline_str(struct jline *j, const char *key, const char *value); /* NULL: omitted */
 void jline_int(struct jline *j, const char *key, long long value);
+/* The time now as UTC to the millisecond, as "2026-11-23T04:33:14.820Z". */
+void jline_now(struct jline *j, const char *key);
 void jline_open(struct jline *j, const char *key,
                 char bracket); /* '{' or '['; key NULL in arrays */
 void jline_close(struct jline *j, char bracket);

@@ -1,4 +1,5 @@
 /* test_decision_log.c - JSON lines, the bounded queue, drops and reopening */
+#include <ctype.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "decision_log.h"
@@ -86,6 +88,60 @@ overlong_lines_stay_valid_json(void **state)
 	assert_true(json_is_true(json_object_get(o, "truncated")));
 	assert_null(json_object_get(o, "policies")); /* cut back to the last whole member */
 	json_decref(o);
+}
+
+/* The "time" member of a line made now, as seconds since the epoch; fails on a bad format. */
+static time_t
+line_time(void)
+{
+	struct jline j;
+	struct tm tm;
+	size_t n;
+	json_t *o;
+	const char *t, *end;
+	time_t when;
+
+	jline_begin(&j);
+	jline_now(&j, "time");
+	n = jline_end(&j);
+	o = parse(&j, n);
+	t = json_string_value(json_object_get(o, "time"));
+	assert_non_null(t);
+	assert_int_equal(strlen(t), 24);
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+	assert_non_null(end);
+	assert_true(end[0] == '.' && isdigit((unsigned char)end[1]) &&
+	            isdigit((unsigned char)end[2]) && isdigit((unsigned char)end[3]) &&
+	            end[4] == 'Z' && end[5] == '\0');
+	when = timegm(&tm);
+	json_decref(o);
+	return when;
+}
+
+/* CLOCK_REALTIME's seconds: time() may read a coarser clock that lags it by a tick. */
+static time_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
+static void
+time_is_utc_to_the_millisecond_across_seconds(void **state)
+{
+	time_t first = now_s(), before, at, after;
+
+	(void)state;
+	/* Until the second has changed twice: the formatted date follows the clock. */
+	do {
+		before = now_s();
+		at = line_time();
+		after = now_s();
+		assert_true(at >= before && at <= after);
+	} while (after < first + 2);
 }
 
 static size_t
@@ -265,6 +321,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(lines_are_json_and_escaped),
 	    cmocka_unit_test(overlong_lines_stay_valid_json),
+	    cmocka_unit_test(time_is_utc_to_the_millisecond_across_seconds),
 	    cmocka_unit_test(writes_every_line_then_closes),
 	    cmocka_unit_test(lines_from_many_threads_arrive_whole_or_counted),
 	    cmocka_unit_test(full_queue_drops_and_never_blocks),
