@@ -8,6 +8,7 @@
 
 #include "decide.h"
 #include "decision_log.h"
+#include "token.h"
 
 const int64_t metrics_bucket_ns[METRICS_BUCKETS] = {
     10000,   25000,   50000,    100000,   250000,    500000,
@@ -87,6 +88,27 @@ latency(struct out *o, struct latency_histogram *h)
 	emit(o, "pdp_decision_duration_seconds_count %" PRIu64 "\n", cumulative);
 }
 
+/* Time in public-key signature checks, by algorithm (HMAC is not timed: it costs little). */
+static void
+signatures(struct out *o, const struct token_verifier *v)
+{
+	static const enum jwa algs[] = {JWA_RS256, JWA_RS384, JWA_RS512,
+	                                JWA_ES256, JWA_ES384, JWA_ES512};
+
+	head(o, "pdp_signature_verify_seconds", "summary",
+	     "RSA and ECDSA signature checks of first-seen tokens (a cached token is not "
+	     "checked again), by algorithm.");
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		uint64_t n, ns;
+
+		token_verifier_sig_stats(v, algs[i], &n, &ns);
+		emit(o, "pdp_signature_verify_seconds_sum{alg=\"%s\"} %.9f\n", jwa_name(algs[i]),
+		     (double)ns / 1e9);
+		emit(o, "pdp_signature_verify_seconds_count{alg=\"%s\"} %" PRIu64 "\n",
+		     jwa_name(algs[i]), n);
+	}
+}
+
 /* One family of per-cache counters: token, then the store's device, user and jti caches. */
 static void
 caches(struct out *o, const char *name, const char *type, const char *help,
@@ -122,6 +144,7 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 		emit(&o, "pdp_token_rejections_total{reason=\"%s\"} %" PRIu64 "\n",
 		     token_reasons[e], load(&c->token_errors[e]));
 	latency(&o, &c->latency);
+	signatures(&o, p->verifier);
 
 	cache_get_stats(p->token_cache, &cs[0]);
 	if (p->store != NULL) {

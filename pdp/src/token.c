@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "b64.h"
+#include "clock.h"
 #include "json_doc.h"
 #include "jwks.h"
 
@@ -114,12 +115,19 @@ struct known_header {
 	char seg[]; /* the base64url segment, as the token carries it */
 };
 
+/* Public-key signature checks (RSA, ECDSA) of one algorithm: how many, and their time. */
+struct token_sig_stats {
+	_Atomic uint64_t count;
+	_Atomic uint64_t ns;
+};
+
 struct token_verifier {
 	struct issuer *issuers;
 	size_t n_issuers;
 	size_t max_bytes;
 	EVP_MD *md[3]; /* SHA-256/384/512 fetched once: implicit fetches cost on every call */
 	_Atomic(struct known_header *) *headers; /* TOKEN_KNOWN_HEADERS slots, filled in order */
+	struct token_sig_stats *sig;             /* per algorithm; first-seen tokens only */
 };
 
 static const char *const token_errors[] = {
@@ -179,7 +187,8 @@ token_verifier_new(const struct config *cfg, char *err, size_t errsz)
 		goto fail;
 	}
 	v->max_bytes = cfg->max_token_bytes;
-	if ((v->headers = calloc(TOKEN_KNOWN_HEADERS, sizeof(*v->headers))) == NULL) {
+	if ((v->headers = calloc(TOKEN_KNOWN_HEADERS, sizeof(*v->headers))) == NULL ||
+	    (v->sig = calloc(JWA_COUNT, sizeof(*v->sig))) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
@@ -256,6 +265,7 @@ token_verifier_free(struct token_verifier *v)
 	for (size_t i = 0; v->headers != NULL && i < TOKEN_KNOWN_HEADERS; i++)
 		free(atomic_load(&v->headers[i]));
 	free(v->headers);
+	free(v->sig);
 	free(v);
 }
 
@@ -352,6 +362,7 @@ signature_ok(const struct token_verifier *v, struct scratch *sc, const struct jw
 	unsigned char digest[EVP_MAX_MD_SIZE], der[160];
 	unsigned int digest_len = 0;
 	EVP_PKEY_CTX *ctx;
+	int64_t t0;
 	int rc;
 
 	if (key->type == JWK_OCT) {
@@ -378,7 +389,11 @@ signature_ok(const struct token_verifier *v, struct scratch *sc, const struct jw
 	ctx = jwk_ctx_get(key, alg, md);
 	if (ctx == NULL)
 		return 0;
+	t0 = clock_ns();
 	rc = EVP_PKEY_verify(ctx, sig, sig_len, digest, digest_len);
+	atomic_fetch_add_explicit(&v->sig[alg].ns, (uint64_t)(clock_ns() - t0),
+	                          memory_order_relaxed);
+	atomic_fetch_add_explicit(&v->sig[alg].count, 1, memory_order_relaxed);
 	/* 0 is a signature that does not verify; below 0 an error that may have spoilt ctx. */
 	jwk_ctx_put(key, alg, ctx, rc >= 0);
 	return rc == 1;
@@ -427,6 +442,14 @@ header_remember(const struct token_verifier *v, const char *seg, size_t len, int
 			return;
 	}
 	free(h);
+}
+
+void
+token_verifier_sig_stats(const struct token_verifier *v, enum jwa alg, uint64_t *count,
+                         uint64_t *ns)
+{
+	*count = atomic_load_explicit(&v->sig[alg].count, memory_order_relaxed);
+	*ns = atomic_load_explicit(&v->sig[alg].ns, memory_order_relaxed);
 }
 
 size_t

@@ -611,6 +611,10 @@ metrics_endpoint(void **state)
 	assert_int_equal(metric(&rs, "pdp_policy_reloads_total{result=\"failed\"}"), 0);
 	assert_non_null(strstr(text(&rs), "\npdp_policy_info{revision=\""));
 	assert_int_equal(metric(&rs, "pdp_decision_log_dropped_total"), 0);
+	/* HMAC tokens here: every public-key algorithm's series is there, at 0. */
+	assert_int_equal(metric(&rs, "pdp_signature_verify_seconds_count{alg=\"RS256\"}"), 0);
+	assert_int_equal(metric(&rs, "pdp_signature_verify_seconds_sum{alg=\"ES512\"}"), 0);
+	assert_int_equal(metric(&rs, "pdp_signature_verify_seconds_count{alg=\"HS256\"}"), -1);
 	free(tok);
 	tok = token_with(f->now, "bob", "");
 	assert_int_equal(decide_status(f, tok, "/", &rs), 200);

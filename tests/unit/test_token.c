@@ -685,6 +685,53 @@ verified_headers_are_remembered_and_bounded(void **state)
 	free(hbody);
 }
 
+static uint64_t
+sig_count(const struct token_verifier *v, enum jwa alg, uint64_t *ns)
+{
+	uint64_t n, spent;
+
+	token_verifier_sig_stats(v, alg, &n, &spent);
+	if (ns != NULL)
+		*ns = spent;
+	return n;
+}
+
+static void
+signature_checks_are_counted_and_timed(void **state)
+{
+	char err[256];
+	struct token_verifier *v = token_verifier_new(t.cfg, err, sizeof(err));
+	char *body = claims(ISS, NULL), *hbody = claims(HISS, NULL);
+	uint64_t ns = 0;
+
+	(void)state;
+	assert_non_null(v);
+	assert_int_equal(sig_count(v, JWA_RS256, &ns), 0);
+	assert_int_equal(ns, 0);
+	assert_int_equal(check_with(v, mint(K_R1, "RS256", "r1", body)), TOKEN_OK);
+	assert_int_equal(sig_count(v, JWA_RS256, &ns), 1);
+	assert_true(ns > 0);
+	/* A signature that does not verify was still checked. */
+	assert_int_equal(check_with(v, mint(K_R2, "RS256", "r1", body)), TOKEN_BAD_SIGNATURE);
+	assert_int_equal(sig_count(v, JWA_RS256, NULL), 2);
+	assert_int_equal(check_with(v, mint(K_E1, "ES256", "e1", body)), TOKEN_OK);
+	assert_int_equal(sig_count(v, JWA_ES256, &ns), 1);
+	assert_true(ns > 0);
+	/* Refused before any signature check, or HMAC (not timed): no count moves. */
+	assert_int_equal(check_with(v, mint(K_R1, "RS256", "nope", body)), TOKEN_UNKNOWN_KEY);
+	assert_int_equal(check_with(v, strdup("e30.e30.AAAA")), TOKEN_MALFORMED);
+	assert_int_equal(
+	    check_with(v, keytool_mint("HS256", t.secret, sizeof(t.secret), NULL, hbody)),
+	    TOKEN_OK);
+	assert_int_equal(sig_count(v, JWA_RS256, NULL), 2);
+	assert_int_equal(sig_count(v, JWA_ES256, NULL), 1);
+	assert_int_equal(sig_count(v, JWA_HS256, NULL), 0);
+	assert_int_equal(sig_count(v, JWA_RS384, NULL), 0);
+	token_verifier_free(v);
+	free(body);
+	free(hbody);
+}
+
 static void
 jwks_errors_are_clear(void **state)
 {
@@ -748,6 +795,7 @@ main(void)
 	    cmocka_unit_test(hmac_with_the_public_key_is_rejected),
 	    cmocka_unit_test(kid_must_name_a_key_of_the_right_type),
 	    cmocka_unit_test(bad_signatures_are_rejected),
+	    cmocka_unit_test(signature_checks_are_counted_and_timed),
 	    cmocka_unit_test(structure_errors_are_malformed),
 	    cmocka_unit_test(time_claims_with_leeway),
 	    cmocka_unit_test(issuer_and_audience_must_match),
