@@ -243,6 +243,18 @@ decision_us_since() {
 	read -r s1 n1 <<<"$(decision_mark)"
 	jq -n "($s1 - $s0) * 1e6 / ($n1 - $n0)"
 }
+# verify_mark, verify_us_since MARK: the same for the PDP's RS256 signature checks.
+verify_mark() {
+	local m
+	m=$(metrics)
+	echo "$(pdp_metric 'pdp_signature_verify_seconds_sum{alg="RS256"}' "$m") $(pdp_metric 'pdp_signature_verify_seconds_count{alg="RS256"}' "$m")"
+}
+verify_us_since() {
+	local s0 n0 s1 n1
+	read -r s0 n0 <<<"$1"
+	read -r s1 n1 <<<"$(verify_mark)"
+	jq -n "($s1 - $s0) * 1e6 / ($n1 - $n0)"
+}
 zero_cpu=0 pdp_cpu=0
 mark=$(decision_mark)
 
@@ -300,8 +312,10 @@ for r in $(seq 1 "$rounds"); do
 	drive "cold-warm-$r" --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
 	warm_us=$(decision_us_since "$mark")
 	mark=$(decision_mark)
+	vmark=$(verify_mark)
 	drive "cold-single-$r" --address "unix:$work/pdp.sock" --requests "$work/cold-single-$r.txt" --once --threads 1
-	cold_decisions+="${cold_decisions:+,}{\"warm\": $warm_us, \"cold\": $(decision_us_since "$mark")}"
+	cold_us=$(decision_us_since "$mark")
+	cold_decisions+="${cold_decisions:+,}{\"warm\": $warm_us, \"cold\": $cold_us, \"verify\": $(verify_us_since "$vmark")}"
 	drive "cold-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
 	drive "cold-zeroverify-$r" --address "unix:$work/zero-verify.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
 done
