@@ -34,7 +34,8 @@ $runs[0] as $R
 	| median) as $extra
 | ($cold_decisions | map(.cold - .warm) | median) as $extra_decision
 # The same in the PDP's own RS256 checks, timed inside it in the same round.
-| ($cold_decisions | map((.cold - .warm) / .verify) | median) as $extra_in_own_verifies
+| ($cold_decisions | map(select(.verify != null) | (.cold - .warm) / .verify) | median)
+	as $extra_in_own_verifies
 | ([$rs[] | $R["cold-zeroverify-" + .].latency_us.mean - $R["cold-zero-" + .].latency_us.mean]
 	| median) as $verify_in_responder
 | (if $verify_per_s > 0 then 1e6 / $verify_per_s else null end) as $verify_us
@@ -103,8 +104,10 @@ $runs[0] as $R
 		first_seen_decision_us: ($cold_decisions | map(.cold) | median | r1),
 		extra_decision_us_per_cold_token: ($extra_decision | r1),
 		extra_decision_in_rsa_verifies: (if $verify_us then $extra_decision / $verify_us | r3 else null end),
-		pdp_rsa_verify_us: ($cold_decisions | map(.verify) | median | r1),
-		extra_decision_in_pdp_verifies: ($extra_in_own_verifies | r3),
+		pdp_rsa_verify_us: ($cold_decisions | map(select(.verify != null) | .verify) | median
+			| if . == null then null else r1 end),
+		extra_decision_in_pdp_verifies: (if $extra_in_own_verifies == null then null
+			else $extra_in_own_verifies | r3 end),
 		store_round_trips_per_cold_token:
 			($cold_fetches / ([series("cold-single")[] | .requests] | add) | r3)
 	},

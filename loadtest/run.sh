@@ -253,7 +253,7 @@ verify_us_since() {
 	local s0 n0 s1 n1
 	read -r s0 n0 <<<"$1"
 	read -r s1 n1 <<<"$(verify_mark)"
-	jq -n "($s1 - $s0) * 1e6 / ($n1 - $n0)"
+	jq -n "if $n1 > $n0 then ($s1 - $s0) * 1e6 / ($n1 - $n0) else null end"
 }
 zero_cpu=0 pdp_cpu=0
 mark=$(decision_mark)
