@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The load-test harness: generates users, devices, tokens and policies, starts
 # Redis, the PDP, a zero-work libfcgi responder and nginx on loopback, measures
-# the PDP against baselines taken in the same run (interleaved rounds), runs the
-# scenarios, and writes report.md, report.json and latency.png to the output
-# directory. Everything it starts is stopped at the end; every run is bounded.
+# the PDP against baselines taken in the same run (interleaved rounds, at
+# saturation and at a lighter load), runs the scenarios (the last with a second
+# PDP writing the decision log), and writes report.md, report.json and
+# latency.png to the output directory. Everything it starts is stopped at the
+# end; every run is bounded.
 #
 # usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S]
 #                        [--pdp-threads N] [--transport epoll|libfcgi]
