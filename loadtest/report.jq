@@ -36,6 +36,10 @@ $runs[0] as $R
 # The same in the PDP's own RS256 checks, timed inside it in the same round.
 | ($cold_decisions | map(select(.verify != null) | (.cold - .warm) / .verify) | median)
 	as $extra_in_own_verifies
+# And in the verifying responder's, timed inside it in the same round: one verify in a
+# server driven as the PDP is, without the PDP's own work around it.
+| ($cold_decisions | map(select(.zero_verify != null) | (.cold - .warm) / .zero_verify) | median)
+	as $extra_in_responder_timed
 | ([$rs[] | $R["cold-zeroverify-" + .].latency_us.mean - $R["cold-zero-" + .].latency_us.mean]
 	| median) as $verify_in_responder
 | (if $verify_per_s > 0 then 1e6 / $verify_per_s else null end) as $verify_us
@@ -108,6 +112,10 @@ $runs[0] as $R
 			| if . == null then null else r1 end),
 		extra_decision_in_pdp_verifies: (if $extra_in_own_verifies == null then null
 			else $extra_in_own_verifies | r3 end),
+		responder_rsa_verify_us: ($cold_decisions | map(select(.zero_verify != null) | .zero_verify)
+			| median | if . == null then null else r1 end),
+		extra_decision_in_responder_timed_verifies: (if $extra_in_responder_timed == null then null
+			else $extra_in_responder_timed | r3 end),
 		store_round_trips_per_cold_token:
 			($cold_fetches / ([series("cold-single")[] | .requests] | add) | r3)
 	},
@@ -160,6 +168,9 @@ $runs[0] as $R
 	{name: "cold token: extra PDP decision time, in the PDP's own RSA-2048 verifies (timed inside it, same rounds)", want: "<= 1.5",
 		got: .cold.extra_decision_in_pdp_verifies,
 		met: (.cold.extra_decision_in_pdp_verifies != null and .cold.extra_decision_in_pdp_verifies <= 1.5)},
+	{name: "cold token: extra PDP decision time, in RSA-2048 verifies timed inside the verifying responder (same rounds)", want: "<= 1.5",
+		got: .cold.extra_decision_in_responder_timed_verifies,
+		met: (.cold.extra_decision_in_responder_timed_verifies != null and .cold.extra_decision_in_responder_timed_verifies <= 1.5)},
 	{name: "cold token: extra client latency, in RSA-2048 verifies as a responder doing one a request adds", want: "<= 1.5",
 		got: .cold.extra_in_responder_verifies,
 		met: (.cold.extra_in_responder_verifies != null and .cold.extra_in_responder_verifies <= 1.5)},

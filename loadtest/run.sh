@@ -119,7 +119,7 @@ pdp_transport=$(grep -q 'event loop' "$work/pdp.log" && echo epoll || echo libfc
 zero_pid=$!
 pdp_wait_socket "$work/zero.sock" "$zero_pid"
 # The unit of a first-seen token's cost: a responder that verifies one RSA signature a request.
-"$bin/pdp-zero" "unix:$work/zero-verify.sock" "$threads" --rsa-verify 2>>"$work/zero.log" &
+"$bin/pdp-zero" "unix:$work/zero-verify.sock" "$threads" --rsa-verify >"$work/zero-verify.out" 2>>"$work/zero.log" &
 zero_verify_pid=$!
 pdp_wait_socket "$work/zero-verify.sock" "$zero_verify_pid"
 for _ in $(seq 1 100); do grep -q 'events flowing' "$work/pdp.log" && break; sleep 0.05; done
@@ -257,6 +257,25 @@ verify_us_since() {
 	read -r s1 n1 <<<"$(verify_mark)"
 	jq -n "if $n1 > $n0 then ($s1 - $s0) * 1e6 / ($n1 - $n0) else null end"
 }
+# zero_verify_mark, zero_verify_us_since MARK: the same for the verifying responder's own
+# verifies (it prints its totals on SIGUSR1).
+zero_verify_mark() {
+	local n
+	n=$(wc -l <"$work/zero-verify.out")
+	kill -USR1 "$zero_verify_pid"
+	for _ in $(seq 1 200); do
+		[ "$(wc -l <"$work/zero-verify.out")" -gt "$n" ] && break
+		sleep 0.01
+	done
+	[ "$(wc -l <"$work/zero-verify.out")" -gt "$n" ] || { say "the verifying responder did not print its verify totals"; exit 1; }
+	tail -n 1 "$work/zero-verify.out" | awk '{ print $3, $2 }'
+}
+zero_verify_us_since() {
+	local s0 n0 s1 n1
+	read -r s0 n0 <<<"$1"
+	read -r s1 n1 <<<"$(zero_verify_mark)"
+	jq -n "if $n1 > $n0 then ($s1 - $s0) / 1e3 / ($n1 - $n0) else null end"
+}
 zero_cpu=0 pdp_cpu=0
 mark=$(decision_mark)
 
@@ -300,7 +319,8 @@ done
 # In interleaved rounds, as many warm requests as first-seen ones in each, so that the
 # report's medians of per-round differences see the machine in the same state for both;
 # and as many to the zero-work responder with and without an RSA verify per request,
-# which is what one RSA verify costs the client here.
+# which is what one RSA verify costs the client here. The verifying responder and the PDP
+# also time their own verifies: one verify's cost inside a server driven this way.
 say "cold tokens"
 cold_n=$(wc -l <"$work/cold.txt")
 chunk=$(( cold_n / 2 / rounds ))
@@ -317,9 +337,11 @@ for r in $(seq 1 "$rounds"); do
 	vmark=$(verify_mark)
 	drive "cold-single-$r" --address "unix:$work/pdp.sock" --requests "$work/cold-single-$r.txt" --once --threads 1
 	cold_us=$(decision_us_since "$mark")
-	cold_decisions+="${cold_decisions:+,}{\"warm\": $warm_us, \"cold\": $cold_us, \"verify\": $(verify_us_since "$vmark")}"
+	pdp_verify_us=$(verify_us_since "$vmark")
 	drive "cold-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
+	vmark=$(zero_verify_mark)
 	drive "cold-zeroverify-$r" --address "unix:$work/zero-verify.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
+	cold_decisions+="${cold_decisions:+,}{\"warm\": $warm_us, \"cold\": $cold_us, \"verify\": $pdp_verify_us, \"zero_verify\": $(zero_verify_us_since "$vmark")}"
 done
 cold_fetches=$(( $(metric pdp_store_fetches_total) - fetches0 ))
 drive cold-parallel --address "unix:$work/pdp.sock" --requests "$work/cold-rest.txt" --once --threads "$threads"

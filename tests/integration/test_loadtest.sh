@@ -36,7 +36,7 @@ expect "two direct runs, each with throughput" "2" "$(j '[.direct[] | select(.rp
 expect "no transport error or 500 in any run" "true" \
 	"$(j '.targets[] | select(.name | startswith("no transport")) | .met')"
 expect "every target has a verdict" "$(j '.targets | length')" "$(j '[.targets[] | select(.met == true or .met == false)] | length')"
-expect "the eleven targets are reported" "11" "$(j '.targets | length')"
+expect "the twelve targets are reported" "12" "$(j '.targets | length')"
 expect "the generated users get allow, deny and step-up" "true" \
 	"$(j '.decision_mix_direct | .allow > 0 and .deny > 0 and .["step-up"] > 0 and .error == 0')"
 expect "flood: every invalid signature is refused as unauthenticated" "true" \
@@ -56,6 +56,8 @@ expect "cold: first-seen and warm runs interleaved, one pair a round" "true" \
 	"$(j '.cold.rounds == .settings.rounds and ([.cold.warm_one_client, .cold.cold_one_client] | all(.decisions | add > 0))')"
 expect "cold: the PDP timed its own RS256 checks, and a first-seen decision took longer than one" "true" \
 	"$(j '.cold | .pdp_rsa_verify_us > 0 and .first_seen_decision_us > .pdp_rsa_verify_us and (.extra_decision_in_pdp_verifies | type) == "number"')"
+expect "cold: the verifying responder timed its own verifies" "true" \
+	"$(j '.cold | .responder_rsa_verify_us > 0 and (.extra_decision_in_responder_timed_verifies | type) == "number"')"
 expect "cold: the PDP spends more on a first-seen token than on a warm one" "true" \
 	"$(j '.cold.first_seen_decision_us > .cold.warm_decision_us and (.cold.extra_decision_in_rsa_verifies | type) == "number"')"
 expect "reload every 100 ms: reloads happened, no error answers" "true" \
