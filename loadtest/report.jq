@@ -55,7 +55,8 @@ $runs[0] as $R
 		no_auth: summary("nginx-noauth"), internal_auth: summary("nginx-internal"),
 		zero_work: summary("nginx-zero"), zero_work_as_pdp: summary("nginx-zeromix"),
 		zero_work_epoll_as_pdp: summary("nginx-zeroepoll"),
-		pdp: summary("nginx-pdp")
+		pdp: summary("nginx-pdp"),
+		zero_work_as_pdp_again: summary("nginx-zeromix2")
 	},
 	# A lighter load: each connection pauses 1 ms before each request.
 	through_nginx_paced: {
@@ -84,7 +85,12 @@ $runs[0] as $R
 		pdp_over_internal_nginx: ratio("nginx-pdp"; "nginx-internal"; .rps),
 		pdp_over_zero_work_direct: ratio("direct-pdp"; "direct-zero"; .rps),
 		p99_minus_zero_work_nginx_us:
-			diff("nginx-pdp"; "nginx-zero"; .latency_us.p99)
+			diff("nginx-pdp"; "nginx-zero"; .latency_us.p99),
+		# The zero-work responder answering as the PDP, driven twice in each round: how far
+		# apart two runs of the same server are, the resolution of the figures above.
+		same_responder_twice_p99_apart_us: ([$rs[] | $R["nginx-zeromix2-" + .].latency_us.p99
+			- $R["nginx-zeromix-" + .].latency_us.p99 | if . < 0 then -. else . end] | median),
+		same_responder_twice_rps: ratio("nginx-zeromix2"; "nginx-zeromix"; .rps)
 	},
 	where_the_time_goes: {
 		zero_work_cpu_us_per_request: ($zero_cpu_us / ([series("direct-zero")[] | .requests] | add) | r1),

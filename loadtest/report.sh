@@ -62,13 +62,14 @@ row() { # LABEL JQ_PATH
 	row "nginx auth_request → zero-work libfcgi answering as the PDP" .through_nginx.zero_work_as_pdp
 	row "nginx auth_request → zero-work on the PDP's epoll transport, answering as the PDP" .through_nginx.zero_work_epoll_as_pdp
 	row "nginx auth_request → PDP" .through_nginx.pdp
+	row "nginx auth_request → zero-work libfcgi answering as the PDP, again after the PDP" .through_nginx.zero_work_as_pdp_again
 	row "nginx at a lighter load → zero-work libfcgi answering as the PDP" .through_nginx_paced.zero_work_as_pdp
 	row "nginx at a lighter load → zero-work on the PDP's epoll transport, answering as the PDP" .through_nginx_paced.zero_work_epoll_as_pdp
 	row "nginx at a lighter load → PDP" .through_nginx_paced.pdp
 	row "direct → zero-work libfcgi" .direct.zero_work
 	row "direct → PDP" .direct.pdp
 	echo
-	q '.ratios | "PDP / zero-work answering as the PDP, through nginx: **\(.pdp_over_zero_work_as_pdp_nginx)** (p99 \(.p99_minus_zero_work_as_pdp_nginx_us) µs apart); PDP / bare zero-work: \(.pdp_over_zero_work_nginx) (p99 \(.p99_minus_zero_work_nginx_us) µs apart); PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work on its own epoll transport, answering as the PDP: \(.pdp_over_zero_work_epoll_as_pdp_nginx) (p99 \(.p99_minus_zero_work_epoll_as_pdp_nginx_us) µs apart); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**."'
+	q '.ratios | "PDP / zero-work answering as the PDP, through nginx: **\(.pdp_over_zero_work_as_pdp_nginx)** (p99 \(.p99_minus_zero_work_as_pdp_nginx_us) µs apart); PDP / bare zero-work: \(.pdp_over_zero_work_nginx) (p99 \(.p99_minus_zero_work_nginx_us) µs apart); PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work on its own epoll transport, answering as the PDP: \(.pdp_over_zero_work_epoll_as_pdp_nginx) (p99 \(.p99_minus_zero_work_epoll_as_pdp_nginx_us) µs apart); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**. The zero-work responder answering as the PDP, driven twice a round: throughput \(.same_responder_twice_rps)×, p99 \(.same_responder_twice_p99_apart_us) µs apart (median of the rounds)."'
 	echo
 	q '"At a lighter load (wrk \(.settings.paced_wrk); \(.through_nginx_paced.load_vs_saturated)× the zero-work responder'"'"'s saturated rate) the queue in front of each server is short, and latency is what the server adds: PDP minus zero-work answering as the PDP, p50 \(.ratios.paced_p50_minus_zero_work_as_pdp_us) µs, p99 **\(.ratios.paced_p99_minus_zero_work_as_pdp_us) µs**; p99 against the zero-work responder on the PDP'"'"'s epoll transport \(.ratios.paced_p99_minus_zero_work_epoll_as_pdp_us) µs. At saturation (32 connections) the tail is the queue'"'"'s: nginx without auth has a p99 of \(.through_nginx.no_auth.p99_us) µs."'
 	echo

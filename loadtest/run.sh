@@ -281,13 +281,15 @@ mark=$(decision_mark)
 
 # --- baselines and the PDP, interleaved ---------------------------------------------
 for r in $(seq 1 "$rounds"); do
-	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder (bare, as the PDP), PDP; direct"
+	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder (bare, as the PDP), PDP, zero-work as the PDP again; direct"
 	through "nginx-noauth-$r" "$url_noauth"
 	through "nginx-internal-$r" "$url_internal"
 	through "nginx-zero-$r" "$url_zero"
 	through "nginx-zeromix-$r" "$url_zero_mix"
 	through "nginx-zeroepoll-$r" "$url_zero_epoll"
 	through "nginx-pdp-$r" "$url_pdp"
+	# The same server a second time: how far apart two runs of one server are here.
+	through "nginx-zeromix2-$r" "$url_zero_mix"
 	c0=$(cpu "$zero_pid")
 	drive "direct-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
 		--cdf "$res/direct-zero-$r.cdf"

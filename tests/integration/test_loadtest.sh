@@ -20,7 +20,7 @@ j() { jq -r "$@" "$r" 2>&1; }
 expect "report.json is JSON" "object" "$(j 'type')"
 expect "the PDP on its default transport, as many loops as CPUs" "epoll $(nproc)" \
 	"$(j '.settings | "\(.pdp_transport) \(.pdp_threads)"')"
-expect "six runs through nginx, each with throughput" "6" \
+expect "seven runs through nginx, each with throughput" "7" \
 	"$(j '[.through_nginx[] | select(.rps > 0)] | length')"
 expect "the zero-work responder answering as the PDP: 200, 401 and 403 in the PDP's shares" "true" \
 	"$(j '.through_nginx as $t | ["200", "401", "403"] | all(. as $s
@@ -56,6 +56,10 @@ expect "cold: first-seen and warm runs interleaved, one pair a round" "true" \
 	"$(j '.cold.rounds == .settings.rounds and ([.cold.warm_one_client, .cold.cold_one_client] | all(.decisions | add > 0))')"
 expect "cold: the PDP timed its own RS256 checks, and a first-seen decision took longer than one" "true" \
 	"$(j '.cold | .pdp_rsa_verify_us > 0 and .first_seen_decision_us > .pdp_rsa_verify_us and (.extra_decision_in_pdp_verifies | type) == "number"')"
+expect "the zero-work responder driven twice a round: both runs answered, and how far apart they are is reported" "true" \
+	"$(j '.through_nginx.zero_work_as_pdp_again | .rps > 0 and .errors == 0 and .status["200"] > 0')"
+expect "the distance between two runs of one server is a number of microseconds" "true" \
+	"$(j '.ratios | .same_responder_twice_p99_apart_us >= 0 and .same_responder_twice_rps > 0')"
 expect "cold: the verifying responder timed its own verifies" "true" \
 	"$(j '.cold | .responder_rsa_verify_us > 0 and (.extra_decision_in_responder_timed_verifies | type) == "number"')"
 expect "cold: the PDP spends more on a first-seen token than on a warm one" "true" \
