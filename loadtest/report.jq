@@ -87,7 +87,9 @@ $runs[0] as $R
 		p99_minus_zero_work_nginx_us:
 			diff("nginx-pdp"; "nginx-zero"; .latency_us.p99),
 		# The zero-work responder answering as the PDP, driven twice in each round: how far
-		# apart two runs of the same server are, the resolution of the figures above.
+		# apart two runs of the same server are, the resolution of the figures above. The
+		# first is the p99 target's own figure with the responder in the PDP's place.
+		same_responder_twice_p99_minus_us: diff("nginx-zeromix2"; "nginx-zeromix"; .latency_us.p99),
 		same_responder_twice_p99_apart_us: ([$rs[] | $R["nginx-zeromix2-" + .].latency_us.p99
 			- $R["nginx-zeromix-" + .].latency_us.p99 | if . < 0 then -. else . end] | median),
 		same_responder_twice_rps: ratio("nginx-zeromix2"; "nginx-zeromix"; .rps)
