@@ -302,7 +302,7 @@ main(int argc, char **argv)
 		for (unsigned i = 0; t != NULL && i < threads; i++)
 			pthread_create(&t[i], NULL, respond, (void *)(uintptr_t)i);
 	}
-	/* Serves until SIGTERM or SIGINT; the threads go with the process. */
+	/* Serves until SIGTERM or SIGINT (SIGUSR1: the verify totals); the threads go with it. */
 	while (sigwait(&stop, &sig) == 0 && sig == SIGUSR1)
 		print_verify_totals(threads);
 	return 0;
