@@ -231,34 +231,28 @@ through() {
 
 # cpu PID: CPU time the process has used, in microseconds (user + system).
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000000 / hz) }' "/proc/$1/stat"; }
-# decision_mark: the sum and count of the PDP's decision histogram now (one scrape).
+# Marks: "SECONDS COUNT" of something timed, now. us_since MARK_FN MARK: its mean in
+# microseconds since MARK_FN printed MARK (null if nothing was timed since).
+us_since() {
+	local s0 n0 s1 n1
+	read -r s0 n0 <<<"$2"
+	read -r s1 n1 <<<"$("$1")"
+	jq -n "if $n1 > $n0 then ($s1 - $s0) * 1e6 / ($n1 - $n0) else null end"
+}
+# decision_mark: the PDP's decisions (pdp_decide, without the transport; one scrape).
 decision_mark() {
 	local m
 	m=$(metrics)
 	echo "$(pdp_metric pdp_decision_duration_seconds_sum "$m") $(pdp_metric pdp_decision_duration_seconds_count "$m")"
 }
-# decision_us_since MARK: the PDP's mean time per decision (pdp_decide, without the
-# transport) since decision_mark printed MARK.
-decision_us_since() {
-	local s0 n0 s1 n1
-	read -r s0 n0 <<<"$1"
-	read -r s1 n1 <<<"$(decision_mark)"
-	jq -n "($s1 - $s0) * 1e6 / ($n1 - $n0)"
-}
-# verify_mark, verify_us_since MARK: the same for the PDP's RS256 signature checks.
+# verify_mark: the PDP's RS256 signature checks.
 verify_mark() {
 	local m
 	m=$(metrics)
 	echo "$(pdp_metric 'pdp_signature_verify_seconds_sum{alg="RS256"}' "$m") $(pdp_metric 'pdp_signature_verify_seconds_count{alg="RS256"}' "$m")"
 }
-verify_us_since() {
-	local s0 n0 s1 n1
-	read -r s0 n0 <<<"$1"
-	read -r s1 n1 <<<"$(verify_mark)"
-	jq -n "if $n1 > $n0 then ($s1 - $s0) * 1e6 / ($n1 - $n0) else null end"
-}
-# zero_verify_mark, zero_verify_us_since MARK: the same for the verifying responder's own
-# verifies (it prints its totals on SIGUSR1).
+# zero_verify_mark: the verifying responder's own verifies (it prints its totals, in
+# nanoseconds, on SIGUSR1).
 zero_verify_mark() {
 	local n
 	n=$(wc -l <"$work/zero-verify.out")
@@ -268,13 +262,7 @@ zero_verify_mark() {
 		sleep 0.01
 	done
 	[ "$(wc -l <"$work/zero-verify.out")" -gt "$n" ] || { say "the verifying responder did not print its verify totals"; exit 1; }
-	tail -n 1 "$work/zero-verify.out" | awk '{ print $3, $2 }'
-}
-zero_verify_us_since() {
-	local s0 n0 s1 n1
-	read -r s0 n0 <<<"$1"
-	read -r s1 n1 <<<"$(zero_verify_mark)"
-	jq -n "if $n1 > $n0 then ($s1 - $s0) / 1e3 / ($n1 - $n0) else null end"
+	tail -n 1 "$work/zero-verify.out" | awk '{ printf "%.9f %s\n", $3 / 1e9, $2 }'
 }
 zero_cpu=0 pdp_cpu=0
 mark=$(decision_mark)
@@ -301,7 +289,7 @@ for r in $(seq 1 "$rounds"); do
 done
 # Where the time goes: CPU per request of each responder in the direct runs, and the
 # PDP's own time per decision (pdp_decide, without the transport) over all its runs.
-decision_us=$(decision_us_since "$mark")
+decision_us=$(us_since decision_mark "$mark")
 
 # --- latency at a lighter load ------------------------------------------------------------
 # At saturation every server has 32 requests queued in front of it, and the tail is the
@@ -335,16 +323,16 @@ for r in $(seq 1 "$rounds"); do
 	# Each measured twice: as the client sees it (latency) and as the PDP spends it (decision time).
 	mark=$(decision_mark)
 	drive "cold-warm-$r" --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
-	warm_us=$(decision_us_since "$mark")
+	warm_us=$(us_since decision_mark "$mark")
 	mark=$(decision_mark)
 	vmark=$(verify_mark)
 	drive "cold-single-$r" --address "unix:$work/pdp.sock" --requests "$work/cold-single-$r.txt" --once --threads 1
-	cold_us=$(decision_us_since "$mark")
-	pdp_verify_us=$(verify_us_since "$vmark")
+	cold_us=$(us_since decision_mark "$mark")
+	pdp_verify_us=$(us_since verify_mark "$vmark")
 	drive "cold-zero-$r" --address "unix:$work/zero.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
 	vmark=$(zero_verify_mark)
 	drive "cold-zeroverify-$r" --address "unix:$work/zero-verify.sock" --requests "$work/warm.txt" --count "$chunk" --threads 1
-	zero_verify_us=$(zero_verify_us_since "$vmark")
+	zero_verify_us=$(us_since zero_verify_mark "$vmark")
 	# And one verify at its best: OpenSSL's own loop, in the same round.
 	speed_per_s=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { print $NF }')
 	cold_decisions+="${cold_decisions:+,}{\"warm\": $warm_us, \"cold\": $cold_us, \"verify\": $pdp_verify_us, \"zero_verify\": $zero_verify_us, \"speed_per_s\": ${speed_per_s:-0}}"
