@@ -63,6 +63,27 @@ put_value(struct response *rs, const char *s, bool list_item)
 	}
 }
 
+/* Appends s percent-encoded for a URL query (RFC 3986): all but unreserved bytes become %XX. */
+static void
+put_query_value(struct response *rs, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	while (*s != '\0') {
+		size_t n =
+		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~");
+
+		put(rs, s, n);
+		s += n;
+		if (*s != '\0') {
+			unsigned char c = (unsigned char)*s++;
+			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+
+			put(rs, esc, sizeof(esc));
+		}
+	}
+}
+
 static void
 begin(struct response *rs, enum decision d, int status, const char *status_line)
 {
@@ -145,6 +166,7 @@ void
 response_step_up(struct response *rs, const char *description, const char *acr_values,
                  long long max_age)
 {
+	bool acr = acr_values != NULL && acr_values[0] != '\0';
 	char num[32];
 
 	begin(rs, DECISION_STEP_UP, 401, "Status: 401 Unauthorized\r\n");
@@ -152,7 +174,7 @@ response_step_up(struct response *rs, const char *description, const char *acr_v
 	          "error_description=\"");
 	put_value(rs, description, false);
 	puts_(rs, "\"");
-	if (acr_values != NULL && acr_values[0] != '\0') {
+	if (acr) {
 		/* acr values were checked at load to hold no quotes, spaces or backslashes. */
 		puts_(rs, ", acr_values=\"");
 		put_value(rs, acr_values, false);
@@ -163,6 +185,23 @@ response_step_up(struct response *rs, const char *description, const char *acr_v
 		puts_(rs, num);
 	}
 	puts_(rs, "\r\n");
+	/*
+	 * The same parameters as a URL query, for a browser's sign-in: OpenID Connect names them
+	 * so in an authorization request. Without them an identity provider that still holds a
+	 * session signs the user in as before, and the browser comes back to the same step-up.
+	 */
+	if (acr || max_age >= 0) {
+		puts_(rs, "X-PDP-Step-Up: ");
+		if (acr) {
+			puts_(rs, "acr_values=");
+			put_query_value(rs, acr_values);
+		}
+		if (max_age >= 0) {
+			snprintf(num, sizeof(num), "%smax_age=%lld", acr ? "&" : "", max_age);
+			puts_(rs, num);
+		}
+		puts_(rs, "\r\n");
+	}
 	finish(rs);
 }
 

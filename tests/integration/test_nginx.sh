@@ -168,6 +168,12 @@ until_status() {
 key_admin=$(mint RS256 "$(claims ',"amr":["hwk"],"deviceid":"dev-9","auth_time":-60')")
 expect "file store: a compliant device from context.yaml opens the admin portal" 200 \
 	"$(status_at "$url/users" "$key_admin" -H "Host: admin.example.com")"
+# A browser is sent to sign in with what the step-up asks, ahead of rd (OIDC acr_values).
+mfa_admin=$(mint RS256 "$(claims ',"deviceid":"dev-9","auth_time":-60')")
+hdrs=$(curl -s -D - -o /dev/null -H 'Accept: text/html' -H "Authorization: Bearer $mfa_admin" \
+	-H "Host: admin.example.com" "$url/users")
+expect_match "step-up in a browser: sent to sign in with the strength's acr_values" \
+	"Location: http://127.0.0.1:$port/signin\?acr_values=urn%3Aexample%3Aacr%3Aphr&rd=http://admin.example.com/users"$'\r' "$hdrs"
 printf 'devices:\n  - { id: dev-9, compliant: false, trust: joined }\n' >"$work/context.yaml.new"
 mv "$work/context.yaml.new" "$work/context.yaml"
 expect "file store: context.yaml edited (non-compliant): reloaded, denied" 403 \
@@ -190,6 +196,10 @@ stale=$(mint RS256 "$(claims ',"auth_time":-7200')")
 hdrs=$(curl -s -D - -o /dev/null -X POST -H "Authorization: Bearer $stale" -H "Host: api.example.com" "$url/payroll/run")
 expect_match "step-up: a 2-hour-old sign-in for a payroll change asks max_age=3600" \
 	'WWW-Authenticate: Bearer error="insufficient_user_authentication", error_description="sign-in too old", max_age=3600' "$hdrs"
+hdrs=$(curl -s -D - -o /dev/null -X POST -H 'Accept: text/html' -H "Authorization: Bearer $stale" \
+	-H "Host: api.example.com" "$url/payroll/run")
+expect_match "step-up in a browser: sent to sign in with max_age=3600" \
+	"Location: http://127.0.0.1:$port/signin\?max_age=3600&rd=http://api.example.com/payroll/run"$'\r' "$hdrs"
 expect "a payroll read with the same token is allowed" 200 \
 	"$(status_at "$url/payroll/run" "$stale" -H "Host: api.example.com")"
 hdrs=$(curl -s -D - -o /dev/null -X POST -H "Authorization: Bearer $stale" -H "Host: api.example.com" "$url/x/../payroll/run")

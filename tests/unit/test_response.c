@@ -118,6 +118,9 @@ step_up_challenges_per_rfc9470(void **state)
 	              "error_description=\"stronger authentication required\", "
 	              "acr_values=\"urn:a urn:b\", max_age=3600\r\n"));
 	assert_non_null(strstr(t, "X-PDP-Decision: step-up\r\n"));
+	/* The same for a browser's sign-in URL, percent-encoded. */
+	assert_non_null(
+	    strstr(t, "\r\nX-PDP-Step-Up: acr_values=urn%3Aa%20urn%3Ab&max_age=3600\r\n"));
 	free(t);
 	/* Only the parameters that apply. */
 	response_step_up(&rs, "sign-in too old", NULL, -1);
@@ -125,6 +128,18 @@ step_up_challenges_per_rfc9470(void **state)
 	assert_non_null(strstr(t, "error_description=\"sign-in too old\"\r\n"));
 	assert_null(strstr(t, "acr_values"));
 	assert_null(strstr(t, "max_age"));
+	assert_null(strstr(t, "X-PDP-Step-Up"));
+	free(t);
+	response_step_up(&rs, "sign-in too old", "", 0);
+	t = text(&rs);
+	assert_non_null(strstr(t, "\r\nX-PDP-Step-Up: max_age=0\r\n"));
+	free(t);
+	/* Every byte but the unreserved ones is escaped: nothing can add a query parameter. */
+	response_step_up(&rs, "x", "https://idp.example/acr?a=1&b=2#f+%~._-Z9", -1);
+	t = text(&rs);
+	assert_non_null(
+	    strstr(t, "\r\nX-PDP-Step-Up: acr_values=https%3A%2F%2Fidp.example%2Facr%3Fa%3D1"
+	              "%26b%3D2%23f%2B%25~._-Z9\r\n"));
 	free(t);
 }
 
