@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -523,8 +524,34 @@ struct watch {
 	int fd; /* -1: not watching (reload with SIGHUP) */
 	int policies_wd, store_wd;
 	const char *store_name; /* the file's name in its directory */
+	const char *store_path;
+	struct stat store_seen; /* the file the path last led to (through symlinks) */
+	bool store_seen_ok;
 	char store_dir[4096];
 };
+
+/*
+ * Whether the path leads to another file, or the same file changed, since last asked. A
+ * mounted Kubernetes ConfigMap changes a file without an event in its name: the file is a
+ * symlink through "..data", which is swapped for a link to a new directory.
+ */
+static bool
+watch_store_moved(struct watch *w)
+{
+	struct stat st;
+	bool ok = stat(w->store_path, &st) == 0;
+	bool moved =
+	    ok != w->store_seen_ok ||
+	    (ok && (st.st_dev != w->store_seen.st_dev || st.st_ino != w->store_seen.st_ino ||
+	            st.st_size != w->store_seen.st_size ||
+	            st.st_mtim.tv_sec != w->store_seen.st_mtim.tv_sec ||
+	            st.st_mtim.tv_nsec != w->store_seen.st_mtim.tv_nsec));
+
+	if (ok)
+		w->store_seen = st;
+	w->store_seen_ok = ok;
+	return moved;
+}
 
 #define WATCH_EVENTS                                                                               \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
@@ -546,6 +573,8 @@ watch_start(struct watch *w, const struct config *cfg)
 		return;
 	snprintf(w->store_dir, sizeof(w->store_dir), "%.*s", (int)(slash - path), path);
 	w->store_name = slash + 1;
+	w->store_path = path;
+	watch_store_moved(w);
 	/* Editors replace a file by renaming: watch its directory, not the file. */
 	if ((w->store_wd =
 	         inotify_add_watch(w->fd, w->store_dir[0] ? w->store_dir : "/", WATCH_EVENTS)) < 0)
@@ -568,9 +597,12 @@ watch_read(struct watch *w, bool *policies, bool *store)
 				*policies = *store = true;
 			if (ev->wd == w->policies_wd)
 				*policies = true;
-			if (ev->wd == w->store_wd && ev->len > 0 &&
-			    strcmp(ev->name, w->store_name) == 0)
-				*store = true;
+			if (ev->wd == w->store_wd) {
+				bool named = ev->len > 0 && strcmp(ev->name, w->store_name) == 0;
+
+				if (watch_store_moved(w) || named)
+					*store = true;
+			}
 			q += sizeof(*ev) + ev->len;
 		}
 	}

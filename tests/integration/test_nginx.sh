@@ -186,6 +186,30 @@ expect_match "file store: a bad edit is refused with file:line:col" \
 expect "file store: the last good records keep serving" 403 \
 	"$(status_at "$url/users" "$key_admin" -H "Host: admin.example.com")"
 printf 'devices:\n  - { id: dev-9, compliant: false, trust: joined }\n' >"$work/context.yaml"
+# As a Kubernetes ConfigMap mounts it: context.yaml -> ..data/context.yaml, ..data -> ..vN,
+# and a change swaps ..data alone (no event names context.yaml).
+configmap_swap() {
+	mkdir "$work/..v$1"
+	printf 'devices:\n  - { id: dev-9, compliant: %s, trust: joined }\n' "$2" >"$work/..v$1/context.yaml"
+	ln -s "..v$1" "$work/..data_tmp"
+	mv -T "$work/..data_tmp" "$work/..data"
+}
+configmap_swap 1 false
+reloads=$(grep -c 'context store reloaded' "$work/pdp.log")
+ln -s ..data/context.yaml "$work/context.yaml.link"
+mv -T "$work/context.yaml.link" "$work/context.yaml"
+for _ in $(seq 1 100); do
+	[ "$(grep -c 'context store reloaded' "$work/pdp.log")" -gt "$reloads" ] && break
+	sleep 0.05
+done
+expect "file store: context.yaml replaced by a ConfigMap's link: reloaded" 1 \
+	"$(($(grep -c 'context store reloaded' "$work/pdp.log") > reloads))"
+configmap_swap 2 true
+expect "file store: a ConfigMap's swap of ..data is seen (compliant again)" 200 \
+	"$(until_status 200 "$url/users" "$key_admin" -H "Host: admin.example.com")"
+configmap_swap 3 false
+expect "file store: and the next swap too (non-compliant)" 403 \
+	"$(until_status 403 "$url/users" "$key_admin" -H "Host: admin.example.com")"
 pwd_only=$(mint RS256 "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"bob@example.com\",\"amr\":[\"pwd\"]}")
 hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $pwd_only" "$url/app")
 expect_match "step-up: password only, outside trusted networks: 401" '^HTTP/1.1 401' "$hdrs"
