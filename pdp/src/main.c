@@ -563,7 +563,7 @@ watch_start(struct watch *w, const struct config *cfg)
 	const char *path = cfg->store.type == STORE_FILE ? cfg->store.path : NULL;
 	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
 
-	w->policies_wd = w->store_wd = -1;
+	*w = (struct watch){.policies_wd = -1, .store_wd = -1};
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0 ||
 	    (w->policies_wd = inotify_add_watch(w->fd, cfg->policies, WATCH_EVENTS)) < 0)
