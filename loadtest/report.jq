@@ -4,8 +4,9 @@
 def median: sort | if length == 0 then null
 	elif length % 2 == 1 then .[length / 2 | floor]
 	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-def r1: . * 10 | round / 10;
-def r3: . * 1000 | round / 1000;
+# Rounded; null (nothing measured) stays null.
+def r1: if . == null then null else . * 10 | round / 10 end;
+def r3: if . == null then null else . * 1000 | round / 1000 end;
 
 $runs[0] as $R
 | [range(1; $rounds + 1) | tostring] as $rs
@@ -108,7 +109,7 @@ $runs[0] as $R
 		warm_one_client: over_rounds("cold-warm"), cold_one_client: over_rounds("cold-single"),
 		cold_parallel: one("cold-parallel"),
 		extra_us_per_cold_token: ($extra | r1),
-		rsa2048_verify_us: (if $verify_us then $verify_us | r1 else null end),
+		rsa2048_verify_us: ($verify_us | r1),
 		extra_in_rsa_verifies: (if $verify_us then $extra / $verify_us | r3 else null end),
 		# One RSA verify as a client sees it: a zero-work responder with one a request, less one without.
 		zero_work_one_client: over_rounds("cold-zero"), zero_work_verify_one_client: over_rounds("cold-zeroverify"),
@@ -118,16 +119,12 @@ $runs[0] as $R
 		warm_decision_us: ($cold_decisions | map(.warm) | median | r1),
 		first_seen_decision_us: ($cold_decisions | map(.cold) | median | r1),
 		extra_decision_us_per_cold_token: ($extra_decision | r1),
-		extra_decision_in_rsa_verifies: (if $extra_in_speed_verifies == null then null
-			else $extra_in_speed_verifies | r3 end),
-		pdp_rsa_verify_us: ($cold_decisions | map(select(.verify != null) | .verify) | median
-			| if . == null then null else r1 end),
-		extra_decision_in_pdp_verifies: (if $extra_in_own_verifies == null then null
-			else $extra_in_own_verifies | r3 end),
+		extra_decision_in_rsa_verifies: ($extra_in_speed_verifies | r3),
+		pdp_rsa_verify_us: ($cold_decisions | map(select(.verify != null) | .verify) | median | r1),
+		extra_decision_in_pdp_verifies: ($extra_in_own_verifies | r3),
 		responder_rsa_verify_us: ($cold_decisions | map(select(.zero_verify != null) | .zero_verify)
-			| median | if . == null then null else r1 end),
-		extra_decision_in_responder_timed_verifies: (if $extra_in_responder_timed == null then null
-			else $extra_in_responder_timed | r3 end),
+			| median | r1),
+		extra_decision_in_responder_timed_verifies: ($extra_in_responder_timed | r3),
 		store_round_trips_per_cold_token:
 			($cold_fetches / ([series("cold-single")[] | .requests] | add) | r3)
 	},

@@ -36,9 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fcgi_server.h"
 #include "response.h"
 
@@ -112,15 +112,6 @@ responder_init(struct responder *r, unsigned i)
 	}
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* The answer to any request: the transport's handler (fcgi_server.h). */
 static void
 answer(void *ctx, unsigned worker, const char *const *envp, struct response *rs)
@@ -134,11 +125,12 @@ answer(void *ctx, unsigned worker, const char *const *envp, struct response *rs)
 	(void)ctx;
 	(void)envp;
 	if (r->verify != NULL) {
-		uint64_t t0 = now_ns();
+		int64_t t0 = clock_ns();
 		int rc = EVP_PKEY_verify(r->verify, verify_sig, verify_sig_len, verify_digest,
 		                         sizeof(verify_digest));
 
-		atomic_fetch_add_explicit(&r->verify_ns, now_ns() - t0, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->verify_ns, (uint64_t)(clock_ns() - t0),
+		                          memory_order_relaxed);
 		atomic_fetch_add_explicit(&r->verifies, 1, memory_order_relaxed);
 		if (rc != 1) {
 			text = error;
