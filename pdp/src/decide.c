@@ -579,6 +579,12 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		unverified = "request without nginx's PDP params";
 		goto done;
 	}
+	if (!policy_method_token(r->method)) {
+		/* nginx's parser lets only tokens through: something else is between us. */
+		response_error(rs);
+		unverified = "request method is not an HTTP token";
+		goto done;
+	}
 	if (r->token_source == TOKEN_SOURCE_NONE) {
 		response_unauthenticated(rs, p->cfg->realm, NULL);
 		unverified = "no token";

@@ -133,7 +133,7 @@ check_policies(const char *dir)
 		return 1;
 	}
 	for (size_t i = 0; i < set->n_warnings; i++)
-		fprintf(stderr, "warning: %s\n", set->warnings[i]);
+		fprintf(stderr, "%s\n", set->warnings[i]);
 	printf("%s: ok (%zu file%s, %zu app%s, %zu polic%s, revision %s)\n", dir, set->n_files,
 	       set->n_files == 1 ? "" : "s", set->n_apps, set->n_apps == 1 ? "" : "s",
 	       set->n_policies, set->n_policies == 1 ? "y" : "ies", set->revision);

@@ -33,7 +33,7 @@ enum platform {
 enum client_app { CLIENT_BROWSER, CLIENT_API };
 #define CLIENT_BIT(c) (1u << (c))
 
-/* HTTP methods an app may be limited to; other methods never match a limited app. */
+/* The well-known HTTP methods, as bits; an app names any other method token by its name. */
 enum http_method {
 	METHOD_GET,
 	METHOD_HEAD,
@@ -52,6 +52,27 @@ extern const char *const policy_risk_names[RISK_COUNT];
 extern const char *const policy_platform_names[PLATFORM_COUNT];
 extern const char *const policy_method_names[METHOD_COUNT];
 
+/*
+ * The methods an app covers: every method (!limited), the listed ones, or
+ * every method but the listed ones (except). Names are RFC 9110 method
+ * tokens, compared case-sensitively.
+ */
+struct pol_methods {
+	bool limited;
+	bool except;
+	unsigned known;     /* METHOD_BIT of the listed well-known methods */
+	const char **other; /* the other listed tokens */
+	size_t n_other;
+	const char *where; /* "file:line:col" of the list */
+};
+
+/* Whether method is an RFC 9110 token (1*tchar). */
+bool policy_method_token(const char *method);
+/* The METHOD_BIT of a well-known method, 0 for any other token. */
+unsigned policy_method_bit(const char *method);
+/* Whether m covers method, whose policy_method_bit is bit. */
+bool policy_methods_match(const struct pol_methods *m, const char *method, unsigned bit);
+
 /* A sorted list of interned ids. */
 struct idlist {
 	const uint32_t *ids;
@@ -62,9 +83,12 @@ struct pol_app {
 	const char *id;
 	const char **hosts; /* lower case */
 	size_t n_hosts;
-	const char **paths; /* prefixes, "/" by default */
+	const char **paths; /* prefixes, "/" by default; lower case when case_insensitive */
 	size_t n_paths;
-	unsigned methods;  /* METHOD_BIT mask; 0: any method */
+	struct pol_methods methods;
+	/* A Windows-like upstream (IIS): paths match with ASCII case folded, trailing
+	 * dots and spaces of segments ignored and '\\' as a separator. */
+	bool case_insensitive;
 	const char *where; /* "file:line:col" */
 };
 
@@ -228,6 +252,7 @@ struct host_routes {
 	const char *host;
 	struct route *routes; /* longest path first */
 	size_t n_routes;
+	bool case_insensitive; /* some route's app is: requests need the folded path too */
 };
 
 struct policy_set {

@@ -91,7 +91,18 @@ get_enum(struct ydoc_parse *p, yaml_node_t *v, const char *const *names, int n, 
 		return get_str(p, v, &((struct policy_case *)t)->field);                           \
 	}
 
-STR_FIELD(req_method, method)
+static int
+req_method(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	const char **m = &((struct policy_case *)t)->method;
+
+	if (get_str(p, v, m) != 0)
+		return -1;
+	if (!policy_method_token(*m))
+		return YDOC_ERR(p, v, "\"%s\" is not an HTTP method token (RFC 9110)", *m);
+	return 0;
+}
+
 STR_FIELD(req_host, host)
 STR_FIELD(req_uri, uri)
 STR_FIELD(req_ip, ip)

@@ -94,10 +94,20 @@ eval_subject_ids(const struct policy_set *set, const struct subject *s, uint32_t
 
 /* --- request ------------------------------------------------------------------- */
 
+/* Whether dec[i] separates segments: '/' (also %2F, as nginx), and '\\' for Windows-like upstreams.
+ */
+static bool
+path_sep(char c, bool windows)
+{
+	return c == '/' || (windows && c == '\\');
+}
+
 long
-eval_normalize_path(const char *uri, char *out, size_t outsz)
+eval_normalize_path(const char *uri, unsigned flags, char *out, size_t outsz)
 {
 	char dec[EVAL_MAX_PATH];
+	bool esc[EVAL_MAX_PATH]; /* dec[i] came from a %XX escape */
+	bool windows = (flags & EVAL_PATH_WINDOWS) != 0, dir = false;
 	size_t n = 0, o = 0;
 	const char *p = uri;
 
@@ -113,8 +123,9 @@ eval_normalize_path(const char *uri, char *out, size_t outsz)
 		return -1;
 	for (; *p != '\0' && *p != '?' && *p != '#'; p++) {
 		char c = *p;
+		bool e = c == '%';
 
-		if (c == '%') {
+		if (e) {
 			int hi = hex_value(p[1]), lo = hi >= 0 ? hex_value(p[2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
@@ -124,19 +135,43 @@ eval_normalize_path(const char *uri, char *out, size_t outsz)
 		}
 		if (n + 1 >= sizeof(dec))
 			return -1;
+		esc[n] = e;
 		dec[n++] = c;
 	}
-	dec[n] = '\0';
-	/* Segments: empty ones merge, "." goes, ".." pops; the trailing slash stays. */
+	/*
+	 * Segments: empty ones merge, "." goes, ".." pops. A ";parameter" ends its
+	 * segment (Tomcat, Jetty); a Windows-like upstream also folds case and drops
+	 * trailing dots and spaces. A dot segment that only some upstreams would
+	 * see as one (escaped dots, an escaped or '\\' separator, a parameter, a
+	 * run of dots and spaces) is refused: no reading of it is safe.
+	 */
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1, len;
+		const char *seg = dec + i + 1;
+		bool plain = dec[i] == '/' && !esc[i], dots = true, dot;
 
-		while (j < n && dec[j] != '/')
+		while (j < n && !path_sep(dec[j], windows))
 			j++;
+		plain = plain && (j == n || (dec[j] == '/' && !esc[j]));
 		len = j - i - 1; /* segment dec[i+1 .. j) */
-		if (len == 0 || (len == 1 && dec[i + 1] == '.')) {
+		for (size_t k = 0; k < len; k++) {
+			if (seg[k] == ';') {
+				len = k;
+				plain = false;
+				break;
+			}
+			plain = plain && (!esc[i + 1 + k] || seg[k] != '.');
+			dots = dots && (seg[k] == '.' || (windows && seg[k] == ' '));
+		}
+		dot = len > 0 && len <= 2 && dots && seg[0] == '.' && seg[len - 1] == '.';
+		if (len > 0 && dots && (windows || dot) && !(dot && plain))
+			return -1;
+		while (windows && !dots && (seg[len - 1] == '.' || seg[len - 1] == ' '))
+			len--;
+		dir = len == 0 || dot;
+		if (len == 0 || (dot && len == 1)) {
 			/* nothing to write */
-		} else if (len == 2 && dec[i + 1] == '.' && dec[i + 2] == '.') {
+		} else if (dot) {
 			if (o == 0)
 				return -1;
 			while (o > 0 && out[o - 1] != '/')
@@ -146,69 +181,87 @@ eval_normalize_path(const char *uri, char *out, size_t outsz)
 			if (o + 1 + len + 1 >= outsz)
 				return -1;
 			out[o++] = '/';
-			memcpy(out + o, dec + i + 1, len);
-			o += len;
+			for (size_t k = 0; k < len; k++)
+				out[o++] = windows && seg[k] >= 'A' && seg[k] <= 'Z'
+				               ? (char)(seg[k] - 'A' + 'a')
+				               : seg[k];
 		}
 		i = j;
 	}
 	/* Keep a trailing slash, as "/dir/", "/dir/." and "/dir/x/.." all name a directory. */
-	if (n > 0 && (dec[n - 1] == '/' || (n >= 2 && dec[n - 1] == '.' && dec[n - 2] == '/') ||
-	              (n >= 3 && dec[n - 1] == '.' && dec[n - 2] == '.' && dec[n - 3] == '/'))) {
+	if (dir || o == 0) {
 		if (o + 2 > outsz)
 			return -1;
 		out[o++] = '/';
 	}
-	if (o == 0)
-		out[o++] = '/';
 	out[o] = '\0';
 	return (long)o;
 }
 
-static unsigned
-method_bit(const char *method)
+/* Whether prefix r covers path (len bytes): "/payroll/" also covers "/payroll" itself. */
+static bool
+route_covers(const struct route *r, const char *path, size_t len)
 {
-	int m = method != NULL ? policy_name_lookup(policy_method_names, METHOD_COUNT, method) : -1;
-
-	return m >= 0 ? METHOD_BIT(m) : 0;
+	if (len >= r->path_len)
+		return memcmp(path, r->path, r->path_len) == 0;
+	return len + 1 == r->path_len && r->path[len] == '/' && memcmp(path, r->path, len) == 0;
 }
 
-static uint32_t
-map_app(const struct policy_set *set, const struct eval_input *in, const char *path)
+/*
+ * The app of the request whose path normalises to path (len bytes): host,
+ * longest covering prefix, methods. Apps of a Windows-like upstream match the
+ * path in that upstream's form. Returns -1 for a path that has no safe
+ * reading, else 0 with the app (or POLICY_NO_ID) in *app.
+ */
+static int
+map_app(const struct policy_set *set, const struct eval_input *in, const char *path, size_t len,
+        uint32_t *app)
 {
-	char host[EVAL_MAX_HOST];
+	char host[EVAL_MAX_HOST], folded[EVAL_MAX_PATH];
 	const struct host_routes *h;
 	unsigned mbit;
 	uint32_t id;
 	size_t n;
+	long flen = -1;
 
+	*app = POLICY_NO_ID;
 	if (in->host == NULL || (n = strlen(in->host)) >= sizeof(host))
-		return POLICY_NO_ID;
+		return 0;
 	for (size_t i = 0; i <= n; i++)
 		host[i] = (char)(in->host[i] >= 'A' && in->host[i] <= 'Z' ? in->host[i] - 'A' + 'a'
 		                                                          : in->host[i]);
 	if ((id = strtab_find(&set->host_ids, host)) == POLICY_NO_ID)
-		return POLICY_NO_ID;
+		return 0;
 	h = &set->hosts[id];
-	mbit = method_bit(in->method);
+	if (h->case_insensitive &&
+	    (flen = eval_normalize_path(in->uri, EVAL_PATH_WINDOWS, folded, sizeof(folded))) < 0)
+		return -1;
+	mbit = in->method != NULL ? policy_method_bit(in->method) : 0;
 	for (size_t i = 0; i < h->n_routes; i++) {
 		const struct route *r = &h->routes[i];
-		unsigned methods = set->apps[r->app].methods;
+		const struct pol_app *a = &set->apps[r->app];
+		bool covers = a->case_insensitive ? route_covers(r, folded, (size_t)flen)
+		                                  : route_covers(r, path, len);
 
-		if (strncmp(path, r->path, r->path_len) == 0 &&
-		    (methods == 0 || (methods & mbit) != 0))
-			return r->app;
+		if (covers && in->method != NULL &&
+		    policy_methods_match(&a->methods, in->method, mbit)) {
+			*app = r->app;
+			return 0;
+		}
 	}
-	return POLICY_NO_ID;
+	return 0;
 }
 
 uint32_t
 eval_map_app(const struct policy_set *set, const struct eval_input *in)
 {
 	char path[EVAL_MAX_PATH];
+	long n = eval_normalize_path(in->uri, 0, path, sizeof(path));
+	uint32_t app = POLICY_NO_ID;
 
-	if (eval_normalize_path(in->uri, path, sizeof(path)) < 0)
+	if (n < 0 || map_app(set, in, path, (size_t)n, &app) != 0)
 		return POLICY_NO_ID;
-	return map_app(set, in, path);
+	return app;
 }
 
 /* What is known of the request, computed once for every policy. */
@@ -640,19 +693,20 @@ policy_eval(const struct policy_set *set, const struct eval_input *in, struct ev
 	int64_t strictest = -1;
 	size_t n_enforced = 0;
 	bool frequency_unmet = false;
+	long n;
 
 	memset(r, 0, offsetof(struct eval_result, applied));
 	r->n_applied = r->n_report_only = r->n_unlisted = r->n_step_up_strengths = 0;
 	r->max_age = -1;
-	if (eval_normalize_path(in->uri, path, sizeof(path)) < 0) {
-		/* nginx refuses such paths itself; if one reaches us, refuse it too. */
+	n = eval_normalize_path(in->uri, 0, path, sizeof(path));
+	if (n < 0 || map_app(set, in, path, (size_t)n, &r->app) != 0) {
+		/* nginx refuses most such paths itself; the rest no upstream reads one way. */
 		r->decision = DECISION_DENY;
 		r->app = POLICY_NO_ID;
 		r->deciding = "request";
 		r->reason = "invalid request path";
 		return;
 	}
-	r->app = map_app(set, in, path);
 	if (in->user != NULL && in->user->disabled) {
 		/* A disabled account signs in nowhere, whatever the policies say. */
 		r->decision = DECISION_DENY;

@@ -151,12 +151,20 @@ void eval_one(const struct policy_set *set, const struct eval_input *in, uint32_
 /* The app in maps to (host, longest path prefix, method), or POLICY_NO_ID. */
 uint32_t eval_map_app(const struct policy_set *set, const struct eval_input *in);
 
+/* eval_normalize_path flags: the path as a Windows-like upstream (IIS) reads it. */
+#define EVAL_PATH_WINDOWS 1u
+
 /*
- * Normalises a request URI's path as nginx does before matching locations:
- * query and fragment dropped, %XX decoded, "//" merged, "." and ".." resolved.
- * Returns the length written to out (NUL-terminated), or -1 for a path nginx
- * would refuse (".." above the root, %00, bad escapes) or one too long.
+ * Normalises a request URI's path for matching, as nginx does before matching
+ * locations: query and fragment dropped, %XX decoded, "//" merged, "." and
+ * ".." resolved; and as path-parameter upstreams do: ";..." cut from each
+ * segment. With EVAL_PATH_WINDOWS also '\\' separates, ASCII letters fold to
+ * lower case and trailing dots and spaces of a segment go. Returns the length
+ * written to out (NUL-terminated), or -1 for a path nginx would refuse (".."
+ * above the root, %00, bad escapes), one too long, or a dot segment some
+ * upstreams would not see as one (escaped dots or slashes, ";", "\\", runs
+ * of dots and spaces).
  */
-long eval_normalize_path(const char *uri, char *out, size_t outsz);
+long eval_normalize_path(const char *uri, unsigned flags, char *out, size_t outsz);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <openssl/evp.h>
@@ -40,6 +41,38 @@ policy_name_lookup(const char *const *names, int count, const char *name)
 			return i;
 	}
 	return -1;
+}
+
+bool
+policy_method_token(const char *method)
+{
+	/* RFC 9110 §5.6.2 tchar */
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+	return method != NULL && method[0] != '\0' && strspn(method, tchar) == strlen(method);
+}
+
+unsigned
+policy_method_bit(const char *method)
+{
+	int m = policy_name_lookup(policy_method_names, METHOD_COUNT, method);
+
+	return m >= 0 ? METHOD_BIT(m) : 0;
+}
+
+bool
+policy_methods_match(const struct pol_methods *m, const char *method, unsigned bit)
+{
+	bool listed = false;
+
+	if (!m->limited)
+		return true;
+	if (bit != 0)
+		listed = (m->known & bit) != 0;
+	for (size_t i = 0; bit == 0 && !listed && i < m->n_other; i++)
+		listed = strcmp(m->other[i], method) == 0;
+	return listed != m->except;
 }
 
 /* --- interned names ------------------------------------------------------ */
@@ -181,18 +214,21 @@ oom(struct loader *l, const yaml_node_t *n)
 	return YDOC_ERR(&l->p, n, "out of memory");
 }
 
-static void add_warning(struct loader *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void add_warning(struct loader *l, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
+/* Records "file:line:col: warning: ..." for what at ("file:line:col") points to. */
 static void
-add_warning(struct loader *l, const char *fmt, ...)
+add_warning(struct loader *l, const char *at, const char *fmt, ...)
 {
 	char line[768];
 	va_list ap;
 	const char *copy;
+	int n = snprintf(line, sizeof(line), "%s: warning: ", at);
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	if (n > 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (l->n_warnings == l->cap_warnings) {
 		size_t cap = l->cap_warnings ? l->cap_warnings * 2 : 8;
@@ -441,21 +477,120 @@ app_paths(struct ydoc_parse *p, yaml_node_t *v, void *t)
 		if (a->paths[i][0] != '/' || strpbrk(a->paths[i], "?#") != NULL)
 			return YDOC_ERR(p, v, "a path is a prefix starting with '/', not \"%s\"",
 			                a->paths[i]);
+		/* Requests are matched with ";parameters" cut from their segments. */
+		if (strchr(a->paths[i], ';') != NULL)
+			return YDOC_ERR(p, v,
+			                "a path prefix cannot hold ';': a path parameter ends its "
+			                "segment for matching, not \"%s\"",
+			                a->paths[i]);
+	}
+	return 0;
+}
+
+/* RFC 9110 §9 methods: a lower-case spelling of one is a typo, as methods are case-sensitive. */
+static const char *const rfc9110_methods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                              "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+/* A list of method tokens into m: well-known ones as bits, others by name. */
+static int
+method_list(struct ydoc_parse *p, yaml_node_t *v, struct pol_methods *m)
+{
+	const char **list = NULL;
+	size_t n = 0;
+
+	if (get_list(L(p), v, &list, &n, "methods") != 0)
+		return -1;
+	m->other = lalloc(L(p), n * sizeof(char *));
+	if (m->other == NULL)
+		return oom(L(p), v);
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *item = list_item(p->doc, v, i);
+		unsigned bit = policy_method_bit(list[i]);
+
+		if (!policy_method_token(list[i]))
+			return YDOC_ERR(p, item, "\"%s\" is not an HTTP method token (RFC 9110)",
+			                list[i]);
+		for (size_t j = 0; j < sizeof(rfc9110_methods) / sizeof(rfc9110_methods[0]); j++) {
+			if (strcmp(list[i], rfc9110_methods[j]) != 0 &&
+			    strcasecmp(list[i], rfc9110_methods[j]) == 0)
+				return YDOC_ERR(
+				    p, item,
+				    "methods are case-sensitive (RFC 9110): \"%s\" is not "
+				    "%s",
+				    list[i], rfc9110_methods[j]);
+		}
+		if (bit != 0)
+			m->known |= bit;
+		else
+			m->other[m->n_other++] = list[i];
 	}
 	return 0;
 }
 
 static int
+methods_except(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	((struct pol_methods *)t)->except = true;
+	return method_list(p, v, t);
+}
+
+static const struct ydoc_key methods_keys[] = {{"except", methods_except}, {NULL, NULL}};
+
+/* methods: [GET, HEAD] (these), or methods: { except: [GET, HEAD, OPTIONS] } (all others). */
+static int
 app_methods(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return get_mask(L(p), v, policy_method_names, METHOD_COUNT, "method",
-	                &((struct pol_app *)t)->methods);
+	struct pol_methods *m = &((struct pol_app *)t)->methods;
+
+	m->limited = true;
+	m->where = where(L(p), v);
+	if (v->type != YAML_MAPPING_NODE)
+		return method_list(p, v, m);
+	if (ydoc_parse_map(p, v, methods_keys, m) != 0)
+		return -1;
+	if (!m->except)
+		return YDOC_ERR(p, v, "methods is a list, or { except: [list] }");
+	return 0;
+}
+
+static int
+app_case_insensitive(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	return ydoc_get_bool(p->doc, v, &((struct pol_app *)t)->case_insensitive, p->err, p->errsz);
 }
 
 static const struct ydoc_key app_keys[] = {
     {"id", app_id},       {"name", app_name},       {"hosts", app_hosts},
-    {"paths", app_paths}, {"methods", app_methods}, {NULL, NULL},
+    {"paths", app_paths}, {"methods", app_methods}, {"case_insensitive", app_case_insensitive},
+    {NULL, NULL},
 };
+
+/*
+ * A case-insensitive app's prefixes in the form its requests are matched in:
+ * lower case; a segment its upstream would shorten (trailing '.' or ' ') or
+ * split ('\\') could never match, so it is an error.
+ */
+static int
+fold_paths(struct loader *l, yaml_node_t *n, struct pol_app *a)
+{
+	for (size_t i = 0; i < a->n_paths; i++) {
+		char *s = (char *)a->paths[i];
+
+		for (char *c = s; *c != '\0'; c++) {
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+			if (*c == '\\' || ((*c == '.' || *c == ' ') &&
+			                   (c[1] == '/' || c[1] == '\0') && c > s && c[-1] != '/'))
+				return YDOC_ERR(
+				    &l->p, n,
+				    "app \"%s\" is case_insensitive: its upstream ignores "
+				    "trailing dots and spaces of segments and splits at "
+				    "'\\\\', so \"%s\" cannot be a prefix",
+				    a->id, a->paths[i]);
+		}
+	}
+	return 0;
+}
 
 static int
 parse_app(struct loader *l, yaml_node_t *n, struct pol_app *a)
@@ -474,6 +609,8 @@ parse_app(struct loader *l, yaml_node_t *n, struct pol_app *a)
 		a->paths[0] = "/";
 		a->n_paths = 1;
 	}
+	if (a->case_insensitive && fold_paths(l, n, a) != 0)
+		return -1;
 	return 0;
 }
 
@@ -1308,15 +1445,15 @@ parse_policy(struct loader *l, yaml_node_t *n, struct pol_policy *pol)
 	if (pol->name == NULL)
 		pol->name = pol->id;
 	if (pol->users_exclude.all)
-		add_warning(l, "%s: policy \"%s\" excludes all users: it never applies", pol->where,
+		add_warning(l, pol->where, "policy \"%s\" excludes all users: it never applies",
 		            pol->id);
 	if (ids_overlap(&pol->users_include.users, &pol->users_exclude.users) ||
 	    ids_overlap(&pol->users_include.groups, &pol->users_exclude.groups) ||
 	    ids_overlap(&pol->users_include.roles, &pol->users_exclude.roles))
-		add_warning(l,
-		            "%s: policy \"%s\" includes and excludes the same user, group or role: "
+		add_warning(l, pol->where,
+		            "policy \"%s\" includes and excludes the same user, group or role: "
 		            "exclude wins",
-		            pol->where, pol->id);
+		            pol->id);
 	return 0;
 }
 
@@ -1474,10 +1611,10 @@ resolve(struct loader *l)
 		sort_idlist(&pol->cond.loc_include.locations);
 		sort_idlist(&pol->cond.loc_exclude.locations);
 		if (ids_overlap(&pol->apps_include.apps, &pol->apps_exclude.apps))
-			add_warning(l,
-			            "%s: policy \"%s\" includes and excludes the same app: "
-			            "exclude wins",
-			            pol->where, pol->id);
+			add_warning(
+			    l, pol->where,
+			    "policy \"%s\" includes and excludes the same app: exclude wins",
+			    pol->id);
 	}
 	rc = 0;
 out:
@@ -1608,6 +1745,125 @@ route_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->r.app > y->r.app) - (x->r.app < y->r.app);
 }
 
+/* Whether some method is covered by both a and b. */
+static bool
+methods_overlap(const struct pol_methods *a, const struct pol_methods *b)
+{
+	if (!a->limited || !b->limited || (a->except && b->except))
+		return true;
+	if (a->except) {
+		const struct pol_methods *t = a;
+
+		a = b;
+		b = t;
+	}
+	/* a lists its methods: does b cover one of them? */
+	for (int k = 0; k < METHOD_COUNT; k++) {
+		if ((a->known & METHOD_BIT(k)) &&
+		    policy_methods_match(b, policy_method_names[k], METHOD_BIT(k)))
+			return true;
+	}
+	for (size_t i = 0; i < a->n_other; i++) {
+		if (policy_methods_match(b, a->other[i], 0))
+			return true;
+	}
+	return false;
+}
+
+/* Whether some app among routes[0..n) (one host and path) covers method (bit: its METHOD_BIT). */
+static bool
+routes_cover(const struct policy_set *set, const struct route_tmp *routes, size_t n,
+             const char *method, unsigned bit)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (policy_methods_match(&set->apps[routes[i].r.app].methods, method, bit))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A method the apps of routes[0..n) (one host and path) leave to a less specific
+ * app or to none: when none covers every method, a method token no app lists;
+ * else one that every app listing exceptions leaves out and no app lists.
+ * NULL when they cover every method.
+ */
+static const char *
+uncovered_method(const struct policy_set *set, const struct route_tmp *routes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pol_methods *m = &set->apps[routes[i].r.app].methods;
+
+		if (!m->limited)
+			return NULL;
+		if (!m->except)
+			continue;
+		for (int k = 0; k < METHOD_COUNT; k++) {
+			if ((m->known & METHOD_BIT(k)) &&
+			    !routes_cover(set, routes, n, policy_method_names[k], METHOD_BIT(k)))
+				return policy_method_names[k];
+		}
+		for (size_t k = 0; k < m->n_other; k++) {
+			if (!routes_cover(set, routes, n, m->other[k], 0))
+				return m->other[k];
+		}
+		return NULL;
+	}
+	/* Only lists: any token none of them names, such as these. */
+	for (size_t k = 0; k < 4; k++) {
+		static const char *const probes[] = {"PROPPATCH", "MKCOL", "PURGE", "MOVE"};
+
+		if (!routes_cover(set, routes, n, probes[k], 0))
+			return probes[k];
+	}
+	return "other methods";
+}
+
+/*
+ * Warns about apps that list their methods (an include list) where the apps on
+ * the same host and path leave some method to a less specific app or to none:
+ * a request with that method is judged by weaker policies, or by none.
+ * tmp is every route, by host, longest path first.
+ */
+static void
+warn_fall_through(struct loader *l, const struct route_tmp *tmp, size_t n)
+{
+	const struct policy_set *set = l->set;
+
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		const char *method, *to = NULL;
+
+		while (j < n && strcmp(tmp[j].host, tmp[i].host) == 0 &&
+		       strcmp(tmp[j].r.path, tmp[i].r.path) == 0)
+			j++;
+		method = uncovered_method(set, tmp + i, j - i);
+		/* The next less specific prefix of the same host that covers this path. */
+		for (size_t k = j;
+		     method != NULL && to == NULL && k < n && strcmp(tmp[k].host, tmp[i].host) == 0;
+		     k++) {
+			if (strncmp(tmp[i].r.path, tmp[k].r.path, tmp[k].r.path_len) == 0 &&
+			    policy_methods_match(&set->apps[tmp[k].r.app].methods, method,
+			                         policy_method_bit(method)))
+				to = set->apps[tmp[k].r.app].id;
+		}
+		for (size_t k = i; method != NULL && k < j; k++) {
+			const struct pol_app *a = &set->apps[tmp[k].r.app];
+
+			if (a->methods.limited && !a->methods.except)
+				add_warning(
+				    l, a->methods.where,
+				    "app \"%s\" lists its methods: %s on %s%s falls through "
+				    "to %s%s%s; name every method (methods: { except: [...] }) "
+				    "or cover the rest with another app on this path",
+				    a->id, method, tmp[i].host, tmp[i].r.path,
+				    to != NULL ? "the less specific app \"" : "no app",
+				    to != NULL ? to : "", to != NULL ? "\"" : "");
+		}
+		i = j;
+	}
+}
+
 /* hosts: every (host, path) of every app, by host, longest path first. Two apps
  * claiming the same host and path for a common method are ambiguous: an error. */
 static int
@@ -1634,13 +1890,15 @@ index_routes(struct loader *l)
 		}
 	}
 	qsort(tmp, n, sizeof(*tmp), route_cmp);
+	/* Every pair on one host and path: method lists need not overlap their neighbours'. */
 	for (size_t i = 1; i < n; i++) {
-		const struct pol_app *a = &set->apps[tmp[i - 1].r.app],
-		                     *b = &set->apps[tmp[i].r.app];
-		unsigned ma = a->methods ? a->methods : ~0u, mb = b->methods ? b->methods : ~0u;
+		for (size_t k = i; k-- > 0 && strcmp(tmp[k].host, tmp[i].host) == 0 &&
+		                   strcmp(tmp[k].r.path, tmp[i].r.path) == 0;) {
+			const struct pol_app *a = &set->apps[tmp[k].r.app],
+			                     *b = &set->apps[tmp[i].r.app];
 
-		if (strcmp(tmp[i - 1].host, tmp[i].host) == 0 &&
-		    strcmp(tmp[i - 1].r.path, tmp[i].r.path) == 0 && (ma & mb) != 0 && a != b) {
+			if (a == b || !methods_overlap(&a->methods, &b->methods))
+				continue;
 			snprintf(l->p.err, l->p.errsz,
 			         "%s: apps \"%s\" and \"%s\" (%s) both claim %s%s for the same "
 			         "methods: limit their methods or paths",
@@ -1649,6 +1907,7 @@ index_routes(struct loader *l)
 			return -1;
 		}
 	}
+	warn_fall_through(l, tmp, n);
 	set->hosts = lalloc(l, (n ? n : 1) * sizeof(*set->hosts));
 	if (set->hosts == NULL) {
 		free(tmp);
@@ -1665,9 +1924,11 @@ index_routes(struct loader *l)
 			free(tmp);
 			return -1;
 		}
-		for (size_t k = i; k < j; k++)
+		set->hosts[h] = (struct host_routes){tmp[i].host, routes, j - i, false};
+		for (size_t k = i; k < j; k++) {
 			routes[k - i] = tmp[k].r;
-		set->hosts[h] = (struct host_routes){tmp[i].host, routes, j - i};
+			set->hosts[h].case_insensitive |= set->apps[tmp[k].r.app].case_insensitive;
+		}
 		if (strtab_add(&set->host_ids, tmp[i].host) != h) {
 			free(tmp);
 			return -1;

@@ -35,7 +35,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                    .auth_time = 1799999000,
 		                    .iat = 1799999000};
 		static const char *const hosts[] = {"admin.example.com", "api.example.com", "x"};
-		static const char *const uris[] = {"/", "/payroll/run", "/a/../b"};
+		static const char *const uris[] = {"/", "/payroll/run", "/A/../b;x/C./"};
+		static const char *const methods[] = {"GET", "POST", "PROPPATCH"};
 		struct device_record dev = {.id = "d1", .compliant = true, .platform = 2};
 		struct user_record user = {.risk = RISK_HIGH};
 		uint32_t buf[8];
@@ -46,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < 3; i++) {
 			struct eval_input in = {.subject = &s,
 			                        .ids = &ids,
-			                        .method = i == 1 ? "POST" : "GET",
+			                        .method = methods[i],
 			                        .host = hosts[i],
 			                        .uri = uris[i],
 			                        .ip = i == 2 ? "2001:db8::1" : "10.1.2.3",

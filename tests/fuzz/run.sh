@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context,fcgi} "$out"
+mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context,fcgi,matching} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -42,15 +42,22 @@ fcgi_req() { # ID FLAGS
 { printf '\x10'; fcgi_req 01 00; } >"$corpus/fcgi/request"
 { printf '\x03'; fcgi_req 01 01; fcgi_req 02 00; } >"$corpus/fcgi/keep-conn"
 printf '\x00\x01\x09\x00\x00\x00\x11\x00\x00\x0f\x00FCGI_MPXS_CONNS\x01\x2a\x00\x00\x00\x00\x00\x00' >"$corpus/fcgi/management"
+# Matching: a method, a NUL, then a request URI.
+i=0
+for seed in 'POST\0/payroll;a=b/run' 'PROPPATCH\0/Payroll/../payroll/x?q' 'GET\0/w/A.\\b/%2e%2E/;x' \
+	'X-Y\0http://h/dav//%2Fa%3Bb/..;/c' 'M!#$%&*+.^_`|~\0/WIN/a. ./x'; do
+	printf '%b' "$seed" >"$corpus/matching/seed-$((i += 1))"
+done
 for f in policies/*.yaml; do cp "$f" "$corpus/policy/"; done
 cat policies/*.yaml >"$corpus/policy/all-in-one.yaml"
+printf 'apps:\n  - { id: a, hosts: [x], paths: [/P/, /q], methods: { except: [GET, X-Y] }, case_insensitive: true }\n  - { id: b, hosts: [x], paths: [/p/], methods: [GET, PROPFIND] }\n' >"$corpus/policy/methods-and-paths.yaml"
 cp policies/tests/*.yaml "$corpus/cases/"
 printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, platform: ios, os_version: "17.1", updated: 1790000000 }\nusers:\n  - { id: u1, risk: medium, disabled: false, revoked_before: 1790000000 }\n  - { id: u2 }\nrevoked_jtis: [j1, j2]\n' >"$corpus/context/full.yaml"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json config jwks request policy cases context fcgi)
+targets=(token json config jwks request policy cases context fcgi matching)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

@@ -42,7 +42,7 @@ check "an id defined twice names both places" 1 \
 printf 'policies:\n  - id: w\n    users: { include: { groups: [g] }, exclude: { groups: [g] } }\n    apps: { include: all }\n    grant: block\n' \
 	>"$work/policies/40-typo.yaml"
 check "contradictions are warnings, not errors" 0 \
-	"warning: .*40-typo.yaml:2:5: policy \"w\" includes and excludes the same user, group or role" \
+	"40-typo.yaml:2:5: warning: policy \"w\" includes and excludes the same user, group or role" \
 	"$bin/pdp" check "$work/policies"
 check "a missing directory is an error" 1 "No such file" "$bin/pdp" check "$work/nowhere"
 check "no arguments is a usage error" 2 "usage: pdp" "$bin/pdp" check

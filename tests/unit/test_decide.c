@@ -256,6 +256,20 @@ missing_nginx_params_are_an_error(void **state)
 	r.host = NULL;
 	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 500);
+	/* A method that is not an RFC 9110 token matches no app's list: never decided. */
+	r.host = "app.example.com";
+	{
+		static const char *const bad[] = {"", "GET /x", "G\tET", "G\xc3\x89T", "GET\r\n"};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			r.method = bad[i];
+			pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+			assert_int_equal(rs.status, 500);
+		}
+	}
+	r.method = "PROPPATCH";
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 200);
 	free(tok);
 }
 

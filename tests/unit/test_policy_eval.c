@@ -535,39 +535,156 @@ apps_by_host_longest_path_and_method(void **state)
 	assert_int_equal(result.app, POLICY_NO_ID);
 }
 
+/* Any method token names an app; { except: [...] } covers every other one. */
+static void
+methods_beyond_the_seven(void **state)
+{
+	static const char *const writes[] = {"POST", "PROPPATCH", "MKCOL", "MOVE",     "COPY",
+	                                     "LOCK", "PURGE",     "PUT",   "X-Custom", "get"};
+	struct req q = req();
+
+	(void)state;
+	set = load("apps:\n"
+	           "  - { id: dav-write, hosts: [dav.example.com], paths: [/payroll/],\n"
+	           "      methods: { except: [GET, HEAD, OPTIONS] } }\n"
+	           "  - { id: dav-read, hosts: [dav.example.com], paths: [/payroll/],\n"
+	           "      methods: [GET, HEAD, OPTIONS] }\n"
+	           "  - { id: dav-search, hosts: [dav.example.com], paths: [/search/],\n"
+	           "      methods: [SEARCH] }\n"
+	           "  - { id: dav, hosts: [dav.example.com] }\n"
+	           "policies:\n  - id: w\n    users: { include: all }\n"
+	           "    apps: { include: [dav-write, dav-search] }\n    grant: block\n");
+	q.host = "dav.example.com";
+	q.uri = "/payroll/run";
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		q.method = writes[i];
+		if (decide(&q) != DECISION_DENY ||
+		    strcmp(set->apps[result.app].id, "dav-write") != 0)
+			fail_msg("%s on /payroll/run escaped the write app", writes[i]);
+	}
+	q.method = "GET";
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	assert_string_equal(set->apps[result.app].id, "dav-read");
+	q.uri = "/search/x";
+	q.method = "SEARCH";
+	assert_int_equal(decide(&q), DECISION_DENY);
+	q.method = "search"; /* methods are case-sensitive: another method */
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	assert_string_equal(set->apps[result.app].id, "dav");
+}
+
+/* Path forms an upstream reads as the protected path map to its app. */
+static void
+path_forms_map_to_the_app(void **state)
+{
+	static const char *const pay[] = {
+	    "/payroll;a=b/run",
+	    "/payroll",
+	    "/payroll;x",
+	    "/payroll?q",
+	    "/payroll/;x",
+	    "/payroll%3Bx/run",
+	    "/payroll;jsessionid=1",
+	    "/x/..;y/payroll/run",
+	};
+	static const char *const iis[] = {
+	    "/PAYROLL/run",    "/payroll./run", "/Payroll. ./run", "/payroll\\run",
+	    "/payroll%20/run", "/PayRoll",      "/payroll%5Crun",  "/x/../PAYROLL/run",
+	};
+	struct req q = req();
+
+	(void)state;
+	set = load("apps:\n"
+	           "  - { id: win, hosts: [iis.example.com], paths: [/PayRoll/], case_insensitive: "
+	           "true }\n"
+	           "  - { id: win-root, hosts: [iis.example.com] }\n"
+	           "policies:\n  - id: w\n    users: { include: all }\n"
+	           "    apps: { include: [pay-write, win] }\n    grant: block\n");
+	q.host = "api.example.com";
+	q.method = "POST";
+	for (size_t i = 0; i < sizeof(pay) / sizeof(pay[0]); i++) {
+		q.uri = pay[i];
+		if (decide(&q) != DECISION_DENY)
+			fail_msg("%s dodged the payroll app", pay[i]);
+	}
+	q.uri = "/payroll/..;/run"; /* ".." to Tomcat, a name to others: no safe reading */
+	assert_int_equal(decide(&q), DECISION_DENY);
+	assert_string_equal(result.reason, "invalid request path");
+	q.uri = "/payrollx";
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	assert_string_equal(set->apps[result.app].id, "api");
+	q.uri = "/PAYROLL/run"; /* a case-sensitive upstream: another path */
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	q.host = "iis.example.com";
+	for (size_t i = 0; i < sizeof(iis) / sizeof(iis[0]); i++) {
+		q.uri = iis[i];
+		if (decide(&q) != DECISION_DENY || strcmp(set->apps[result.app].id, "win") != 0)
+			fail_msg("%s dodged the case-insensitive app", iis[i]);
+	}
+	q.uri = "/payroll\\..\\x";
+	assert_int_equal(decide(&q), DECISION_DENY);
+	assert_string_equal(result.reason, "invalid request path");
+	q.uri = "/PAYROLL/../x";
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	assert_string_equal(set->apps[result.app].id, "win-root");
+}
+
 static void
 normalize_path(void **state)
 {
 	static const struct {
 		const char *in, *out;
+		unsigned flags;
 	} cases[] = {
-	    {"/", "/"},
-	    {"/a/b", "/a/b"},
-	    {"/a/b/", "/a/b/"},
-	    {"/a/./b", "/a/b"},
-	    {"/a/../b", "/b"},
-	    {"/a/b/..", "/a/"},
-	    {"/a/b/.", "/a/b/"},
-	    {"//a///b", "/a/b"},
-	    {"/a%2Fb", "/a/b"},
-	    {"/%2e%2E/", NULL},
-	    {"/a/%2e%2e/b", "/b"},
-	    {"/a?b/../c", "/a"},
-	    {"/a#frag", "/a"},
-	    {"http://host.example/a/../b", "/b"},
-	    {"https://host.example", "/"},
-	    {"/..", NULL},
-	    {"/a/../..", NULL},
-	    {"/a%00b", NULL},
-	    {"/a%zz", NULL},
-	    {"/a%2", NULL},
-	    {"relative", NULL},
+	    {"/", "/", 0},
+	    {"/a/b", "/a/b", 0},
+	    {"/a/b/", "/a/b/", 0},
+	    {"/a/./b", "/a/b", 0},
+	    {"/a/../b", "/b", 0},
+	    {"/a/b/..", "/a/", 0},
+	    {"/a/b/.", "/a/b/", 0},
+	    {"//a///b", "/a/b", 0},
+	    {"/a%2Fb", "/a/b", 0},
+	    {"/%2e%2E/", NULL, 0},
+	    {"/a/%2e%2e/b", NULL, 0}, /* escaped dots: a dot segment only to some upstreams */
+	    {"/a/.%2E/b", NULL, 0},
+	    {"/a/%2E/b", NULL, 0},
+	    {"/a/..%2fb", NULL, 0}, /* an escaped slash ends it */
+	    {"/a%2f../b", NULL, 0},
+	    {"/a/..;/b", NULL, 0}, /* Tomcat reads "..", others a name */
+	    {"/a/.;x/b", NULL, 0},
+	    {"/a/.../b", "/a/.../b", 0},
+	    {"/a;x/b;y=1,2/c;", "/a/b/c", 0}, /* path parameters end their segment */
+	    {"/a;x", "/a", 0},
+	    {"/a/;x", "/a/", 0},
+	    {"/a/b;x/../c", "/a/c", 0},
+	    {"/a%3Bx/b", "/a/b", 0}, /* an escaped ';' too: the stricter reading */
+	    {"/a%2e/b", "/a./b", 0},
+	    {"/A/B./c. .", "/A/B./c. .", 0},
+	    {"/A/B./c. .", "/a/b/c", EVAL_PATH_WINDOWS},
+	    {"/Pay%52oll\\run", "/payroll/run", EVAL_PATH_WINDOWS},
+	    {"/a\\..\\b", "/a\\..\\b", 0},
+	    {"/a\\..\\b", NULL, EVAL_PATH_WINDOWS},
+	    {"/a/../b", "/b", EVAL_PATH_WINDOWS},
+	    {"/a/.. /b", NULL, EVAL_PATH_WINDOWS},
+	    {"/a/.../b", NULL, EVAL_PATH_WINDOWS},
+	    {"/a/x;y./b", "/a/x/b", EVAL_PATH_WINDOWS},
+	    {"/a?b/../c", "/a", 0},
+	    {"/a#frag", "/a", 0},
+	    {"http://host.example/a/../b", "/b", 0},
+	    {"https://host.example", "/", 0},
+	    {"/..", NULL, 0},
+	    {"/a/../..", NULL, 0},
+	    {"/a%00b", NULL, 0},
+	    {"/a%zz", NULL, 0},
+	    {"/a%2", NULL, 0},
+	    {"relative", NULL, 0},
 	};
 	char out[64];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		long n = eval_normalize_path(cases[i].in, out, sizeof(out));
+		long n = eval_normalize_path(cases[i].in, cases[i].flags, out, sizeof(out));
 
 		if (cases[i].out == NULL) {
 			if (n >= 0)
@@ -598,6 +715,8 @@ main(void)
 	    cmocka_unit_test_teardown(platforms_clients_and_device_filter, teardown),
 	    cmocka_unit_test_teardown(approved_clients, teardown),
 	    cmocka_unit_test_teardown(apps_by_host_longest_path_and_method, teardown),
+	    cmocka_unit_test_teardown(methods_beyond_the_seven, teardown),
+	    cmocka_unit_test_teardown(path_forms_map_to_the_app, teardown),
 	    cmocka_unit_test(normalize_path),
 	};
 

@@ -14,11 +14,11 @@ static const char apps_yaml[] = "apps:\n"
                                 "  - id: payroll-write\n"
                                 "    hosts: [api.example.com]\n"
                                 "    paths: [/payroll/]\n"
-                                "    methods: [POST, PUT, PATCH, DELETE]\n"
+                                "    methods: { except: [GET, HEAD, OPTIONS] }\n"
                                 "  - id: payroll-read\n"
                                 "    hosts: [api.example.com]\n"
                                 "    paths: [/payroll/]\n"
-                                "    methods: [GET, HEAD]\n"
+                                "    methods: [GET, HEAD, OPTIONS]\n"
                                 "  - id: api\n"
                                 "    hosts: [api.example.com]\n"
                                 "locations:\n"
@@ -98,9 +98,13 @@ loads_the_whole_model(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(s->n_apps, 4);
 	assert_string_equal(s->apps[0].hosts[0], "admin.example.com"); /* lower-cased */
-	assert_int_equal(s->apps[1].methods, METHOD_BIT(METHOD_POST) | METHOD_BIT(METHOD_PUT) |
-	                                         METHOD_BIT(METHOD_PATCH) |
-	                                         METHOD_BIT(METHOD_DELETE));
+	assert_true(s->apps[1].methods.limited && s->apps[1].methods.except);
+	assert_int_equal(s->apps[1].methods.known, METHOD_BIT(METHOD_GET) |
+	                                               METHOD_BIT(METHOD_HEAD) |
+	                                               METHOD_BIT(METHOD_OPTIONS));
+	assert_false(s->apps[2].methods.except);
+	assert_false(s->apps[3].methods.limited);
+	assert_int_equal(s->n_warnings, 0); /* the payroll apps cover every method between them */
 	assert_string_equal(s->apps[3].paths[0], "/"); /* the default path */
 	assert_int_equal(s->n_locations, 2);
 	assert_int_equal(s->locations[0].n_ranges, 2);
@@ -322,8 +326,28 @@ app_location_strength_errors(void **state)
 	             "not a host name");
 	expect_error("apps:\n  - id: a\n    hosts: [h]\n    paths: [admin]\n", "policies.yaml:4:12",
 	             "starting with '/'");
-	expect_error("apps:\n  - id: a\n    hosts: [h]\n    methods: [get]\n", "policies.yaml:4:14",
-	             "unknown method \"get\"");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    methods: [get]\n", "policies.yaml:4:15",
+	             "methods are case-sensitive (RFC 9110): \"get\" is not GET");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    methods: [GET, \"P OST\"]\n",
+	             "policies.yaml:4:20", "\"P OST\" is not an HTTP method token");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    methods: { only: [GET] }\n",
+	             "policies.yaml:4:16", "only");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    methods: { except: [] }\n",
+	             "policies.yaml:4:24", "must not be empty");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    paths: [\"/a;b/\"]\n",
+	             "policies.yaml:4:12", "cannot hold ';'");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    case_insensitive: true\n"
+	             "    paths: [/Payroll./]\n",
+	             "policies.yaml:2:5", "\"/payroll./\" cannot be a prefix");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    case_insensitive: yes please\n",
+	             "policies.yaml:4:23", "");
+	/* Method lists that share a method on the same host and path are ambiguous. */
+	expect_error("apps:\n  - id: a\n    hosts: [api.example.com]\n    paths: [/payroll/]\n"
+	             "    methods: [PROPFIND]\n",
+	             "policies.yaml:2:5", "both claim api.example.com/payroll/");
+	expect_error("apps:\n  - { id: a, hosts: [h], methods: [MOVE] }\n"
+	             "  - { id: b, hosts: [h], methods: { except: [GET] } }\n",
+	             "policies.yaml", "both claim h/");
 	expect_error("apps:\n  - id: a\n    hosts: [api.example.com]\n    paths: [/payroll/]\n"
 	             "    methods: [GET]\n",
 	             "policies.yaml:2:5", "both claim api.example.com/payroll/");
@@ -360,9 +384,86 @@ warnings_for_contradictions(void **state)
 	(void)state;
 	assert_non_null(s);
 	assert_int_equal(s->n_warnings, 2);
-	assert_non_null(strstr(s->warnings[0], "/p/policies.yaml:2:5: policy \"w\" includes and "
-	                                       "excludes the same user, group or role"));
+	assert_non_null(strstr(s->warnings[0],
+	                       "/p/policies.yaml:2:5: warning: policy \"w\" "
+	                       "includes and excludes the same user, group or role"));
 	assert_non_null(strstr(s->warnings[1], "includes and excludes the same app"));
+	policy_set_free(s);
+}
+
+/* Any method token, case-sensitive; { except: [...] } for every other method. */
+static void
+method_tokens_and_except(void **state)
+{
+	char err[512];
+	struct policy_set *s =
+	    load2(apps_yaml,
+	          "apps:\n  - { id: dav, hosts: [h], methods: [PROPPATCH, MKCOL, GET, X-Custom] }\n"
+	          "  - { id: other, hosts: [h], methods: { except: [PROPPATCH, MKCOL, GET, "
+	          "X-Custom] } }\n",
+	          err, sizeof(err));
+	const struct pol_methods *dav, *other;
+
+	(void)state;
+	if (s == NULL)
+		fail_msg("%s", err);
+	dav = &s->apps[4].methods;
+	other = &s->apps[5].methods;
+	assert_int_equal(dav->known, METHOD_BIT(METHOD_GET));
+	assert_int_equal(dav->n_other, 3);
+	assert_true(policy_methods_match(dav, "PROPPATCH", 0));
+	assert_true(policy_methods_match(dav, "X-Custom", 0));
+	assert_false(policy_methods_match(dav, "x-custom", 0)); /* case-sensitive */
+	assert_false(policy_methods_match(dav, "POST", policy_method_bit("POST")));
+	assert_true(policy_methods_match(dav, "GET", policy_method_bit("GET")));
+	assert_false(policy_methods_match(other, "PROPPATCH", 0));
+	assert_true(policy_methods_match(other, "PURGE", 0));
+	assert_true(policy_methods_match(other, "POST", policy_method_bit("POST")));
+	assert_false(policy_methods_match(other, "GET", policy_method_bit("GET")));
+	assert_int_equal(s->n_warnings, 0);
+	policy_set_free(s);
+	assert_true(policy_method_token("PROPPATCH"));
+	assert_true(policy_method_token("M-SEARCH"));
+	assert_true(policy_method_token("x!#$%&'*+.^_`|~9"));
+	assert_false(policy_method_token(""));
+	assert_false(policy_method_token(NULL));
+	assert_false(policy_method_token("GET "));
+	assert_false(policy_method_token("G\tET"));
+	assert_false(policy_method_token("GET/1"));
+	assert_false(policy_method_token("G\xc3\xa9T"));
+}
+
+/* An app that lists its methods, where other methods fall through to a weaker app. */
+static void
+warns_when_methods_fall_through(void **state)
+{
+	char err[512];
+	struct policy_set *s;
+
+	(void)state;
+	s = load2("apps:\n"
+	          "  - id: pay-write\n    hosts: [api.example.com]\n    paths: [/payroll/]\n"
+	          "    methods: [POST, PUT, PATCH, DELETE]\n"
+	          "  - id: pay-read\n    hosts: [api.example.com]\n    paths: [/payroll/]\n"
+	          "    methods: [GET, HEAD]\n"
+	          "  - id: api\n    hosts: [api.example.com]\n"
+	          "  - id: hr-write\n    hosts: [hr.example.com]\n    paths: [/admin/]\n"
+	          "    methods: { except: [GET, HEAD] }\n"
+	          "  - id: hr-read\n    hosts: [hr.example.com]\n    paths: [/admin/]\n"
+	          "    methods: [GET]\n",
+	          "locations:\n  - { id: l, countries: [DE] }\n", err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(s->n_warnings, 3);
+	/* Only lists on api.example.com/payroll/: each app is told, pointing at its list. */
+	assert_non_null(strstr(s->warnings[0], "/p/apps.yaml:5:14: warning: app \"pay-write\" "
+	                                       "lists its methods: PROPPATCH on "
+	                                       "api.example.com/payroll/ falls through to the less "
+	                                       "specific app \"api\""));
+	assert_non_null(strstr(s->warnings[1], "/p/apps.yaml:9:14: warning: app \"pay-read\""));
+	/* HEAD on hr.example.com/admin/ is left by both, and no app covers "/". */
+	assert_non_null(strstr(s->warnings[2], "warning: app \"hr-read\" lists its methods: HEAD "
+	                                       "on hr.example.com/admin/ falls through to no app"));
 	policy_set_free(s);
 }
 
@@ -420,6 +521,8 @@ main(void)
 	    cmocka_unit_test(loader_errors),
 	    cmocka_unit_test(app_location_strength_errors),
 	    cmocka_unit_test(warnings_for_contradictions),
+	    cmocka_unit_test(method_tokens_and_except),
+	    cmocka_unit_test(warns_when_methods_fall_through),
 	    cmocka_unit_test(own_mfa_replaces_builtin),
 	    cmocka_unit_test(loads_a_directory),
 	};
