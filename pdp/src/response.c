@@ -35,9 +35,10 @@ puts_(struct response *rs, const char *s)
 }
 
 /*
- * Appends a header value from claims: control characters are dropped (no
- * header injection), and in list items ',' and '%' are percent-encoded so the
- * comma list stays unambiguous.
+ * Appends a header value from claims: in list items ',' and '%' are
+ * percent-encoded so the comma list stays unambiguous. A control character
+ * (token_identity_ok refuses them in claims) makes the answer a 500: a value
+ * is never rewritten into another identity, nor a header injected.
  */
 static bool
 value_special(unsigned char c, bool list_item)
@@ -58,6 +59,8 @@ put_value(struct response *rs, const char *s, bool list_item)
 		s += n;
 		if (*s == ',' || *s == '%')
 			puts_(rs, *s == ',' ? "%2C" : "%25");
+		else if (*s != '\0')
+			rs->overflow = true;
 		if (*s != '\0')
 			s++;
 	}

@@ -593,6 +593,50 @@ opt_string(const struct jdoc *payload, const char *name, const struct jdoc_val *
 	return 0;
 }
 
+bool
+token_identity_ok(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (len == 0 || u[0] == ' ' || u[len - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		/* C0 and DEL; C1 (U+0080..U+009F) is 0xC2 0x80..0x9F in UTF-8. */
+		if (u[i] < 0x20 || u[i] == 0x7f ||
+		    (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f))
+			return false;
+	}
+	return true;
+}
+
+/* The first identity claim among f's that token_identity_ok refuses (its name), or NULL. */
+static const char *
+unclean_claim(const struct issuer *is, const struct found *f)
+{
+	const struct {
+		const char *name;
+		const struct jdoc_val *v;
+	} strs[] = {{is->claims.user, f->user},
+	            {is->claims.device_id, f->device_id},
+	            {"jti", f->jti},
+	            {"azp or client_id", f->client_id}},
+	  lists[] = {{is->claims.groups, f->groups}, {is->claims.roles, f->roles}};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strs[i].v != NULL && !token_identity_ok(strs[i].v->str, strs[i].v->len))
+			return strs[i].name;
+	}
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		for (size_t k = 0; lists[i].v != NULL && k < lists[i].v->len; k++) {
+			const struct jdoc_val *item = &lists[i].v->items[k];
+
+			if (!token_identity_ok(item->str, item->len))
+				return lists[i].name;
+		}
+	}
+	return NULL;
+}
+
 static enum token_err
 subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, int64_t exp,
               struct subject **out, char *why, size_t whysz)
@@ -603,6 +647,7 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 	const struct jdoc_val *v;
 	int64_t auth_time = 0;
 	size_t nslots, strings;
+	const char *bad;
 
 	if (opt_string(payload, is->claims.user, &f.user) != 0 || f.user == NULL ||
 	    f.user->len == 0)
@@ -628,6 +673,12 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 	v = claim(payload, "auth_time");
 	if (v != NULL && numeric_date(v, &auth_time) != 0)
 		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim auth_time must be a NumericDate");
+	/* nginx and the upstream would strip what the policies saw: never rewrite, refuse. */
+	if ((bad = unclean_claim(is, &f)) != NULL)
+		return fail(TOKEN_BAD_CLAIM, why, whysz,
+		            "claim \"%s\" is empty or holds a control character or surrounding "
+		            "whitespace",
+		            bad);
 
 	nslots = list_len(f.groups) + list_len(f.roles) + list_len(f.amr);
 	strings = str_size(f.user) + strlist_size(f.groups) + strlist_size(f.roles) +

@@ -2,6 +2,7 @@
 #ifndef PDP_TOKEN_H
 #define PDP_TOKEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -53,6 +54,15 @@ struct subject {
 	int64_t exp;
 	int64_t valid_until; /* exp plus the issuer's leeway: when a cached entry dies */
 };
+
+/*
+ * Whether s (len bytes of valid UTF-8) may name an identity (user, group,
+ * role, device, jti, client): not empty, no C0, DEL or C1 control character,
+ * no space at either end. What fails here would reach the upstream rewritten
+ * (nginx and proxies strip such bytes), as a different identity than the one
+ * the policies judged.
+ */
+bool token_identity_ok(const char *s, size_t len);
 
 struct token_verifier;
 

@@ -273,6 +273,28 @@ missing_nginx_params_are_an_error(void **state)
 	free(tok);
 }
 
+/* An identity claim with a control character or surrounding space: the whole token is invalid. */
+static void
+unclean_identity_claims_are_invalid_tokens(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const subs[] = {"mallory\\u0001", " mallory", "mallory\\t",
+	                                   "mallory\\u0085"};
+
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		char *tok = token(f->now, subs[i], 300);
+		struct request r = bearer(tok);
+		struct response rs;
+
+		pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+		assert_int_equal(rs.status, 401);
+		assert_non_null(strstr(text(&rs), "error=\"invalid_token\", "
+		                                  "error_description=\"invalid claims\""));
+		assert_null(strstr(text(&rs), "X-PDP-User"));
+		free(tok);
+	}
+}
+
 static void
 cached_caller_follows_a_reload(void **state)
 {
@@ -720,6 +742,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(invalid_tokens_are_never_cached, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(non_b64token_credentials_are_malformed, setup_allow,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(unclean_identity_claims_are_invalid_tokens, setup_allow,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(missing_nginx_params_are_an_error, setup_allow,
 	                                    teardown),

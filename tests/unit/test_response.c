@@ -38,25 +38,29 @@ allow_carries_identity(void **state)
 static void
 claims_cannot_inject_headers(void **state)
 {
-	const char *groups[] = {"a,b", "100%", "x\r\nX-PDP-Decision: allow"};
-	struct subject s = {.user = "eve\r\nSet-Cookie: session=1\n", .groups = {groups, 3}};
+	const char *groups[] = {"a,b", "100%", "x"};
+	const char *bad_groups[] = {"a", "x\r\nX-PDP-Decision: allow"};
+	struct subject s = {.user = "eve", .groups = {groups, 3}};
 	struct response rs;
 	char *t;
 
 	(void)state;
 	response_allow(&rs, &s, "p1,p2");
 	t = text(&rs);
-	assert_non_null(strstr(t, "X-PDP-User: eveSet-Cookie: session=1\r\n"));
-	assert_non_null(strstr(t, "X-PDP-Groups: a%2Cb,100%25,xX-PDP-Decision: allow\r\n"));
-	/* Exactly the header lines we wrote: no line was added. */
-	{
-		int lines = 0;
-
-		for (char *p = t; (p = strstr(p, "\r\n")) != NULL; p += 2)
-			lines++;
-		assert_int_equal(lines, 7);
-	}
+	assert_non_null(strstr(t, "X-PDP-Groups: a%2Cb,100%25,x\r\n"));
 	free(t);
+	/* A control character is never dropped into another identity: the answer is a 500. */
+	s.user = "eve\r\nSet-Cookie: session=1\n";
+	response_allow(&rs, &s, "p1,p2");
+	assert_int_equal(rs.status, 500);
+	t = text(&rs);
+	assert_null(strstr(t, "X-PDP-User"));
+	free(t);
+	s.user = "eve";
+	s.groups = (struct strlist){bad_groups, 2};
+	response_allow(&rs, &s, "p1,p2");
+	assert_int_equal(rs.status, 500);
+	assert_int_equal(rs.decision, DECISION_ERROR);
 }
 
 static void

@@ -231,6 +231,7 @@ escaped_claims_are_decoded(void **state)
 	    ",\"x\":{\"k\":1,\"\\u006b\":2}", /* a duplicate, nested and escaped */
 	    ",\"x\":99999999999999999999",    /* beyond 64 bits */
 	    ",\"groups\":[\"\xc0\xaf\"]",     /* overlong UTF-8 */
+	    ",\"groups\":[\"adm\xffins\"]",   /* not UTF-8 */
 	};
 	char *body, *tok;
 	struct subject *s = NULL;
@@ -239,14 +240,14 @@ escaped_claims_are_decoded(void **state)
 	assert_int_equal(
 	    asprintf(&body,
 	             "{\"iss\":\"https:\\/\\/idp.example.com\\/\",\"aud\":\"" AUD "\","
-	             "\"\\u0073ub\":\"ali\\u0063e\\t\\\"x\\\"\",\"iat\":%lld,\"exp\":%lld,"
+	             "\"\\u0073ub\":\"ali\\u0063e\\/\\\"x\\\"\",\"iat\":%lld,\"exp\":%lld,"
 	             "\"groups\":[\"caf\\u00e9\",\"\\ud83d\\ude00\"]}",
 	             (long long)t.now - 10, (long long)t.now + 600) > 0,
 	    1);
 	tok = test_sign(t.key[K_R1], "SHA256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", body);
 	assert_int_equal(verify_tok(tok, &s), TOKEN_OK);
 	assert_string_equal(s->issuer, ISS);
-	assert_string_equal(s->user, "alice\t\"x\"");
+	assert_string_equal(s->user, "alice/\"x\"");
 	assert_int_equal(s->groups.n, 2);
 	assert_string_equal(s->groups.items[0], "caf\xc3\xa9");
 	assert_string_equal(s->groups.items[1], "\xf0\x9f\x98\x80");
@@ -563,6 +564,70 @@ claims_of_the_wrong_type(void **state)
 	assert_int_equal(check(mint(K_R1, "RS256", "r1", body)), TOKEN_BAD_CLAIM);
 }
 
+/* Identity claims nginx or the upstream would strip are refused, never rewritten. */
+static void
+identity_claims_must_be_clean(void **state)
+{
+	static const char *const bad[] = {
+	    "\"sub\":\"mallory@example.com\\u0001\"",
+	    "\"sub\":\" mallory@example.com\"",
+	    "\"sub\":\"mallory@example.com \"",
+	    "\"sub\":\"\\tmallory@example.com\"",
+	    "\"sub\":\"mallory@example.com\\r\\n\"",
+	    "\"sub\":\"mallory\\u007f@example.com\"",
+	    "\"sub\":\"mallory\\u0085@example.com\"",  /* C1: NEL */
+	    "\"sub\":\"mallory\xc2\x9b@example.com\"", /* C1 raw in UTF-8: CSI */
+	    "\"sub\":\"a\",\"groups\":[\"adm\\u0007ins\"]",
+	    "\"sub\":\"a\",\"groups\":[\"eng\",\" admins\"]",
+	    "\"sub\":\"a\",\"groups\":[\"\"]",
+	    "\"sub\":\"a\",\"roles\":[\"Admin\\u001f\"]",
+	    "\"sub\":\"a\",\"roles\":[\"Admin\\t\"]",
+	    "\"sub\":\"a\",\"deviceid\":\"dev-9\\u001b\"",
+	    "\"sub\":\"a\",\"deviceid\":\"\"",
+	    "\"sub\":\"a\",\"jti\":\"j1 \"",
+	    "\"sub\":\"a\",\"azp\":\"\\u0080app\"",
+	    "\"sub\":\"a\",\"client_id\":\"app\\n\"",
+	};
+	static const char *const good[] = {
+	    "\"sub\":\"Mall Ory\",\"groups\":[\"Sales, EMEA\",\"100%\"]",
+	    "\"sub\":\"m\\u00e9lory\\u00a0x@example.com\",\"roles\":[\"\\u00a0A\"]",
+	    "\"sub\":\"a\",\"amr\":[\" pwd\"],\"acr\":\"x\\u0001\"", /* not identities */
+	};
+	char body[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char why[256] = "";
+		struct subject *s = NULL;
+		char *tok;
+
+		snprintf(body, sizeof(body),
+		         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":%lld,%s}",
+		         (long long)t.now + 600, bad[i]);
+		/* Signed as they are: a JSON library may refuse to make some. */
+		tok = test_sign(t.key[K_R1], "SHA256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", body);
+		if (token_verify(t.v, tok, strlen(tok), t.now, &s, why, sizeof(why)) !=
+		    TOKEN_BAD_CLAIM)
+			fail_msg("accepted %s", bad[i]);
+		assert_null(s);
+		assert_non_null(strstr(why, "control character or surrounding whitespace"));
+		free(tok);
+	}
+	assert_string_equal(token_strerror(TOKEN_BAD_CLAIM), "invalid claims");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(body, sizeof(body),
+		         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":%lld,%s}",
+		         (long long)t.now + 600, good[i]);
+		if (check(mint(K_R1, "RS256", "r1", body)) != TOKEN_OK)
+			fail_msg("refused %s", good[i]);
+	}
+	/* Not UTF-8 at all: the JSON parser refuses the payload (escaped_claims_are_decoded). */
+	assert_true(token_identity_ok("a b", 3));
+	assert_false(token_identity_ok("a\xc2\x80", 3));
+	assert_true(token_identity_ok("a\xc2\xa0", 3)); /* U+00A0 is not a control */
+	assert_false(token_identity_ok("", 0));
+}
+
 static void
 oversized_tokens_are_rejected_before_parsing(void **state)
 {
@@ -800,6 +865,7 @@ main(void)
 	    cmocka_unit_test(time_claims_with_leeway),
 	    cmocka_unit_test(issuer_and_audience_must_match),
 	    cmocka_unit_test(claims_of_the_wrong_type),
+	    cmocka_unit_test(identity_claims_must_be_clean),
 	    cmocka_unit_test(oversized_tokens_are_rejected_before_parsing),
 	    cmocka_unit_test(token_need_not_be_nul_terminated),
 	    cmocka_unit_test(verified_headers_are_remembered_and_bounded),
