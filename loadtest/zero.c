@@ -241,8 +241,9 @@ mix_init(const char *arg)
 	response_allow(&answers[ANSWER_ALLOW], &s, "p-12,p-40");
 	response_deny(&answers[ANSWER_DENY], "block-embargoed", "location is blocked");
 	response_step_up(&answers[ANSWER_STEP_UP], "mfa-outside: multifactor sign-in required",
-	                 "urn:example:mfa", -1);
-	response_unauthenticated(&answers[ANSWER_UNAUTHENTICATED], "pdp-load", "token expired");
+	                 "urn:example:mfa", -1, NULL);
+	response_unauthenticated(&answers[ANSWER_UNAUTHENTICATED], "pdp-load", "token expired",
+	                         NULL);
 	mixed = true;
 	return 0;
 }

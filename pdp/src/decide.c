@@ -225,6 +225,10 @@ pdp_reload_store(struct pdp *p, char *err, size_t errsz)
 	return p->store != NULL ? store_reload(p->store, err, errsz) : 0;
 }
 
+/* Where the client was going, for a browser's sign-in (response_sign_in_query). */
+#define target_of(r)                                                                               \
+	(&(const struct response_target){(r)->scheme, (r)->authority, (r)->host, (r)->uri})
+
 static void
 count(struct pdp_counters *c, const struct response *rs)
 {
@@ -247,7 +251,7 @@ reject_token(struct pdp *p, unsigned reader, const struct request *r, enum token
 		          log_escape(id, sizeof(id), r->request_id),
 		          log_escape(ip, sizeof(ip), r->remote_addr), token_strerror(e), why);
 	}
-	response_unauthenticated(rs, p->cfg->realm, token_strerror(e));
+	response_unauthenticated(rs, p->cfg->realm, token_strerror(e), target_of(r));
 }
 
 /* Joins ids (policy ids or acr values) with sep into buf; a list that does not fit is cut. */
@@ -402,8 +406,8 @@ log_decision(struct pdp *p, const struct request *r, const struct subject *s, co
 
 /* Turns the evaluation into the answer, while the set it points into is held. */
 static void
-answer(const struct policy_set *set, const struct subject *s, const struct eval_result *res,
-       struct response *rs)
+answer(const struct policy_set *set, const struct request *r, const struct subject *s,
+       const struct eval_result *res, struct response *rs)
 {
 	const char *items[EVAL_MAX_LISTED];
 	char list[1024];
@@ -428,7 +432,8 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
 				items[n++] = st->acr[j];
 		}
 		response_step_up(rs, res->reason ? res->reason : "sign in again",
-		                 n ? join(list, sizeof(list), items, n, ' ') : NULL, res->max_age);
+		                 n ? join(list, sizeof(list), items, n, ' ') : NULL, res->max_age,
+		                 target_of(r));
 		return;
 	default:
 		response_error(rs);
@@ -463,7 +468,7 @@ gather_context(struct pdp *p, unsigned reader, const struct request *r, const st
 	if (sl->jti_revoked || (sl->user != NULL && sl->user->revoked_before > s->iat)) {
 		*reason = sl->jti_revoked ? "token revoked" : "session revoked";
 		atomic_fetch_add_explicit(&p->counters[reader].revoked, 1, memory_order_relaxed);
-		response_unauthenticated(rs, p->cfg->realm, *reason);
+		response_unauthenticated(rs, p->cfg->realm, *reason, target_of(r));
 		return true;
 	}
 	if (sl->err != STORE_OK) {
@@ -527,7 +532,7 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 			view_write(c, set->serial, &ids);
 	}
 	policy_eval(set, &in, &res);
-	answer(set, s, &res, rs);
+	answer(set, r, s, &res, rs);
 	if (p->dlog != NULL)
 		log_decision(p, r, s, device, store, set, &res, rs, t0);
 	policy_swap_read_end(&p->policies, reader);
@@ -607,7 +612,7 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		goto done;
 	}
 	if (r->token_source == TOKEN_SOURCE_NONE) {
-		response_unauthenticated(rs, p->cfg->realm, NULL);
+		response_unauthenticated(rs, p->cfg->realm, NULL, target_of(r));
 		unverified = "no token";
 		goto done;
 	}

@@ -73,7 +73,7 @@ expect_match "no token: RFC 6750 challenge with realm only" \
 	'WWW-Authenticate: Bearer realm="pdp-demo"'$'\r' "$hdrs"
 hdrs=$(curl -s -D - -o /dev/null -H 'Accept: text/html' "$url/app?x=1")
 expect_match "browser without token is sent to sign in" \
-	"Location: http://127.0.0.1:$port/signin\?rd=http://127.0.0.1/app\?x=1" "$hdrs"
+	"Location: http://127.0.0.1:$port/signin\?rd=http%3A%2F%2F127.0.0.1%3A$port%2Fapp%3Fx%3D1"$'\r' "$hdrs"
 
 # --- hostile tokens: each one 401 invalid_token --------------------------------
 hdr_rs='{"alg":"RS256","typ":"JWT","kid":"rsa-1"}'
@@ -173,7 +173,7 @@ mfa_admin=$(mint RS256 "$(claims ',"deviceid":"dev-9","auth_time":-60')")
 hdrs=$(curl -s -D - -o /dev/null -H 'Accept: text/html' -H "Authorization: Bearer $mfa_admin" \
 	-H "Host: admin.example.com" "$url/users")
 expect_match "step-up in a browser: sent to sign in with the strength's acr_values" \
-	"Location: http://127.0.0.1:$port/signin\?acr_values=urn%3Aexample%3Aacr%3Aphr&rd=http://admin.example.com/users"$'\r' "$hdrs"
+	"Location: http://127.0.0.1:$port/signin\?acr_values=urn%3Aexample%3Aacr%3Aphr&rd=http%3A%2F%2Fadmin.example.com%2Fusers"$'\r' "$hdrs"
 printf 'devices:\n  - { id: dev-9, compliant: false, trust: joined }\n' >"$work/context.yaml.new"
 mv "$work/context.yaml.new" "$work/context.yaml"
 expect "file store: context.yaml edited (non-compliant): reloaded, denied" 403 \
@@ -223,7 +223,7 @@ expect_match "step-up: a 2-hour-old sign-in for a payroll change asks max_age=36
 hdrs=$(curl -s -D - -o /dev/null -X POST -H 'Accept: text/html' -H "Authorization: Bearer $stale" \
 	-H "Host: api.example.com" "$url/payroll/run")
 expect_match "step-up in a browser: sent to sign in with max_age=3600" \
-	"Location: http://127.0.0.1:$port/signin\?max_age=3600&rd=http://api.example.com/payroll/run"$'\r' "$hdrs"
+	"Location: http://127.0.0.1:$port/signin\?max_age=3600&rd=http%3A%2F%2Fapi.example.com%2Fpayroll%2Frun"$'\r' "$hdrs"
 expect "a payroll read with the same token is allowed" 200 \
 	"$(status_at "$url/payroll/run" "$stale" -H "Host: api.example.com")"
 hdrs=$(curl -s -D - -o /dev/null -X POST -H "Authorization: Bearer $stale" -H "Host: api.example.com" "$url/x/../payroll/run")
