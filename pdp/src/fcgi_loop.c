@@ -32,6 +32,14 @@
 #define LOOP_MAX_BUFFERED (16u << 20)
 /* Connections closed at once when accept finds no descriptor left (as ngx_drain_connections). */
 #define DRAIN_CONNS 32
+/* Events a loop takes at once; a full batch means a busy loop. */
+#define LOOP_EVENTS 64
+/*
+ * Connections a busy loop accepts per wakeup of the listening socket, so
+ * that the backlog drains faster than peers can fill it (an idle loop takes
+ * one: a second accept would only find the queue empty).
+ */
+#define ACCEPT_BATCH 32
 /* Closed connections a loop keeps for reuse instead of freeing them. */
 #define LOOP_SPARE_CONNS 64
 /* A pause in accepting after it failed for want of descriptors or memory. */
@@ -394,7 +402,8 @@ conn_event(struct loop *l, struct conn *c, uint32_t events)
 		conn_close(l, c);
 }
 
-static void
+/* Accepts one connection and reads what it sent; false when there was none to accept. */
+static bool
 accept_one(struct loop *l)
 {
 	struct conn *c;
@@ -408,13 +417,13 @@ accept_one(struct loop *l)
 				 * ones: the listening socket stays readable, accept comes back. */
 				for (int i = 0; i < DRAIN_CONNS && l->head != NULL; i++)
 					conn_close(l, l->head);
-				return;
+				return false;
 			}
 			accept_watch(l, false);
 			l->accept_resume = clock_ms() + ACCEPT_PAUSE_MS;
 		}
 		/* EAGAIN: another loop took it; ECONNABORTED: the peer gave up. */
-		return;
+		return false;
 	}
 	if (l->n_conns >= l->all->lim.max_conns) {
 		/* Full: the oldest connection (first to expire, still without its whole
@@ -429,7 +438,7 @@ accept_one(struct loop *l)
 	} else if ((c = malloc(sizeof(*c))) == NULL) {
 		warn_once_a_second(l, "accept", "out of memory");
 		close(fd);
-		return;
+		return false;
 	}
 	c->fd = fd;
 	c->watched = c->answered = c->close_after = false;
@@ -441,6 +450,7 @@ accept_one(struct loop *l)
 	/* nginx writes its request as soon as it connects: it is usually here already. */
 	if (conn_read(l, c) == CONN_CLOSE)
 		conn_close(l, c);
+	return true;
 }
 
 /* Milliseconds until the loop has something to do without an event (-1: nothing). */
@@ -464,12 +474,12 @@ static void *
 loop_main(void *arg)
 {
 	struct loop *l = arg;
-	struct epoll_event ev[64];
+	struct epoll_event ev[LOOP_EVENTS];
 	int64_t stop_at = 0;
 
 	for (;;) {
 		int64_t now = clock_ms();
-		int n = epoll_wait(l->ep, ev, 64, loop_timeout(l, now, stop_at));
+		int n = epoll_wait(l->ep, ev, LOOP_EVENTS, loop_timeout(l, now, stop_at));
 
 		if (n < 0 && errno != EINTR) {
 			log_error("epoll_wait: %s", strerror(errno));
@@ -479,8 +489,9 @@ loop_main(void *arg)
 			void *tag = ev[i].data.ptr;
 
 			if (tag == &listen_tag) {
-				if (stop_at == 0)
-					accept_one(l);
+				for (int k = n == LOOP_EVENTS ? ACCEPT_BATCH : 1;
+				     stop_at == 0 && k > 0 && accept_one(l); k--)
+					;
 			} else if (tag == &stop_tag) {
 				if (stop_at == 0) {
 					/* Stop accepting and no longer hear the stop: it stays
