@@ -61,13 +61,13 @@ drive() {
 	done >"$1"
 }
 
-# under NAME MODE N SECONDS: pdp-slowpeer's peers on the socket while drive runs.
+# under NAME MODE N SECONDS [RATE]: pdp-slowpeer's peers on the socket while drive runs.
 under() {
 	local name=$1 out=$work/$1.out
 	rm -f "$work/stop"
 	drive "$out" &
 	driver=$!
-	"$slowpeer" "$sock" "$2" "$3" "$4" >"$work/$name.peer"
+	"$slowpeer" "$sock" "$2" "$3" "$4" ${5:-} >"$work/$name.peer"
 	touch "$work/stop"
 	wait "$driver"
 	driver=""
@@ -75,7 +75,8 @@ under() {
 	expect "$name: requests through nginx kept being answered" yes \
 		"$([ "$(wc -l <"$out")" -ge 6 ] && echo yes || echo no)"
 	expect "$name: every answer the right decision (no 500/502/504)" "" \
-		"$(grep -v -e '^allow 200$' -e '^deny 403$' -e '^challenge 401$' "$out" | sort | uniq -c | head -5)"
+		"$(grep -v -e '^allow 200$' -e '^deny 403$' -e '^challenge 401$' "$out" | sort | uniq -c | head -5)" \
+		"$(grep -E 'pdp|upstream' "$work/nginx-error.log" | tail -n 3)"
 	expect "$name: the PDP is still running" yes "$(kill -0 "$pdp_pid" 2>/dev/null && echo yes || echo no)"
 }
 
@@ -90,11 +91,15 @@ expect "the PDP closed silent and slow peers (deadline, oldest first)" yes \
 # --- large partial records: memory held stays bounded ----------------------------------
 # The peak RSS from here on (clear_refs 5 resets VmHWM).
 echo 5 >"/proc/$pdp_pid/clear_refs"
-under "3,000 peers with large partial records" big 3000 4
-hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pdp_pid/status")
-if nm "$bin/pdp" 2>/dev/null | grep -q __asan_init; then
-	echo "     peak RSS ${hwm_kb} kB (not bounded under AddressSanitizer: its shadow and quarantine)"
+if [ "$(nm "$bin/pdp" 2>/dev/null | grep -c __asan_init)" -gt 0 ]; then
+	# AddressSanitizer copies each byte read several times over: a sixth of the flood keeps
+	# the PDP's CPU, not its limits, out of the measure. Its RSS (shadow, quarantine) is not
+	# bounded here.
+	under "500 peers with large partial records" big 500 4 300
+	echo "     peak RSS $(awk '/^VmHWM:/ {print $2}' "/proc/$pdp_pid/status") kB (not bounded under AddressSanitizer)"
 else
+	under "3,000 peers with large partial records" big 3000 4
+	hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pdp_pid/status")
 	# Bounded: 16 MiB of grown buffers per loop and 4,096 connections of ~4.5 KiB each; unbounded,
 	# 3,000 peers held 64 KiB each and more as they came back.
 	expect "large partial records: peak RSS under 160 MB (was ${hwm_kb} kB)" yes \

@@ -218,5 +218,11 @@ main(int argc, char **argv)
 	}
 	printf("opened %lu closed %lu refused %lu answered %lu\n", opened, closed, refused,
 	       answered);
+	for (unsigned long i = 0; i < n; i++) {
+		if (peers[i].fd >= 0)
+			close(peers[i].fd);
+	}
+	close(ep);
+	free(peers);
 	return 0;
 }
