@@ -8,11 +8,12 @@
 # end; every run is bounded.
 #
 # usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S]
-#                        [--pdp-threads N] [--transport epoll|libfcgi]
+#                        [--pdp-threads N] [--transport epoll]
 #   --quick: a small data set and 1-second runs (a smoke test of the harness).
 #   --build DIR: build a Release tree there (default build-loadtest).
 #   --prebuilt DIR: use the binaries already built in DIR as they are.
-#   --pdp-threads, --transport: the PDP's threads and transport (default: its own defaults).
+#   --pdp-threads, --transport: the PDP's threads and transport (default: its own defaults;
+#     epoll is its only transport).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib.sh"
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--seconds) secs=$2; shift ;;
 	--pdp-threads) pdp_threads_opt="threads: $2"; shift ;;
 	--transport) pdp_transport_opt="transport: $2"; shift ;;
-	*) echo "usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S] [--pdp-threads N] [--transport epoll|libfcgi]" >&2; exit 2 ;;
+	*) echo "usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S] [--pdp-threads N] [--transport epoll]" >&2; exit 2 ;;
 	esac
 	shift
 done

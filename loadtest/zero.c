@@ -1,8 +1,9 @@
 /*
  * zero.c - pdp-zero: the zero-work libfcgi responder the PDP is measured against.
  *
- * The same transport as the PDP (libfcgi, a pool of threads each in
- * FCGX_Accept_r on one listening socket), answering every request with a bare
+ * libfcgi's reference transport (a pool of threads each in FCGX_Accept_r on
+ * one listening socket; the PDP itself no longer offers it, as a hostile peer
+ * can crash or stall it), answering every request with a bare
  * 200 and doing nothing else: what remains of a decision's cost through
  * nginx once the PDP's own work is taken away.
  *
@@ -36,11 +37,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "fcgi_server.h"
 #include "response.h"
+
+/*
+ * Finishes req (its answer written) and closes its connection. libfcgi
+ * lingers on close (shutdown, then poll and read until the peer closes) so
+ * that request bytes left unread cannot reset the peer's socket before it
+ * has read the answer. With nothing left unread there is nothing to reset:
+ * then the connection is simply closed, and the worker does not wait for
+ * nginx to close its end.
+ */
+static void
+fcgi_finish(FCGX_Request *req)
+{
+	int unread = -1;
+
+	if (ioctl(req->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
+		FCGX_Detach(req);
+	FCGX_Finish_r(req);
+}
 
 /* Answers in a --mix cycle: its proportions are kept to within one in MIX_SLOTS. */
 #define MIX_SLOTS 1000
@@ -221,8 +241,9 @@ mix_init(const char *arg)
 	response_allow(&answers[ANSWER_ALLOW], &s, "p-12,p-40");
 	response_deny(&answers[ANSWER_DENY], "block-embargoed", "location is blocked");
 	response_step_up(&answers[ANSWER_STEP_UP], "mfa-outside: multifactor sign-in required",
-	                 "urn:example:mfa", -1);
-	response_unauthenticated(&answers[ANSWER_UNAUTHENTICATED], "pdp-load", "token expired");
+	                 "urn:example:mfa", -1, NULL);
+	response_unauthenticated(&answers[ANSWER_UNAUTHENTICATED], "pdp-load", "token expired",
+	                         NULL);
 	mixed = true;
 	return 0;
 }
@@ -285,7 +306,7 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < threads; i++)
 		responder_init(&responders[i], i);
 	if (epoll) {
-		if (fcgi_start(TRANSPORT_EPOLL, listen_fd, threads, answer, NULL) == NULL) {
+		if (fcgi_start(listen_fd, threads, NULL, answer, NULL) == NULL) {
 			fprintf(stderr, "pdp-zero: cannot start the event loops\n");
 			return 1;
 		}

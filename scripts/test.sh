@@ -34,6 +34,8 @@ for variant in release sanitize; do
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
 	run "context store through nginx and Redis ($variant)" tests/integration/test_redis.sh "$dir/pdp"
 	run "app matching through nginx ($variant)" tests/integration/test_matching.sh "$dir/pdp"
+	run "slow and hostile peers on the socket ($variant)" tests/integration/test_slow_peer.sh "$dir/pdp"
+	run "client input through nginx: audit, sign-in, X-PDP headers ($variant)" tests/integration/test_client_input.sh "$dir/pdp"
 done
 
 # The load-test harness end to end on the release build (small and short; no timing asserted).

@@ -117,15 +117,16 @@ static int
 h_transport(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	const char *s = ydoc_scalar(v);
-	enum transport *out = &((struct config *)t)->transport;
 
+	(void)t;
 	if (s != NULL && strcmp(s, "epoll") == 0)
-		*out = TRANSPORT_EPOLL;
-	else if (s != NULL && strcmp(s, "libfcgi") == 0)
-		*out = TRANSPORT_LIBFCGI;
-	else
-		return YDOC_ERR(p, v, "expected epoll or libfcgi");
-	return 0;
+		return 0;
+	/* libfcgi's reader aborts the process on a hostile record and blocks a worker per peer. */
+	if (s != NULL && strcmp(s, "libfcgi") == 0)
+		return YDOC_ERR(p, v,
+		                "transport libfcgi was removed (a peer could crash or stall it); "
+		                "epoll is the only transport: drop this key");
+	return YDOC_ERR(p, v, "expected epoll (the only transport)");
 }
 
 static int
@@ -147,6 +148,19 @@ h_backlog(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	if (ydoc_get_uint(p->doc, v, 1, 65535, &n, p->err, p->errsz) != 0)
 		return -1;
 	((struct config *)t)->backlog = (unsigned)n;
+	return 0;
+}
+
+static int
+h_read_timeout(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	uint64_t ms;
+
+	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
+		return -1;
+	if (ms < 10 || ms > 60000)
+		return YDOC_ERR(p, v, "read_timeout must be between 10ms and 60s");
+	((struct config *)t)->read_timeout_ms = (unsigned)ms;
 	return 0;
 }
 
@@ -666,6 +680,7 @@ static const struct ydoc_key top_keys[] = {
     {"threads", h_threads},
     {"backlog", h_backlog},
     {"transport", h_transport},
+    {"read_timeout", h_read_timeout},
     {"policies", h_policies},
     {"default_decision", h_default_decision},
     {"realm", h_realm},
@@ -682,8 +697,8 @@ static int
 config_defaults(struct config *c)
 {
 	c->threads = 0; /* unless given: config_default_threads */
-	c->backlog = 1024;
-	c->transport = TRANSPORT_EPOLL;
+	c->backlog = 4096;
+	c->read_timeout_ms = 1000;
 	c->default_decision = DEFAULT_ALLOW;
 	c->max_token_bytes = 8192;
 	c->token_cache_entries = 65536;
@@ -748,13 +763,11 @@ out:
 }
 
 unsigned
-config_default_threads(enum transport t)
+config_default_threads(void)
 {
 	cpu_set_t set;
 	long cpus;
 
-	if (t == TRANSPORT_LIBFCGI)
-		return 4;
 	/* The CPUs this process may run on (a container's cpuset), else all online. */
 	cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
 	                                                    : sysconf(_SC_NPROCESSORS_ONLN);
@@ -777,7 +790,7 @@ config_from_doc(struct ydoc *doc, char *err, size_t errsz)
 	if (root != NULL && ydoc_parse_map(&p, root, top_keys, c) != 0)
 		goto fail;
 	if (c->threads == 0)
-		c->threads = config_default_threads(c->transport);
+		c->threads = config_default_threads();
 	if (c->n_issuers == 0) {
 		ydoc_error(doc, root, err, errsz,
 		           "no \"issuers\": at least one token issuer is required");

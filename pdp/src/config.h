@@ -33,9 +33,6 @@ const char *jwa_name(enum jwa alg);
 
 enum decision_default { DEFAULT_ALLOW, DEFAULT_DENY };
 
-/* How the FastCGI requests are read and answered (see fcgi_server.h). */
-enum transport { TRANSPORT_EPOLL, TRANSPORT_LIBFCGI };
-
 struct config_claims {
 	char *user;
 	char *groups;
@@ -79,9 +76,9 @@ struct config_store {
 struct config {
 	char *path;
 	char *listen;     /* "unix:/path" or "tcp:host:port" */
-	unsigned threads; /* event loops (epoll) or workers (libfcgi) */
+	unsigned threads; /* event loops */
 	unsigned backlog;
-	enum transport transport;
+	unsigned read_timeout_ms; /* for a connection's whole request */
 	char *policies;
 	enum decision_default default_decision;
 	char *realm;
@@ -96,11 +93,10 @@ struct config {
 };
 
 /*
- * The threads a transport runs when the config does not say: an event loop
- * per CPU the process may run on (as nginx's worker_processes auto); for
- * libfcgi's blocking workers, 4 (the measured best on 2 cores).
+ * The event loops the daemon runs when the config does not say: one per CPU
+ * the process may run on (as nginx's worker_processes auto).
  */
-unsigned config_default_threads(enum transport t);
+unsigned config_default_threads(void);
 
 /*
  * Reads path into a new config. Every key has a safe default; unknown keys,

@@ -225,6 +225,10 @@ pdp_reload_store(struct pdp *p, char *err, size_t errsz)
 	return p->store != NULL ? store_reload(p->store, err, errsz) : 0;
 }
 
+/* Where the client was going, for a browser's sign-in (response_sign_in_query). */
+#define target_of(r)                                                                               \
+	(&(const struct response_target){(r)->scheme, (r)->authority, (r)->host, (r)->uri})
+
 static void
 count(struct pdp_counters *c, const struct response *rs)
 {
@@ -247,7 +251,7 @@ reject_token(struct pdp *p, unsigned reader, const struct request *r, enum token
 		          log_escape(id, sizeof(id), r->request_id),
 		          log_escape(ip, sizeof(ip), r->remote_addr), token_strerror(e), why);
 	}
-	response_unauthenticated(rs, p->cfg->realm, token_strerror(e));
+	response_unauthenticated(rs, p->cfg->realm, token_strerror(e), target_of(r));
 }
 
 /* Joins ids (policy ids or acr values) with sep into buf; a list that does not fit is cut. */
@@ -271,19 +275,44 @@ join(char *buf, size_t bufsz, const char *const *items, size_t n, char sep)
 	return buf;
 }
 
+/*
+ * The most each member of a decision line takes (escaped), so that all of
+ * them fit one line (DECISION_LOG_LINE_MAX) whatever a request sends: a
+ * longer value is cut visibly (jline_text), never the line. What is left
+ * lists policies; one that no longer fits leaves the rest unlisted, and the
+ * line says "policies" was truncated.
+ */
+#define LOG_ID_MAX     128  /* request id, address, country, method, app, device, store */
+#define LOG_HOST_MAX   256  /* a DNS name is at most 253 */
+#define LOG_USER_MAX   256  /* user claim */
+#define LOG_URI_MAX    2048 /* path and query */
+#define LOG_REASON_MAX 256  /* the deciding policy and why */
+#define LOG_POLICY_MAX 400  /* one listed policy: its id, result and reason */
+#define LOG_TAIL_MAX   256  /* what follows the lists: report_only's key, revision, latency */
+
 /* The members every decision line starts with. */
 static void
 log_begin(struct jline *j, const struct request *r, const struct response *rs)
 {
 	jline_begin(j);
 	jline_now(j, "time");
-	jline_str(j, "request_id", r->request_id);
-	jline_str(j, "ip", r->remote_addr);
-	jline_str(j, "country", r->country);
-	jline_str(j, "method", r->method);
-	jline_str(j, "host", r->host);
-	jline_str(j, "uri", r->uri);
+	jline_text(j, "request_id", r->request_id, LOG_ID_MAX);
+	jline_text(j, "ip", r->remote_addr, LOG_ID_MAX);
+	jline_text(j, "country", r->country, LOG_ID_MAX);
+	jline_text(j, "method", r->method, LOG_ID_MAX);
+	jline_text(j, "host", r->host, LOG_HOST_MAX);
+	jline_text(j, "uri", r->uri, LOG_URI_MAX);
 	jline_str(j, "decision", decision_name(rs->decision));
+}
+
+/* Room for one more listed policy, else the list is marked truncated. */
+static bool
+log_room_for_policy(struct jline *j, const char *list)
+{
+	if (jline_room(j) >= LOG_POLICY_MAX + LOG_TAIL_MAX)
+		return true;
+	jline_mark(j, list);
+	return false;
 }
 
 static void
@@ -304,7 +333,7 @@ log_unverified(struct pdp *p, const struct request *r, const struct response *rs
 	struct jline j;
 
 	log_begin(&j, r, rs);
-	jline_str(&j, "reason", reason);
+	jline_text(&j, "reason", reason, LOG_REASON_MAX);
 	log_end(p, &j, t0);
 }
 
@@ -316,10 +345,10 @@ log_caller(struct pdp *p, const struct request *r, const struct subject *s, cons
 	struct jline j;
 
 	log_begin(&j, r, rs);
-	jline_str(&j, "user", s->user);
-	jline_str(&j, "device", device);
-	jline_str(&j, "reason", reason);
-	jline_str(&j, "store", store);
+	jline_text(&j, "user", s->user, LOG_USER_MAX);
+	jline_text(&j, "device", device, LOG_ID_MAX);
+	jline_text(&j, "reason", reason, LOG_REASON_MAX);
+	jline_text(&j, "store", store, LOG_ID_MAX);
 	log_end(p, &j, t0);
 }
 
@@ -333,50 +362,52 @@ log_decision(struct pdp *p, const struct request *r, const struct subject *s, co
 	char reason[256];
 
 	log_begin(&j, r, rs);
-	jline_str(&j, "user", s->user);
-	jline_str(&j, "app", res->app == POLICY_NO_ID ? NULL : set->apps[res->app].id);
-	jline_str(&j, "device", device);
-	jline_str(&j, "store", store);
+	jline_text(&j, "user", s->user, LOG_USER_MAX);
+	jline_text(&j, "app", res->app == POLICY_NO_ID ? NULL : set->apps[res->app].id, LOG_ID_MAX);
+	jline_text(&j, "device", device, LOG_ID_MAX);
+	jline_text(&j, "store", store, LOG_ID_MAX);
 	if (res->deciding != NULL) {
 		snprintf(reason, sizeof(reason), "%.128s: %.100s", res->deciding, res->reason);
-		jline_str(&j, "reason", reason);
+		jline_text(&j, "reason", reason, LOG_REASON_MAX);
 	} else if (res->by_default) {
 		jline_str(&j, "reason", "default_decision");
 	}
 	jline_open(&j, "policies", '[');
-	for (size_t i = 0; i < res->n_applied; i++) {
+	for (size_t i = 0; i < res->n_applied && log_room_for_policy(&j, "policies"); i++) {
 		const struct eval_policy *ep = &res->applied[i];
 		const struct pol_policy *pol = &set->policies[ep->policy];
 
 		jline_open(&j, NULL, '{');
-		jline_str(&j, "id", pol->id);
+		jline_text(&j, "id", pol->id, LOG_POLICY_MAX / 2 - 32);
 		jline_str(&j, "result",
 		          pol->block      ? "block"
 		          : ep->satisfied ? "satisfied"
 		                          : "unmet");
-		jline_str(&j, "reason", ep->reason);
+		jline_text(&j, "reason", ep->reason, LOG_POLICY_MAX / 2 - 32);
 		jline_close(&j, '}');
 	}
+	if (res->n_unlisted > 0)
+		jline_mark(&j, "policies"); /* more applied than an evaluation lists */
 	jline_close(&j, ']');
 	jline_open(&j, "report_only", '[');
-	for (size_t i = 0; i < res->n_report_only; i++) {
+	for (size_t i = 0; i < res->n_report_only && log_room_for_policy(&j, "report_only"); i++) {
 		const struct eval_policy *ep = &res->report_only[i];
 
 		jline_open(&j, NULL, '{');
-		jline_str(&j, "id", set->policies[ep->policy].id);
+		jline_text(&j, "id", set->policies[ep->policy].id, LOG_POLICY_MAX / 2 - 32);
 		jline_str(&j, "would", decision_name(res->report_only_decision[i]));
-		jline_str(&j, "reason", ep->reason);
+		jline_text(&j, "reason", ep->reason, LOG_POLICY_MAX / 2 - 32);
 		jline_close(&j, '}');
 	}
 	jline_close(&j, ']');
-	jline_str(&j, "revision", set->revision);
+	jline_text(&j, "revision", set->revision, LOG_ID_MAX);
 	log_end(p, &j, t0);
 }
 
 /* Turns the evaluation into the answer, while the set it points into is held. */
 static void
-answer(const struct policy_set *set, const struct subject *s, const struct eval_result *res,
-       struct response *rs)
+answer(const struct policy_set *set, const struct request *r, const struct subject *s,
+       const struct eval_result *res, struct response *rs)
 {
 	const char *items[EVAL_MAX_LISTED];
 	char list[1024];
@@ -401,7 +432,8 @@ answer(const struct policy_set *set, const struct subject *s, const struct eval_
 				items[n++] = st->acr[j];
 		}
 		response_step_up(rs, res->reason ? res->reason : "sign in again",
-		                 n ? join(list, sizeof(list), items, n, ' ') : NULL, res->max_age);
+		                 n ? join(list, sizeof(list), items, n, ' ') : NULL, res->max_age,
+		                 target_of(r));
 		return;
 	default:
 		response_error(rs);
@@ -436,7 +468,7 @@ gather_context(struct pdp *p, unsigned reader, const struct request *r, const st
 	if (sl->jti_revoked || (sl->user != NULL && sl->user->revoked_before > s->iat)) {
 		*reason = sl->jti_revoked ? "token revoked" : "session revoked";
 		atomic_fetch_add_explicit(&p->counters[reader].revoked, 1, memory_order_relaxed);
-		response_unauthenticated(rs, p->cfg->realm, *reason);
+		response_unauthenticated(rs, p->cfg->realm, *reason, target_of(r));
 		return true;
 	}
 	if (sl->err != STORE_OK) {
@@ -500,7 +532,7 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 			view_write(c, set->serial, &ids);
 	}
 	policy_eval(set, &in, &res);
-	answer(set, s, &res, rs);
+	answer(set, r, s, &res, rs);
 	if (p->dlog != NULL)
 		log_decision(p, r, s, device, store, set, &res, rs, t0);
 	policy_swap_read_end(&p->policies, reader);
@@ -586,7 +618,7 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		goto done;
 	}
 	if (r->token_source == TOKEN_SOURCE_NONE) {
-		response_unauthenticated(rs, p->cfg->realm, NULL);
+		response_unauthenticated(rs, p->cfg->realm, NULL, target_of(r));
 		unverified = "no token";
 		goto done;
 	}

@@ -13,8 +13,10 @@
 
 #include "log.h"
 
-/* Room kept at the end of a jline for ,"truncated":true} */
-#define JLINE_RESERVE 24
+/* Room kept at the end of a jline for ,"truncated":[…]} with its keys (each up to 20 bytes). */
+#define JLINE_RESERVE (32 + JLINE_MAX_TRUNCATED * 24)
+/* What ends a shortened value: "…". */
+#define JLINE_CUT "\xe2\x80\xa6"
 /* How long a line may wait in memory before the writer takes it. */
 #define FLUSH_MS 20
 
@@ -237,7 +239,8 @@ jput(struct jline *j, const char *s, size_t n)
 {
 	if (j->overflow)
 		return;
-	if (j->len + n > sizeof(j->buf) - JLINE_RESERVE) {
+	/* The reserve is for jline_end's "truncated" list; one byte stays for the '}'. */
+	if (j->len + n > sizeof(j->buf) - (j->closing ? 1 : JLINE_RESERVE)) {
 		j->overflow = true;
 		return;
 	}
@@ -268,48 +271,72 @@ utf8_len(const unsigned char *s)
 	return 0;
 }
 
-static void
-jescaped(struct jline *j, const char *v)
+/*
+ * Writes v as a JSON string of at most max bytes between its quotes (escapes
+ * included); true when v was cut there (the marker is the caller's).
+ */
+static bool
+jescaped_max(struct jline *j, const char *v, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)v;
+	size_t start;
 
 	jput(j, "\"", 1);
+	start = j->len;
 	while (*s != '\0' && !j->overflow) {
 		const unsigned char *run = s;
-		size_t n;
+		size_t left = max - (j->len - start), n;
+		char e[6];
 
 		/* Printable ASCII needs no escape: copied a run at a time. */
-		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
+		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\' &&
+		       (size_t)(s - run) < left)
 			s++;
 		if (s > run) {
 			jput(j, (const char *)run, (size_t)(s - run));
 			continue;
 		}
-		if (*s == '"' || *s == '\\') {
-			char e[2] = {'\\', (char)*s};
-
-			jput(j, e, 2);
-			s++;
+		if (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\') {
+			n = 1; /* printable, and no room left */
+		} else if (*s == '"' || *s == '\\') {
+			e[0] = '\\';
+			e[1] = (char)*s;
+			n = 2;
 		} else if (*s < 0x20 || *s == 0x7f) {
-			char e[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
-
-			jput(j, e, 6);
-			s++;
-		} else if ((n = utf8_len(s)) == 0) {
-			jput(j, "\\ufffd", 6);
-			s++;
+			memcpy(e, (char[6]){'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]}, 6);
+			n = 6;
+		} else if (utf8_len(s) == 0) {
+			memcpy(e, "\\ufffd", 6);
+			n = 6;
 		} else {
-			jput(j, (const char *)s, n);
-			s += n;
+			n = utf8_len(s);
+			if (n <= left) {
+				jput(j, (const char *)s, n);
+				s += n;
+				continue;
+			}
 		}
+		if (n > left)
+			break;
+		jput(j, e, n);
+		s++;
 	}
 	jput(j, "\"", 1);
+	return *s != '\0';
+}
+
+static void
+jescaped(struct jline *j, const char *v)
+{
+	jescaped_max(j, v, SIZE_MAX);
 }
 
 static void
 jmember(struct jline *j, const char *key)
 {
+	if (j->depth == 1 && !j->overflow)
+		j->member = key; /* past an overflow: the member that did not fit stays named */
 	if (j->need_comma[j->depth])
 		jput(j, ",", 1);
 	j->need_comma[j->depth] = true;
@@ -332,6 +359,9 @@ jline_begin(struct jline *j)
 	j->len = 0;
 	j->overflow = false;
 	j->depth = 0;
+	j->member = NULL;
+	j->n_truncated = 0;
+	j->closing = false;
 	jput(j, "{", 1);
 	j->depth = 1;
 	j->need_comma[1] = false;
@@ -345,6 +375,41 @@ jline_str(struct jline *j, const char *key, const char *value)
 		return;
 	jmember(j, key);
 	jescaped(j, value);
+	jdone(j);
+}
+
+void
+jline_mark(struct jline *j, const char *key)
+{
+	for (size_t i = 0; i < j->n_truncated; i++) {
+		if (strcmp(j->truncated[i], key) == 0)
+			return;
+	}
+	if (j->n_truncated < JLINE_MAX_TRUNCATED)
+		j->truncated[j->n_truncated++] = key;
+}
+
+size_t
+jline_room(const struct jline *j)
+{
+	size_t used = j->len + JLINE_RESERVE;
+
+	return j->overflow || used >= sizeof(j->buf) ? 0 : sizeof(j->buf) - used;
+}
+
+void
+jline_text(struct jline *j, const char *key, const char *value, size_t max)
+{
+	if (value == NULL)
+		return;
+	jmember(j, key);
+	/* Room for the marker within max: a cut value is at most max bytes with it. */
+	if (jescaped_max(j, value, max > sizeof(JLINE_CUT) ? max - (sizeof(JLINE_CUT) - 1) : 0) &&
+	    !j->overflow) {
+		j->len--; /* the closing quote: the marker goes before it */
+		jput(j, JLINE_CUT "\"", sizeof(JLINE_CUT));
+		jline_mark(j, j->depth == 1 && key != NULL ? key : j->member);
+	}
 	jdone(j);
 }
 
@@ -414,16 +479,25 @@ jline_close(struct jline *j, char bracket)
 size_t
 jline_end(struct jline *j)
 {
-	static const char cut[] = "\"truncated\":true}";
-
 	if (j->overflow) {
-		/* Back to the last whole member, then say so: the line stays valid JSON. */
+		/* Back to the last whole member, and the one being written listed. */
 		j->len = j->last_good;
-		if (j->len > 1)
-			j->buf[j->len++] = ',';
-		memcpy(j->buf + j->len, cut, sizeof(cut) - 1);
-		j->len += sizeof(cut) - 1;
-		return j->len;
+		j->overflow = false;
+		j->depth = 1;
+		j->need_comma[1] = j->len > 1;
+		jline_mark(j, j->member != NULL ? j->member : "line");
+	}
+	j->closing = true;
+	if (j->n_truncated > 0) {
+		/* Within JLINE_RESERVE: keys are short static names, cut at 20 bytes. */
+		jmember(j, "truncated");
+		jput(j, "[", 1);
+		for (size_t i = 0; i < j->n_truncated; i++) {
+			if (i > 0)
+				jput(j, ",", 1);
+			jescaped_max(j, j->truncated[i], 20);
+		}
+		jput(j, "]", 1);
 	}
 	j->buf[j->len++] = '}';
 	return j->len;

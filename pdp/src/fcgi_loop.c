@@ -22,10 +22,24 @@
 
 /* A connection's buffer before it needs a larger one: an auth request is about 2 KiB. */
 #define CONN_INLINE_BYTES 4096
-/* A connection that has not sent a whole request this long after it began is closed. */
-#define CONN_TIMEOUT_MS 10000
-/* Connections one loop holds; beyond it, the loop stops accepting until one closes. */
+/*
+ * Connections one loop holds by default; a new one beyond it closes the oldest
+ * (nginx's answer to the same pressure: ngx_drain_connections), so silent or
+ * slow peers can delay only each other, never the connections behind them.
+ */
 #define LOOP_MAX_CONNS 4096
+/* Bytes of grown buffers one loop holds by default; past it the oldest holders are closed. */
+#define LOOP_MAX_BUFFERED (16u << 20)
+/* Connections closed at once when accept finds no descriptor left (as ngx_drain_connections). */
+#define DRAIN_CONNS 32
+/* Events a loop takes at once; a full batch means a busy loop. */
+#define LOOP_EVENTS 64
+/*
+ * Connections a busy loop accepts per wakeup of the listening socket, so
+ * that the backlog drains faster than peers can fill it (an idle loop takes
+ * one: a second accept would only find the queue empty).
+ */
+#define ACCEPT_BATCH 32
 /* Closed connections a loop keeps for reuse instead of freeing them. */
 #define LOOP_SPARE_CONNS 64
 /* A pause in accepting after it failed for want of descriptors or memory. */
@@ -34,7 +48,7 @@
 #define STOP_GRACE_MS 900
 
 struct conn {
-	int fd;
+	int fd;        /* -1 once closed */
 	bool watched;  /* registered with the loop's epoll */
 	bool answered; /* out holds an answer being written */
 	bool close_after;
@@ -56,6 +70,7 @@ struct loop {
 	int64_t accept_resume;    /* when accepting was paused: when to resume; else 0 */
 	struct conn *head, *tail; /* by deadline */
 	size_t n_conns;
+	size_t buffered;    /* bytes in the connections' grown buffers */
 	struct conn *spare; /* closed connections for reuse, chained by next */
 	size_t n_spare;
 	time_t last_error;
@@ -67,6 +82,7 @@ struct fcgi_loops {
 	int listen_fd, stop_fd;
 	fcgi_handler *handler;
 	void *ctx;
+	struct fcgi_limits lim;
 	unsigned started;
 	struct loop *loops;
 };
@@ -126,22 +142,39 @@ accept_watch(struct loop *l, bool on)
 	l->accepting = on;
 }
 
+/*
+ * Closes c and keeps it as a spare: an event for it may still be pending in
+ * the batch being handled (an older connection closed to make room), so it is
+ * freed only by spares_trim, after the batch.
+ */
 static void
 conn_close(struct loop *l, struct conn *c)
 {
 	/* Closing the descriptor also takes it out of the loop's epoll. */
 	close(c->fd);
+	c->fd = -1;
 	list_unlink(l, c);
 	l->n_conns--;
+	if (c->big != NULL)
+		l->buffered -= c->p.cap;
 	free(c->big);
 	free(c->out);
 	c->big = NULL;
 	c->out = NULL;
-	if (l->n_spare < LOOP_SPARE_CONNS) {
-		c->next = l->spare;
-		l->spare = c;
-		l->n_spare++;
-	} else {
+	c->next = l->spare;
+	l->spare = c;
+	l->n_spare++;
+}
+
+/* Frees the spares beyond LOOP_SPARE_CONNS: between batches, when no event points at one. */
+static void
+spares_trim(struct loop *l)
+{
+	while (l->n_spare > LOOP_SPARE_CONNS) {
+		struct conn *c = l->spare;
+
+		l->spare = c->next;
+		l->n_spare--;
 		free(c);
 	}
 }
@@ -234,17 +267,35 @@ conn_answer(struct loop *l, struct conn *c, bool refused)
 	return conn_send(l, c, iov, 3);
 }
 
+/*
+ * Doubles c's buffer (up to FCGI_PROTO_MAX_BUFFER). When the loop's grown
+ * buffers would pass their bound, the oldest other connections holding one
+ * are closed first; false (c to be closed) when that is not enough.
+ */
 static bool
-conn_grow(struct conn *c)
+conn_grow(struct loop *l, struct conn *c)
 {
 	size_t cap = c->p.cap * 2 < FCGI_PROTO_MAX_BUFFER ? c->p.cap * 2 : FCGI_PROTO_MAX_BUFFER;
-	unsigned char *big = malloc(cap);
+	size_t held = c->big != NULL ? c->p.cap : 0;
+	struct conn *o = l->head;
+	unsigned char *big;
 
-	if (big == NULL)
+	while (l->buffered - held + cap > l->all->lim.max_buffered && o != NULL) {
+		struct conn *next = o->next;
+
+		if (o != c && o->big != NULL) {
+			warn_once_a_second(l, "FastCGI buffers full",
+			                   "closing the oldest incomplete connections");
+			conn_close(l, o);
+		}
+		o = next;
+	}
+	if (l->buffered - held + cap > l->all->lim.max_buffered || (big = malloc(cap)) == NULL)
 		return false;
 	fcgi_proto_move(&c->p, big, cap);
 	free(c->big);
 	c->big = big;
+	l->buffered = l->buffered - held + cap;
 	return true;
 }
 
@@ -267,8 +318,9 @@ conn_serve(struct loop *l, struct conn *c)
 		}
 		switch (step) {
 		case FCGI_STEP_MORE:
-			if (c->p.len == c->p.cap && !conn_grow(c)) {
-				warn_once_a_second(l, "FastCGI connection", "out of memory");
+			if (c->p.len == c->p.cap && !conn_grow(l, c)) {
+				warn_once_a_second(l, "FastCGI connection",
+				                   "no memory for its request left");
 				return CONN_CLOSE;
 			}
 			return CONN_WAIT;
@@ -283,7 +335,7 @@ conn_serve(struct loop *l, struct conn *c)
 			c->close_after = step == FCGI_STEP_REFUSE || !fcgi_proto_next(&c->p);
 			if (!c->close_after) {
 				/* FCGI_KEEP_CONN: the next request has a deadline of its own. */
-				c->deadline = clock_ms() + CONN_TIMEOUT_MS;
+				c->deadline = clock_ms() + l->all->lim.read_timeout_ms;
 				list_unlink(l, c);
 				list_append(l, c);
 			}
@@ -350,7 +402,8 @@ conn_event(struct loop *l, struct conn *c, uint32_t events)
 		conn_close(l, c);
 }
 
-static void
+/* Accepts one connection and reads what it sent; false when there was none to accept. */
+static bool
 accept_one(struct loop *l)
 {
 	struct conn *c;
@@ -359,11 +412,25 @@ accept_one(struct loop *l)
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			warn_once_a_second(l, "accept failed", strerror(errno));
+			if (l->head != NULL) {
+				/* Descriptors held by the oldest connections make room for new
+				 * ones: the listening socket stays readable, accept comes back. */
+				for (int i = 0; i < DRAIN_CONNS && l->head != NULL; i++)
+					conn_close(l, l->head);
+				return false;
+			}
 			accept_watch(l, false);
 			l->accept_resume = clock_ms() + ACCEPT_PAUSE_MS;
 		}
 		/* EAGAIN: another loop took it; ECONNABORTED: the peer gave up. */
-		return;
+		return false;
+	}
+	if (l->n_conns >= l->all->lim.max_conns) {
+		/* Full: the oldest connection (first to expire, still without its whole
+		 * request or its answer taken) makes room for this one. */
+		warn_once_a_second(l, "FastCGI connections full",
+		                   "closing the oldest incomplete connections");
+		conn_close(l, l->head);
 	}
 	if ((c = l->spare) != NULL) {
 		l->spare = c->next;
@@ -371,19 +438,19 @@ accept_one(struct loop *l)
 	} else if ((c = malloc(sizeof(*c))) == NULL) {
 		warn_once_a_second(l, "accept", "out of memory");
 		close(fd);
-		return;
+		return false;
 	}
 	c->fd = fd;
 	c->watched = c->answered = c->close_after = false;
 	c->big = c->out = NULL;
-	c->deadline = clock_ms() + CONN_TIMEOUT_MS;
+	c->deadline = clock_ms() + l->all->lim.read_timeout_ms;
 	fcgi_proto_init(&c->p, c->small, sizeof(c->small));
 	list_append(l, c);
-	if (++l->n_conns >= LOOP_MAX_CONNS)
-		accept_watch(l, false);
+	l->n_conns++;
 	/* nginx writes its request as soon as it connects: it is usually here already. */
 	if (conn_read(l, c) == CONN_CLOSE)
 		conn_close(l, c);
+	return true;
 }
 
 /* Milliseconds until the loop has something to do without an event (-1: nothing). */
@@ -407,12 +474,12 @@ static void *
 loop_main(void *arg)
 {
 	struct loop *l = arg;
-	struct epoll_event ev[64];
+	struct epoll_event ev[LOOP_EVENTS];
 	int64_t stop_at = 0;
 
 	for (;;) {
 		int64_t now = clock_ms();
-		int n = epoll_wait(l->ep, ev, 64, loop_timeout(l, now, stop_at));
+		int n = epoll_wait(l->ep, ev, LOOP_EVENTS, loop_timeout(l, now, stop_at));
 
 		if (n < 0 && errno != EINTR) {
 			log_error("epoll_wait: %s", strerror(errno));
@@ -422,8 +489,9 @@ loop_main(void *arg)
 			void *tag = ev[i].data.ptr;
 
 			if (tag == &listen_tag) {
-				if (stop_at == 0)
-					accept_one(l);
+				for (int k = n == LOOP_EVENTS ? ACCEPT_BATCH : 1;
+				     stop_at == 0 && k > 0 && accept_one(l); k--)
+					;
 			} else if (tag == &stop_tag) {
 				if (stop_at == 0) {
 					/* Stop accepting and no longer hear the stop: it stays
@@ -432,16 +500,18 @@ loop_main(void *arg)
 					epoll_ctl(l->ep, EPOLL_CTL_DEL, l->all->stop_fd, NULL);
 					stop_at = clock_ms() + STOP_GRACE_MS;
 				}
-			} else {
+			} else if (((struct conn *)tag)->fd >= 0) {
+				/* A connection closed earlier in this batch is skipped; one
+				 * reused since by accept only reads what it has. */
 				conn_event(l, tag, ev[i].events);
 			}
 		}
 		now = clock_ms();
 		while (l->head != NULL && l->head->deadline <= now)
 			conn_close(l, l->head);
+		spares_trim(l);
 		if (stop_at == 0 && !l->accepting &&
-		    (l->accept_resume == 0 || l->accept_resume <= now) &&
-		    l->n_conns < LOOP_MAX_CONNS) {
+		    (l->accept_resume == 0 || l->accept_resume <= now)) {
 			l->accept_resume = 0;
 			accept_watch(l, true);
 		}
@@ -460,7 +530,8 @@ loop_main(void *arg)
 }
 
 struct fcgi_loops *
-fcgi_loops_start(int listen_fd, unsigned threads, fcgi_handler *handler, void *ctx)
+fcgi_loops_start(int listen_fd, unsigned threads, const struct fcgi_limits *lim,
+                 fcgi_handler *handler, void *ctx)
 {
 	struct fcgi_loops *all = calloc(1, sizeof(*all));
 	int flags = fcntl(listen_fd, F_GETFL);
@@ -476,6 +547,11 @@ fcgi_loops_start(int listen_fd, unsigned threads, fcgi_handler *handler, void *c
 	all->listen_fd = listen_fd;
 	all->handler = handler;
 	all->ctx = ctx;
+	all->lim.read_timeout_ms =
+	    lim != NULL && lim->read_timeout_ms > 0 ? lim->read_timeout_ms : FCGI_READ_TIMEOUT_MS;
+	all->lim.max_conns = lim != NULL && lim->max_conns > 0 ? lim->max_conns : LOOP_MAX_CONNS;
+	all->lim.max_buffered =
+	    lim != NULL && lim->max_buffered > 0 ? lim->max_buffered : LOOP_MAX_BUFFERED;
 	for (; all->started < threads; all->started++) {
 		struct loop *l = &all->loops[all->started];
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &stop_tag};

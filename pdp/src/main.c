@@ -1,6 +1,5 @@
 /* main.c - the pdp command: serve, check */
 #include <errno.h>
-#include <fcgiapp.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -188,7 +187,6 @@ install_signals(void)
 {
 	struct sigaction sa;
 
-	/* Ours go in before FCGX_Init, which only claims signals still at SIG_DFL. */
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal("pipe: %s", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
@@ -720,8 +718,6 @@ cmd_serve(int argc, char **argv)
 	/* One reader slot per worker, and the last for this thread. */
 	if (pdp_init(&pdp, cfg, cfg->threads + 1, err, sizeof(err)) != 0)
 		fatal("%s: %s", path, err);
-	if (FCGX_Init() != 0)
-		fatal("FCGX_Init failed");
 	fd = fcgi_listen(cfg->listen, cfg->backlog, err, sizeof(err));
 	if (fd < 0)
 		fatal("%s", err);
@@ -729,7 +725,9 @@ cmd_serve(int argc, char **argv)
 	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
 	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
 	log_revision(&pdp, cfg->threads, "serving");
-	server = fcgi_start(cfg->transport, fd, cfg->threads, serve_request, &pdp);
+	server = fcgi_start(fd, cfg->threads,
+	                    &(struct fcgi_limits){.read_timeout_ms = cfg->read_timeout_ms},
+	                    serve_request, &pdp);
 	if (server == NULL)
 		fatal("cannot start worker threads");
 	serve_loop(&pdp, cfg->threads);

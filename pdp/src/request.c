@@ -100,6 +100,8 @@ enum param_slot {
 	P_METHOD,
 	P_HOST,
 	P_URI,
+	P_SCHEME,
+	P_AUTHORITY,
 	P_REMOTE_ADDR,
 	P_COUNTRY,
 	P_REQUEST_ID,
@@ -123,6 +125,8 @@ static const struct {
     PARAM("PDP_METHOD", P_METHOD),
     PARAM("PDP_HOST", P_HOST),
     PARAM("PDP_URI", P_URI),
+    PARAM("PDP_SCHEME", P_SCHEME),
+    PARAM("PDP_AUTHORITY", P_AUTHORITY),
     PARAM("REMOTE_ADDR", P_REMOTE_ADDR),
     PARAM("PDP_COUNTRY", P_COUNTRY),
     PARAM("PDP_REQUEST_ID", P_REQUEST_ID),
@@ -162,6 +166,8 @@ request_parse(struct request *r, const char *const *envp, const char *cookie_nam
 	r->method = v[P_METHOD];
 	r->host = v[P_HOST];
 	r->uri = v[P_URI];
+	r->scheme = v[P_SCHEME];
+	r->authority = nonempty(v[P_AUTHORITY]); /* "" without a Host header (HTTP/1.0) */
 	r->remote_addr = v[P_REMOTE_ADDR];
 	r->country = nonempty(v[P_COUNTRY]);
 	r->request_id = v[P_REQUEST_ID];

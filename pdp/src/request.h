@@ -12,6 +12,8 @@ struct request {
 	const char *method;
 	const char *host;
 	const char *uri;
+	const char *scheme;    /* PDP_SCHEME: http or https, for the sign-in URL */
+	const char *authority; /* PDP_AUTHORITY: host and port as the client addressed them */
 	const char *remote_addr;
 	const char *country; /* NULL: unknown */
 	const char *request_id;

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const decision_names[] = {
     [DECISION_ALLOW] = "allow",     [DECISION_DENY] = "deny",
@@ -66,25 +67,149 @@ put_value(struct response *rs, const char *s, bool list_item)
 	}
 }
 
-/* Appends s percent-encoded for a URL query (RFC 3986): all but unreserved bytes become %XX. */
+/* A query being built in a caller's buffer; overflow: it did not fit. */
+struct query {
+	char *buf;
+	size_t size, len;
+	bool overflow;
+};
+
 static void
-put_query_value(struct response *rs, const char *s)
+qput(struct query *q, const char *s, size_t n)
+{
+	if (q->overflow || q->len + n >= q->size) {
+		q->overflow = true;
+		return;
+	}
+	memcpy(q->buf + q->len, s, n);
+	q->len += n;
+	q->buf[q->len] = '\0';
+}
+
+/* Appends n bytes of s percent-encoded for a URL query (RFC 3986): all but unreserved bytes
+ * become %XX. */
+static void
+qput_encoded(struct query *q, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	static const char unreserved[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
 
-	while (*s != '\0') {
-		size_t n =
-		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
 
-		put(rs, s, n);
-		s += n;
-		if (*s != '\0') {
-			unsigned char c = (unsigned char)*s++;
+		if (c != '\0' && strchr(unreserved, c) != NULL) {
+			qput(q, (const char *)&s[i], 1);
+		} else {
 			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
 
-			put(rs, esc, sizeof(esc));
+			qput(q, esc, sizeof(esc));
 		}
 	}
+}
+
+/*
+ * The authority's host part and its length, when a is "host" or "host:port"
+ * (a DNS name's letters, digits, '-', '_' and '.', or an [IPv6] literal; a
+ * port of 1-65535); NULL otherwise.
+ */
+static const char *
+authority_host(const char *a, size_t *hl)
+{
+	const char *end, *port;
+
+	if (a[0] == '[') {
+		end = strchr(a, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return NULL;
+		for (const char *c = a + 1; c < end; c++) {
+			if (strchr("0123456789abcdefABCDEF:.", *c) == NULL)
+				return NULL;
+		}
+		end++;
+	} else {
+		end =
+		    a +
+		    strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+		if (*end != '\0' && *end != ':')
+			return NULL;
+	}
+	if (end == a)
+		return NULL;
+	if (*end == ':') {
+		long n = 0;
+
+		port = end + 1;
+		if (strlen(port) < 1 || strlen(port) > 5 ||
+		    strspn(port, "0123456789") != strlen(port))
+			return NULL;
+		for (const char *c = port; *c != '\0'; c++)
+			n = n * 10 + (*c - '0');
+		if (n < 1 || n > 65535)
+			return NULL;
+	}
+	*hl = (size_t)(end - a);
+	return a;
+}
+
+bool
+response_sign_in_query(char *buf, size_t size, const struct response_target *t,
+                       const char *acr_values, long long max_age)
+{
+	struct query q = {buf, size, 0, false};
+	const char *authority, *h;
+	size_t hl, host_len;
+	char num[32];
+
+	if (size == 0)
+		return false;
+	buf[0] = '\0';
+	if (t == NULL || t->scheme == NULL || t->host == NULL || t->host[0] == '\0' ||
+	    t->uri == NULL || t->uri[0] != '/' ||
+	    (strcmp(t->scheme, "http") != 0 && strcmp(t->scheme, "https") != 0))
+		return false;
+	/* The authority as the client sent it, if its host is the one nginx routed on. */
+	authority = t->authority != NULL && t->authority[0] != '\0' ? t->authority : t->host;
+	if ((h = authority_host(authority, &hl)) == NULL)
+		return false;
+	host_len = strlen(t->host);
+	if (hl > 1 && h[hl - 1] == '.' && h[0] != '[')
+		hl--; /* nginx's $host drops a trailing dot */
+	if (hl != host_len || strncasecmp(h, t->host, hl) != 0)
+		return false;
+	if (acr_values != NULL && acr_values[0] != '\0') {
+		qput(&q, "acr_values=", 11);
+		qput_encoded(&q, acr_values, strlen(acr_values));
+		qput(&q, "&", 1);
+	}
+	if (max_age >= 0) {
+		snprintf(num, sizeof(num), "max_age=%lld&", max_age);
+		qput(&q, num, strlen(num));
+	}
+	qput(&q, "rd=", 3);
+	qput_encoded(&q, t->scheme, strlen(t->scheme));
+	qput_encoded(&q, "://", 3);
+	qput_encoded(&q, authority, strlen(authority));
+	qput_encoded(&q, t->uri, strlen(t->uri));
+	if (q.overflow) {
+		buf[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* Adds X-PDP-Sign-In when the sign-in query for t can be made. */
+static void
+put_sign_in(struct response *rs, const struct response_target *t, const char *acr_values,
+            long long max_age)
+{
+	char query[RESPONSE_MAX_SIGN_IN];
+
+	if (!response_sign_in_query(query, sizeof(query), t, acr_values, max_age))
+		return;
+	puts_(rs, "X-PDP-Sign-In: ");
+	puts_(rs, query);
+	puts_(rs, "\r\n");
 }
 
 static void
@@ -137,7 +262,8 @@ response_allow(struct response *rs, const struct subject *s, const char *policie
 }
 
 void
-response_unauthenticated(struct response *rs, const char *realm, const char *description)
+response_unauthenticated(struct response *rs, const char *realm, const char *description,
+                         const struct response_target *t)
 {
 	begin(rs, DECISION_UNAUTHENTICATED, 401, "Status: 401 Unauthorized\r\n");
 	puts_(rs, "WWW-Authenticate: Bearer realm=\"");
@@ -150,6 +276,7 @@ response_unauthenticated(struct response *rs, const char *realm, const char *des
 		puts_(rs, "\"");
 	}
 	puts_(rs, "\r\n");
+	put_sign_in(rs, t, NULL, -1);
 	finish(rs);
 }
 
@@ -167,7 +294,7 @@ response_deny(struct response *rs, const char *policy, const char *reason)
 
 void
 response_step_up(struct response *rs, const char *description, const char *acr_values,
-                 long long max_age)
+                 long long max_age, const struct response_target *t)
 {
 	bool acr = acr_values != NULL && acr_values[0] != '\0';
 	char num[32];
@@ -189,22 +316,11 @@ response_step_up(struct response *rs, const char *description, const char *acr_v
 	}
 	puts_(rs, "\r\n");
 	/*
-	 * The same parameters as a URL query, for a browser's sign-in: OpenID Connect names them
-	 * so in an authorization request. Without them an identity provider that still holds a
-	 * session signs the user in as before, and the browser comes back to the same step-up.
+	 * The same parameters in the sign-in query, for a browser: OpenID Connect names them so in
+	 * an authorization request. Without them an identity provider that still holds a session
+	 * signs the user in as before, and the browser comes back to the same step-up.
 	 */
-	if (acr || max_age >= 0) {
-		puts_(rs, "X-PDP-Step-Up: ");
-		if (acr) {
-			puts_(rs, "acr_values=");
-			put_query_value(rs, acr_values);
-		}
-		if (max_age >= 0) {
-			snprintf(num, sizeof(num), "%smax_age=%lld", acr ? "&" : "", max_age);
-			puts_(rs, num);
-		}
-		puts_(rs, "\r\n");
-	}
+	put_sign_in(rs, t, acr_values, max_age);
 	finish(rs);
 }
 

@@ -1,12 +1,47 @@
-/* fuzz_request.c - libFuzzer target: Authorization and Cookie headers from any bytes */
+/* fuzz_request.c - libFuzzer target: request params from any bytes, and what is made of them */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision_log.h"
 #include "request.h"
+#include "response.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * The two values as a client's Host header and URI: a sign-in query is made
+ * only of unreserved bytes, %XX, '=' and '&', with one rd, last; and as free
+ * text in a decision line, each is cut within its bound.
+ */
+static void
+check_made_of(const char *a, const char *b)
+{
+	static const char ok[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%=&";
+	struct response_target t = {"https", a, "a.example", b};
+	char q[RESPONSE_MAX_SIGN_IN], *rd;
+	static const char prefix[] = "acr_values=urn%3Ax%20y&max_age=5&rd=";
+	struct jline j;
+
+	if (response_sign_in_query(q, sizeof(q), &t, "urn:x y", 5)) {
+		if (strspn(q, ok) != strlen(q) || strncmp(q, prefix, sizeof(prefix) - 1) != 0)
+			abort();
+		rd = strstr(q, "rd=");
+		if (strchr(rd, '&') != NULL || strstr(rd + 3, "rd=") != NULL)
+			abort();
+	} else if (q[0] != '\0') {
+		abort();
+	}
+	jline_begin(&j);
+	jline_text(&j, "uri", b, 64);
+	jline_text(&j, "host", a, 16);
+	jline_str(&j, "decision", "allow");
+	/* {"uri":"…","host":"…","decision":"allow","truncated":["uri","host"]} at most */
+	if (jline_end(&j) > 1 + 8 + 64 + 2 + 9 + 16 + 2 + 19 + 26 || j.buf[j.len - 1] != '}')
+		abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -39,6 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)request_token_wellformed(&r);
 	}
+	check_made_of(auth + 19, cookie != NULL ? cookie + 12 : "");
 	free(auth);
 	free(cookie);
 	return 0;

@@ -32,6 +32,7 @@ printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\
 "$build/pdp/pdp-mint" keygen rsa --kid r --key "$build/k1.pem" --jwks "$corpus/jwks/rsa.json" >/dev/null
 "$build/pdp/pdp-mint" keygen p384 --kid e --key "$build/k2.pem" --jwks "$corpus/jwks/ec.json" >/dev/null
 printf 'Bearer abc.def.ghi\0theme=1; pdp_token="x.y.z"' >"$corpus/request/both"
+printf 'a.example:8443\0/x?a=1&rd=https://e/\x01"\\\xc3\xa9' >"$corpus/request/sign-in"
 # FastCGI: a piece-size byte, then a request as nginx sends it; one kept open for a second;
 # management records.
 fcgi_req() { # ID FLAGS

@@ -10,7 +10,7 @@ not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "wanted [$2], got [$3] ${4:-}"; fi; }
 # A here-string, not a pipe: grep -q exits early, and pipefail would count printf's SIGPIPE.
 expect_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $(head -c 2000 <<<"$3")"; fi; }
-# expect_no_crash_report LOG: no sanitizer or crash report in a PDP log.
+# expect_no_crash_report LOG: no sanitizer, crash or abort report in the daemon's log.
 expect_no_crash_report() {
 	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation|Aborted' "$1"; then
 		not_ok "no sanitizer or crash report in the PDP log" "$(grep -E -A5 'Sanitizer|runtime error' "$1" | head -30)"

@@ -63,6 +63,24 @@ lines_are_json_and_escaped(void **state)
 	json_decref(o);
 }
 
+/* The keys a line lists in "truncated", comma-joined ("" when none). */
+static const char *
+truncated_keys(json_t *o)
+{
+	static char keys[256];
+	json_t *t = json_object_get(o, "truncated"), *k;
+	size_t i;
+
+	keys[0] = '\0';
+	json_array_foreach(t, i, k)
+	{
+		if (i > 0)
+			strcat(keys, ",");
+		strncat(keys, json_string_value(k), 64);
+	}
+	return keys;
+}
+
 static void
 overlong_lines_stay_valid_json(void **state)
 {
@@ -77,7 +95,7 @@ overlong_lines_stay_valid_json(void **state)
 	jline_begin(&j);
 	jline_str(&j, "first", "kept");
 	jline_open(&j, "policies", '[');
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 20; i++)
 		jline_str(&j, NULL, big);
 	jline_close(&j, ']');
 	jline_str(&j, "after", "lost");
@@ -85,8 +103,71 @@ overlong_lines_stay_valid_json(void **state)
 	assert_true(n <= DECISION_LOG_LINE_MAX);
 	o = parse(&j, n);
 	assert_string_equal(json_string_value(json_object_get(o, "first")), "kept");
-	assert_true(json_is_true(json_object_get(o, "truncated")));
-	assert_null(json_object_get(o, "policies")); /* cut back to the last whole member */
+	/* Cut back to the last whole member; the one being written is named. */
+	assert_string_equal(truncated_keys(o), "policies");
+	assert_null(json_object_get(o, "policies"));
+	json_decref(o);
+}
+
+/* Free text is cut visibly at its bound; the members around it are all kept. */
+static void
+long_free_text_is_cut_visibly(void **state)
+{
+	static char uri[8200], ctl[400], utf[400];
+	struct jline j;
+	size_t n;
+	json_t *o;
+	const char *v;
+
+	(void)state;
+	memcpy(uri, "/x?q=", 5);
+	memset(uri + 5, 'a', sizeof(uri) - 6);
+	memset(ctl, '\x01', sizeof(ctl) - 1);           /* six bytes each once escaped */
+	for (size_t i = 0; i + 2 < sizeof(utf); i += 2) /* two-byte characters */
+		memcpy(utf + i, "\xc3\xbc", 2);
+	jline_begin(&j);
+	jline_str(&j, "request_id", "r1");
+	jline_text(&j, "uri", uri, 2048);
+	jline_str(&j, "decision", "allow");
+	jline_text(&j, "user", "alice", 256);
+	jline_text(&j, "ctl", ctl, 100);
+	jline_text(&j, "utf", utf, 101);
+	jline_open(&j, "policies", '[');
+	jline_open(&j, NULL, '{');
+	jline_text(&j, "id", "p1", 64);
+	jline_text(&j, "reason", uri, 64);
+	jline_close(&j, '}');
+	jline_close(&j, ']');
+	assert_true(jline_room(&j) > 0);
+	n = jline_end(&j);
+	o = parse(&j, n);
+	v = json_string_value(json_object_get(o, "uri"));
+	assert_non_null(v);
+	assert_true(strlen(v) <= 2048 && strlen(v) > 2000);
+	assert_memory_equal(v, "/x?q=aaa", 8);
+	assert_string_equal(v + strlen(v) - 3, "\xe2\x80\xa6"); /* ends in the marker */
+	assert_string_equal(json_string_value(json_object_get(o, "decision")), "allow");
+	assert_string_equal(json_string_value(json_object_get(o, "user")), "alice");
+	assert_string_equal(json_string_value(json_object_get(o, "request_id")), "r1");
+	/* Cut between escapes and characters, never within one. */
+	v = json_string_value(json_object_get(o, "ctl"));
+	assert_int_equal(strlen(v), 16 + 3);
+	v = json_string_value(json_object_get(o, "utf"));
+	assert_int_equal(strlen(v) % 2, 1); /* whole two-byte characters and the marker */
+	v = json_string_value(
+	    json_object_get(json_array_get(json_object_get(o, "policies"), 0), "reason"));
+	assert_true(strlen(v) <= 64);
+	/* A value cut inside a list names the list. */
+	assert_string_equal(truncated_keys(o), "uri,ctl,utf,policies");
+	json_decref(o);
+
+	/* Short values are as they were, and no "truncated" member. */
+	jline_begin(&j);
+	jline_text(&j, "uri", "/short", 2048);
+	n = jline_end(&j);
+	o = parse(&j, n);
+	assert_string_equal(json_string_value(json_object_get(o, "uri")), "/short");
+	assert_null(json_object_get(o, "truncated"));
 	json_decref(o);
 }
 
@@ -321,6 +402,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(lines_are_json_and_escaped),
 	    cmocka_unit_test(overlong_lines_stay_valid_json),
+	    cmocka_unit_test(long_free_text_is_cut_visibly),
 	    cmocka_unit_test(time_is_utc_to_the_millisecond_across_seconds),
 	    cmocka_unit_test(writes_every_line_then_closes),
 	    cmocka_unit_test(lines_from_many_threads_arrive_whole_or_counted),

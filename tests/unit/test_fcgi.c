@@ -565,7 +565,7 @@ epoll_transport_answers_over_a_socket(void **state)
 	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
 	lfd = fcgi_listen(addr, 16, err, sizeof(err));
 	assert_true(lfd >= 0);
-	srv = fcgi_start(TRANSPORT_EPOLL, lfd, 2, echo, NULL);
+	srv = fcgi_start(lfd, 2, NULL, echo, NULL);
 	assert_non_null(srv);
 
 	/* A request sent whole, as nginx does. */
@@ -649,6 +649,97 @@ epoll_transport_answers_over_a_socket(void **state)
 	close(lfd);
 }
 
+/* A loop's own answer on a fresh connection: also a barrier, one batch of the loop's events. */
+static void
+round_trip(const struct bytes *in)
+{
+	bool closed;
+	int fd = dial();
+
+	send_all(fd, in->b, in->n);
+	assert_non_null(strstr(read_answer(fd, &closed), "uri=/a?b=c"));
+	close(fd);
+}
+
+/* True when the loop has closed fd (EOF within read_answer's wait). */
+static bool
+closed_by_loop(int fd)
+{
+	bool closed;
+
+	read_answer(fd, &closed);
+	return closed;
+}
+
+static void
+silent_and_slow_peers_cannot_hold_the_loops(void **state)
+{
+	static struct bytes in, big;
+	static unsigned char part[40000];
+	struct fcgi_server *srv;
+	char err[256], addr[300];
+	int lfd, idle[4], a, b;
+
+	(void)state;
+	in.n = 0;
+	request(&in, 1, 0, nginx_params(), 65535);
+	sock_path = test_path("fcgi-limits.sock");
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+
+	/* A request not whole by its read deadline is closed. */
+	lfd = fcgi_listen(addr, 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	srv = fcgi_start(lfd, 1, &(struct fcgi_limits){.read_timeout_ms = 200}, echo, NULL);
+	assert_non_null(srv);
+	a = dial();
+	send_all(a, in.b, 20);
+	assert_true(closed_by_loop(a));
+	close(a);
+	fcgi_stop(srv, lfd);
+	close(lfd);
+
+	/* A full loop closes its oldest connection for a new one, which is answered. */
+	lfd = fcgi_listen(addr, 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	srv = fcgi_start(lfd, 1,
+	                 &(struct fcgi_limits){
+	                     .read_timeout_ms = 60000, .max_conns = 4, .max_buffered = 96 << 10},
+	                 echo, NULL);
+	assert_non_null(srv);
+	for (int i = 0; i < 4; i++) {
+		idle[i] = dial();
+		send_all(idle[i], in.b, 3);
+	}
+	round_trip(&in);
+	assert_true(closed_by_loop(idle[0]));
+	for (int i = 0; i < 4; i++)
+		close(idle[i]);
+
+	/* Grown buffers past the loop's bound: the oldest holder is closed, the newer served. */
+	big.n = 0;
+	begin(&big, 1, FCGI_RESPONDER, 0);
+	memcpy(big.b + big.n,
+	       (unsigned char[8]){FCGI_VERSION_1, FCGI_PARAMS, 0, 1, 0xff, 0xff, 0, 0}, 8);
+	big.n += 8;
+	memset(part, 'x', sizeof(part));
+	a = dial();
+	send_all(a, big.b, big.n);
+	send_all(a, part, sizeof(part));
+	for (int i = 0; i < 10; i++)
+		round_trip(&in); /* a batch each: a's buffer has grown to 64 KiB */
+	b = dial();
+	send_all(b, big.b, big.n);
+	send_all(b, part, sizeof(part));
+	for (int i = 0; i < 10; i++)
+		round_trip(&in);
+	assert_true(closed_by_loop(a));
+	close(a);
+	close(b);
+	round_trip(&in);
+	fcgi_stop(srv, lfd);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -662,6 +753,7 @@ main(void)
 	    cmocka_unit_test(bad_input_is_refused_or_dropped),
 	    cmocka_unit_test(answers_are_framed),
 	    cmocka_unit_test(epoll_transport_answers_over_a_socket),
+	    cmocka_unit_test(silent_and_slow_peers_cannot_hold_the_loops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
