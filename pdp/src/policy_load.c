@@ -1343,11 +1343,11 @@ parse_file(struct loader *l, struct ydoc *doc, size_t *next)
 {
 	static const char *const kinds[] = {"apps", "locations", "strengths", "policies"};
 	struct policy_set *set = l->set;
-	yaml_node_t *root = ydoc_root(doc), *k, *v, *item;
+	yaml_node_t *root, *k, *v, *item;
 
 	l->p.doc = doc;
-	if (root == NULL)
-		return 0;
+	if ((root = ydoc_root_required(doc, "policies: []", l->p.err, l->p.errsz)) == NULL)
+		return -1;
 	if (root->type != YAML_MAPPING_NODE)
 		return YDOC_ERR(&l->p, root,
 		                "expected a mapping of apps, locations, strengths and policies");
@@ -1361,10 +1361,10 @@ parse_file(struct loader *l, struct ydoc *doc, size_t *next)
 			    "unknown key \"%s\" (expected apps, locations, strengths or "
 			    "policies)",
 			    ydoc_scalar(k));
-		if (v->type != YAML_SEQUENCE_NODE && !ydoc_is_null(v))
+		if (ydoc_list_given(doc, k, v, l->p.err, l->p.errsz) != 0)
+			return -1;
+		if (v->type != YAML_SEQUENCE_NODE)
 			return YDOC_ERR(&l->p, v, "%s is a list", kinds[kind]);
-		if (ydoc_is_null(v))
-			continue;
 		YDOC_SEQ_FOREACH(doc, v, item)
 		{
 			int rc;

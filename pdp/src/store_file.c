@@ -236,8 +236,19 @@ data_from_doc(struct ydoc *doc, const char *path, char *err, size_t errsz)
 	arena_init(&d->mem, 64 * 1024, FILE_MAX_BYTES);
 	fp.p = (struct ydoc_parse){doc, err, errsz};
 	fp.d = d;
-	root = ydoc_root(doc);
-	if (root != NULL && !ydoc_is_null(root) && ydoc_parse_map(&fp.p, root, file_keys, d) != 0)
+	/* A file cut to nothing must not read as "no revocations". */
+	if ((root = ydoc_root_required(doc, "revoked_jtis: []", err, errsz)) == NULL)
+		goto fail;
+	if (root->type == YAML_MAPPING_NODE) {
+		yaml_node_t *k, *v;
+
+		YDOC_MAP_FOREACH(doc, root, k, v)
+		{
+			if (ydoc_list_given(doc, k, v, err, errsz) != 0)
+				goto fail;
+		}
+	}
+	if (ydoc_parse_map(&fp.p, root, file_keys, d) != 0)
 		goto fail;
 	if (sort_unique(d->devices, d->n_devices, sizeof(*d->devices), cmp_device, path, "device",
 	                err, errsz) != 0 ||

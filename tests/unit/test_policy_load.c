@@ -410,6 +410,35 @@ loads_a_directory(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
+/* A file cut to nothing, or to its first line, is an error: never a smaller set. */
+static void
+empty_documents_are_errors(void **state)
+{
+	char err[1024];
+	struct policy_set *s;
+
+	(void)state;
+	expect_error("", "policies.yaml:1:1",
+	             "the file holds nothing (empty, or only comments); write \"policies: []\"");
+	expect_error("# the baseline\n\n# more comments\n", "policies.yaml:1:1",
+	             "write \"policies: []\" if nothing is meant to be here");
+	expect_error("~\n", "policies.yaml:1:1", "the document is null");
+	expect_error("null\n", "policies.yaml:1:1", "the document is null");
+	expect_error("policies:\n", "policies.yaml:1:1",
+	             "policies has no value; write \"policies: []\" if the list is meant to be "
+	             "empty");
+	expect_error("policies: ~\n", "policies.yaml:1:1", "policies has no value");
+	expect_error("strengths: []\npolicies:\n# cut here\n", "policies.yaml:2:1",
+	             "policies has no value");
+	no_mismatches();
+	/* Said explicitly, nothing is fine. */
+	s = load2(apps_yaml, "policies: []\n", err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(s->n_policies, 0);
+	policy_set_free(s);
+}
+
 int
 main(void)
 {
@@ -422,6 +451,7 @@ main(void)
 	    cmocka_unit_test(warnings_for_contradictions),
 	    cmocka_unit_test(own_mfa_replaces_builtin),
 	    cmocka_unit_test(loads_a_directory),
+	    cmocka_unit_test(empty_documents_are_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -749,6 +749,13 @@ file_store_refuses_bad_files(void **state)
 	    {"users:\n  - { id: u, colour: red }\n", ":2:14: unknown user field \"colour\""},
 	    {"devices:\n  - { id: a, trust: full }\n", ":2:21: trust must be one of"},
 	    {"people: []\n", ":1:1: unknown key \"people\""},
+	    /* Cut to nothing, or to its first line: never "no records". */
+	    {"",
+	     ":1:1: the file holds nothing (empty, or only comments); write \"revoked_jtis: []\""},
+	    {"# users:\n#   - { id: mallory, disabled: true }\n", ":1:1: the file holds nothing"},
+	    {"~\n", ":1:1: the document is null; write \"revoked_jtis: []\""},
+	    {"users:\n", ":1:1: users has no value; write \"users: []\""},
+	    {"devices: []\nrevoked_jtis:\n", ":2:1: revoked_jtis has no value"},
 	};
 	struct config_store cfg = {.type = STORE_FILE, .ttl_ms = 1000, .cache_entries = 8};
 	char err[512];
