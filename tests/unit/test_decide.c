@@ -273,7 +273,7 @@ cached_caller_follows_a_reload(void **state)
 	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g1\n"
 	                                          "    users: { include: { groups: [g1] } }\n"
 	                                          "    apps: { include: all }\n    grant: block\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, err, sizeof(err)), 0);
+	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), 0);
 	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 403); /* the token's groups are [g1] */
 	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
@@ -281,7 +281,7 @@ cached_caller_follows_a_reload(void **state)
 	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g2\n"
 	                                          "    users: { include: { groups: [g2] } }\n"
 	                                          "    apps: { include: all }\n    grant: block\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, err, sizeof(err)), 0);
+	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++) {
 		pdp_decide(&f->pdp, 0, &r, f->now, &rs);
 		assert_int_equal(rs.status, 200);
