@@ -36,6 +36,7 @@ for variant in release sanitize; do
 	run "app matching through nginx ($variant)" tests/integration/test_matching.sh "$dir/pdp"
 	run "slow and hostile peers on the socket ($variant)" tests/integration/test_slow_peer.sh "$dir/pdp"
 	run "client input through nginx: audit, sign-in, X-PDP headers ($variant)" tests/integration/test_client_input.sh "$dir/pdp"
+	run "reload safety through nginx ($variant)" tests/integration/test_reload.sh "$dir/pdp"
 done
 
 # The load-test harness end to end on the release build (small and short; no timing asserted).

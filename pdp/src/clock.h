@@ -20,4 +20,14 @@ clock_ms(void)
 	return clock_ns() / 1000000;
 }
 
+/* Sleeps ms milliseconds (signals do not cut it short). */
+static inline void
+clock_sleep_ms(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+	while (ms > 0 && nanosleep(&ts, &ts) != 0)
+		;
+}
+
 #endif

@@ -675,6 +675,52 @@ h_store(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
+static int
+h_reload_settle(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	struct config_reload *r = t;
+
+	if (ydoc_get_duration_ms(p->doc, v, &r->settle_ms, p->err, p->errsz) != 0)
+		return -1;
+	if (r->settle_ms < 10 || r->settle_ms > 60000)
+		return YDOC_ERR(p, v, "settle must be between 10ms and 60s");
+	return 0;
+}
+
+/* A share as "50%" or 50. */
+static int
+h_reload_max_drop(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	const char *s = ydoc_scalar(v);
+	char *end = NULL;
+	unsigned long n = 0;
+
+	if (s != NULL && s[0] >= '0' && s[0] <= '9')
+		n = strtoul(s, &end, 10);
+	if (end == NULL || end == s || (*end != '\0' && strcmp(end, "%") != 0) || n > 100)
+		return YDOC_ERR(p, v, "max_drop is a share from 0%% to 100%%, e.g. 50%%");
+	((struct config_reload *)t)->max_drop_pct = (unsigned)n;
+	return 0;
+}
+
+static const struct ydoc_key reload_keys[] = {
+    {"settle", h_reload_settle},
+    {"max_drop", h_reload_max_drop},
+    {NULL, NULL},
+};
+
+static int
+h_reload(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	return ydoc_parse_map(p, v, reload_keys, &((struct config *)t)->reload);
+}
+
+static int
+h_pid_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	return set_string(p, v, &((struct config *)t)->pid_file);
+}
+
 static const struct ydoc_key top_keys[] = {
     {"listen", h_listen},
     {"threads", h_threads},
@@ -689,6 +735,8 @@ static const struct ydoc_key top_keys[] = {
     {"store", h_store},
     {"decision_log", h_decision_log},
     {"log_level", h_log_level},
+    {"reload", h_reload},
+    {"pid_file", h_pid_file},
     {NULL, NULL},
 };
 
@@ -710,6 +758,8 @@ config_defaults(struct config *c)
 	c->store.ttl_ms = 300000;
 	c->store.negative_ttl_ms = 30000; /* 0 while a store entry is read: see h_store */
 	c->store.cache_entries = 65536;
+	c->reload.settle_ms = 200;
+	c->reload.max_drop_pct = 50;
 	if ((c->listen = strdup("unix:/run/pdp/pdp.sock")) == NULL ||
 	    (c->policies = strdup("/etc/pdp/policies")) == NULL ||
 	    (c->realm = strdup("pdp")) == NULL || (c->store.prefix = strdup("pdp:")) == NULL)
@@ -748,7 +798,7 @@ resolve_paths(struct config *c)
 			return -1;
 	}
 	if (resolve_path(&c->policies, dir) != 0 || resolve_path(&c->decision_log, dir) != 0 ||
-	    resolve_path(&c->store.path, dir) != 0 ||
+	    resolve_path(&c->store.path, dir) != 0 || resolve_path(&c->pid_file, dir) != 0 ||
 	    resolve_path(&c->store.password_file, dir) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_issuers; i++) {
@@ -859,6 +909,7 @@ config_free(struct config *c)
 	free(c->realm);
 	free(c->token_cookie);
 	free(c->decision_log);
+	free(c->pid_file);
 	free(c->store.address);
 	free(c->store.path);
 	free(c->store.username);

@@ -73,6 +73,12 @@ struct config_store {
 	enum decision_default on_store_error;
 };
 
+/* How reloads triggered by file changes behave (DESIGN §6). */
+struct config_reload {
+	uint64_t settle_ms;    /* quiet this long after the last write before reading */
+	unsigned max_drop_pct; /* refuse to drop more than this share without a confirm */
+};
+
 struct config {
 	char *path;
 	char *listen;     /* "unix:/path" or "tcp:host:port" */
@@ -90,6 +96,8 @@ struct config {
 	struct config_store store;
 	char *decision_log;
 	enum log_level log_level;
+	struct config_reload reload;
+	char *pid_file; /* NULL: none; `pdp reload` signals the pid written here */
 };
 
 /*

@@ -203,26 +203,64 @@ pdp_counters_sum(struct pdp *p, struct pdp_counters *sum)
 	}
 }
 
-int
-pdp_reload_policies(struct pdp *p, char *err, size_t errsz)
+/* A reload reads this many times at most, waiting for two reads that agree. */
+#define RELOAD_MAX_READS 5
+
+static struct reload_guard
+reload_guard_of(const struct pdp *p, bool confirmed)
 {
-	struct policy_set *set = policy_set_load(p->cfg->policies, err, errsz);
+	/* Long enough to see a writer still at work; the settle window came before. */
+	uint64_t gap = p->cfg->reload.settle_ms / 10;
+
+	return (struct reload_guard){.max_drop_pct = p->cfg->reload.max_drop_pct,
+	                             .confirmed = confirmed,
+	                             .reread_ms = gap < 5    ? 5
+	                                          : gap > 50 ? 50
+	                                                     : (unsigned)gap,
+	                             .max_reads = RELOAD_MAX_READS};
+}
+
+int
+pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
+{
+	struct reload_guard g = reload_guard_of(p, confirmed);
+	struct policy_set *set =
+	    policy_set_load_settled(p->cfg->policies, g.reread_ms, g.max_reads, err, errsz);
+	/* Only reloads replace the set, one at a time: this thread may read it as is. */
+	const struct policy_set *old = atomic_load(&p->policies.current);
+	char ids[512];
+	size_t enforced, dropped;
 
 	if (set == NULL) {
 		atomic_fetch_add(&p->reload_failures, 1);
-		return -1;
+		return RELOAD_FAILED;
+	}
+	dropped = policy_set_dropped(old, set, &enforced, ids, sizeof(ids));
+	if (reload_guard_refuses(&g, enforced, dropped)) {
+		snprintf(err, errsz,
+		         "revision %s would drop %zu of %zu enforced policies [%s] (more than "
+		         "reload.max_drop %u%%)",
+		         set->revision, dropped, enforced, ids, g.max_drop_pct);
+		policy_set_free(set);
+		atomic_fetch_add(&p->reload_refused[RELOAD_WHAT_POLICIES], 1);
+		return RELOAD_REFUSED;
 	}
 	for (size_t i = 0; i < set->n_warnings; i++)
 		log_warn("%s", set->warnings[i]);
 	policy_swap_replace(&p->policies, set);
 	atomic_fetch_add(&p->reloads, 1);
-	return 0;
+	return RELOAD_OK;
 }
 
 int
-pdp_reload_store(struct pdp *p, char *err, size_t errsz)
+pdp_reload_store(struct pdp *p, bool confirmed, char *err, size_t errsz)
 {
-	return p->store != NULL ? store_reload(p->store, err, errsz) : 0;
+	struct reload_guard g = reload_guard_of(p, confirmed);
+	int rc = p->store != NULL ? store_reload(p->store, &g, err, errsz) : RELOAD_OK;
+
+	if (rc == RELOAD_REFUSED)
+		atomic_fetch_add(&p->reload_refused[RELOAD_WHAT_STORE], 1);
+	return rc;
 }
 
 /* Where the client was going, for a browser's sign-in (response_sign_in_query). */

@@ -32,6 +32,9 @@ struct pdp_counters {
 
 struct decision_log;
 
+/* What a reload refused to apply, for pdp_reload_refused_total{what}. */
+enum reload_what { RELOAD_WHAT_POLICIES, RELOAD_WHAT_STORE, RELOAD_WHATS };
+
 struct pdp {
 	const struct config *cfg;
 	struct decision_log *dlog; /* NULL: no decision log */
@@ -43,6 +46,7 @@ struct pdp {
 	struct pdp_counters *counters; /* one per reader */
 	atomic_uint_fast64_t reloads;
 	atomic_uint_fast64_t reload_failures;
+	atomic_uint_fast64_t reload_refused[RELOAD_WHATS]; /* by the drop guard */
 };
 
 /*
@@ -59,14 +63,17 @@ void pdp_fini(struct pdp *p);
 void pdp_counters_sum(struct pdp *p, struct pdp_counters *sum);
 
 /*
- * Loads cfg->policies again and swaps it in if valid; requests in flight
- * finish on the set they began with. On failure the last good set keeps
- * serving and err says why. Returns 0 or -1. One caller at a time.
+ * Loads cfg->policies again, once two reads agree (cfg->reload), and swaps
+ * it in if valid; requests in flight finish on the set they began with.
+ * Unless confirmed (SIGHUP, `pdp reload`), a set that would drop every
+ * enforced policy, or more than reload.max_drop of them, is refused. Returns
+ * an enum reload_result; on failure or refusal the last good set keeps
+ * serving and err says why. One caller at a time.
  */
-int pdp_reload_policies(struct pdp *p, char *err, size_t errsz);
+int pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz);
 
-/* Re-reads the context store's file (the file store); 0, or -1 with err. */
-int pdp_reload_store(struct pdp *p, char *err, size_t errsz);
+/* Re-reads the context store's file (the file store) under the same rules. */
+int pdp_reload_store(struct pdp *p, bool confirmed, char *err, size_t errsz);
 
 /*
  * Decides request r at time now and writes the answer into rs. reader is the

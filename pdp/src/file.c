@@ -2,10 +2,13 @@
 #include "file.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "clock.h"
 
 int
 file_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errsz)
@@ -53,6 +56,42 @@ fail:
 	fclose(f);
 	free(b);
 	return -1;
+}
+
+int
+file_read_settled(const char *path, size_t max, unsigned gap_ms, unsigned max_reads, char **buf,
+                  size_t *len, char *err, size_t errsz)
+{
+	char *prev = NULL, *cur = NULL;
+	size_t n_prev = 0, n_cur = 0;
+
+	if (file_read(path, max, &prev, &n_prev, err, errsz) != 0)
+		return -1;
+	for (unsigned i = 1; i < max_reads; i++) {
+		bool same;
+
+		clock_sleep_ms(gap_ms);
+		if (file_read(path, max, &cur, &n_cur, err, errsz) != 0) {
+			free(prev);
+			return -1;
+		}
+		same = n_cur == n_prev && memcmp(cur, prev, n_cur) == 0;
+		free(prev);
+		prev = cur;
+		n_prev = n_cur;
+		if (same)
+			break;
+		if (i + 1 == max_reads) {
+			snprintf(err, errsz,
+			         "%s: kept changing over %u reads %u ms apart; not loaded", path,
+			         max_reads, gap_ms);
+			free(prev);
+			return -1;
+		}
+	}
+	*buf = prev;
+	*len = n_prev;
+	return 0;
 }
 
 int

@@ -11,6 +11,14 @@
  */
 int file_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errsz);
 
+/*
+ * The same for a file that may be being written: reads it again gap_ms later
+ * until two consecutive reads are the same bytes, at most max_reads times
+ * (< 2: once). When they never agree, -1 with the reason in err.
+ */
+int file_read_settled(const char *path, size_t max, unsigned gap_ms, unsigned max_reads, char **buf,
+                      size_t *len, char *err, size_t errsz);
+
 /* The same for a secret: one trailing newline ("\n" or "\r\n") is not part of it. */
 int file_read_secret(const char *path, size_t max, char **buf, size_t *len, char *err,
                      size_t errsz);

@@ -20,6 +20,7 @@
 #include "decision_log.h"
 #include "explain.h"
 #include "fcgi_server.h"
+#include "file.h"
 #include "log.h"
 #include "policy_case.h"
 #include "policy_load.h"
@@ -62,6 +63,7 @@ usage(FILE *f)
 	        "URL\n"
 	        "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
 	        "                   [--user-agent UA] [--device JSON] [--user JSON] [--json]\n"
+	        "       pdp reload (-c CONFIG | --pid PID)\n"
 	        "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
 	        "       pdp version\n"
 	        "\n"
@@ -72,6 +74,8 @@ usage(FILE *f)
 	        "test     run the cases in POLICY_DIR/tests/*.yaml; exit 1 on any failure\n"
 	        "         (-v: explain every case)\n"
 	        "explain  what-if: every policy for a caller and request, and the decision\n"
+	        "reload   ask the running daemon (the config's pid_file) to reload now,\n"
+	        "         applying a change a reload after a file edit refused to drop\n"
 	        "admin    write device, user and revocation records to Redis and publish\n"
 	        "         their events\n");
 }
@@ -551,8 +555,10 @@ watch_store_moved(struct watch *w)
 	return moved;
 }
 
+/* IN_MODIFY: a file still being written, which holds a pending reload back until writes settle. */
 #define WATCH_EVENTS                                                                               \
-	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |        \
+	 IN_MODIFY)
 
 /* Watches the policy directory and the store file's directory, as far as inotify allows. */
 static void
@@ -580,9 +586,15 @@ watch_start(struct watch *w, const struct config *cfg)
 		         strerror(errno));
 }
 
-/* Reads pending events: which of the two changed. */
+/* What the events of one read say of an input. */
+enum {
+	WATCH_CHANGED = 1, /* written and closed, renamed, created, deleted */
+	WATCH_WRITING = 2, /* IN_MODIFY: still being written */
+};
+
+/* Reads pending events: what they say of the policies and of the store's file. */
 static void
-watch_read(struct watch *w, bool *policies, bool *store)
+watch_read(struct watch *w, unsigned *policies, unsigned *store)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
@@ -590,37 +602,106 @@ watch_read(struct watch *w, bool *policies, bool *store)
 	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
 		for (char *q = buf; q < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)q;
+			unsigned what = ev->mask & IN_MODIFY ? WATCH_WRITING : WATCH_CHANGED;
 
-			if (ev->mask & IN_Q_OVERFLOW)
-				*policies = *store = true;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				*policies |= WATCH_CHANGED;
+				*store |= WATCH_CHANGED;
+			}
 			if (ev->wd == w->policies_wd)
-				*policies = true;
+				*policies |= what;
 			if (ev->wd == w->store_wd) {
 				bool named = ev->len > 0 && strcmp(ev->name, w->store_name) == 0;
 
-				if (watch_store_moved(w) || named)
-					*store = true;
+				/* Another file written beside it (a log): nothing moved. */
+				if (named || (what == WATCH_CHANGED && watch_store_moved(w)))
+					*store |= what;
 			}
 			q += sizeof(*ev) + ev->len;
 		}
 	}
 }
 
-/* Editors write a file in several steps; changes settle this long before a reload. */
-#define RELOAD_SETTLE_MS 100
+/*
+ * A file written without a pause for this many settle windows is read anyway
+ * (then the reads must still agree): a writer that never stops cannot hold
+ * reloads back for ever.
+ */
+#define RELOAD_SETTLE_CAP 10
+
+/* A reload of one input (the policies, or the store's file) waiting for writes to settle. */
+struct pending {
+	int64_t first, at; /* -1: none pending */
+};
+
+/*
+ * Events (WATCH_*) seen: the reload waits settle_ms more, up to the cap from
+ * the first. Writing alone moves a pending reload but starts none: a file
+ * open for writing is reloaded once it is closed (or renamed into place).
+ */
+static void
+pending_touch(struct pending *r, unsigned events, int64_t now, uint64_t settle_ms)
+{
+	int64_t cap;
+
+	if (!(events & WATCH_CHANGED) && r->first < 0)
+		return;
+	if (r->first < 0)
+		r->first = now;
+	cap = r->first + (int64_t)settle_ms * RELOAD_SETTLE_CAP;
+	r->at = now + (int64_t)settle_ms < cap ? now + (int64_t)settle_ms : cap;
+}
+
+static bool
+pending_due(struct pending *r, int64_t now)
+{
+	if (r->at < 0 || now < r->at)
+		return false;
+	*r = (struct pending){-1, -1};
+	return true;
+}
+
+static const char confirm_hint[] =
+    "if this is meant, confirm with `pdp reload -c CONFIG` or SIGHUP";
 
 static void
-reload_store(struct pdp *pdp)
+reload_store(struct pdp *pdp, bool confirmed)
 {
 	char err[1024];
 
 	if (pdp->store == NULL)
 		return;
-	if (pdp_reload_store(pdp, err, sizeof(err)) == 0)
+	switch (pdp_reload_store(pdp, confirmed, err, sizeof(err))) {
+	case RELOAD_OK:
 		log_info("context store reloaded");
-	else
+		break;
+	case RELOAD_REFUSED:
+		log_error(
+		    "context store reload refused, the last good records keep serving: %s; %s", err,
+		    confirm_hint);
+		break;
+	default:
 		log_error("context store reload failed, the last good records keep serving: %s",
 		          err);
+	}
+}
+
+static void
+reload_policies(struct pdp *pdp, unsigned reader, bool confirmed)
+{
+	char err[1024];
+
+	switch (pdp_reload_policies(pdp, confirmed, err, sizeof(err))) {
+	case RELOAD_OK:
+		log_revision(pdp, reader, "policies reloaded");
+		break;
+	case RELOAD_REFUSED:
+		log_error("policy reload refused, the last good set keeps serving: %s; %s", err,
+		          confirm_hint);
+		break;
+	default:
+		log_error("policy reload failed, the last good set keeps serving: %s", err);
+	}
 }
 
 static void
@@ -629,17 +710,17 @@ serve_loop(struct pdp *pdp, unsigned reader)
 	struct watch w;
 	struct pollfd pfd[2] = {{.fd = wake_pipe[0], .events = POLLIN},
 	                        {.fd = -1, .events = POLLIN}};
-	char drain[256], err[1024];
-	int64_t reload_at = -1, store_at = -1;
+	char drain[256];
+	uint64_t settle = pdp->cfg->reload.settle_ms;
+	struct pending pol = {-1, -1}, sto = {-1, -1};
 
 	watch_start(&w, pdp->cfg);
 	pfd[1].fd = w.fd;
 	while (!stop_requested) {
 		int timeout = -1;
-		int64_t next = reload_at < 0          ? store_at
-		               : store_at < 0         ? reload_at
-		               : reload_at < store_at ? reload_at
-		                                      : store_at;
+		int64_t next = pol.at < 0                      ? sto.at
+		               : sto.at < 0 || pol.at < sto.at ? pol.at
+		                                               : sto.at;
 
 		if (next >= 0) {
 			int64_t left = next - clock_ms();
@@ -647,46 +728,164 @@ serve_loop(struct pdp *pdp, unsigned reader)
 			timeout = left > 0 ? (int)left : 0;
 		}
 		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout) > 0) {
-			bool policies = false, store = false;
+			unsigned policies = 0, store = 0;
 
 			while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
 				;
 			if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN))
 				watch_read(&w, &policies, &store);
 			if (policies)
-				reload_at = clock_ms() + RELOAD_SETTLE_MS;
+				pending_touch(&pol, policies, clock_ms(), settle);
 			if (store)
-				store_at = clock_ms() + RELOAD_SETTLE_MS;
+				pending_touch(&sto, store, clock_ms(), settle);
 		}
-		bool policies_due = reload_at >= 0 && clock_ms() >= reload_at;
-		bool store_due = store_at >= 0 && clock_ms() >= store_at;
+		bool policies_due = pending_due(&pol, clock_ms());
+		bool store_due = pending_due(&sto, clock_ms());
+		bool confirmed = false;
 
 		if (reload_requested) {
-			/* SIGHUP: both, whatever inotify saw. */
+			/* SIGHUP: both, whatever inotify saw, and what they drop is meant. It
+			 * reads what pending changes wrote: their reloads are done with it. */
 			reload_requested = 0;
-			policies_due = store_due = true;
+			policies_due = store_due = confirmed = true;
+			pol = sto = (struct pending){-1, -1};
 		}
-		if (store_due && !stop_requested) {
-			store_at = -1;
-			reload_store(pdp);
-		}
+		if (store_due && !stop_requested)
+			reload_store(pdp, confirmed);
 		if (reopen_requested) {
 			reopen_requested = 0;
 			if (pdp->dlog != NULL)
 				decision_log_reopen(pdp->dlog);
 		}
-		if (policies_due && !stop_requested) {
-			reload_at = -1;
-			if (pdp_reload_policies(pdp, err, sizeof(err)) == 0)
-				log_revision(pdp, reader, "policies reloaded");
-			else
-				log_error(
-				    "policy reload failed, the last good set keeps serving: %s",
-				    err);
-		}
+		if (policies_due && !stop_requested)
+			reload_policies(pdp, reader, confirmed);
 	}
 	if (w.fd >= 0)
 		close(w.fd);
+}
+
+/* Writes this process's pid to path (through a rename: a reader never sees half of it). */
+static void
+pid_file_write(const char *path)
+{
+	char tmp[4096], text[32];
+	int fd, n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, (size_t)n) != n || close(fd) != 0 || rename(tmp, path) != 0)
+		fatal("%s: %s", path, strerror(errno));
+}
+
+/*
+ * Whether pid is a running `pdp serve`: SIGHUP would stop most other
+ * programs, so a stale pid file, or a pid since reused, is refused.
+ */
+static bool
+pid_is_serve(long pid)
+{
+	char proc[64], *cmd = NULL, err[256];
+	size_t len = 0;
+	bool ok;
+
+	snprintf(proc, sizeof(proc), "/proc/%ld/cmdline", pid);
+	/* argv as NUL-separated strings: "<path>/pdp\0serve\0..." */
+	ok = file_read(proc, 65536, &cmd, &len, err, sizeof(err)) == 0 && strlen(cmd) + 1 < len &&
+	     strcmp(cmd + strlen(cmd) + 1, "serve") == 0;
+	free(cmd);
+	return ok;
+}
+
+/* The pid that the daemon wrote to path, or -1 with the reason on stderr. */
+static long
+pid_file_read(const char *path)
+{
+	char *text = NULL, *end, err[1024];
+	size_t len = 0;
+	long pid;
+
+	if (file_read(path, 64, &text, &len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pdp reload: %s (is pdp serve running?)\n", err);
+		return -1;
+	}
+	errno = 0;
+	pid = strtol(text, &end, 10);
+	if (errno != 0 || end == text || (*end != '\n' && *end != '\0') || pid <= 1) {
+		fprintf(stderr, "pdp reload: %s: not a pid\n", path);
+		pid = -1;
+	}
+	free(text);
+	return pid;
+}
+
+/*
+ * pdp reload: an explicit reload of a running daemon (SIGHUP), which applies
+ * what a reload after a file change refused to drop.
+ */
+static int
+cmd_reload(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"pid", required_argument, NULL, 'p'},
+	    {"config", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	char err[1024], *end;
+	struct config *cfg = NULL;
+	long pid = -1;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			pid = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg || pid <= 1) {
+				fprintf(stderr, "pdp reload: --pid %s: not a pid\n", optarg);
+				return 2;
+			}
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (path == NULL) == (pid < 0)) {
+		usage(stderr);
+		return 2;
+	}
+	if (path != NULL) {
+		if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		if (cfg->pid_file == NULL) {
+			fprintf(stderr, "pdp reload: %s names no pid_file (or give --pid PID)\n",
+			        path);
+			config_free(cfg);
+			return 1;
+		}
+		pid = pid_file_read(cfg->pid_file);
+		config_free(cfg);
+		if (pid < 0)
+			return 1;
+	}
+	if (!pid_is_serve(pid)) {
+		fprintf(stderr, "pdp reload: pid %ld is not a running pdp serve\n", pid);
+		return 1;
+	}
+	if (kill((pid_t)pid, SIGHUP) != 0) {
+		fprintf(stderr, "pdp reload: pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	printf("pdp reload: asked pid %ld to reload (confirmed); its log says what it applied\n",
+	       pid);
+	return 0;
 }
 
 /* The transport's handler: worker i decides as reader i. */
@@ -725,6 +924,8 @@ cmd_serve(int argc, char **argv)
 	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
 	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
 	log_revision(&pdp, cfg->threads, "serving");
+	if (cfg->pid_file != NULL)
+		pid_file_write(cfg->pid_file);
 	server = fcgi_start(fd, cfg->threads,
 	                    &(struct fcgi_limits){.read_timeout_ms = cfg->read_timeout_ms},
 	                    serve_request, &pdp);
@@ -735,6 +936,8 @@ cmd_serve(int argc, char **argv)
 	close(fd);
 	if (strncmp(cfg->listen, "unix:", 5) == 0)
 		unlink(cfg->listen + 5);
+	if (cfg->pid_file != NULL)
+		unlink(cfg->pid_file);
 	log_info("stopped");
 	pdp_fini(&pdp);
 	config_free(cfg);
@@ -756,6 +959,8 @@ main(int argc, char **argv)
 		return cmd_test(argc - 1, argv + 1);
 	if (strcmp(argv[1], "explain") == 0)
 		return cmd_explain(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reload") == 0)
+		return cmd_reload(argc - 1, argv + 1);
 	if (strcmp(argv[1], "admin") == 0)
 		return admin_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -195,6 +195,13 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 	emit(&o, "pdp_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n", load(&p->reloads));
 	emit(&o, "pdp_policy_reloads_total{result=\"failed\"} %" PRIu64 "\n",
 	     load(&p->reload_failures));
+	head(&o, "pdp_reload_refused_total", "counter",
+	     "Reloads after a file change refused because they would drop too much (policies, "
+	     "or the store's revocations and disabled users) until confirmed.");
+	emit(&o, "pdp_reload_refused_total{what=\"policies\"} %" PRIu64 "\n",
+	     load(&p->reload_refused[RELOAD_WHAT_POLICIES]));
+	emit(&o, "pdp_reload_refused_total{what=\"store\"} %" PRIu64 "\n",
+	     load(&p->reload_refused[RELOAD_WHAT_STORE]));
 	set = policy_swap_read_begin(&p->policies, reader);
 	head(&o, "pdp_policy_info", "gauge",
 	     "The policy set serving now (revision: content hash).");

@@ -12,7 +12,9 @@
 
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "file.h"
+#include "reload_guard.h"
 #include "yaml_doc.h"
 
 #define POLICY_MAX_FILE_BYTES (16u << 20)
@@ -1480,11 +1482,11 @@ parse_file(struct loader *l, struct ydoc *doc, size_t *next)
 {
 	static const char *const kinds[] = {"apps", "locations", "strengths", "policies"};
 	struct policy_set *set = l->set;
-	yaml_node_t *root = ydoc_root(doc), *k, *v, *item;
+	yaml_node_t *root, *k, *v, *item;
 
 	l->p.doc = doc;
-	if (root == NULL)
-		return 0;
+	if ((root = ydoc_root_required(doc, "policies: []", l->p.err, l->p.errsz)) == NULL)
+		return -1;
 	if (root->type != YAML_MAPPING_NODE)
 		return YDOC_ERR(&l->p, root,
 		                "expected a mapping of apps, locations, strengths and policies");
@@ -1498,10 +1500,10 @@ parse_file(struct loader *l, struct ydoc *doc, size_t *next)
 			    "unknown key \"%s\" (expected apps, locations, strengths or "
 			    "policies)",
 			    ydoc_scalar(k));
-		if (v->type != YAML_SEQUENCE_NODE && !ydoc_is_null(v))
+		if (ydoc_list_given(doc, k, v, l->p.err, l->p.errsz) != 0)
+			return -1;
+		if (v->type != YAML_SEQUENCE_NODE)
 			return YDOC_ERR(&l->p, v, "%s is a list", kinds[kind]);
-		if (ydoc_is_null(v))
-			continue;
 		YDOC_SEQ_FOREACH(doc, v, item)
 		{
 			int rc;
@@ -1941,11 +1943,10 @@ index_routes(struct loader *l)
 	return 0;
 }
 
-/* The revision: a hash of every file's name and contents, in load order. */
+/* A hash of every file's name and contents, in load order. */
 static int
-compute_revision(struct policy_set *set, const struct input *in, size_t n)
+inputs_digest(const struct input *in, size_t n, unsigned char md[32])
 {
-	unsigned char md[32];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
@@ -1961,9 +1962,20 @@ compute_revision(struct policy_set *set, const struct input *in, size_t n)
 	}
 	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
 	EVP_MD_CTX_free(ctx);
-	for (int i = 0; ok && i < 8; i++)
-		snprintf(set->revision + 2 * i, 3, "%02x", md[i]);
 	return ok ? 0 : -1;
+}
+
+/* The revision: the start of the inputs' digest. */
+static int
+compute_revision(struct policy_set *set, const struct input *in, size_t n)
+{
+	unsigned char md[32];
+
+	if (inputs_digest(in, n, md) != 0)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		snprintf(set->revision + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }
 
 static struct policy_set *
@@ -2095,18 +2107,29 @@ read_input(struct input *in, char *err, size_t errsz)
 	return file_read(in->name, POLICY_MAX_FILE_BYTES, &in->buf, &in->len, err, errsz);
 }
 
-struct policy_set *
-policy_set_load(const char *dir, char *err, size_t errsz)
+static void
+inputs_free(struct input *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)in[i].name);
+		free(in[i].buf);
+	}
+	free(in);
+}
+
+/* Reads every policy file of dir, in name order, into *out (free with inputs_free). */
+static int
+read_dir(const char *dir, struct input **out, size_t *n_out, char *err, size_t errsz)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	struct input *in = NULL;
 	size_t n = 0, cap = 0;
-	struct policy_set *set = NULL;
+	int rc = -1;
 
 	if (d == NULL) {
 		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
 		char path[4096];
@@ -2143,15 +2166,65 @@ policy_set_load(const char *dir, char *err, size_t errsz)
 		if (read_input(&in[i], err, errsz) != 0)
 			goto out;
 	}
-	set = load_inputs(in, n, err, errsz);
+	rc = 0;
 out:
 	closedir(d);
-	for (size_t i = 0; i < n; i++) {
-		free((char *)in[i].name);
-		free(in[i].buf);
+	if (rc != 0) {
+		inputs_free(in, n);
+		in = NULL;
+		n = 0;
 	}
-	free(in);
+	*out = in;
+	*n_out = n;
+	return rc;
+}
+
+struct policy_set *
+policy_set_load_settled(const char *dir, unsigned gap_ms, unsigned max_reads, char *err,
+                        size_t errsz)
+{
+	struct input *in = NULL, *again = NULL;
+	size_t n = 0, n_again = 0;
+	unsigned char md[32], md_again[32];
+	bool settled = max_reads < 2;
+	struct policy_set *set = NULL;
+
+	if (read_dir(dir, &in, &n, err, errsz) != 0)
+		return NULL;
+	for (unsigned i = 1; i < max_reads && !settled; i++) {
+		if (inputs_digest(in, n, md) != 0) {
+			snprintf(err, errsz, "cannot hash the policy files");
+			goto out;
+		}
+		clock_sleep_ms(gap_ms);
+		if (read_dir(dir, &again, &n_again, err, errsz) != 0)
+			goto out;
+		if (inputs_digest(again, n_again, md_again) != 0) {
+			snprintf(err, errsz, "cannot hash the policy files");
+			inputs_free(again, n_again);
+			goto out;
+		}
+		settled = memcmp(md, md_again, sizeof(md)) == 0;
+		inputs_free(in, n);
+		in = again;
+		n = n_again;
+	}
+	if (!settled) {
+		snprintf(err, errsz,
+		         "%s: the policy files kept changing over %u reads %u ms apart; not loaded",
+		         dir, max_reads, gap_ms);
+		goto out;
+	}
+	set = load_inputs(in, n, err, errsz);
+out:
+	inputs_free(in, n);
 	return set;
+}
+
+struct policy_set *
+policy_set_load(const char *dir, char *err, size_t errsz)
+{
+	return policy_set_load_settled(dir, 0, 1, err, errsz);
 }
 
 void
@@ -2167,4 +2240,42 @@ policy_set_free(struct policy_set *set)
 	strtab_free(&set->host_ids);
 	arena_free(&set->mem);
 	free(set);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t
+policy_set_dropped(const struct policy_set *old, const struct policy_set *set, size_t *enforced,
+                   char *ids, size_t idsz)
+{
+	const char **kept = calloc(set->n_policies ? set->n_policies : 1, sizeof(*kept));
+	size_t n_kept = 0, dropped = 0;
+
+	*enforced = 0;
+	if (idsz > 0)
+		ids[0] = '\0';
+	for (size_t i = 0; kept != NULL && i < set->n_policies; i++) {
+		if (set->policies[i].state == POLICY_ENABLED)
+			kept[n_kept++] = set->policies[i].id;
+	}
+	if (kept != NULL)
+		qsort(kept, n_kept, sizeof(*kept), cmp_id);
+	for (size_t i = 0; i < old->n_policies; i++) {
+		const char *id = old->policies[i].id;
+
+		if (old->policies[i].state != POLICY_ENABLED)
+			continue;
+		++*enforced;
+		/* Without memory to compare, every one counts as dropped: the guard holds. */
+		if (kept == NULL || bsearch(&id, kept, n_kept, sizeof(*kept), cmp_id) == NULL) {
+			dropped++;
+			reload_guard_note(ids, idsz, id);
+		}
+	}
+	free(kept);
+	return dropped;
 }

@@ -184,11 +184,11 @@ store_check(const struct config_store *cfg, char *err, size_t errsz)
 }
 
 int
-store_reload(struct store *s, char *err, size_t errsz)
+store_reload(struct store *s, const struct reload_guard *g, char *err, size_t errsz)
 {
 	if (s->ops->reload == NULL)
 		return 0;
-	return s->ops->reload(s->be, err, errsz);
+	return s->ops->reload(s->be, g, err, errsz);
 }
 
 /* --- events ------------------------------------------------------------------------ */

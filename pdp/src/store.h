@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "config.h"
 #include "policy_eval.h"
+#include "reload_guard.h"
 
 enum store_kind { STORE_DEVICE, STORE_USER, STORE_JTI, STORE_KINDS };
 extern const char *const store_kind_names[STORE_KINDS]; /* "device", "user", "jti" */
@@ -61,9 +62,9 @@ struct store;
  * store_event / store_set_live on s; fetch answers every wanted key of f in
  * one round trip, on the calling worker's own connection, or fails with the
  * reason in err (then no value is left in f); reload (may be NULL) re-reads
- * a backend's source and flushes s. jti_revoked (may be NULL) answers a
- * revocation check from the backend's own memory: 1 revoked, 0 not, -1 when
- * it cannot tell (then the jti is looked up as any other key).
+ * a backend's source as g says and flushes s, returning an enum reload_result. jti_revoked (may be
+ * NULL) answers a revocation check from the backend's own memory: 1 revoked, 0 not, -1 when it
+ * cannot tell (then the jti is looked up as any other key).
  */
 struct store_backend {
 	const char *name;
@@ -72,7 +73,7 @@ struct store_backend {
 	              char *err, size_t errsz);
 	enum store_err (*fetch)(void *be, unsigned worker, struct store_fetch *f, char *err,
 	                        size_t errsz);
-	int (*reload)(void *be, char *err, size_t errsz);
+	int (*reload)(void *be, const struct reload_guard *g, char *err, size_t errsz);
 	void (*close)(void *be);
 	int (*jti_revoked)(void *be, const char *jti, size_t len, int64_t now_ms);
 };
@@ -114,8 +115,13 @@ void store_close(struct store *s);
  */
 int store_check(const struct config_store *cfg, char *err, size_t errsz);
 
-/* Re-reads the backend's source, if it has one (the file store). Returns 0 or -1 with err. */
-int store_reload(struct store *s, char *err, size_t errsz);
+/*
+ * Re-reads the backend's source, if it has one (the file store), once two
+ * reads agree; a change that would drop revocations or disabled users past
+ * what g allows is refused. Returns an enum reload_result (RELOAD_OK,
+ * RELOAD_FAILED or RELOAD_REFUSED with the reason in err).
+ */
+int store_reload(struct store *s, const struct reload_guard *g, char *err, size_t errsz);
 
 /* What one request learned. Read-only for the caller; end with store_lookup_done. */
 struct store_lookup {

@@ -5,12 +5,16 @@
 #include <string.h>
 
 #include "arena.h"
+#include "file.h"
 #include "record.h"
+#include "reload_guard.h"
 #include "store.h"
 #include "yaml_doc.h"
 
 /* A context file's records may take this much memory; a bigger one is refused. */
 #define FILE_MAX_BYTES (256u << 20)
+/* And its text this many bytes, as any YAML file the PDP reads. */
+#define FILE_MAX_TEXT (16u << 20)
 
 struct file_device {
 	const char *id;
@@ -236,8 +240,19 @@ data_from_doc(struct ydoc *doc, const char *path, char *err, size_t errsz)
 	arena_init(&d->mem, 64 * 1024, FILE_MAX_BYTES);
 	fp.p = (struct ydoc_parse){doc, err, errsz};
 	fp.d = d;
-	root = ydoc_root(doc);
-	if (root != NULL && !ydoc_is_null(root) && ydoc_parse_map(&fp.p, root, file_keys, d) != 0)
+	/* A file cut to nothing must not read as "no revocations". */
+	if ((root = ydoc_root_required(doc, "revoked_jtis: []", err, errsz)) == NULL)
+		goto fail;
+	if (root->type == YAML_MAPPING_NODE) {
+		yaml_node_t *k, *v;
+
+		YDOC_MAP_FOREACH(doc, root, k, v)
+		{
+			if (ydoc_list_given(doc, k, v, err, errsz) != 0)
+				goto fail;
+		}
+	}
+	if (ydoc_parse_map(&fp.p, root, file_keys, d) != 0)
 		goto fail;
 	if (sort_unique(d->devices, d->n_devices, sizeof(*d->devices), cmp_device, path, "device",
 	                err, errsz) != 0 ||
@@ -254,10 +269,20 @@ fail:
 	return NULL;
 }
 
+/* Loads path once two reads agree (as g says). */
 static struct file_data *
-data_load(const char *path, char *err, size_t errsz)
+data_load(const char *path, const struct reload_guard *g, char *err, size_t errsz)
 {
-	return data_from_doc(ydoc_load_file(path, err, errsz), path, err, errsz);
+	char *buf = NULL;
+	size_t len = 0;
+	struct file_data *d;
+
+	if (file_read_settled(path, FILE_MAX_TEXT, g->reread_ms, g->max_reads, &buf, &len, err,
+	                      errsz) != 0)
+		return NULL;
+	d = data_from_doc(ydoc_load_buffer(path, buf, len, err, errsz), path, err, errsz);
+	free(buf);
+	return d;
 }
 
 int
@@ -359,14 +384,88 @@ file_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t e
 	return e;
 }
 
+/* A user's revoked_before, or 0 without a record. */
+static int64_t
+revoked_before(const struct file_data *d, const char *user)
+{
+	const struct file_user *u =
+	    find(d->users, d->n_users, sizeof(*d->users), user, strlen(user));
+
+	return u != NULL ? u->rec.revoked_before : 0;
+}
+
+static bool
+is_disabled(const struct file_data *d, const char *user)
+{
+	const struct file_user *u =
+	    find(d->users, d->n_users, sizeof(*d->users), user, strlen(user));
+
+	return u != NULL && u->rec.disabled;
+}
+
+/*
+ * What replacing old with d would take away: revocations (revoked jtis, and
+ * users whose revoked_before is gone or moved back) and disabled users. 0
+ * when the guard lets it through; else RELOAD_REFUSED with what and how
+ * many in err.
+ */
 static int
-file_reload(void *be, char *err, size_t errsz)
+file_guard(const struct file_data *old, const struct file_data *d, const struct reload_guard *g,
+           char *err, size_t errsz)
+{
+	char revoked[256] = "", disabled[256] = "";
+	size_t n_revoked = old->n_jtis, lost_revoked = 0, n_disabled = 0, lost_disabled = 0;
+
+	for (size_t i = 0; i < old->n_jtis; i++) {
+		const char *jti = old->jtis[i];
+
+		if (find(d->jtis, d->n_jtis, sizeof(*d->jtis), jti, strlen(jti)) == NULL) {
+			lost_revoked++;
+			reload_guard_note(revoked, sizeof(revoked), jti);
+		}
+	}
+	for (size_t i = 0; i < old->n_users; i++) {
+		const struct file_user *u = &old->users[i];
+
+		if (u->rec.revoked_before > 0) {
+			n_revoked++;
+			if (revoked_before(d, u->id) < u->rec.revoked_before) {
+				lost_revoked++;
+				reload_guard_note(revoked, sizeof(revoked), u->id);
+			}
+		}
+		if (u->rec.disabled) {
+			n_disabled++;
+			if (!is_disabled(d, u->id)) {
+				lost_disabled++;
+				reload_guard_note(disabled, sizeof(disabled), u->id);
+			}
+		}
+	}
+	if (!reload_guard_refuses(g, n_revoked, lost_revoked) &&
+	    !reload_guard_refuses(g, n_disabled, lost_disabled))
+		return RELOAD_OK;
+	snprintf(err, errsz,
+	         "would drop %zu of %zu revocations [%s] and %zu of %zu disabled users [%s] "
+	         "(more than reload.max_drop %u%%)",
+	         lost_revoked, n_revoked, revoked, lost_disabled, n_disabled, disabled,
+	         g->max_drop_pct);
+	return RELOAD_REFUSED;
+}
+
+static int
+file_reload(void *be, const struct reload_guard *g, char *err, size_t errsz)
 {
 	struct file_store *fs = be;
-	struct file_data *d = data_load(fs->path, err, errsz), *old;
+	struct file_data *d = data_load(fs->path, g, err, errsz), *old;
 
 	if (d == NULL)
-		return -1;
+		return RELOAD_FAILED;
+	/* Only reloads replace fs->data, one at a time: reading it here needs no lock. */
+	if (file_guard(fs->data, d, g, err, errsz) != RELOAD_OK) {
+		data_free(d);
+		return RELOAD_REFUSED;
+	}
 	pthread_rwlock_wrlock(&fs->lock);
 	old = fs->data;
 	fs->data = d;
@@ -391,6 +490,7 @@ static void *
 file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, char *err,
           size_t errsz)
 {
+	static const struct reload_guard once = {.max_reads = 1};
 	struct file_store *fs = calloc(1, sizeof(*fs));
 
 	(void)n_workers;
@@ -401,7 +501,7 @@ file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, c
 	fs->store = s;
 	fs->path = cfg->path;
 	pthread_rwlock_init(&fs->lock, NULL);
-	if ((fs->data = data_load(cfg->path, err, errsz)) == NULL) {
+	if ((fs->data = data_load(cfg->path, &once, err, errsz)) == NULL) {
 		file_close(fs);
 		return NULL;
 	}

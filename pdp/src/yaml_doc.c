@@ -68,6 +68,40 @@ ydoc_root(struct ydoc *d)
 	return root;
 }
 
+yaml_node_t *
+ydoc_root_required(struct ydoc *d, const char *empty, char *err, size_t errsz)
+{
+	yaml_node_t *root = yaml_document_get_root_node(&d->doc);
+
+	if (root == NULL) {
+		errf(err, errsz,
+		     "%s:1:1: the file holds nothing (empty, or only comments); write \"%s\" if "
+		     "nothing is meant to be here",
+		     d->name, empty);
+		return NULL;
+	}
+	if (ydoc_is_null(root)) {
+		ydoc_error(d, root, err, errsz,
+		           "the document is null; write \"%s\" if nothing is meant to be here",
+		           empty);
+		return NULL;
+	}
+	return root;
+}
+
+int
+ydoc_list_given(const struct ydoc *d, const yaml_node_t *key, const yaml_node_t *v, char *err,
+                size_t errsz)
+{
+	const char *name = ydoc_scalar(key) != NULL ? ydoc_scalar(key) : "the key";
+
+	if (!ydoc_is_null(v))
+		return 0;
+	return ydoc_error(d, key, err, errsz,
+	                  "%s has no value; write \"%s: []\" if the list is meant to be empty",
+	                  name, name);
+}
+
 const char *
 ydoc_name(const struct ydoc *d)
 {

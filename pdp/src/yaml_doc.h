@@ -24,6 +24,22 @@ void ydoc_free(struct ydoc *d);
 
 /* The root node, or NULL for an empty file. */
 yaml_node_t *ydoc_root(struct ydoc *d);
+
+/*
+ * The root node of a file that must say something: an empty, comment-only
+ * or null document is an error (a file cut to nothing must not read as "no
+ * entries"), whose reason tells the author to write empty (e.g.
+ * "policies: []") when nothing is meant. NULL with file:line:col in err.
+ */
+yaml_node_t *ydoc_root_required(struct ydoc *d, const char *empty, char *err, size_t errsz);
+
+/*
+ * Refuses a key given no value ("policies:" and nothing after it), which is
+ * what a file cut after its first line reads as: 0, or -1 with file:line:col
+ * in err telling the author to write "<key>: []" for an empty list.
+ */
+int ydoc_list_given(const struct ydoc *d, const yaml_node_t *key, const yaml_node_t *v, char *err,
+                    size_t errsz);
 yaml_node_t *ydoc_node(struct ydoc *d, int index);
 const char *ydoc_name(const struct ydoc *d);
 

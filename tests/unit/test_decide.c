@@ -295,6 +295,37 @@ unclean_identity_claims_are_invalid_tokens(void **state)
 	}
 }
 
+/* A reload after a file change that drops every enforced policy waits for a confirm. */
+static void
+wholesale_drop_waits_for_a_confirm(void **state)
+{
+	struct fixture *f = *state;
+	char *tok = token(f->now, "alice", 300);
+	struct request r = bearer(tok);
+	struct response rs;
+	char err[512];
+
+	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g1\n"
+	                                          "    users: { include: { groups: [g1] } }\n"
+	                                          "    apps: { include: all }\n    grant: block\n");
+	assert_int_equal(pdp_reload_policies(&f->pdp, false, err, sizeof(err)), RELOAD_OK);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 403);
+	test_write_file("decide-policies/p.yaml", "policies: []\n");
+	assert_int_equal(pdp_reload_policies(&f->pdp, false, err, sizeof(err)), RELOAD_REFUSED);
+	assert_non_null(strstr(err, "would drop 1 of 1 enforced policies [block-g1] (more than "
+	                            "reload.max_drop 50%)"));
+	assert_int_equal(atomic_load(&f->pdp.reload_refused[RELOAD_WHAT_POLICIES]), 1);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 403); /* the last good set serves */
+	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), RELOAD_OK);
+	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 200); /* confirmed: default_decision allow */
+	assert_int_equal(atomic_load(&f->pdp.reload_refused[RELOAD_WHAT_POLICIES]), 1);
+	remove(test_path("decide-policies/p.yaml"));
+	free(tok);
+}
+
 static void
 cached_caller_follows_a_reload(void **state)
 {
@@ -309,7 +340,7 @@ cached_caller_follows_a_reload(void **state)
 	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g1\n"
 	                                          "    users: { include: { groups: [g1] } }\n"
 	                                          "    apps: { include: all }\n    grant: block\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, err, sizeof(err)), 0);
+	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), 0);
 	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 403); /* the token's groups are [g1] */
 	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
@@ -317,7 +348,7 @@ cached_caller_follows_a_reload(void **state)
 	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g2\n"
 	                                          "    users: { include: { groups: [g2] } }\n"
 	                                          "    apps: { include: all }\n    grant: block\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, err, sizeof(err)), 0);
+	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++) {
 		pdp_decide(&f->pdp, 0, &r, f->now, &rs);
 		assert_int_equal(rs.status, 200);
@@ -748,6 +779,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(missing_nginx_params_are_an_error, setup_allow,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(cached_caller_follows_a_reload, setup_allow, teardown),
+	    cmocka_unit_test_setup_teardown(wholesale_drop_waits_for_a_confirm, setup_allow,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(default_deny_when_no_policy_applies, setup_deny,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(store_semantics, setup_store_deny, teardown_store),

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy_load.h"
 #include "testlib.h"
@@ -509,6 +510,93 @@ loads_a_directory(void **state)
 	assert_non_null(strstr(err, "/policies/30-bad.yaml:3:12:"));
 	assert_null(policy_set_load("/nonexistent/policies", err, sizeof(err)));
 	assert_non_null(strstr(err, "No such file"));
+	/* Read until two reads agree: a directory at rest agrees at once. */
+	unlink(test_path("policies/30-bad.yaml"));
+	s = policy_set_load_settled(dir, 1, 5, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(s->n_policies, 4);
+	policy_set_free(s);
+	/* A file cut to nothing is an error here too. */
+	test_write_file("policies/30-baseline.yaml", "");
+	assert_null(policy_set_load_settled(dir, 1, 5, err, sizeof(err)));
+	assert_non_null(strstr(err, "/policies/30-baseline.yaml:1:1: the file holds nothing"));
+}
+
+/* A file cut to nothing, or to its first line, is an error: never a smaller set. */
+static void
+empty_documents_are_errors(void **state)
+{
+	char err[1024];
+	struct policy_set *s;
+
+	(void)state;
+	expect_error("", "policies.yaml:1:1",
+	             "the file holds nothing (empty, or only comments); write \"policies: []\"");
+	expect_error("# the baseline\n\n# more comments\n", "policies.yaml:1:1",
+	             "write \"policies: []\" if nothing is meant to be here");
+	expect_error("~\n", "policies.yaml:1:1", "the document is null");
+	expect_error("null\n", "policies.yaml:1:1", "the document is null");
+	expect_error("policies:\n", "policies.yaml:1:1",
+	             "policies has no value; write \"policies: []\" if the list is meant to be "
+	             "empty");
+	expect_error("policies: ~\n", "policies.yaml:1:1", "policies has no value");
+	expect_error("strengths: []\npolicies:\n# cut here\n", "policies.yaml:2:1",
+	             "policies has no value");
+	no_mismatches();
+	/* Said explicitly, nothing is fine. */
+	s = load2(apps_yaml, "policies: []\n", err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(s->n_policies, 0);
+	policy_set_free(s);
+}
+
+static struct policy_set *
+load_policies(const char *text)
+{
+	char err[1024];
+	struct policy_set *s = load2(apps_yaml, text, err, sizeof(err));
+
+	if (s == NULL)
+		fail_msg("%s", err);
+	return s;
+}
+
+/* What a reload would drop: enforced policies gone or no longer enforced. */
+static void
+counts_dropped_policies(void **state)
+{
+	struct policy_set *old = load_policies(policies_yaml), *set;
+	char ids[64];
+	size_t enforced = 99;
+
+	(void)state;
+	assert_int_equal(policy_set_dropped(old, old, &enforced, ids, sizeof(ids)), 0);
+	assert_int_equal(enforced, 2); /* report-only and disabled ones do not count */
+	assert_string_equal(ids, "");
+	set = load_policies("policies: []\n");
+	assert_int_equal(policy_set_dropped(old, set, &enforced, ids, sizeof(ids)), 2);
+	assert_string_equal(ids, "block-embargoed, payroll-writes");
+	policy_set_free(set);
+	set = load_policies("policies:\n"
+	                    "  - id: payroll-writes\n"
+	                    "    state: report-only\n"
+	                    "    users: { include: all }\n"
+	                    "    apps: { include: all }\n"
+	                    "    grant: block\n"
+	                    "  - id: block-embargoed\n"
+	                    "    users: { include: all }\n"
+	                    "    apps: { include: all }\n"
+	                    "    grant: block\n"
+	                    "  - id: new-one\n"
+	                    "    users: { include: all }\n"
+	                    "    apps: { include: all }\n"
+	                    "    grant: block\n");
+	assert_int_equal(policy_set_dropped(old, set, &enforced, ids, sizeof(ids)), 1);
+	assert_string_equal(ids, "payroll-writes");
+	policy_set_free(set);
+	policy_set_free(old);
 }
 
 int
@@ -525,6 +613,8 @@ main(void)
 	    cmocka_unit_test(warns_when_methods_fall_through),
 	    cmocka_unit_test(own_mfa_replaces_builtin),
 	    cmocka_unit_test(loads_a_directory),
+	    cmocka_unit_test(empty_documents_are_errors),
+	    cmocka_unit_test(counts_dropped_policies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -690,6 +690,8 @@ file_store_loads_and_reloads(void **state)
 	                           .negative_ttl_ms = 10000,
 	                           .stale_max_ms = 1000,
 	                           .cache_entries = 64};
+	const struct reload_guard confirmed = {
+	    .max_drop_pct = 50, .confirmed = true, .max_reads = 1};
 	struct store *s;
 	struct store_lookup l;
 	char err[512], why[128];
@@ -722,14 +724,14 @@ file_store_loads_and_reloads(void **state)
 	store_lookup_done(&l);
 	/* A bad file keeps the last good records and says where. */
 	test_write_file("context.yaml", "users:\n  - { id: alice, risk: severe }\n");
-	assert_int_equal(store_reload(s, err, sizeof(err)), -1);
+	assert_int_equal(store_reload(s, &confirmed, err, sizeof(err)), RELOAD_FAILED);
 	assert_non_null(strstr(err, "context.yaml:2:24: risk must be one of"));
 	store_lookup(s, 0, NULL, "alice", NULL, clock_ms(), 1000000, NULL, &l);
 	assert_int_equal(l.user->risk, RISK_HIGH);
 	store_lookup_done(&l);
 	/* A good one replaces them at once, cached entries included. */
 	test_write_file("context.yaml", "users:\n  - { id: alice, risk: low }\n");
-	assert_int_equal(store_reload(s, err, sizeof(err)), 0);
+	assert_int_equal(store_reload(s, &confirmed, err, sizeof(err)), RELOAD_OK);
 	store_lookup(s, 0, "laptop-1", "alice", NULL, clock_ms(), 1000000, NULL, &l);
 	assert_int_equal(l.user->risk, RISK_LOW);
 	assert_null(l.device);
@@ -749,6 +751,13 @@ file_store_refuses_bad_files(void **state)
 	    {"users:\n  - { id: u, colour: red }\n", ":2:14: unknown user field \"colour\""},
 	    {"devices:\n  - { id: a, trust: full }\n", ":2:21: trust must be one of"},
 	    {"people: []\n", ":1:1: unknown key \"people\""},
+	    /* Cut to nothing, or to its first line: never "no records". */
+	    {"",
+	     ":1:1: the file holds nothing (empty, or only comments); write \"revoked_jtis: []\""},
+	    {"# users:\n#   - { id: mallory, disabled: true }\n", ":1:1: the file holds nothing"},
+	    {"~\n", ":1:1: the document is null; write \"revoked_jtis: []\""},
+	    {"users:\n", ":1:1: users has no value; write \"users: []\""},
+	    {"devices: []\nrevoked_jtis:\n", ":2:1: revoked_jtis has no value"},
 	};
 	struct config_store cfg = {.type = STORE_FILE, .ttl_ms = 1000, .cache_entries = 8};
 	char err[512];
@@ -760,6 +769,101 @@ file_store_refuses_bad_files(void **state)
 		if (strstr(err, cases[i].error) == NULL)
 			fail_msg("case %zu: wanted \"%s\" in \"%s\"", i, cases[i].error, err);
 	}
+}
+
+/* A file-triggered reload that would drop revocations or disabled users wholesale waits. */
+static void
+file_store_guards_revocations(void **state)
+{
+	struct config_store cfg = {.type = STORE_FILE,
+	                           .ttl_ms = 60000,
+	                           .negative_ttl_ms = 10000,
+	                           .stale_max_ms = 1000,
+	                           .cache_entries = 64};
+	struct reload_guard g = {.max_drop_pct = 50, .reread_ms = 1, .max_reads = 3};
+	struct store *s;
+	struct store_lookup l;
+	char err[512];
+
+	(void)state;
+	cfg.path = strdup(test_path("context.yaml"));
+	test_write_file("context.yaml", "users:\n"
+	                                "  - { id: mallory, disabled: true }\n"
+	                                "  - { id: bob, revoked_before: 1700000000 }\n"
+	                                "revoked_jtis: [j-1, j-2, j-3]\n");
+	s = store_open(&cfg, 1, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	/* One revocation of four gone: a normal edit. */
+	test_write_file("context.yaml", "users:\n"
+	                                "  - { id: mallory, disabled: true }\n"
+	                                "  - { id: bob, revoked_before: 1700000000 }\n"
+	                                "revoked_jtis: [j-1, j-3]\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_OK);
+	/* Every revocation and every disabled user gone: refused, and they keep holding. */
+	test_write_file("context.yaml", "devices: []\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_REFUSED);
+	assert_non_null(strstr(err, "would drop 3 of 3 revocations [j-1, j-3, bob] and 1 of 1 "
+	                            "disabled users [mallory]"));
+	store_lookup(s, 0, NULL, "mallory", "j-3", clock_ms(), 1000000, NULL, &l);
+	assert_true(l.user->disabled);
+	assert_true(l.jti_revoked);
+	store_lookup_done(&l);
+	/* bob's revoked_before moved back un-revokes tokens: it counts as dropped. */
+	test_write_file("context.yaml", "users:\n"
+	                                "  - { id: mallory, disabled: true }\n"
+	                                "  - { id: bob, revoked_before: 1600000000 }\n"
+	                                "revoked_jtis: [j-1]\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_REFUSED);
+	assert_non_null(strstr(err, "would drop 2 of 3 revocations [j-3, bob]"));
+	/* Only the disabled user gone (1 of 1): refused too. */
+	test_write_file("context.yaml", "users:\n"
+	                                "  - { id: bob, revoked_before: 1700000000 }\n"
+	                                "revoked_jtis: [j-1, j-3]\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_REFUSED);
+	/* Confirmed (SIGHUP, pdp reload): applied. */
+	g.confirmed = true;
+	test_write_file("context.yaml", "devices: []\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_OK);
+	store_lookup(s, 0, NULL, "mallory", "j-3", clock_ms(), 1000000, NULL, &l);
+	assert_null(l.user);
+	assert_false(l.jti_revoked);
+	store_lookup_done(&l);
+	/* From none, anything goes. */
+	g.confirmed = false;
+	test_write_file("context.yaml", "revoked_jtis: []\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_OK);
+	store_close(s);
+	free(cfg.path);
+}
+
+static void
+reload_guard_decides(void **state)
+{
+	struct reload_guard g = {.max_drop_pct = 50};
+	char buf[24] = "";
+
+	(void)state;
+	assert_false(reload_guard_refuses(&g, 0, 0));  /* nothing to lose */
+	assert_false(reload_guard_refuses(&g, 10, 0)); /* additions only */
+	assert_false(reload_guard_refuses(&g, 10, 5)); /* exactly the share */
+	assert_true(reload_guard_refuses(&g, 10, 6));
+	assert_true(reload_guard_refuses(&g, 1, 1)); /* to zero */
+	g.max_drop_pct = 100;
+	assert_false(reload_guard_refuses(&g, 10, 9));
+	assert_true(reload_guard_refuses(&g, 10, 10)); /* to zero: whatever the share */
+	g.max_drop_pct = 0;
+	assert_true(reload_guard_refuses(&g, 1000, 1));
+	g.confirmed = true;
+	assert_false(reload_guard_refuses(&g, 10, 10));
+	/* What would be dropped, escaped and shortened for a log line. */
+	reload_guard_note(buf, sizeof(buf), "a");
+	reload_guard_note(buf, sizeof(buf), "b\n");
+	assert_string_equal(buf, "a, b\\x0a");
+	reload_guard_note(buf, sizeof(buf), "long-name-here");
+	assert_string_equal(buf, "a, b\\x0a, long-name...");
+	reload_guard_note(buf, sizeof(buf), "more");
+	assert_string_equal(buf, "a, b\\x0a, long-name...");
 }
 
 /* --- client certificates -------------------------------------------------------------- */
@@ -865,6 +969,8 @@ main(void)
 	    cmocka_unit_test(record_fields),
 	    cmocka_unit_test(file_store_loads_and_reloads),
 	    cmocka_unit_test(file_store_refuses_bad_files),
+	    cmocka_unit_test(file_store_guards_revocations),
+	    cmocka_unit_test(reload_guard_decides),
 	    cmocka_unit_test(certificate_thumbprint),
 	};
 
