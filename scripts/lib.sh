@@ -197,6 +197,8 @@ pdp_redis_down() {
 	kill "-$sig" "$pid" 2>/dev/null
 	for _ in $(seq 1 100); do
 		kill -0 "$pid" 2>/dev/null || break
+		# Exited, but not yet reaped by whoever adopted the daemon: gone all the same.
+		[[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] && break
 		sleep 0.05
 	done
 	rm -f "$dir/redis.pid"
