@@ -33,6 +33,7 @@ for variant in release sanitize; do
 	run "command line ($variant)" tests/integration/test_cli.sh "$dir/pdp"
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
 	run "context store through nginx and Redis ($variant)" tests/integration/test_redis.sh "$dir/pdp"
+	run "context store lost or stalled ($variant)" tests/integration/test_store_loss.sh "$dir/pdp"
 done
 
 # The load-test harness end to end on the release build (small and short; no timing asserted).
