@@ -1,5 +1,6 @@
-# Requests through nginx, shared by the context-store tests: tokens, answers, health.
-# Source it; the functions read bin, work and url (the nginx base URL) when called.
+# Requests through nginx, shared by the context-store tests: tokens, answers, health,
+# and a checked stop. Source it after assert.sh; the functions read bin, work, url (the
+# nginx base URL) and pdp_pid when called.
 
 iss=https://idp.example.com/
 aud=https://apps.example.com
@@ -34,4 +35,16 @@ until_health() {
 		sleep 0.05
 	done
 	echo "$got"
+}
+# stop_pdp_checked: stops the PDP (pdp_pid) with SIGTERM, expecting a clean exit and no
+# sanitizer report in WORK/pdp.log.
+stop_pdp_checked() {
+	kill "$pdp_pid" && wait "$pdp_pid"
+	expect "pdp exits cleanly on SIGTERM" 0 "$?"
+	pdp_pid=""
+	if grep -qE 'AddressSanitizer|runtime error' "$work/pdp.log"; then
+		not_ok "sanitizer reports in pdp.log" "$(cat "$work/pdp.log")"
+	else
+		ok "no sanitizer reports"
+	fi
 }

@@ -243,10 +243,7 @@ expect "admin: nothing was written" 0 "$(redis-cli -s "$rsock" hget pdp:device:d
 out=$("$bin/pdp" admin -c "$work/pdp.yaml" jti revoke j-x 2>&1)
 expect "admin: jti revoke without an expiry is refused" 1 "$?"
 
-kill "$pdp_pid" && wait "$pdp_pid"
-expect "pdp exits cleanly on SIGTERM" 0 "$?"
-pdp_pid=""
-if grep -qE 'AddressSanitizer|runtime error' "$work/pdp.log"; then not_ok "sanitizer reports in pdp.log" "$(cat "$work/pdp.log")"; else ok "no sanitizer reports"; fi
+stop_pdp_checked
 
 echo "# test_redis: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

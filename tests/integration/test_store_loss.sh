@@ -240,10 +240,7 @@ expect "primary restarted: the revoked jti is still refused" 401 "$(status "$eri
 expect "primary restarted: a subject never seen is allowed" 200 "$(status "$dave" intranet.example.com)"
 
 kill -0 "$pdp_pid" 2>/dev/null && ok "the PDP is still running" || not_ok "the PDP died"
-kill "$pdp_pid" && wait "$pdp_pid"
-expect "pdp exits cleanly on SIGTERM" 0 "$?"
-pdp_pid=""
-if grep -qE 'AddressSanitizer|runtime error' "$work/pdp.log"; then not_ok "sanitizer reports in pdp.log" "$(cat "$work/pdp.log")"; else ok "no sanitizer reports"; fi
+stop_pdp_checked
 
 echo "# test_store_loss: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
