@@ -25,6 +25,7 @@ trap cleanup EXIT
 pdp_redis_up "$work"
 pdp_make_keys "$bin" "$work" >/dev/null
 pdp_write_config "$work" "$work/pdp.sock" "store: { type: redis, address: unix:$work/redis.sock }"
+"$bin/pdp" admin -c "$work/pdp.yaml" init >/dev/null
 "$bin/pdp" serve -c "$work/pdp.yaml" 2>"$work/pdp.log" &
 pdp_pid=$!
 pdp_wait_socket "$work/pdp.sock" "$pdp_pid"

@@ -80,6 +80,7 @@ head -n "$users" "$work/data/invalid.txt" >"$work/invalid.txt"
 # --- Redis, the PDP, the zero-work responder, nginx --------------------------------
 pdp_redis_up "$work"
 redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null
+"$pdp" admin --address "unix:$work/redis.sock" init >/dev/null
 cat >"$work/pdp.yaml" <<YAML
 listen: unix:$work/pdp.sock
 ${pdp_threads_opt:-}
@@ -393,7 +394,8 @@ say "Redis outage mid-run"
 	sleep "$(jq -n "$secs / 3")"
 	pdp_redis_down "$work" KILL
 	sleep "$(jq -n "$secs / 3")"
-	pdp_redis_up "$work" && redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null
+	pdp_redis_up "$work" && redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null &&
+		"$pdp" admin --address "unix:$work/redis.sock" init >/dev/null
 ) &
 outage=$!
 drive outage --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads"

@@ -20,6 +20,7 @@ pdp_redis_up "$run"
 pdp_write_config "$run" "$sock" "store: { type: redis, address: unix:$run/redis.sock, device_max_age: 24h }"
 "$bin/pdp" check -c "$run/pdp.yaml"
 admin() { "$bin/pdp" admin -c "$run/pdp.yaml" "$@"; }
+admin init >/dev/null
 admin device set laptop-1 compliant=1 trust=joined platform=windows >/dev/null
 
 "$bin/pdp" serve -c "$run/pdp.yaml" &

@@ -189,15 +189,18 @@ pdp_redis_up() {
 	return 1
 }
 
-# pdp_redis_down DIR [SIGNAL]: stops it (SIGTERM by default; KILL for a crash).
+# pdp_redis_down DIR [SIGNAL] [NAME]: stops the redis-server whose pid is in DIR/NAME.pid
+# (NAME: redis) with SIGTERM (KILL for a crash), and waits for it to exit.
 pdp_redis_down() {
-	local dir=$1 sig=${2:-TERM} pid
-	[ -f "$dir/redis.pid" ] || return 0
-	pid=$(cat "$dir/redis.pid")
+	local dir=$1 sig=${2:-TERM} pidfile=$1/${3:-redis}.pid pid
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
 	kill "-$sig" "$pid" 2>/dev/null
 	for _ in $(seq 1 100); do
 		kill -0 "$pid" 2>/dev/null || break
+		# Exited, but not yet reaped by whoever adopted the daemon: gone all the same.
+		[[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] && break
 		sleep 0.05
 	done
-	rm -f "$dir/redis.pid"
+	rm -f "$pidfile"
 }

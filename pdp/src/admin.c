@@ -1,11 +1,14 @@
 /* admin.c - `pdp admin`: operators and feeds write context records and publish their events */
 #include "admin.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "clock.h"
@@ -29,7 +32,8 @@ admin_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: pdp admin [-c CONFIG] [--address ADDR] [--prefix P] COMMAND ...\n"
+	    "usage: pdp admin [-c CONFIG] [--address ADDR] [--prefix P] [--ignore-generation]\n"
+	    "                 COMMAND ...\n"
 	    "\n"
 	    "  device set ID FIELD=VALUE...  write a device record (compliant=0|1, managed=0|1,\n"
 	    "                                trust=none|registered|joined|hybrid,\n"
@@ -47,16 +51,30 @@ admin_usage(FILE *f)
 	    "  jti revoke JTI (--exp UNIX | --ttl DURATION)\n"
 	    "                                revoke one token until it expires\n"
 	    "  flush                         make every PDP drop its cached records\n"
+	    "  init                          mark the store as holding the full state: writes\n"
+	    "                                the generation marker PREFIXgeneration (refused\n"
+	    "                                if it is there); PDPs read records only while it is\n"
+	    "  generation show               print the generation marker\n"
+	    "  generation new                replace it with a fresh one (a restored store):\n"
+	    "                                every PDP drops its cached records\n"
 	    "\n"
 	    "Each write publishes its event on PREFIXevents, so PDPs apply it at once.\n"
+	    "Record writes are refused while the store has no generation marker (it lost its\n"
+	    "data, or was never initialised); --ignore-generation writes anyway, to fill a\n"
+	    "store again before `init`.\n"
 	    "ADDR: unix:/path or tcp:host:port (default: the config's store address).\n");
 }
+
+/* What a write needs of the generation marker first. */
+enum gen_need { GEN_PRESENT, GEN_ABSENT, GEN_ANY };
 
 struct admin {
 	struct redis_link link;
 	redisContext *c;
 	const char *prefix;
 	char channel[256];
+	char gen_key[300];
+	enum gen_need need; /* of the next write */
 };
 
 static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
@@ -100,9 +118,47 @@ key_of(char *buf, size_t bufsz, const struct admin *a, const char *kind, const c
 }
 
 /*
+ * Watches the generation marker and checks it is as a->need says, so that
+ * the transaction after runs only if it stays so. 0, or 1 printed.
+ */
+static int
+watch_generation(struct admin *a)
+{
+	const char *watch[2] = {"WATCH", a->gen_key}, *get[2] = {"GET", a->gen_key};
+	const char *unwatch[1] = {"UNWATCH"};
+	redisReply *r[2] = {NULL, NULL};
+	bool present;
+
+	if (a->need == GEN_ANY)
+		return 0;
+	redisAppendCommandArgv(a->c, 2, watch, NULL);
+	redisAppendCommandArgv(a->c, 2, get, NULL);
+	if (run(a, r, 2) != 0)
+		return 1;
+	present = r[1]->type == REDIS_REPLY_STRING;
+	freeReplyObject(r[0]);
+	freeReplyObject(r[1]);
+	if (present == (a->need == GEN_PRESENT))
+		return 0;
+	redisAppendCommandArgv(a->c, 1, unwatch, NULL);
+	if (run(a, r, 1) == 0)
+		freeReplyObject(r[0]);
+	if (present)
+		return fail("%s: the store is initialised already (%s is there); "
+		            "`pdp admin generation new` replaces it",
+		            a->link.address, a->gen_key);
+	return fail("%s: no generation marker %s: the store lost its data or was never "
+	            "initialised. Nothing written. Write every record again, then "
+	            "`pdp admin init` (or give --ignore-generation to write meanwhile)",
+	            a->link.address, a->gen_key);
+}
+
+/*
  * Runs one write (argc/argv; none when argc is 0) and publishes its event in
  * one transaction, so a PDP never hears the event before the write is
- * visible; prints what was done and how many subscribers heard it.
+ * visible; prints what was done and how many subscribers heard it. The
+ * generation marker is checked first (a->need), and the transaction runs
+ * only if it did not change meanwhile.
  */
 static int
 write_and_publish(struct admin *a, int argc, const char **argv, const char *event, const char *done)
@@ -114,6 +170,8 @@ write_and_publish(struct admin *a, int argc, const char **argv, const char *even
 	const redisReply *x;
 	long long heard = -1;
 
+	if (watch_generation(a) != 0)
+		return 1;
 	redisAppendCommandArgv(a->c, 1, multi, NULL);
 	if (argc > 0)
 		redisAppendCommandArgv(a->c, argc, argv, NULL);
@@ -122,6 +180,12 @@ write_and_publish(struct admin *a, int argc, const char **argv, const char *even
 	if (run(a, r, n) != 0)
 		return 1;
 	x = r[n - 1];
+	if (x->type == REDIS_REPLY_NIL) {
+		for (size_t i = 0; i < n; i++)
+			freeReplyObject(r[i]);
+		return fail("%s: the generation marker %s changed meanwhile: nothing written",
+		            a->link.address, a->gen_key);
+	}
 	if (x->type == REDIS_REPLY_ARRAY && x->elements == n - 2 &&
 	    x->element[n - 3]->type == REDIS_REPLY_INTEGER)
 		heard = x->element[n - 3]->integer;
@@ -302,12 +366,49 @@ cmd_jti(struct admin *a, int argc, char **argv)
 	return apply(a, 5, args, "jti", argv[1], "revoked");
 }
 
+/* `init` and `generation show|new`: the marker that says the store holds the full state. */
+static int
+cmd_generation(struct admin *a, bool init, int argc, char **argv)
+{
+	unsigned char raw[16];
+	char value[2 * sizeof(raw) + 1], done[400];
+	const char *args[3] = {"SET", a->gen_key, value};
+
+	if (!init && argc == 1 && strcmp(argv[0], "show") == 0) {
+		const char *get[2] = {"GET", a->gen_key};
+		redisReply *r = NULL;
+		int rc = 0;
+
+		redisAppendCommandArgv(a->c, 2, get, NULL);
+		if (run(a, &r, 1) != 0)
+			return 1;
+		if (r->type == REDIS_REPLY_STRING)
+			printf("%s %s\n", a->gen_key, r->str);
+		else
+			rc = fail("%s: no generation marker %s: the store is not ready",
+			          a->link.address, a->gen_key);
+		freeReplyObject(r);
+		return rc;
+	}
+	if (!(init ? argc == 0 : argc == 1 && strcmp(argv[0], "new") == 0))
+		return fail(init ? "init takes no arguments" : "generation: expected show or new");
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return fail("getrandom: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(value + 2 * i, 3, "%02x", raw[i]);
+	a->need = init ? GEN_ABSENT : GEN_ANY;
+	snprintf(done, sizeof(done), "%s %s", a->gen_key, value);
+	/* A new store (or a replaced one): whatever a PDP cached is of another. */
+	return write_and_publish(a, 3, args, "flush", done);
+}
+
 int
 admin_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"address", required_argument, NULL, 'a'},
 	    {"prefix", required_argument, NULL, 'p'},
+	    {"ignore-generation", no_argument, NULL, 'g'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -317,6 +418,7 @@ admin_main(int argc, char **argv)
 	const char *path = NULL, *address = NULL, *prefix = NULL;
 	char err[1024];
 	int c, rc = 2;
+	bool ignore_generation = false;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
@@ -329,6 +431,9 @@ admin_main(int argc, char **argv)
 			break;
 		case 'p':
 			prefix = optarg;
+			break;
+		case 'g':
+			ignore_generation = true;
 			break;
 		case 'h':
 			admin_usage(stdout);
@@ -366,6 +471,8 @@ admin_main(int argc, char **argv)
 	}
 	a.prefix = store.prefix;
 	snprintf(a.channel, sizeof(a.channel), "%sevents", a.prefix);
+	snprintf(a.gen_key, sizeof(a.gen_key), "%sgeneration", a.prefix);
+	a.need = ignore_generation ? GEN_ANY : GEN_PRESENT;
 	rc = 1;
 	if (redis_link_init(&a.link, &store, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pdp admin: %s\n", err);
@@ -388,8 +495,13 @@ admin_main(int argc, char **argv)
 		rc = cmd_user(&a, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "jti") == 0)
 		rc = cmd_jti(&a, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "flush") == 0 && argc == 1)
+	else if (strcmp(argv[0], "flush") == 0 && argc == 1) {
+		a.need = GEN_ANY; /* an event only: nothing written */
 		rc = write_and_publish(&a, 0, NULL, "flush", "flush");
+	} else if (strcmp(argv[0], "init") == 0)
+		rc = cmd_generation(&a, true, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "generation") == 0)
+		rc = cmd_generation(&a, false, argc - 1, argv + 1);
 	else
 		rc = fail("unknown command \"%s\"", argv[0]);
 out:

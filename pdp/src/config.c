@@ -623,6 +623,44 @@ h_store_cache_entries(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
+/* A duration of 100ms to 10s into *out, named name in the error. */
+static int
+get_short_duration(struct ydoc_parse *p, yaml_node_t *v, const char *name, uint64_t *out)
+{
+	if (ydoc_get_duration_ms(p->doc, v, out, p->err, p->errsz) != 0)
+		return -1;
+	if (*out < 100 || *out > 10000)
+		return YDOC_ERR(p, v, "%s must be between 100ms and 10s", name);
+	return 0;
+}
+
+static int
+h_store_heartbeat(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	return get_short_duration(p, v, "heartbeat", &((struct config_store *)t)->heartbeat_ms);
+}
+
+static int
+h_store_heartbeat_timeout(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	return get_short_duration(p, v, "heartbeat_timeout",
+	                          &((struct config_store *)t)->heartbeat_timeout_ms);
+}
+
+static int
+h_store_replica_max_lag(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	uint64_t ms;
+
+	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
+		return -1;
+	/* Redis counts master_last_io_seconds_ago in whole seconds. */
+	if (ms % 1000 != 0 || ms < 1000 || ms > 3600000)
+		return YDOC_ERR(p, v, "replica_max_lag must be whole seconds, between 1s and 1h");
+	((struct config_store *)t)->replica_max_lag_s = ms / 1000;
+	return 0;
+}
+
 static int
 h_store_on_error(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
@@ -644,6 +682,9 @@ static const struct ydoc_key store_keys[] = {
     {"negative_ttl", h_store_negative_ttl},
     {"device_max_age", h_store_device_max_age},
     {"cache_entries", h_store_cache_entries},
+    {"heartbeat", h_store_heartbeat},
+    {"heartbeat_timeout", h_store_heartbeat_timeout},
+    {"replica_max_lag", h_store_replica_max_lag},
     {NULL, NULL},
 };
 
@@ -760,6 +801,9 @@ config_defaults(struct config *c)
 	c->store.cache_entries = 65536;
 	c->reload.settle_ms = 200;
 	c->reload.max_drop_pct = 50;
+	c->store.heartbeat_ms = 1000;
+	c->store.heartbeat_timeout_ms = 2000;
+	c->store.replica_max_lag_s = 3;
 	if ((c->listen = strdup("unix:/run/pdp/pdp.sock")) == NULL ||
 	    (c->policies = strdup("/etc/pdp/policies")) == NULL ||
 	    (c->realm = strdup("pdp")) == NULL || (c->store.prefix = strdup("pdp:")) == NULL)

@@ -71,6 +71,10 @@ struct config_store {
 	uint64_t device_max_age_s; /* 0: any age; older device records are not compliant */
 	size_t cache_entries;      /* per kind: devices, users, revoked jtis */
 	enum decision_default on_store_error;
+
+	/* redis: checked every heartbeat_ms; stalled when an answer takes heartbeat_timeout_ms,
+	 * or when a replica heard nothing from its primary for replica_max_lag_s */
+	uint64_t heartbeat_ms, heartbeat_timeout_ms, replica_max_lag_s;
 };
 
 /* How reloads triggered by file changes behave (DESIGN §6). */

@@ -165,8 +165,16 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 
 	if (p->store != NULL) {
 		head(&o, "pdp_store_up", "gauge",
-		     "1 when the context store answers and its events flow.");
+		     "1 when the context store is ready, answers and its events flow.");
 		emit(&o, "pdp_store_up %d\n", store_healthy(p->store, why, sizeof(why)) ? 1 : 0);
+		head(&o, "pdp_store_ready", "gauge",
+		     "1 when the context store is known to hold its data and to be current "
+		     "(generation marker, replica link, heartbeat).");
+		emit(&o, "pdp_store_ready %d\n", ss.ready ? 1 : 0);
+		head(&o, "pdp_store_not_ready_total", "counter",
+		     "Times the context store was found not ready: lost its data, syncing, "
+		     "stalled.");
+		emit(&o, "pdp_store_not_ready_total %" PRIu64 "\n", ss.not_ready);
 		head(&o, "pdp_store_fetches_total", "counter", "Round trips to the context store.");
 		emit(&o, "pdp_store_fetches_total %" PRIu64 "\n", ss.fetches);
 		head(&o, "pdp_store_errors_total", "counter",

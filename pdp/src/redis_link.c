@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,4 +223,74 @@ redis_link_open(const struct redis_link *l, int64_t deadline_ms, char *err, size
 fail:
 	redisFree(c);
 	return NULL;
+}
+
+/* The value of field name in INFO text ("name:value\r\n"), copied to out; false when absent. */
+static bool
+info_field(const char *info, size_t len, const char *name, char *out, size_t outsz)
+{
+	size_t n = strlen(name);
+
+	for (size_t at = 0; at < len;) {
+		const char *line = info + at, *nl = memchr(line, '\n', len - at);
+		size_t ll = nl != NULL ? (size_t)(nl - line) : len - at, vl;
+
+		at += ll + 1;
+		if (ll > 0 && line[ll - 1] == '\r')
+			ll--;
+		if (ll <= n || memcmp(line, name, n) != 0 || line[n] != ':')
+			continue;
+		vl = ll - n - 1;
+		if (vl >= outsz)
+			vl = outsz - 1;
+		memcpy(out, line + n + 1, vl);
+		out[vl] = '\0';
+		return true;
+	}
+	return false;
+}
+
+int
+redis_link_info_ready(const char *info, size_t len, uint64_t max_lag_s, char *why, size_t whysz)
+{
+	char role[16], v[32];
+	char *end;
+	unsigned long long lag;
+
+	if (info_field(info, len, "loading", v, sizeof(v)) && strcmp(v, "0") != 0) {
+		snprintf(why, whysz, "loading its data");
+		return 0;
+	}
+	if (!info_field(info, len, "role", role, sizeof(role))) {
+		snprintf(why, whysz, "INFO: no role");
+		return 0;
+	}
+	if (strcmp(role, "master") == 0)
+		return 1;
+	if (strcmp(role, "slave") != 0) {
+		snprintf(why, whysz, "INFO: unknown role");
+		return 0;
+	}
+	if (!info_field(info, len, "master_link_status", v, sizeof(v)) || strcmp(v, "up") != 0) {
+		snprintf(why, whysz, "replica: the link to its primary is down");
+		return 0;
+	}
+	if (!info_field(info, len, "master_sync_in_progress", v, sizeof(v)) ||
+	    strcmp(v, "0") != 0) {
+		snprintf(why, whysz, "replica: syncing with its primary");
+		return 0;
+	}
+	if (!info_field(info, len, "master_last_io_seconds_ago", v, sizeof(v)) || v[0] < '0' ||
+	    v[0] > '9' || (errno = 0, lag = strtoull(v, &end, 10), errno != 0 || *end != '\0')) {
+		snprintf(why, whysz, "replica: INFO says nothing readable of its link");
+		return 0;
+	}
+	if (lag > max_lag_s) {
+		snprintf(
+		    why, whysz,
+		    "replica: nothing heard from its primary for %llu s (replica_max_lag %llu s)",
+		    lag, (unsigned long long)max_lag_s);
+		return 0;
+	}
+	return 1;
 }

@@ -43,4 +43,14 @@ redisContext *redis_link_open(const struct redis_link *l, int64_t deadline_ms, c
 int redis_link_exchange(redisContext *c, redisReply **replies, size_t n, int64_t deadline_ms,
                         char *err, size_t errsz);
 
+/*
+ * Reads what INFO (its "replication" and "persistence" sections) says of
+ * whether the data can be trusted: a primary that is not loading, or a
+ * replica whose link to its primary is up, not syncing, and heard from
+ * within max_lag_s. Returns 1 when it can, else 0 with the reason in why
+ * (an INFO text without a role is not trusted). Reads no more than len bytes.
+ */
+int redis_link_info_ready(const char *info, size_t len, uint64_t max_lag_s, char *why,
+                          size_t whysz);
+
 #endif

@@ -21,12 +21,17 @@ struct store {
 	struct cache *cache[STORE_KINDS];
 	atomic_bool live;    /* events flowing: cached records can be fresh */
 	atomic_bool failing; /* the last fetch failed */
-	/* When the outage began (monotonic ms, 0: none): events stopped, fetches failing. */
-	_Atomic int64_t events_down_since, failing_since;
+	atomic_bool ready;   /* the backend's data can be trusted (store_set_ready) */
+	/*
+	 * When the outage began (monotonic ms, 0: none): events stopped, fetches
+	 * failing, the store last known current before it was declared not ready.
+	 */
+	_Atomic int64_t events_down_since, failing_since, unready_since;
 	pthread_mutex_t why_lock;
-	char why[160]; /* the last failure */
+	char why[160];         /* the last failure */
+	char unready_why[160]; /* why the store is not ready */
 	atomic_uint_fast64_t fetches, fetch_errors, fetch_timeouts, stale_served, unavailable,
-	    events, flushes;
+	    events, flushes, not_ready;
 };
 
 const char *
@@ -122,6 +127,9 @@ store_open_backend(const struct store_backend *ops, const struct config_store *c
 	/* Until a backend with events says they flow, nothing cached is fresh. */
 	atomic_init(&s->live, !ops->events);
 	atomic_init(&s->events_down_since, ops->events ? clock_ms() : 0);
+	atomic_init(&s->ready, !ops->readiness);
+	atomic_init(&s->unready_since, ops->readiness ? clock_ms() : 0);
+	snprintf(s->unready_why, sizeof(s->unready_why), "not checked yet");
 	s->be = ops->open(s, cfg, n_workers, err, errsz);
 	if (s->be == NULL)
 		goto fail;
@@ -280,17 +288,65 @@ store_is_failing(struct store *s)
 static int64_t
 stale_until(struct store *s, const struct store_value *v, int64_t now_ms)
 {
-	int64_t down = atomic_load(&s->events_down_since), failing = atomic_load(&s->failing_since);
-	int64_t since = down == 0 ? failing : failing == 0 ? down : down < failing ? down : failing;
+	int64_t starts[3] = {atomic_load(&s->events_down_since), atomic_load(&s->failing_since),
+	                     atomic_load(&s->unready_since)};
+	int64_t since = 0;
 
+	for (int i = 0; i < 3; i++) {
+		if (starts[i] != 0 && (since == 0 || starts[i] < since))
+			since = starts[i];
+	}
 	if (since == 0 || since > now_ms)
 		since = now_ms;
 	return (v->confirmed_ms > since ? v->confirmed_ms : since) + (int64_t)s->cfg->stale_max_ms;
 }
 
+void
+store_set_ready(struct store *s, bool ready, int64_t since_ms, const char *why)
+{
+	if (ready) {
+		if (atomic_load(&s->ready))
+			return;
+		/* Whatever changed while it was not ready reached no cache. */
+		store_flush(s);
+		atomic_store(&s->unready_since, 0);
+		atomic_store(&s->ready, true);
+		log_info("context store ready");
+		return;
+	}
+	pthread_mutex_lock(&s->why_lock);
+	snprintf(s->unready_why, sizeof(s->unready_why), "%s", why);
+	pthread_mutex_unlock(&s->why_lock);
+	if (since_ms == 0)
+		since_ms = clock_ms();
+	/* The earliest start stands: a stall found late began when the store last answered. */
+	for (int64_t was = atomic_load(&s->unready_since);
+	     (was == 0 || since_ms < was) &&
+	     !atomic_compare_exchange_weak(&s->unready_since, &was, since_ms);)
+		;
+	if (atomic_exchange(&s->ready, false)) {
+		atomic_fetch_add_explicit(&s->not_ready, 1, memory_order_relaxed);
+		log_error("context store not ready: %s: cached records serve up to stale_max, "
+		          "then on_store_error",
+		          why);
+	}
+}
+
+bool
+store_is_ready(struct store *s)
+{
+	return atomic_load_explicit(&s->ready, memory_order_acquire);
+}
+
 bool
 store_healthy(struct store *s, char *why, size_t whysz)
 {
+	if (!atomic_load(&s->ready)) {
+		pthread_mutex_lock(&s->why_lock);
+		snprintf(why, whysz, "context store not ready: %s", s->unready_why);
+		pthread_mutex_unlock(&s->why_lock);
+		return false;
+	}
 	if (atomic_load(&s->failing)) {
 		pthread_mutex_lock(&s->why_lock);
 		snprintf(why, whysz, "context store failing: %s", s->why);
@@ -316,6 +372,8 @@ store_get_stats(struct store *s, struct store_stats *out)
 	out->unavailable = atomic_load(&s->unavailable);
 	out->events = atomic_load(&s->events);
 	out->flushes = atomic_load(&s->flushes);
+	out->not_ready = atomic_load(&s->not_ready);
+	out->ready = atomic_load(&s->ready);
 	for (int k = 0; k < STORE_KINDS; k++)
 		cache_get_stats(s->cache[k], &out->cache[k]);
 }
@@ -472,7 +530,9 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 	struct store_value *stale[STORE_KINDS] = {NULL, NULL, NULL};
 	struct store_fetch f;
 	uint64_t gen[STORE_KINDS];
-	bool live = atomic_load_explicit(&s->live, memory_order_acquire), need = false;
+	bool ready = atomic_load_explicit(&s->ready, memory_order_acquire);
+	/* Not ready: nothing cached is fresh and nothing the backend says is trusted. */
+	bool live = ready && atomic_load_explicit(&s->live, memory_order_acquire), need = false;
 	const struct config_store *cfg = s->cfg;
 
 	memset(l, 0, offsetof(struct store_lookup, device_view));
@@ -504,13 +564,22 @@ store_lookup(struct store *s, unsigned worker, const char *device_id, const char
 		enum store_err e;
 		int64_t began = clock_ms();
 
-		atomic_fetch_add_explicit(&s->fetches, 1, memory_order_relaxed);
-		e = s->ops->fetch(s->be, worker, &f, l->why, sizeof(l->why));
+		if (!ready) {
+			pthread_mutex_lock(&s->why_lock);
+			snprintf(l->why, sizeof(l->why), "context store not ready: %.130s",
+			         s->unready_why);
+			pthread_mutex_unlock(&s->why_lock);
+			e = STORE_UNAVAILABLE;
+		} else {
+			atomic_fetch_add_explicit(&s->fetches, 1, memory_order_relaxed);
+			e = s->ops->fetch(s->be, worker, &f, l->why, sizeof(l->why));
+		}
 		if (e == STORE_OK) {
 			store_answered(s);
 		} else if (e == STORE_UNAVAILABLE) {
-			note_failure(s, l->why, now_ms);
-			if (clock_ms() - began >= (int64_t)cfg->timeout_ms)
+			if (ready)
+				note_failure(s, l->why, now_ms);
+			if (ready && clock_ms() - began >= (int64_t)cfg->timeout_ms)
 				atomic_fetch_add_explicit(&s->fetch_timeouts, 1,
 				                          memory_order_relaxed);
 		} else {

@@ -69,6 +69,8 @@ struct store;
 struct store_backend {
 	const char *name;
 	bool events; /* sends events: cached records are fresh only while they flow */
+	/* Says when its data can be trusted (store_set_ready); until then it cannot. */
+	bool readiness;
 	void *(*open)(struct store *s, const struct config_store *cfg, unsigned n_workers,
 	              char *err, size_t errsz);
 	enum store_err (*fetch)(void *be, unsigned worker, struct store_fetch *f, char *err,
@@ -92,6 +94,8 @@ struct store_stats {
 	uint64_t unavailable;    /* lookups answered with an error */
 	uint64_t events;         /* invalidation events applied */
 	uint64_t flushes;
+	uint64_t not_ready; /* times the store was declared not ready (lost, syncing, stalled) */
+	bool ready;
 	struct cache_stats cache[STORE_KINDS];
 };
 
@@ -182,13 +186,31 @@ void store_flush(struct store *s);
  */
 void store_set_live(struct store *s, bool live);
 
+/*
+ * Whether the backend's data can be trusted (a backend with readiness says
+ * so; others always can). Not ready (the store lost its data, a replica is
+ * syncing, the store stalled): lookups make no round trip, cached records
+ * serve up to stale_max past since_ms (the last moment the store was known
+ * current, monotonic ms; 0: now) and then on_store_error applies; why (not
+ * ready) is what health says. Ready again after not ready drops every cached
+ * record, since events may have been missed. Off the request path but for
+ * a fetch that finds the store not ready.
+ */
+void store_set_ready(struct store *s, bool ready, int64_t since_ms, const char *why);
+
+/* Whether the store is ready (store_set_ready). */
+bool store_is_ready(struct store *s);
+
 /* A backend heard from the store again (a fetch or a PING answered): no longer failing. */
 void store_answered(struct store *s);
 
 /* Whether the last fetch failed (and nothing answered since). */
 bool store_is_failing(struct store *s);
 
-/* Health: false when events are not flowing or the last fetch failed; why says which. */
+/*
+ * Health: false when the store is not ready, events are not flowing or the
+ * last fetch failed; why says which.
+ */
 bool store_healthy(struct store *s, char *why, size_t whysz);
 
 void store_get_stats(struct store *s, struct store_stats *out);

@@ -23,14 +23,7 @@
 /* Reconnecting waits this long after a failure, doubling up to the maximum. */
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
-/*
- * Over TCP the subscriber sends PING after this much silence (a half-open
- * connection would otherwise hide lost events). Over a unix socket the
- * peer's end is always seen, so nothing is sent while all is well: warm
- * decisions leave Redis's command counter flat.
- */
-#define PING_EVERY_MS 5000
-/* The subscriber looks at the link this often. */
+/* The subscriber looks at the link at least this often. */
 #define TICK_MS 1000
 /* The subscriber is off the request path: it may wait longer than a request to connect. */
 #define SUBSCRIBER_TIMEOUT_MS 1000
@@ -68,6 +61,11 @@ struct redis_store {
 	struct redis_link link;
 	const char *prefix;
 	int64_t timeout_ms;
+	int64_t heartbeat_ms, heartbeat_timeout_ms;
+	uint64_t max_lag_s;
+	char gen_key[300]; /* PREFIXgeneration */
+	/* The generation marker's value as last checked (a hash; 0: none known yet). */
+	atomic_uint_fast64_t generation;
 	struct conn *conns;
 	unsigned n_conns;
 	pthread_t subscriber;
@@ -167,12 +165,45 @@ value_from_hash(int k, const struct store_fetch *f, const redisReply *r, char *w
 	return v;
 }
 
+/* A hash of a generation marker's value; never 0 (none known). */
+static uint64_t
+generation_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h != 0 ? h : 1;
+}
+
+/*
+ * What the generation marker's reply r says: STORE_OK when it is the one
+ * last checked. Missing or changed: the store lost (or replaced) its data,
+ * and is not ready until the subscriber checks it again.
+ */
+static enum store_err
+generation_check(struct redis_store *rs, const redisReply *r, char *err, size_t errsz)
+{
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errsz, "generation marker: %.100s", r->str);
+		return STORE_UNAVAILABLE;
+	}
+	if (r->type == REDIS_REPLY_STRING &&
+	    generation_hash(r->str, r->len) == atomic_load(&rs->generation))
+		return STORE_OK;
+	snprintf(err, errsz, "the generation marker %.100s is %s", rs->gen_key,
+	         r->type == REDIS_REPLY_NIL ? "missing: the store lost its data"
+	                                    : "not the one checked");
+	store_set_ready(rs->store, false, 0, err);
+	return STORE_UNAVAILABLE;
+}
+
 static enum store_err
 redis_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t errsz)
 {
 	struct redis_store *rs = be;
 	struct conn *cn = &rs->conns[worker % rs->n_conns];
-	redisReply *replies[STORE_KINDS] = {NULL, NULL, NULL};
+	redisReply *replies[STORE_KINDS + 1] = {NULL, NULL, NULL, NULL};
 	int kinds[STORE_KINDS], n = 0;
 	int64_t now = clock_ms(), deadline = now + rs->timeout_ms;
 	enum store_err e = STORE_OK;
@@ -203,7 +234,13 @@ redis_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t 
 			}
 			kinds[n++] = k;
 		}
-		if (redis_link_exchange(cn->c, replies, (size_t)n, deadline, err, errsz) == 0)
+		/* Last: the records were read before anything that emptied the store since. */
+		if (redisAppendCommand(cn->c, "GET %s", rs->gen_key) != REDIS_OK) {
+			snprintf(err, errsz, "out of memory");
+			conn_down(cn, err, now);
+			return STORE_NO_MEMORY;
+		}
+		if (redis_link_exchange(cn->c, replies, (size_t)n + 1, deadline, err, errsz) == 0)
 			break;
 		/* A timed-out or broken hiredis context is dead. A connection that had been
 		 * idle may simply have outlived a Redis restart: one fresh try, if time is left. */
@@ -216,6 +253,7 @@ redis_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t 
 		}
 	}
 	cn->backoff = 0;
+	e = generation_check(rs, replies[n], err, errsz);
 	for (int i = 0; i < n; i++) {
 		int k = kinds[i];
 		const redisReply *r = replies[i];
@@ -239,7 +277,7 @@ redis_fetch(void *be, unsigned worker, struct store_fetch *f, char *err, size_t 
 			e = STORE_BAD_RECORD;
 		}
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i <= n; i++)
 		freeReplyObject(replies[i]);
 	if (e != STORE_OK) {
 		for (int k = 0; k < STORE_KINDS; k++) {
@@ -541,25 +579,95 @@ wait_stop(struct redis_store *rs, int64_t ms)
 }
 
 /*
+ * Checks, on the command connection, that the store holds its data: the
+ * generation marker is there (a changed one drops every cached record: the
+ * store was replaced) and INFO says it is neither loading nor a replica
+ * whose link to its primary is down, syncing or silent. Bounded by the
+ * heartbeat timeout. Returns true, or false with why.
+ */
+static bool
+check_store(struct redis_store *rs, char *why, size_t whysz)
+{
+	struct jti_mirror *m = &rs->mirror;
+	redisReply *r[3] = {NULL, NULL, NULL};
+	char *info = NULL;
+	bool ok = false;
+
+	if (!mirror_connect(rs, why, whysz))
+		return false;
+	if (redisAppendCommand(m->aux, "GET %s", rs->gen_key) != REDIS_OK ||
+	    redisAppendCommand(m->aux, "INFO replication") != REDIS_OK ||
+	    redisAppendCommand(m->aux, "INFO persistence") != REDIS_OK) {
+		snprintf(why, whysz, "out of memory");
+		redisFree(m->aux);
+		m->aux = NULL;
+		return false;
+	}
+	if (redis_link_exchange(m->aux, r, 3, clock_ms() + rs->heartbeat_timeout_ms, why, whysz) !=
+	    0) {
+		redisFree(m->aux);
+		m->aux = NULL;
+		return false;
+	}
+	if (r[0]->type == REDIS_REPLY_ERROR) {
+		snprintf(why, whysz, "%.120s", r[0]->str);
+	} else if (r[0]->type == REDIS_REPLY_NIL) {
+		snprintf(why, whysz,
+		         "no generation marker %.100s: the store lost its data, or was never "
+		         "initialised (pdp admin init)",
+		         rs->gen_key);
+	} else if (r[0]->type != REDIS_REPLY_STRING || r[1]->type != REDIS_REPLY_STRING ||
+	           r[2]->type != REDIS_REPLY_STRING) {
+		snprintf(why, whysz, "INFO: unexpected reply");
+	} else if ((info = malloc(r[1]->len + r[2]->len + 2)) == NULL) {
+		snprintf(why, whysz, "out of memory");
+	} else {
+		uint64_t gen = generation_hash(r[0]->str, r[0]->len), was;
+
+		memcpy(info, r[1]->str, r[1]->len);
+		info[r[1]->len] = '\n';
+		memcpy(info + r[1]->len + 1, r[2]->str, r[2]->len);
+		ok = redis_link_info_ready(info, r[1]->len + 1 + r[2]->len, rs->max_lag_s, why,
+		                           whysz) == 1;
+		if (ok && (was = atomic_exchange(&rs->generation, gen)) != gen && was != 0) {
+			log_warn("context store: the generation marker changed (the store was "
+			         "replaced): dropping every cached record");
+			mirror_reload(rs);
+			store_flush(rs->store);
+		}
+	}
+	free(info);
+	for (int i = 0; i < 3; i++)
+		freeReplyObject(r[i]);
+	return ok;
+}
+
+/*
  * Reads events from a subscribed context until it fails (why) or stop is
- * asked (returns 1). Sends PING (allowed while subscribed) when a TCP link
- * has been silent for PING_EVERY_MS, and every tick while lookups fail, so
- * health recovers as soon as Redis answers; a PING unanswered within a tick
- * is a dead link.
+ * asked (returns 1). Every heartbeat it sends PING (allowed while
+ * subscribed) and checks the store (check_store): a PING unanswered within
+ * the heartbeat timeout is a stalled link, and the store is not ready from
+ * the last moment it was known current (the send time of the last PING
+ * answered, or of the last check passed, whichever is earlier).
  */
 static int
-listen_events(struct redis_store *rs, redisContext *c, char *why, size_t whysz)
+listen_events(struct redis_store *rs, redisContext *c, int64_t current_at, char *why, size_t whysz)
 {
-	bool tcp = rs->link.path[0] == '\0';
-	int64_t heard = clock_ms(), ping_at = 0;
+	int64_t ping_at = 0, next_beat = clock_ms() + rs->heartbeat_ms;
+	int64_t pong_at = current_at, checked_at = current_at;
 
 	for (;;) {
 		struct pollfd pfd[2] = {{.fd = c->fd, .events = POLLIN},
 		                        {.fd = rs->stop_pipe[0], .events = POLLIN}};
-		int n = poll(pfd, 2, TICK_MS), done = 0;
-		int64_t now = clock_ms();
+		int64_t wait = next_beat - clock_ms();
+		int n, done = 0;
+		int64_t now;
 		void *reply;
 
+		if (ping_at != 0 && ping_at + rs->heartbeat_timeout_ms - clock_ms() < wait)
+			wait = ping_at + rs->heartbeat_timeout_ms - clock_ms();
+		n = poll(pfd, 2, (int)(wait < 0 ? 0 : wait > TICK_MS ? TICK_MS : wait));
+		now = clock_ms();
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -568,16 +676,22 @@ listen_events(struct redis_store *rs, redisContext *c, char *why, size_t whysz)
 		}
 		if (pfd[1].revents != 0)
 			return 1;
-		if (n == 0) {
+		if (ping_at != 0 && now - ping_at >= rs->heartbeat_timeout_ms) {
+			snprintf(why, whysz,
+			         "no answer to PING on the events connection within %lld ms",
+			         (long long)rs->heartbeat_timeout_ms);
+			store_set_ready(rs->store, false,
+			                pong_at < checked_at ? pong_at : checked_at, why);
+			return 0;
+		}
+		if (now >= next_beat) {
+			char bad[256];
+
+			next_beat = now + rs->heartbeat_ms;
 			/* A mirror left incomplete by a failed refresh is loaded again. */
 			if (!atomic_load(&rs->mirror.complete) && !rs->mirror.said_full)
 				mirror_reload(rs);
-			if (ping_at != 0 && now - ping_at >= TICK_MS) {
-				snprintf(why, whysz, "no answer to PING within %d ms", TICK_MS);
-				return 0;
-			}
-			if (ping_at == 0 && ((tcp && now - heard >= PING_EVERY_MS) ||
-			                     store_is_failing(rs->store))) {
+			if (ping_at == 0) {
 				if (redisAppendCommand(c, "PING") != REDIS_OK ||
 				    redisBufferWrite(c, &done) != REDIS_OK) {
 					snprintf(why, whysz, "PING: %s", c->errstr);
@@ -585,13 +699,22 @@ listen_events(struct redis_store *rs, redisContext *c, char *why, size_t whysz)
 				}
 				ping_at = now;
 			}
-			continue;
+			if (check_store(rs, bad, sizeof(bad))) {
+				checked_at = now;
+				/* Ready only while the events connection answers too. */
+				if (now - pong_at < rs->heartbeat_ms + rs->heartbeat_timeout_ms)
+					store_set_ready(rs->store, true, 0, NULL);
+			} else {
+				store_set_ready(rs->store, false,
+				                pong_at < checked_at ? pong_at : checked_at, bad);
+			}
 		}
+		if (n == 0 || pfd[0].revents == 0)
+			continue;
 		if (redisBufferRead(c) != REDIS_OK) {
 			snprintf(why, whysz, "%s", c->errstr[0] ? c->errstr : "connection closed");
 			return 0;
 		}
-		heard = now;
 		while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply != NULL) {
 			redisReply *r = reply;
 
@@ -612,7 +735,8 @@ listen_events(struct redis_store *rs, redisContext *c, char *why, size_t whysz)
 				store_event(rs->store, msg, len);
 			} else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 			           r->element[0]->type == REDIS_REPLY_STRING &&
-			           strcmp(r->element[0]->str, "pong") == 0) {
+			           strcmp(r->element[0]->str, "pong") == 0 && ping_at != 0) {
+				pong_at = ping_at;
 				ping_at = 0;
 				store_answered(rs->store);
 			}
@@ -652,14 +776,19 @@ subscriber_main(void *arg)
 				                                          : "unexpected reply");
 			freeReplyObject(reply);
 			if (ok) {
+				char bad[256];
+				bool ready;
+
 				cn.backoff = 0;
 				cn.why[0] = '\0';
-				/* Subscribed first, so no revocation falls between the scan and
-				 * events. */
+				/* Subscribed first, so no revocation falls between the check, the
+				 * scan and events. */
+				ready = check_store(rs, bad, sizeof(bad));
 				rs->mirror.said_full = false;
 				mirror_reload(rs);
 				store_set_live(rs->store, true);
-				if (listen_events(rs, cn.c, why, sizeof(why)) == 1)
+				store_set_ready(rs->store, ready, 0, bad);
+				if (listen_events(rs, cn.c, now, why, sizeof(why)) == 1)
 					break;
 				mirror_incomplete(&rs->mirror);
 				store_set_live(rs->store, false);
@@ -719,6 +848,12 @@ redis_open(struct store *s, const struct config_store *cfg, unsigned n_workers, 
 	rs->store = s;
 	rs->prefix = cfg->prefix;
 	rs->timeout_ms = (int64_t)cfg->timeout_ms;
+	rs->heartbeat_ms = cfg->heartbeat_ms > 0 ? (int64_t)cfg->heartbeat_ms : 1000;
+	rs->heartbeat_timeout_ms =
+	    cfg->heartbeat_timeout_ms > 0 ? (int64_t)cfg->heartbeat_timeout_ms : 2000;
+	rs->max_lag_s = cfg->replica_max_lag_s > 0 ? cfg->replica_max_lag_s : 3;
+	snprintf(rs->gen_key, sizeof(rs->gen_key), "%sgeneration", cfg->prefix);
+	atomic_init(&rs->generation, 0);
 	rs->n_conns = n_workers > 0 ? n_workers : 1;
 	rs->mirror.bound = cfg->cache_entries;
 	atomic_init(&rs->mirror.complete, false);
@@ -748,6 +883,7 @@ fail:
 const struct store_backend store_backend_redis = {
     .name = "redis",
     .events = true,
+    .readiness = true,
     .open = redis_open,
     .fetch = redis_fetch,
     .reload = NULL,

@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context,fcgi,matching} "$out"
+mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context,fcgi,matching,info} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -56,11 +56,13 @@ printf 'apps: []\npolicies:\n# cut here\n' >"$corpus/policy/cut.yaml"
 cp policies/tests/*.yaml "$corpus/cases/"
 printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, platform: ios, os_version: "17.1", updated: 1790000000 }\nusers:\n  - { id: u1, risk: medium, disabled: false, revoked_before: 1790000000 }\n  - { id: u2 }\nrevoked_jtis: [j1, j2]\n' >"$corpus/context/full.yaml"
 printf '# cut to comments\nusers:\n' >"$corpus/context/cut.yaml"
+printf '# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\n\n# Persistence\r\nloading:0\r\n' >"$corpus/info/replica"
+printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/primary"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json config jwks request policy cases context fcgi matching)
+targets=(token json config jwks request policy cases context fcgi matching info)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

@@ -7,6 +7,7 @@ set -uo pipefail
 bin=$(cd "${1:?usage: test_redis.sh BIN_DIR}" && pwd)
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/requests.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-redis-XXXXXX")
 sock=$work/pdp.sock
@@ -40,6 +41,8 @@ pdp_write_config "$work" "$sock" "store:
   ttl: 5m
   negative_ttl: 5m
   on_store_error: deny"
+# The store holds the full state (here: nothing yet): mark it so.
+admin init || { echo "pdp admin init failed"; cat "$work/admin.log"; exit 1; }
 "$bin/pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
 pdp_pid=$!
 pdp_wait_socket "$sock" "$pdp_pid" || { echo "pdp did not start:"; cat "$work/pdp.log"; exit 1; }
@@ -47,39 +50,12 @@ read -r port app_port < <(pdp_nginx_up "$work" "$sock") || { echo "nginx did not
 [ -n "$port" ] || { echo "nginx did not start"; exit 1; }
 url=http://127.0.0.1:$port
 
-iss=https://idp.example.com/
-aud=https://apps.example.com
-# token USER DEVICE JTI [extra claims]: an admin signed in with a security key.
-token() {
-	pdp_mint "$bin" "$work" RS256 "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"$1\",\"deviceid\":\"$2\",\"jti\":\"$3\",\"groups\":[\"admins\"],\"amr\":[\"hwk\"],\"auth_time\":-60${4:-}}"
+# lookups: the record and revocation reads (HGETALL, EXISTS) Redis has served; the
+# heartbeat's PING, GET and INFO are not lookups.
+lookups() {
+	redis-cli -s "$rsock" info commandstats | tr -d '\r' |
+		awk -F'[:=,]' '/^cmdstat_(hgetall|exists):/ { n += $3 } END { print n + 0 }'
 }
-# status TOKEN HOST: what nginx answers for a request to HOST with the token.
-status() { curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Authorization: Bearer $1" -H "Host: $2" "$url/"; }
-headers() { curl -s -D - -o /dev/null -m 5 -H "Authorization: Bearer $1" -H "Host: $2" "$url/"; }
-health() { curl -s -m 5 -w ' %{http_code}' "$url/pdp/health"; }
-# until_status WANT TOKEN HOST: asks up to 50 times, 20 ms apart, until the answer is WANT;
-# prints the last answer. Events apply in about a millisecond; this only absorbs
-# scheduling, and caches live for minutes, so a change seen here came from the event.
-until_status() {
-	local got
-	for _ in $(seq 1 50); do
-		got=$(status "$2" "$3")
-		[ "$got" = "$1" ] && break
-		sleep 0.02
-	done
-	echo "$got"
-}
-# until_health WANT: waits up to 8 s for the health status code.
-until_health() {
-	local got
-	for _ in $(seq 1 160); do
-		got=$(health)
-		[ "${got##* }" = "$1" ] && break
-		sleep 0.05
-	done
-	echo "$got"
-}
-commands() { redis-cli -s "$rsock" info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
 
 expect_match "health: ok once events flow" '"status":"ok".*"store":"redis".* 200$' "$(until_health 200)"
 
@@ -135,28 +111,26 @@ expect "a token issued after the revocation is allowed" 200 "$(status "$bob3" in
 
 # --- warm decisions make no Redis calls --------------------------------------
 for t in "$alice" "$bob3"; do status "$t" admin.example.com >/dev/null; done
-before=$(commands)
-idle=$(($(commands) - before))
-before=$(commands)
+before=$(lookups)
 n=0
 for _ in $(seq 1 100); do
 	for t in "$alice" "$bob3"; do
 		[ "$(status "$t" admin.example.com)" = 200 ] && n=$((n + 1))
 	done
 done
-after=$(commands)
+after=$(lookups)
 expect "warm run: 200 requests allowed" 200 "$n"
-expect "warm run: Redis's command counter moved only by our own INFO" "$idle" $((after - before))
+expect "warm run: no lookup reached Redis" 0 $((after - before))
 
 # --- first-seen tokens: the revoked jtis are mirrored, not asked per token ------
 fresh=()
 for i in 1 2 3 4 5; do fresh+=("$(token alice@example.com dev-1 "j-fresh-$i")"); done
-before=$(commands)
+before=$(lookups)
 n=0
 for t in "${fresh[@]}"; do [ "$(status "$t" admin.example.com)" = 200 ] && n=$((n + 1)); done
-after=$(commands)
+after=$(lookups)
 expect "five first-seen tokens of a warm user allowed" 5 "$n"
-expect "first-seen tokens: no Redis command (their jtis are known not revoked)" "$idle" $((after - before))
+expect "first-seen tokens: no lookup (their jtis are known not revoked)" 0 $((after - before))
 # A revocation written without its event is found when the mirror is loaded again
 # (here on a flush event; also on every resubscribe).
 pre=$(token alice@example.com dev-1 j-written-quietly)
@@ -210,8 +184,9 @@ load() {
 			for i in $(seq 1 20); do
 				if [ $((i % 2)) -eq 0 ]; then t=${warm[$((i % 4 / 2))]}; h=admin.example.com
 				else t=$(cat "$work/cold-$1-$c-$i"); h=intranet.example.com; fi
-				curl -s -o /dev/null -m 5 -w "%{http_code} %{time_total} $((i % 2))\n" \
-					-H "Authorization: Bearer $t" -H "Host: $h" "$url/"
+				r=$(curl -s -o /dev/null -m 5 -w "%{http_code} %{time_total} $((i % 2))" \
+					-H "Authorization: Bearer $t" -H "Host: $h" "$url/")
+				echo "$r $(date +%s%N)"
 			done
 		) &
 		pids+=($!)
@@ -232,14 +207,20 @@ expect "load run: every request answered (no curl timeout or error)" 0 \
 slowest=$(sort -k2 -n "$work/load.txt" | tail -1 | cut -d' ' -f2)
 expect "load run: no request took 2 s or more (slowest ${slowest}s)" 1 \
 	"$(awk -v s="$slowest" 'BEGIN { print (s < 2.0) }')"
-if [ "$during_ms" -lt $((stale_s * 1000)) ]; then
-	expect "Redis down: warm subjects kept their answers (within stale_max)" 0 \
-		"$(awk '$3 == 0 && $1 != 200' "$work/load-during.txt" | wc -l)"
-	expect "Redis down: cold subjects got on_store_error (403)" 0 \
-		"$(awk '$3 == 1 && $1 != 403' "$work/load-during.txt" | wc -l)"
+# Warm subjects are judged by every answer (of both runs) that came after the
+# kill and before stale_max ran out: a slow machine may stretch the runs past
+# it. Cold subjects asked after the kill get on_store_error throughout.
+stale_end=$((kill_at + stale_s * 1000000000 - 200000000))
+warm_during() { awk -v k="$kill_at" -v e="$stale_end" '$3 == 0 && $4 > k && $4 < e' "$work/load.txt"; }
+judged=$(warm_during | wc -l)
+if [ "$judged" -ge 8 ]; then
+	expect "Redis down: warm subjects kept their answers (within stale_max; $judged judged, run ${during_ms} ms)" 0 \
+		"$(warm_during | awk '$1 != 200' | wc -l)"
 else
-	not_ok "the load run outlasted stale_max (${during_ms} ms): cannot tell stale from failed"
+	not_ok "Redis down: only $judged warm answers came within stale_max (run ${during_ms} ms): too few to judge"
 fi
+expect "Redis down: cold subjects got on_store_error (403)" 0 \
+	"$(awk '$3 == 1 && $1 != 403' "$work/load-during.txt" | wc -l)"
 expect_match "Redis down: health says degraded (503)" '"status":"degraded".* 503$' "$(until_health 503)"
 sleep "$stale_s"
 expect "past stale_max: a warm subject gets on_store_error" 403 "$(status "$alice" admin.example.com)"
@@ -248,7 +229,11 @@ kill -0 "$pdp_pid" 2>/dev/null && ok "the PDP is still running" || not_ok "the P
 
 # --- Redis back: recovery by itself -------------------------------------------
 pdp_redis_up "$work" || { echo "redis-server did not restart"; exit 1; }
-expect_match "Redis back: health ok again" '"status":"ok".* 200$' "$(until_health 200)"
+expect_match "Redis back empty: not ready until initialised" \
+	'"status":"degraded".*"store_status":"context store not ready: no generation marker.* 503$' \
+	"$(until_health 503 'no generation marker')"
+admin init
+expect_match "Redis back and initialised: health ok again" '"status":"ok".* 200$' "$(until_health 200)"
 admin device set dev-1 compliant=1 trust=joined
 expect "Redis back (empty): records written again are read" 200 \
 	"$(until_status 200 "$alice" admin.example.com)"
@@ -265,10 +250,7 @@ expect "admin: nothing was written" 0 "$(redis-cli -s "$rsock" hget pdp:device:d
 out=$("$bin/pdp" admin -c "$work/pdp.yaml" jti revoke j-x 2>&1)
 expect "admin: jti revoke without an expiry is refused" 1 "$?"
 
-kill "$pdp_pid" && wait "$pdp_pid"
-expect "pdp exits cleanly on SIGTERM" 0 "$?"
-pdp_pid=""
-if grep -qE 'AddressSanitizer|runtime error' "$work/pdp.log"; then not_ok "sanitizer reports in pdp.log" "$(cat "$work/pdp.log")"; else ok "no sanitizer reports"; fi
+stop_pdp_checked
 
 echo "# test_redis: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -183,6 +183,16 @@ store_keys(void **state)
 	assert_int_equal(c->store.device_max_age_s, 86400);
 	assert_int_equal(c->store.cache_entries, 100);
 	assert_int_equal(c->store.on_store_error, DEFAULT_ALLOW);
+	/* The heartbeat's defaults: checked every second, stalled past 2 s, a replica past 3 s. */
+	assert_int_equal(c->store.heartbeat_ms, 1000);
+	assert_int_equal(c->store.heartbeat_timeout_ms, 2000);
+	assert_int_equal(c->store.replica_max_lag_s, 3);
+	config_free(c);
+	c = load_with("store: { address: unix:/r.sock, heartbeat: 250ms, heartbeat_timeout: 500ms,"
+	              " replica_max_lag: 12s }\n");
+	assert_int_equal(c->store.heartbeat_ms, 250);
+	assert_int_equal(c->store.heartbeat_timeout_ms, 500);
+	assert_int_equal(c->store.replica_max_lag_s, 12);
 	config_free(c);
 	c = load_with("store: { path: context.yaml, ttl: 10s }\n");
 	assert_int_equal(c->store.type, STORE_FILE);
@@ -201,6 +211,12 @@ store_keys(void **state)
 	             "longer than 0");
 	expect_error("store: { address: unix:/r.sock, device_max_age: 1500ms }\n", "pdp.yaml:1:49",
 	             "whole seconds");
+	expect_error("store: { address: unix:/r.sock, heartbeat: 50ms }\n", "pdp.yaml:1:44",
+	             "between 100ms and 10s");
+	expect_error("store: { address: unix:/r.sock, heartbeat_timeout: 1m }\n", "pdp.yaml:1:52",
+	             "between 100ms and 10s");
+	expect_error("store: { address: unix:/r.sock, replica_max_lag: 0 }\n", "pdp.yaml:1:50",
+	             "whole seconds, between 1s and 1h");
 	expect_error("store: { address: redis.example.com }\n", "pdp.yaml:1:19",
 	             "unix:/path or tcp:host:port");
 }

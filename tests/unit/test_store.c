@@ -9,6 +9,7 @@
 #include "cert.h"
 #include "clock.h"
 #include "record.h"
+#include "redis_link.h"
 #include "store.h"
 #include "testlib.h"
 
@@ -432,6 +433,112 @@ stale_records_serve_up_to_stale_max(void **state)
 	store_set_live(f->s, true);
 	look(f, "d2", "risky", NULL, 3600);
 	assert_int_equal(f->fake.keys_fetched, 6);
+}
+
+static void
+not_ready_store_is_never_no_record(void **state)
+{
+	struct fixture *f = *state;
+	struct seen l;
+	struct store_stats st;
+	char why[256];
+
+	look(f, "d2", "risky", "j1", 0);
+	assert_true(store_is_ready(f->s));
+	/* The store lost its data (found at 900 ms, known current until 500 ms). */
+	store_set_ready(f->s, false, f->t0 + 500, "no generation marker");
+	store_set_ready(f->s, false, f->t0 + 900, "no generation marker");
+	assert_false(store_healthy(f->s, why, sizeof(why)));
+	assert_string_equal(why, "context store not ready: no generation marker");
+	/* A subject never seen: no round trip (the store would say "no record"). */
+	l = look(f, "d4", "someone", "j2", 1000);
+	assert_int_equal(l.err, STORE_UNAVAILABLE);
+	assert_non_null(strstr(l.why, "not ready: no generation marker"));
+	assert_int_equal(f->fake.fetches, 1);
+	/* What was cached serves stale_max (3 s) from the earliest start given, no longer. */
+	l = look(f, "d2", "risky", "j1", 3400);
+	assert_int_equal(l.err, STORE_OK);
+	assert_true(l.stale);
+	assert_true(l.user);
+	l = look(f, "d2", "risky", "j1", 3600);
+	assert_int_equal(l.err, STORE_UNAVAILABLE);
+	assert_int_equal(f->fake.fetches, 1);
+	store_get_stats(f->s, &st);
+	assert_false(st.ready);
+	assert_int_equal(st.not_ready, 1);
+	/* Ready again: everything cached is dropped, since events may have been missed. */
+	store_set_ready(f->s, true, 0, NULL);
+	assert_true(store_healthy(f->s, why, sizeof(why)));
+	l = look(f, "d2", "risky", "j1", 3700);
+	assert_int_equal(l.err, STORE_OK);
+	assert_false(l.stale);
+	assert_int_equal(f->fake.fetches, 2);
+	store_get_stats(f->s, &st);
+	assert_true(st.ready);
+}
+
+static void
+not_ready_store_answers_no_memo(void **state)
+{
+	struct fixture *f = *state;
+	struct store_memo memo;
+	struct seen l;
+
+	store_memo_init(&memo);
+	look_through(f, &memo, "d2", "risky", "j1", 0);
+	l = look_through(f, &memo, "d2", "risky", "j1", 10);
+	assert_true(l.reused);
+	/* A stall found at 2.5 s began when the store last answered, at 10 ms. */
+	store_set_ready(f->s, false, f->t0 + 10, "no answer to PING");
+	l = look_through(f, &memo, "d2", "risky", "j1", 2500);
+	assert_false(l.reused);
+	assert_true(l.stale);
+	assert_int_equal(l.err, STORE_OK);
+	l = look_through(f, &memo, "d2", "risky", "j1", 3100);
+	assert_false(l.reused);
+	assert_int_equal(l.err, STORE_UNAVAILABLE);
+	assert_int_equal(f->fake.fetches, 1);
+	store_memo_fini(&memo);
+}
+
+static void
+replication_state_from_info(void **state)
+{
+	const char *primary = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n";
+	const char *replica = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n"
+	                      "master_link_status:up\r\nmaster_last_io_seconds_ago:1\r\n"
+	                      "master_sync_in_progress:0\r\n";
+	static const char *const untrusted[][2] = {
+	    {"role:slave\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\n"
+	     "master_sync_in_progress:0\r\n",
+	     "replica: the link to its primary is down"},
+	    {"role:slave\nmaster_link_status:up\nmaster_last_io_seconds_ago:0\n"
+	     "master_sync_in_progress:1\n",
+	     "replica: syncing with its primary"},
+	    {"role:master\r\n# Persistence\r\nloading:1\r\n", "loading its data"},
+	    {"role:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:x\r\n"
+	     "master_sync_in_progress:0\r\n",
+	     "replica: INFO says nothing readable of its link"},
+	    {"", "INFO: no role"},
+	    {"roles:master\r\nrole", "INFO: no role"},
+	    {"role:sentinel\r\n", "INFO: unknown role"},
+	};
+	char why[128];
+
+	(void)state;
+	assert_int_equal(redis_link_info_ready(primary, strlen(primary), 3, why, sizeof(why)), 1);
+	assert_int_equal(redis_link_info_ready(replica, strlen(replica), 3, why, sizeof(why)), 1);
+	/* Silent past the bound, link down, syncing, loading, no role: not trusted. */
+	assert_int_equal(redis_link_info_ready(replica, strlen(replica), 0, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "nothing heard from its primary for 1 s"));
+	for (size_t i = 0; i < sizeof(untrusted) / sizeof(untrusted[0]); i++) {
+		const char *info = untrusted[i][0];
+
+		assert_int_equal(redis_link_info_ready(info, strlen(info), 3, why, sizeof(why)), 0);
+		assert_string_equal(why, untrusted[i][1]);
+	}
+	/* len bounds the read: a role past it is not seen. */
+	assert_int_equal(redis_link_info_ready(primary, 14, 3, why, sizeof(why)), 0);
 }
 
 static void
@@ -960,6 +1067,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(event_during_fetch_is_not_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(store_error_is_never_no_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_records_serve_up_to_stale_max, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_ready_store_is_never_no_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_ready_store_answers_no_memo, setup, teardown),
+	    cmocka_unit_test(replication_state_from_info),
 	    cmocka_unit_test_setup_teardown(bad_record_is_an_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(device_max_age, setup, teardown),
 	    cmocka_unit_test_setup_teardown(memo_answers_while_its_records_are_current, setup,
