@@ -105,7 +105,9 @@ code() { head -1 <<<"$1" | awk '{print $2}'; }
 out=$(req "$(token '"mallory@example.com"')" "$url/app")
 expect "disabled mallory is denied" 403 "$(code "$out")"
 for sub in '"mallory@example.com\u0001"' '" mallory@example.com"' '"mallory@example.com\t"' \
-	'"mallory@example.com "' '"mallory@example.com\u007f"' '"mallory@example.com\u0085"'; do
+	'"mallory@example.com "' '"mallory@example.com\u007f"' '"mallory@example.com\u0085"' \
+	'"mallory@example.com\u00a0"' '"\ufeffmallory@example.com"' '"mallory@example.com\u2028"' \
+	'"\u3000mallory@example.com"' '"mal\u200blory@example.com"' '"mallory\u202e@example.com"'; do
 	out=$(req "$(token "$sub")" "$url/app")
 	expect "sub $sub: 401" 401 "$(code "$out")"
 	expect_match "sub $sub: invalid claims" \
@@ -115,7 +117,8 @@ done
 admin_hdr=(-H "Host: admin.example.com")
 out=$(req "$(token '"eve@example.com"' ',"groups":["admins"]')" "${admin_hdr[@]}" "$url/users")
 expect "an admin without a security key on a compliant device is denied" 403 "$(code "$out")"
-for groups in '["adm\u0007ins"]' '["eng"," admins"]' '["admins\t"]'; do
+for groups in '["adm\u0007ins"]' '["eng"," admins"]' '["admins\t"]' '["admins\u00a0"]' \
+	'["ad\u200dmins"]'; do
 	out=$(req "$(token '"eve@example.com"' ",\"groups\":$groups")" "${admin_hdr[@]}" "$url/users")
 	expect "groups $groups: 401 invalid claims, not an admin who skipped the admin policy" 401 \
 		"$(code "$out")"
