@@ -573,6 +573,23 @@ methods_beyond_the_seven(void **state)
 	assert_string_equal(set->apps[result.app].id, "dav");
 }
 
+/* Each of uris (n) on q's host and method is denied: in app (a block), or as an invalid path
+ * when app is NULL. */
+static void
+expect_denied(struct req q, const char *const *uris, size_t n, const char *app)
+{
+	for (size_t i = 0; i < n; i++) {
+		q.uri = uris[i];
+		if (decide(&q) != DECISION_DENY ||
+		    (app == NULL ? strcmp(result.reason, "invalid request path") != 0
+		                 : result.app == POLICY_NO_ID ||
+		                       strcmp(set->apps[result.app].id, app) != 0))
+			fail_msg("%s on %s was not denied %s%s", uris[i], q.host,
+			         app != NULL ? "in app " : "as an invalid path",
+			         app != NULL ? app : "");
+	}
+}
+
 /* Path forms an upstream reads as the protected path map to its app. */
 static void
 path_forms_map_to_the_app(void **state)
@@ -619,18 +636,8 @@ path_forms_map_to_the_app(void **state)
 	           "    apps: { include: [pay-write, win] }\n    grant: block\n");
 	q.host = "api.example.com";
 	q.method = "POST";
-	for (size_t i = 0; i < sizeof(pay) / sizeof(pay[0]); i++) {
-		q.uri = pay[i];
-		if (decide(&q) != DECISION_DENY || result.app == POLICY_NO_ID ||
-		    strcmp(set->apps[result.app].id, "pay-write") != 0)
-			fail_msg("%s dodged the payroll app", pay[i]);
-	}
-	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
-		q.uri = invalid[i];
-		if (decide(&q) != DECISION_DENY ||
-		    strcmp(result.reason, "invalid request path") != 0)
-			fail_msg("%s was not refused as an invalid path", invalid[i]);
-	}
+	expect_denied(q, pay, sizeof(pay) / sizeof(pay[0]), "pay-write");
+	expect_denied(q, invalid, sizeof(invalid) / sizeof(invalid[0]), NULL);
 	q.uri = "/payrollx";
 	assert_int_equal(decide(&q), DECISION_ALLOW);
 	assert_string_equal(set->apps[result.app].id, "api");
@@ -640,18 +647,8 @@ path_forms_map_to_the_app(void **state)
 	assert_int_equal(decide(&q), DECISION_ALLOW);
 	assert_string_equal(set->apps[result.app].id, "api");
 	q.host = "iis.example.com";
-	for (size_t i = 0; i < sizeof(iis) / sizeof(iis[0]); i++) {
-		q.uri = iis[i];
-		if (decide(&q) != DECISION_DENY || result.app == POLICY_NO_ID ||
-		    strcmp(set->apps[result.app].id, "win") != 0)
-			fail_msg("%s dodged the case-insensitive app", iis[i]);
-	}
-	for (size_t i = 0; i < sizeof(iis_invalid) / sizeof(iis_invalid[0]); i++) {
-		q.uri = iis_invalid[i];
-		if (decide(&q) != DECISION_DENY ||
-		    strcmp(result.reason, "invalid request path") != 0)
-			fail_msg("%s was not refused as an invalid path", iis_invalid[i]);
-	}
+	expect_denied(q, iis, sizeof(iis) / sizeof(iis[0]), "win");
+	expect_denied(q, iis_invalid, sizeof(iis_invalid) / sizeof(iis_invalid[0]), NULL);
 	q.uri = "/PAYROLL/../x";
 	assert_int_equal(decide(&q), DECISION_ALLOW);
 	assert_string_equal(set->apps[result.app].id, "win-root");
