@@ -252,7 +252,7 @@ struct host_routes {
 	const char *host;
 	struct route *routes; /* longest path first */
 	size_t n_routes;
-	bool case_insensitive; /* some route's app is: requests need the folded path too */
+	bool case_insensitive; /* its apps are (they all agree): requests match folded */
 };
 
 struct policy_set {

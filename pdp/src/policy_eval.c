@@ -94,12 +94,32 @@ eval_subject_ids(const struct policy_set *set, const struct subject *s, uint32_t
 
 /* --- request ------------------------------------------------------------------- */
 
-/* Whether dec[i] separates segments: '/' (also %2F, as nginx), and '\\' for Windows-like upstreams.
+/*
+ * Whether seg (len bytes, decoded) names a file a Windows-like upstream may
+ * reach under another name: an NTFS stream ("name::$DATA", "x:y"), an 8.3
+ * short name ("PAYROL~1"), or a letter whose Unicode case mapping is ASCII
+ * (U+0130, U+0131, U+017F, U+212A) where the matching folds ASCII only.
  */
 static bool
-path_sep(char c, bool windows)
+windows_alias(const char *seg, size_t len)
 {
-	return c == '/' || (windows && c == '\\');
+	static const char *const folds_to_ascii[] = {"\xc4\xb0", "\xc4\xb1", "\xc5\xbf",
+	                                             "\xe2\x84\xaa"};
+
+	for (size_t k = 0; k < len; k++) {
+		if (seg[k] == ':' ||
+		    (seg[k] == '~' && k + 1 < len && seg[k + 1] >= '0' && seg[k + 1] <= '9'))
+			return true;
+		for (size_t f = 0; (unsigned char)seg[k] >= 0x80 &&
+		                   f < sizeof(folds_to_ascii) / sizeof(folds_to_ascii[0]);
+		     f++) {
+			size_t fl = strlen(folds_to_ascii[f]);
+
+			if (len - k >= fl && memcmp(seg + k, folds_to_ascii[f], fl) == 0)
+				return true;
+		}
+	}
+	return false;
 }
 
 long
@@ -121,10 +141,14 @@ eval_normalize_path(const char *uri, unsigned flags, char *out, size_t outsz)
 	}
 	if (*p != '/')
 		return -1;
-	for (; *p != '\0' && *p != '?' && *p != '#'; p++) {
+	for (; *p != '\0' && *p != '?'; p++) {
 		char c = *p;
 		bool e = c == '%';
 
+		/* No client sends '#' (a fragment stays in the browser): cutting at it
+		 * would judge a path the upstream may not see. */
+		if (c == '#')
+			return -1;
 		if (e) {
 			int hi = hex_value(p[1]), lo = hi >= 0 ? hex_value(p[2]) : -1;
 
@@ -133,6 +157,11 @@ eval_normalize_path(const char *uri, unsigned flags, char *out, size_t outsz)
 			c = (char)(hi << 4 | lo);
 			p += 2;
 		}
+		/* '\\' is '/' to WHATWG URL parsers (Node, Deno, Bun) and Windows, a name
+		 * byte to others, and routers decode "%5C" into one: refused either way
+		 * (browsers send a typed '\\' as '/'). */
+		if (c == '\\')
+			return -1;
 		if (n + 1 >= sizeof(dec))
 			return -1;
 		esc[n] = e;
@@ -141,16 +170,17 @@ eval_normalize_path(const char *uri, unsigned flags, char *out, size_t outsz)
 	/*
 	 * Segments: empty ones merge, "." goes, ".." pops. A ";parameter" ends its
 	 * segment (Tomcat, Jetty); a Windows-like upstream also folds case and drops
-	 * trailing dots and spaces. A dot segment that only some upstreams would
-	 * see as one (escaped dots, an escaped or '\\' separator, a parameter, a
-	 * run of dots and spaces) is refused: no reading of it is safe.
+	 * trailing dots and spaces, and refuses a segment it may read as another
+	 * file's alias (a stream, a short name). A dot segment that only some
+	 * upstreams would see as one (escaped dots, an escaped separator, a
+	 * parameter, a run of dots and spaces) is refused: no reading of it is safe.
 	 */
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1, len;
 		const char *seg = dec + i + 1;
 		bool plain = dec[i] == '/' && !esc[i], dots = true, dot;
 
-		while (j < n && !path_sep(dec[j], windows))
+		while (j < n && dec[j] != '/')
 			j++;
 		plain = plain && (j == n || (dec[j] == '/' && !esc[j]));
 		len = j - i - 1; /* segment dec[i+1 .. j) */
@@ -165,6 +195,8 @@ eval_normalize_path(const char *uri, unsigned flags, char *out, size_t outsz)
 		}
 		dot = len > 0 && len <= 2 && dots && seg[0] == '.' && seg[len - 1] == '.';
 		if (len > 0 && dots && (windows || dot) && !(dot && plain))
+			return -1;
+		if (windows && windows_alias(seg, j - i - 1)) /* the whole segment: IIS keeps ';' */
 			return -1;
 		while (windows && !dots && (seg[len - 1] == '.' || seg[len - 1] == ' '))
 			len--;

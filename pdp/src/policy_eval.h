@@ -156,14 +156,16 @@ uint32_t eval_map_app(const struct policy_set *set, const struct eval_input *in)
 
 /*
  * Normalises a request URI's path for matching, as nginx does before matching
- * locations: query and fragment dropped, %XX decoded, "//" merged, "." and
- * ".." resolved; and as path-parameter upstreams do: ";..." cut from each
- * segment. With EVAL_PATH_WINDOWS also '\\' separates, ASCII letters fold to
- * lower case and trailing dots and spaces of a segment go. Returns the length
- * written to out (NUL-terminated), or -1 for a path nginx would refuse (".."
- * above the root, %00, bad escapes), one too long, or a dot segment some
- * upstreams would not see as one (escaped dots or slashes, ";", "\\", runs
- * of dots and spaces).
+ * locations: query dropped, %XX decoded, "//" merged, "." and ".." resolved;
+ * and as path-parameter upstreams do: ";..." cut from each segment. With
+ * EVAL_PATH_WINDOWS also ASCII letters fold to lower case and trailing dots
+ * and spaces of a segment go. Returns the length written to out
+ * (NUL-terminated), or -1 for a path nginx would refuse (".." above the
+ * root, %00, bad escapes), one too long, one holding '\\' (raw or %5C) or a
+ * raw '#', a dot segment some upstreams would not see as one (escaped dots
+ * or slashes, ";", runs of dots and spaces), and with EVAL_PATH_WINDOWS a
+ * segment naming a stream (':'), a short name ("~1") or a non-ASCII letter
+ * whose case maps to ASCII.
  */
 long eval_normalize_path(const char *uri, unsigned flags, char *out, size_t outsz);
 

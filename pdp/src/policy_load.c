@@ -479,6 +479,11 @@ app_paths(struct ydoc_parse *p, yaml_node_t *v, void *t)
 		if (a->paths[i][0] != '/' || strpbrk(a->paths[i], "?#") != NULL)
 			return YDOC_ERR(p, v, "a path is a prefix starting with '/', not \"%s\"",
 			                a->paths[i]);
+		if (strchr(a->paths[i], '\\') != NULL)
+			return YDOC_ERR(p, v,
+			                "a path prefix cannot hold '\\': requests with one are "
+			                "refused, not \"%s\"",
+			                a->paths[i]);
 		/* Requests are matched with ";parameters" cut from their segments. */
 		if (strchr(a->paths[i], ';') != NULL)
 			return YDOC_ERR(p, v,
@@ -569,8 +574,9 @@ static const struct ydoc_key app_keys[] = {
 
 /*
  * A case-insensitive app's prefixes in the form its requests are matched in:
- * lower case; a segment its upstream would shorten (trailing '.' or ' ') or
- * split ('\\') could never match, so it is an error.
+ * lower case. A segment its upstream would shorten (trailing '.' or ' ') or
+ * requests refused on its host (a stream ':', a short name "~1") could never
+ * match, and the folding is ASCII only: each is an error.
  */
 static int
 fold_paths(struct loader *l, yaml_node_t *n, struct pol_app *a)
@@ -581,13 +587,21 @@ fold_paths(struct loader *l, yaml_node_t *n, struct pol_app *a)
 		for (char *c = s; *c != '\0'; c++) {
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
-			if (*c == '\\' || ((*c == '.' || *c == ' ') &&
-			                   (c[1] == '/' || c[1] == '\0') && c > s && c[-1] != '/'))
+			if ((unsigned char)*c >= 0x80)
+				return YDOC_ERR(&l->p, n,
+				                "app \"%s\" is case_insensitive: its paths are "
+				                "matched with ASCII case folding only, so \"%s\" "
+				                "cannot be a prefix",
+				                a->id, a->paths[i]);
+			if (*c == ':' || (*c == '~' && c[1] >= '0' && c[1] <= '9') ||
+			    ((*c == '.' || *c == ' ') && (c[1] == '/' || c[1] == '\0') && c > s &&
+			     c[-1] != '/'))
 				return YDOC_ERR(
 				    &l->p, n,
 				    "app \"%s\" is case_insensitive: its upstream ignores "
-				    "trailing dots and spaces of segments and splits at "
-				    "'\\\\', so \"%s\" cannot be a prefix",
+				    "trailing dots and spaces of segments, and requests naming "
+				    "a stream (':') or a short name (\"~1\") are refused, so "
+				    "\"%s\" cannot be a prefix",
 				    a->id, a->paths[i]);
 		}
 	}
@@ -1926,10 +1940,29 @@ index_routes(struct loader *l)
 			free(tmp);
 			return -1;
 		}
-		set->hosts[h] = (struct host_routes){tmp[i].host, routes, j - i, false};
+		set->hosts[h] = (struct host_routes){tmp[i].host, routes, j - i,
+		                                     set->apps[tmp[i].r.app].case_insensitive};
 		for (size_t k = i; k < j; k++) {
+			const struct pol_app *a = &set->apps[tmp[i].r.app],
+			                     *b = &set->apps[tmp[k].r.app];
+
 			routes[k - i] = tmp[k].r;
-			set->hosts[h].case_insensitive |= set->apps[tmp[k].r.app].case_insensitive;
+			/* Case folding is the upstream's: a host whose apps disagree would
+			 * let "/PAYROLL/" reach a case-sensitive app's path through a
+			 * case-insensitive app's prefix. */
+			if (b->case_insensitive != a->case_insensitive) {
+				const struct pol_app *ci = a->case_insensitive ? a : b,
+				                     *cs = a->case_insensitive ? b : a;
+
+				snprintf(l->p.err, l->p.errsz,
+				         "%s: app \"%s\" is case_insensitive on %s but app \"%s\" "
+				         "(%s) is not: case folding is a property of the upstream "
+				         "behind a host, declare it on every app of the host or on "
+				         "none",
+				         ci->where, ci->id, tmp[i].host, cs->id, cs->where);
+				free(tmp);
+				return -1;
+			}
 		}
 		if (strtab_add(&set->host_ids, tmp[i].host) != h) {
 			free(tmp);

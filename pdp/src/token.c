@@ -593,20 +593,63 @@ opt_string(const struct jdoc *payload, const char *name, const struct jdoc_val *
 	return 0;
 }
 
+/* The code point at u[*i] (len bytes), advancing *i past it; -1 for malformed UTF-8. */
+static long
+utf8_next(const unsigned char *u, size_t len, size_t *i)
+{
+	unsigned c = u[*i];
+	size_t n;
+	long cp;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (c < 0xc2 || c > 0xf4)
+		return -1;
+	n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+	if (len - *i <= n)
+		return -1;
+	cp = c & (0x3f >> n);
+	for (size_t k = 1; k <= n; k++) {
+		if ((u[*i + k] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (u[*i + k] & 0x3f);
+	}
+	*i += n + 1;
+	return cp;
+}
+
+/* Unicode White_Space outside C0: what trim() in JS, Python and .NET strips besides ASCII. */
+static bool
+space_char(long c)
+{
+	return c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+	       c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* Controls (C0, DEL, C1) and invisible format characters: zero-width, bidi, BOM. */
+static bool
+hidden_char(long c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0xad || c == 0x61c || c == 0x180e ||
+	       (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x206f) || c == 0xfeff;
+}
+
 bool
 token_identity_ok(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	long c = -1;
 
-	if (len == 0 || u[0] == ' ' || u[len - 1] == ' ')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		/* C0 and DEL; C1 (U+0080..U+009F) is 0xC2 0x80..0x9F in UTF-8. */
-		if (u[i] < 0x20 || u[i] == 0x7f ||
-		    (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f))
+	for (size_t i = 0; i < len;) {
+		bool first = i == 0;
+
+		if ((c = utf8_next(u, len, &i)) < 0 || hidden_char(c) || (first && space_char(c)))
 			return false;
 	}
-	return true;
+	return len > 0 && !space_char(c);
 }
 
 /* The first identity claim among f's that token_identity_ok refuses (its name), or NULL. */
@@ -676,8 +719,8 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 	/* nginx and the upstream would strip what the policies saw: never rewrite, refuse. */
 	if ((bad = unclean_claim(is, &f)) != NULL)
 		return fail(TOKEN_BAD_CLAIM, why, whysz,
-		            "claim \"%s\" is empty or holds a control character or surrounding "
-		            "whitespace",
+		            "claim \"%s\" is empty or holds a control or invisible character or "
+		            "surrounding whitespace",
 		            bad);
 
 	nslots = list_len(f.groups) + list_len(f.roles) + list_len(f.amr);

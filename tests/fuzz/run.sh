@@ -46,12 +46,13 @@ printf '\x00\x01\x09\x00\x00\x00\x11\x00\x00\x0f\x00FCGI_MPXS_CONNS\x01\x2a\x00\
 # Matching: a method, a NUL, then a request URI.
 i=0
 for seed in 'POST\0/payroll;a=b/run' 'PROPPATCH\0/Payroll/../payroll/x?q' 'GET\0/w/A.\\b/%2e%2E/;x' \
-	'X-Y\0http://h/dav//%2Fa%3Bb/..;/c' 'M!#$%&*+.^_`|~\0/WIN/a. ./x'; do
+	'X-Y\0http://h/dav//%2Fa%3Bb/..;/c' 'M!#$%&*+.^_`|~\0/WIN/a. ./x' \
+	'POST\0/x\\..\\payroll%5Crun#a' 'GET\0/WIN/A::$DATA/WIN~1/%C5%BF?x#y'; do
 	printf '%b' "$seed" >"$corpus/matching/seed-$((i += 1))"
 done
 for f in policies/*.yaml; do cp "$f" "$corpus/policy/"; done
 cat policies/*.yaml >"$corpus/policy/all-in-one.yaml"
-printf 'apps:\n  - { id: a, hosts: [x], paths: [/P/, /q], methods: { except: [GET, X-Y] }, case_insensitive: true }\n  - { id: b, hosts: [x], paths: [/p/], methods: [GET, PROPFIND] }\n' >"$corpus/policy/methods-and-paths.yaml"
+printf 'apps:\n  - { id: a, hosts: [x], paths: [/P/, /q], methods: { except: [GET, X-Y] }, case_insensitive: true }\n  - { id: b, hosts: [x], paths: [/p/], methods: [GET, PROPFIND], case_insensitive: true }\n  - { id: c, hosts: [y], paths: [/p/] }\n' >"$corpus/policy/methods-and-paths.yaml"
 printf 'apps: []\npolicies:\n# cut here\n' >"$corpus/policy/cut.yaml"
 cp policies/tests/*.yaml "$corpus/cases/"
 printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, platform: ios, os_version: "17.1", updated: 1790000000 }\nusers:\n  - { id: u1, risk: medium, disabled: false, revoked_before: 1790000000 }\n  - { id: u2 }\nrevoked_jtis: [j1, j2]\n' >"$corpus/context/full.yaml"

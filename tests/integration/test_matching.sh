@@ -105,7 +105,9 @@ code() { head -1 <<<"$1" | awk '{print $2}'; }
 out=$(req "$(token '"mallory@example.com"')" "$url/app")
 expect "disabled mallory is denied" 403 "$(code "$out")"
 for sub in '"mallory@example.com\u0001"' '" mallory@example.com"' '"mallory@example.com\t"' \
-	'"mallory@example.com "' '"mallory@example.com\u007f"' '"mallory@example.com\u0085"'; do
+	'"mallory@example.com "' '"mallory@example.com\u007f"' '"mallory@example.com\u0085"' \
+	'"mallory@example.com\u00a0"' '"\ufeffmallory@example.com"' '"mallory@example.com\u2028"' \
+	'"\u3000mallory@example.com"' '"mal\u200blory@example.com"' '"mallory\u202e@example.com"'; do
 	out=$(req "$(token "$sub")" "$url/app")
 	expect "sub $sub: 401" 401 "$(code "$out")"
 	expect_match "sub $sub: invalid claims" \
@@ -115,7 +117,8 @@ done
 admin_hdr=(-H "Host: admin.example.com")
 out=$(req "$(token '"eve@example.com"' ',"groups":["admins"]')" "${admin_hdr[@]}" "$url/users")
 expect "an admin without a security key on a compliant device is denied" 403 "$(code "$out")"
-for groups in '["adm\u0007ins"]' '["eng"," admins"]' '["admins\t"]'; do
+for groups in '["adm\u0007ins"]' '["eng"," admins"]' '["admins\t"]' '["admins\u00a0"]' \
+	'["ad\u200dmins"]'; do
 	out=$(req "$(token '"eve@example.com"' ",\"groups\":$groups")" "${admin_hdr[@]}" "$url/users")
 	expect "groups $groups: 401 invalid claims, not an admin who skipped the admin policy" 401 \
 		"$(code "$out")"
@@ -153,14 +156,48 @@ for path in '/payroll;a=b/run' '/payroll' '/payroll;jsessionid=x' '/payroll%3Bx/
 done
 out=$(req "$stale" "${api[@]}" -X POST "$url/payroll/..;/x")
 expect "POST /payroll/..;/x (a dot segment to Tomcat only): denied" 403 "$(code "$out")"
+# '\' is '/' to Node, Deno and Bun (WHATWG URL) and a name byte to nginx; '#' is sent by no
+# client, and nginx passes both on in the request URI: refused, on every host.
+for target in '/x\..\payroll/run' '/payroll\run' '/payroll%5Crun' '/x%5c..%5cpayroll/run' \
+	'/x#/../payroll/run' '/app#x'; do
+	out=$(req "$stale" "${api[@]}" -X POST --request-target "$target" "$url/")
+	expect "POST $target on a case-sensitive upstream: 403, not 200" 403 "$(code "$out")"
+	expect "POST $target: the upstream never sees it" "" "$(grep 'method=' <<<"$out")"
+done
+out=$(req "$stale" "${api[@]}" -X POST --request-target '/app?a=%5C#b' "$url/")
+expect "'\' and '#' in the query are the query's: allowed" 200 "$(code "$out")"
 iis=(-H "Host: iis.example.com")
-for path in '/PAYROLL/run' '/payroll./run' '/Payroll.%20/run' '/payroll%5Crun' '/PayRoll'; do
+for path in '/PAYROLL/run' '/payroll./run' '/Payroll.%20/run' '/PayRoll'; do
 	out=$(req "$stale" "${iis[@]}" "$url$path")
 	expect "GET $path on the case-insensitive upstream maps to its payroll app: blocked" 403 \
 		"$(code "$out")"
 done
+# Names a Windows upstream reads as another file's: NTFS streams, 8.3 short names.
+for path in '/payroll::$INDEX_ALLOCATION/run' '/payroll:$i30:$INDEX_ALLOCATION/run' \
+	'/PAYROL~1/run' '/payroll%5Crun' '/x/%C5%BFecret'; do
+	out=$(req "$stale" "${iis[@]}" "$url$path")
+	expect "GET $path on the case-insensitive upstream: refused" 403 "$(code "$out")"
+	expect "GET $path: the upstream never sees it" "" "$(grep 'method=' <<<"$out")"
+done
 out=$(req "$stale" "${iis[@]}" "$url/other")
 expect "the case-insensitive upstream's other paths are not its payroll app" 200 "$(code "$out")"
+out=$(req "$stale" "${api[@]}" "$url/files/a:b/PAYROL~1")
+expect "streams and short names are refused on case-insensitive hosts only" 200 "$(code "$out")"
+
+# A host whose apps disagree on case would let /PAYROLL/ADMIN/ reach a stricter
+# case-sensitive app's path through a case-insensitive app's prefix: a load error.
+mkdir "$work/mixed"
+cat >"$work/mixed/apps.yaml" <<'YAML'
+apps:
+  - { id: strong, hosts: [h.example.com], paths: [/payroll/admin/] }
+  - { id: mid, hosts: [h.example.com], paths: [/payroll/], case_insensitive: true }
+  - { id: weak, hosts: [h.example.com] }
+YAML
+check_out=$("$bin/pdp" check "$work/mixed" 2>&1)
+expect "pdp check: apps of one host that disagree on case_insensitive fail the check" 1 "$?"
+expect_match "pdp check: the error names file:line:col and both apps" \
+	'/mixed/apps.yaml:3:5: app "mid" is case_insensitive on h.example.com but app "strong" \([^)]*/mixed/apps.yaml:2:5\) is not' \
+	"$check_out"
 
 # --- method overrides never reach the upstream ----------------------------------------
 good=$(token '"alice@example.com"')

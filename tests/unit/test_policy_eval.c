@@ -573,6 +573,23 @@ methods_beyond_the_seven(void **state)
 	assert_string_equal(set->apps[result.app].id, "dav");
 }
 
+/* Each of uris (n) on q's host and method is denied: in app (a block), or as an invalid path
+ * when app is NULL. */
+static void
+expect_denied(struct req q, const char *const *uris, size_t n, const char *app)
+{
+	for (size_t i = 0; i < n; i++) {
+		q.uri = uris[i];
+		if (decide(&q) != DECISION_DENY ||
+		    (app == NULL ? strcmp(result.reason, "invalid request path") != 0
+		                 : result.app == POLICY_NO_ID ||
+		                       strcmp(set->apps[result.app].id, app) != 0))
+			fail_msg("%s on %s was not denied %s%s", uris[i], q.host,
+			         app != NULL ? "in app " : "as an invalid path",
+			         app != NULL ? app : "");
+	}
+}
+
 /* Path forms an upstream reads as the protected path map to its app. */
 static void
 path_forms_map_to_the_app(void **state)
@@ -585,11 +602,28 @@ path_forms_map_to_the_app(void **state)
 	    "/payroll/;x",
 	    "/payroll%3Bx/run",
 	    "/payroll;jsessionid=1",
-	    "/x/..;y/payroll/run",
+	    "/payroll?a#b",
+	    "/x/../payroll/run",
+	};
+	/* No upstream reads these one way: '\\' is '/' to Node and a name byte to others,
+	 * "..;" is ".." to Tomcat only, and no client sends '#'. */
+	static const char *const invalid[] = {
+	    "/x/..;y/payroll/run",   "/payroll/..;/run",   "/x\\..\\payroll/run",
+	    "/payroll\\run",         "/payroll%5Crun",     "/payroll%5crun",
+	    "/x%5C..%5Cpayroll/run", "/x#/../payroll/run", "/api#x",
 	};
 	static const char *const iis[] = {
-	    "/PAYROLL/run",    "/payroll./run", "/Payroll. ./run", "/payroll\\run",
-	    "/payroll%20/run", "/PayRoll",      "/payroll%5Crun",  "/x/../PAYROLL/run",
+	    "/PAYROLL/run", "/payroll./run",     "/Payroll. ./run", "/payroll%20/run",
+	    "/PayRoll",     "/x/../PAYROLL/run", "/payroll/a~b/c",  "/payroll/a~",
+	};
+	/* A Windows upstream reads these as another file's alias: a stream, a short name. */
+	static const char *const iis_invalid[] = {
+	    "/payroll\\run",        "/payroll%5Crun",
+	    "/x\\..\\payroll\\run", "/payroll::$INDEX_ALLOCATION/run",
+	    "/payroll:$DATA",       "/x/a%3Ab",
+	    "/PAYROL~1/run",        "/payrol~1",
+	    "/x/%C5%BFecret",       "/x/%E2%84%AAey",
+	    "/payroll;a:b/run",     "/x#/../payroll",
 	};
 	struct req q = req();
 
@@ -597,33 +631,24 @@ path_forms_map_to_the_app(void **state)
 	set = load("apps:\n"
 	           "  - { id: win, hosts: [iis.example.com], paths: [/PayRoll/], case_insensitive: "
 	           "true }\n"
-	           "  - { id: win-root, hosts: [iis.example.com] }\n"
+	           "  - { id: win-root, hosts: [iis.example.com], case_insensitive: true }\n"
 	           "policies:\n  - id: w\n    users: { include: all }\n"
 	           "    apps: { include: [pay-write, win] }\n    grant: block\n");
 	q.host = "api.example.com";
 	q.method = "POST";
-	for (size_t i = 0; i < sizeof(pay) / sizeof(pay[0]); i++) {
-		q.uri = pay[i];
-		if (decide(&q) != DECISION_DENY)
-			fail_msg("%s dodged the payroll app", pay[i]);
-	}
-	q.uri = "/payroll/..;/run"; /* ".." to Tomcat, a name to others: no safe reading */
-	assert_int_equal(decide(&q), DECISION_DENY);
-	assert_string_equal(result.reason, "invalid request path");
+	expect_denied(q, pay, sizeof(pay) / sizeof(pay[0]), "pay-write");
+	expect_denied(q, invalid, sizeof(invalid) / sizeof(invalid[0]), NULL);
 	q.uri = "/payrollx";
 	assert_int_equal(decide(&q), DECISION_ALLOW);
 	assert_string_equal(set->apps[result.app].id, "api");
 	q.uri = "/PAYROLL/run"; /* a case-sensitive upstream: another path */
 	assert_int_equal(decide(&q), DECISION_ALLOW);
+	q.uri = "/files/a:b/PAYROL~1"; /* streams and short names are Windows' only */
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	assert_string_equal(set->apps[result.app].id, "api");
 	q.host = "iis.example.com";
-	for (size_t i = 0; i < sizeof(iis) / sizeof(iis[0]); i++) {
-		q.uri = iis[i];
-		if (decide(&q) != DECISION_DENY || strcmp(set->apps[result.app].id, "win") != 0)
-			fail_msg("%s dodged the case-insensitive app", iis[i]);
-	}
-	q.uri = "/payroll\\..\\x";
-	assert_int_equal(decide(&q), DECISION_DENY);
-	assert_string_equal(result.reason, "invalid request path");
+	expect_denied(q, iis, sizeof(iis) / sizeof(iis[0]), "win");
+	expect_denied(q, iis_invalid, sizeof(iis_invalid) / sizeof(iis_invalid[0]), NULL);
 	q.uri = "/PAYROLL/../x";
 	assert_int_equal(decide(&q), DECISION_ALLOW);
 	assert_string_equal(set->apps[result.app].id, "win-root");
@@ -662,15 +687,32 @@ normalize_path(void **state)
 	    {"/a%2e/b", "/a./b", 0},
 	    {"/A/B./c. .", "/A/B./c. .", 0},
 	    {"/A/B./c. .", "/a/b/c", EVAL_PATH_WINDOWS},
-	    {"/Pay%52oll\\run", "/payroll/run", EVAL_PATH_WINDOWS},
-	    {"/a\\..\\b", "/a\\..\\b", 0},
+	    {"/Pay%52oll/run", "/payroll/run", EVAL_PATH_WINDOWS},
+	    {"/Pay%52oll\\run", NULL, EVAL_PATH_WINDOWS},
+	    {"/a\\..\\b", NULL, 0}, /* '\\' is '/' to Node and Windows, a name to others */
 	    {"/a\\..\\b", NULL, EVAL_PATH_WINDOWS},
+	    {"/a\\b", NULL, 0},
+	    {"/a%5Cb", NULL, 0},
+	    {"/a%5cb", NULL, EVAL_PATH_WINDOWS},
+	    {"/a/b:c~1", "/a/b:c~1", 0},
+	    {"/a/b:c", NULL, EVAL_PATH_WINDOWS}, /* an NTFS stream */
+	    {"/a/b::$DATA", NULL, EVAL_PATH_WINDOWS},
+	    {"/a/b%3A%3A$DATA", NULL, EVAL_PATH_WINDOWS},
+	    {"/A~1/b", NULL, EVAL_PATH_WINDOWS}, /* an 8.3 short name */
+	    {"/a/b~9", NULL, EVAL_PATH_WINDOWS},
+	    {"/a~/b~x", "/a~/b~x", EVAL_PATH_WINDOWS},
+	    {"/a;x:y/b", NULL, EVAL_PATH_WINDOWS},
+	    {"/%C5%BFx", NULL, EVAL_PATH_WINDOWS}, /* U+017F folds to 'S' */
+	    {"/%C4%B0x", NULL, EVAL_PATH_WINDOWS},
+	    {"/%C3%89", "/\xc3\x89", EVAL_PATH_WINDOWS},
 	    {"/a/../b", "/b", EVAL_PATH_WINDOWS},
 	    {"/a/.. /b", NULL, EVAL_PATH_WINDOWS},
 	    {"/a/.../b", NULL, EVAL_PATH_WINDOWS},
 	    {"/a/x;y./b", "/a/x/b", EVAL_PATH_WINDOWS},
 	    {"/a?b/../c", "/a", 0},
-	    {"/a#frag", "/a", 0},
+	    {"/a#frag", NULL, 0}, /* no client sends a fragment */
+	    {"/a%23b", "/a#b", 0},
+	    {"/a?b#c", "/a", 0},
 	    {"http://host.example/a/../b", "/b", 0},
 	    {"https://host.example", "/", 0},
 	    {"/..", NULL, 0},

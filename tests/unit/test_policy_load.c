@@ -342,6 +342,29 @@ app_location_strength_errors(void **state)
 	             "policies.yaml:2:5", "\"/payroll./\" cannot be a prefix");
 	expect_error("apps:\n  - id: a\n    hosts: [h]\n    case_insensitive: yes please\n",
 	             "policies.yaml:4:23", "");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    paths: [\"/a\\\\b/\"]\n",
+	             "policies.yaml:4:12", "cannot hold '\\'");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    case_insensitive: true\n"
+	             "    paths: [\"/Caf\\u00e9/\"]\n",
+	             "policies.yaml:2:5", "ASCII case folding only, so \"/caf\xc3\xa9/\" cannot");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    case_insensitive: true\n"
+	             "    paths: [/PAYROL~1/]\n",
+	             "policies.yaml:2:5", "\"/payrol~1/\" cannot be a prefix");
+	expect_error("apps:\n  - id: a\n    hosts: [h]\n    case_insensitive: true\n"
+	             "    paths: [\"/a:b/\"]\n",
+	             "policies.yaml:2:5", "\"/a:b/\" cannot be a prefix");
+	/* Case folding belongs to the upstream behind a host: its apps agree on it. */
+	expect_error(
+	    "apps:\n  - { id: strong, hosts: [h], paths: [/payroll/admin/] }\n"
+	    "  - { id: mid, hosts: [h, i], paths: [/payroll/], case_insensitive: true }\n"
+	    "  - { id: weak, hosts: [h] }\n",
+	    "policies.yaml:3:5",
+	    "app \"mid\" is case_insensitive on h but app \"strong\" (/p/policies.yaml:2:5) "
+	    "is not");
+	expect_error("apps:\n  - { id: r, hosts: [h], paths: [/p/], methods: [GET] }\n"
+	             "  - { id: w, hosts: [h], paths: [/p/], methods: [POST], "
+	             "case_insensitive: true }\n",
+	             "policies.yaml:3:5", "declare it on every app of the host or on none");
 	/* Method lists that share a method on the same host and path are ambiguous. */
 	expect_error("apps:\n  - id: a\n    hosts: [api.example.com]\n    paths: [/payroll/]\n"
 	             "    methods: [PROPFIND]\n",

@@ -587,10 +587,38 @@ identity_claims_must_be_clean(void **state)
 	    "\"sub\":\"a\",\"jti\":\"j1 \"",
 	    "\"sub\":\"a\",\"azp\":\"\\u0080app\"",
 	    "\"sub\":\"a\",\"client_id\":\"app\\n\"",
+	    /* Unicode spaces trim() strips, at either end; invisible characters anywhere. */
+	    "\"sub\":\"mallory@example.com\\u00a0\"",
+	    "\"sub\":\"\\u00a0mallory@example.com\"",
+	    "\"sub\":\"mallory@example.com\xc2\xa0\"", /* raw UTF-8 */
+	    "\"sub\":\"\\ufeffmallory@example.com\"",
+	    "\"sub\":\"mallory@example.com\\ufeff\"",
+	    "\"sub\":\"mallory@example.com\\u2028\"",
+	    "\"sub\":\"mallory@example.com\\u3000\"",
+	    "\"sub\":\"\\u1680mallory@example.com\"",
+	    "\"sub\":\"mallory@example.com\\u200a\"",
+	    "\"sub\":\"mallory@example.com\\u202f\"",
+	    "\"sub\":\"mallory@example.com\\u205f\"",
+	    "\"sub\":\"mallory@example.com\\u2029\"",
+	    "\"sub\":\"mal\\u200blory@example.com\"",
+	    "\"sub\":\"mallory@example.com\\u200d\"",
+	    "\"sub\":\"mallory\\u202e@example.com\"",
+	    "\"sub\":\"mallory\\u2066@example.com\"",
+	    "\"sub\":\"mal\\u2060lory@example.com\"",
+	    "\"sub\":\"mal\\ufefflory@example.com\"",
+	    "\"sub\":\"mal\\u00adlory@example.com\"",
+	    "\"sub\":\"a\",\"groups\":[\"admins\\u3000\"]",
+	    "\"sub\":\"a\",\"groups\":[\"ad\\u200bmins\"]",
+	    "\"sub\":\"a\",\"roles\":[\"\\u2000Admin\"]",
+	    "\"sub\":\"a\",\"deviceid\":\"dev-9\\u00a0\"",
+	    "\"sub\":\"a\",\"jti\":\"\\ufeffj1\"",
+	    "\"sub\":\"a\",\"azp\":\"app\\u200e\"",
+	    "\"sub\":\"a\",\"client_id\":\"app\\u2028\"",
 	};
 	static const char *const good[] = {
 	    "\"sub\":\"Mall Ory\",\"groups\":[\"Sales, EMEA\",\"100%\"]",
-	    "\"sub\":\"m\\u00e9lory\\u00a0x@example.com\",\"roles\":[\"\\u00a0A\"]",
+	    "\"sub\":\"m\\u00e9lory\\u00a0x@example.com\",\"roles\":[\"A\\u3000B\"]",
+	    "\"sub\":\"\\u5c71\\u7530\",\"groups\":[\"\\ud83d\\ude00\",\"caf\\u00e9\"]",
 	    "\"sub\":\"a\",\"amr\":[\" pwd\"],\"acr\":\"x\\u0001\"", /* not identities */
 	};
 	char body[512];
@@ -610,7 +638,7 @@ identity_claims_must_be_clean(void **state)
 		    TOKEN_BAD_CLAIM)
 			fail_msg("accepted %s", bad[i]);
 		assert_null(s);
-		assert_non_null(strstr(why, "control character or surrounding whitespace"));
+		assert_non_null(strstr(why, "invisible character or surrounding whitespace"));
 		free(tok);
 	}
 	assert_string_equal(token_strerror(TOKEN_BAD_CLAIM), "invalid claims");
@@ -624,7 +652,20 @@ identity_claims_must_be_clean(void **state)
 	/* Not UTF-8 at all: the JSON parser refuses the payload (escaped_claims_are_decoded). */
 	assert_true(token_identity_ok("a b", 3));
 	assert_false(token_identity_ok("a\xc2\x80", 3));
-	assert_true(token_identity_ok("a\xc2\xa0", 3)); /* U+00A0 is not a control */
+	assert_false(token_identity_ok("a\xc2\xa0", 3)); /* U+00A0: trim() strips it */
+	assert_true(token_identity_ok("a\xc2\xa0"
+	                              "b",
+	                              4));
+	assert_false(token_identity_ok("\xe3\x80\x80"
+	                               "a",
+	                               4));                  /* U+3000 */
+	assert_false(token_identity_ok("a\xef\xbb\xbf", 4)); /* U+FEFF */
+	assert_false(token_identity_ok("a\xe2\x80\x8b"
+	                               "b",
+	                               5));                     /* U+200B */
+	assert_true(token_identity_ok("a\xf0\x9f\x98\x80", 5)); /* U+1F600 */
+	assert_false(token_identity_ok("a\xe2\x80", 3));        /* cut short */
+	assert_false(token_identity_ok("a\x80", 2));
 	assert_false(token_identity_ok("", 0));
 }
 
