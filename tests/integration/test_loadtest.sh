@@ -78,7 +78,7 @@ expect "memory: every generated token is live in the token cache" "3000" "$(j '.
 expect "memory: RSS reported" "true" "$(j '.memory.rss_mib > 0')"
 expect_match "report.md has the targets and scenarios" '## Targets(.|\n)*## Scenarios' "$(tr '\n' ' ' <"$out/report.md")"
 expect "latency.png is a PNG" "PNG" "$(head -c 4 "$out/latency.png" | tail -c 3)"
-leftover=$(pgrep -af 'pdp-load-|pdp-zero' | grep -v pgrep || true)
+leftover=$(pgrep -af 'pdp-load-|pdp-zero( |$)' | grep -v pgrep || true)
 expect "nothing the harness started is left running" "" "$leftover"
 
 echo "# test_loadtest: $passed passed, $failed failed"
