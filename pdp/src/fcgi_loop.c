@@ -70,8 +70,9 @@ struct loop {
 	int64_t accept_resume;    /* when accepting was paused: when to resume; else 0 */
 	struct conn *head, *tail; /* by deadline */
 	size_t n_conns;
-	size_t buffered;    /* bytes in the connections' grown buffers */
-	struct conn *spare; /* closed connections for reuse, chained by next */
+	size_t buffered;     /* bytes in the connections' grown buffers */
+	struct conn *closed; /* closed in this batch: spares once it ends, chained by next */
+	struct conn *spare;  /* closed connections for reuse, chained by next */
 	size_t n_spare;
 	time_t last_error;
 	struct response rs;
@@ -143,9 +144,10 @@ accept_watch(struct loop *l, bool on)
 }
 
 /*
- * Closes c and keeps it as a spare: an event for it may still be pending in
- * the batch being handled (an older connection closed to make room), so it is
- * freed only by spares_trim, after the batch.
+ * Closes c and keeps it for spares_trim: an event for it may still be pending
+ * in the batch being handled (an older connection closed to make room), so it
+ * is neither reused nor freed before the batch ends. Reused within the batch,
+ * that stale event would be taken as the new connection's.
  */
 static void
 conn_close(struct loop *l, struct conn *c)
@@ -161,15 +163,25 @@ conn_close(struct loop *l, struct conn *c)
 	free(c->out);
 	c->big = NULL;
 	c->out = NULL;
-	c->next = l->spare;
-	l->spare = c;
-	l->n_spare++;
+	c->next = l->closed;
+	l->closed = c;
 }
 
-/* Frees the spares beyond LOOP_SPARE_CONNS: between batches, when no event points at one. */
+/*
+ * Makes the connections closed in the batch spares and frees those beyond
+ * LOOP_SPARE_CONNS: between batches, when no event points at one.
+ */
 static void
 spares_trim(struct loop *l)
 {
+	while (l->closed != NULL) {
+		struct conn *c = l->closed;
+
+		l->closed = c->next;
+		c->next = l->spare;
+		l->spare = c;
+		l->n_spare++;
+	}
 	while (l->n_spare > LOOP_SPARE_CONNS) {
 		struct conn *c = l->spare;
 
@@ -501,8 +513,8 @@ loop_main(void *arg)
 					stop_at = clock_ms() + STOP_GRACE_MS;
 				}
 			} else if (((struct conn *)tag)->fd >= 0) {
-				/* A connection closed earlier in this batch is skipped; one
-				 * reused since by accept only reads what it has. */
+				/* A connection closed earlier in this batch is skipped: its
+				 * struct is not reused before the batch ends. */
 				conn_event(l, tag, ev[i].events);
 			}
 		}
@@ -520,6 +532,7 @@ loop_main(void *arg)
 	}
 	while (l->head != NULL)
 		conn_close(l, l->head);
+	spares_trim(l);
 	while (l->spare != NULL) {
 		struct conn *c = l->spare;
 

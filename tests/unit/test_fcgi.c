@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fastcgi.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -740,6 +742,118 @@ silent_and_slow_peers_cannot_hold_the_loops(void **state)
 	close(lfd);
 }
 
+/* Held in its handler by a request with HOLD=1 until released; answers 8000 bytes. */
+static sem_t held, release;
+
+static void
+bulky(void *ctx, unsigned worker, const char *const *env, struct response *rs)
+{
+	(void)ctx;
+	(void)worker;
+	for (size_t i = 0; env[i] != NULL; i++) {
+		if (strcmp(env[i], "HOLD=1") == 0) {
+			sem_post(&held);
+			sem_wait(&release);
+		}
+	}
+	memset(rs->buf, 'x', 8000);
+	memcpy(rs->buf, "Status: 200 OK\r\n\r\n", 18);
+	rs->len = 8000;
+	rs->status = 200;
+}
+
+/* Appends n FCGI_KEEP_CONN requests carrying NAME=1. */
+static void
+keep_requests(struct bytes *in, const char *name, int n)
+{
+	static struct bytes s;
+
+	s.n = 0;
+	spair(&s, name, "1");
+	for (int i = 0; i < n; i++)
+		request(in, 1, FCGI_KEEP_CONN, &s, 65535);
+}
+
+/* Counts the END_REQUESTs fd receives until it has want or the peer closes. */
+static int
+count_answers(int fd, int want)
+{
+	static unsigned char in[1 << 20];
+	size_t n = 0, at = 0;
+	int ends = 0;
+
+	while (ends < want) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+
+		if (poll(&pfd, 1, 5000) != 1 || (r = read(fd, in + n, sizeof(in) - n)) <= 0)
+			break;
+		n += (size_t)r;
+		while (n - at >= 8) {
+			size_t total = 8 + (size_t)(in[at + 4] << 8 | in[at + 5]) + in[at + 6];
+
+			if (n - at < total)
+				break;
+			ends += in[at + 1] == FCGI_END_REQUEST;
+			at += total;
+		}
+	}
+	return ends;
+}
+
+static void
+a_closed_connection_is_not_reused_in_its_batch(void **state)
+{
+	/* A GET_VALUES record: its reply stays unread, so closing x resets it (EPOLLERR). */
+	static const unsigned char get_values[] = {
+	    FCGI_VERSION_1, FCGI_GET_VALUES, 0, 0, 0, 5, 0, 0, 3, 0, 'A', 'B', 'C'};
+	static struct bytes hold, many;
+	struct fcgi_server *srv;
+	char err[256], addr[300];
+	struct pollfd pfd;
+	int lfd, x, b, n;
+
+	(void)state;
+	sock_path = test_path("fcgi-reuse.sock");
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+	lfd = fcgi_listen(addr, 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(sem_init(&held, 0, 0), 0);
+	assert_int_equal(sem_init(&release, 0, 0), 0);
+	srv = fcgi_start(lfd, 1, &(struct fcgi_limits){.read_timeout_ms = 5000, .max_conns = 2},
+	                 bulky, NULL);
+	assert_non_null(srv);
+
+	/* x: the oldest connection, its reply waiting; b holds the loop in its handler. */
+	x = dial();
+	send_all(x, get_values, sizeof(get_values));
+	pfd = (struct pollfd){.fd = x, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	hold.n = 0;
+	keep_requests(&hold, "HOLD", 1);
+	b = dial();
+	send_all(b, hold.b, hold.n);
+	assert_int_equal(sem_wait(&held), 0);
+
+	/* While the loop is busy: n connects (the loop is full: x is closed for it), sends 40
+	 * requests whose answers overflow its socket, then x resets. The next batch holds the
+	 * accept and x's error; the error must not reach n, which took x's place. */
+	n = dial();
+	many.n = 0;
+	keep_requests(&many, "X", 40);
+	send_all(n, many.b, many.n);
+	close(x);
+	sem_post(&release);
+	assert_int_equal(count_answers(b, 1), 1);
+	assert_int_equal(count_answers(n, 40), 40);
+	close(n);
+	close(b);
+	fcgi_stop(srv, lfd);
+	close(lfd);
+	sem_destroy(&held);
+	sem_destroy(&release);
+}
+
 int
 main(void)
 {
@@ -754,6 +868,7 @@ main(void)
 	    cmocka_unit_test(answers_are_framed),
 	    cmocka_unit_test(epoll_transport_answers_over_a_socket),
 	    cmocka_unit_test(silent_and_slow_peers_cannot_hold_the_loops),
+	    cmocka_unit_test(a_closed_connection_is_not_reused_in_its_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
