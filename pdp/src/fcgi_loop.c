@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -40,6 +42,12 @@
  * one: a second accept would only find the queue empty).
  */
 #define ACCEPT_BATCH 32
+/*
+ * Reads of one connection per wakeup at most: enough for a request of the
+ * largest buffer (4 KiB doubled to 132 KiB), and a peer sending without end
+ * does not keep its loop from the others.
+ */
+#define READS_PER_WAKEUP 8
 /* Closed connections a loop keeps for reuse instead of freeing them. */
 #define LOOP_SPARE_CONNS 64
 /* A pause in accepting after it failed for want of descriptors or memory. */
@@ -50,13 +58,14 @@
 struct conn {
 	int fd;        /* -1 once closed */
 	bool watched;  /* registered with the loop's epoll */
-	bool answered; /* out holds an answer being written */
+	bool answered; /* out holds an answer being written, or the peer has yet to take one */
+	bool paused;   /* watched for EPOLLOUT|EPOLLET until the peer takes its answers */
 	bool close_after;
 	int64_t deadline;
 	struct conn *prev, *next; /* the loop's connections, oldest (first to expire) first */
 	struct fcgi_proto p;
 	unsigned char *big;     /* the buffer once the inline one is outgrown, else NULL */
-	unsigned char *out;     /* answer bytes not yet written (malloc'd), else NULL */
+	unsigned char *out;     /* answer bytes not yet written (malloc'd, counted as buffered) */
 	size_t out_len, out_at; /* their length and how far they went */
 	unsigned char small[CONN_INLINE_BYTES];
 };
@@ -70,7 +79,7 @@ struct loop {
 	int64_t accept_resume;    /* when accepting was paused: when to resume; else 0 */
 	struct conn *head, *tail; /* by deadline */
 	size_t n_conns;
-	size_t buffered;     /* bytes in the connections' grown buffers */
+	size_t buffered;     /* bytes in the connections' grown buffers and queued answers */
 	struct conn *closed; /* closed in this batch: spares once it ends, chained by next */
 	struct conn *spare;  /* closed connections for reuse, chained by next */
 	size_t n_spare;
@@ -159,6 +168,8 @@ conn_close(struct loop *l, struct conn *c)
 	l->n_conns--;
 	if (c->big != NULL)
 		l->buffered -= c->p.cap;
+	if (c->out != NULL)
+		l->buffered -= c->out_len;
 	free(c->big);
 	free(c->out);
 	c->big = NULL;
@@ -204,6 +215,29 @@ conn_watch(struct loop *l, struct conn *c, uint32_t events)
 	return true;
 }
 
+/*
+ * Makes room for need more bytes of buffers in the loop: closes the
+ * connections older than c that hold a grown buffer or a queued answer,
+ * oldest first, never c or a newer one. False when that is not enough.
+ */
+static bool
+buffers_make_room(struct loop *l, struct conn *c, size_t need)
+{
+	struct conn *o = l->head;
+
+	while (l->buffered + need > l->all->lim.max_buffered && o != NULL && o != c) {
+		struct conn *next = o->next;
+
+		if (o->big != NULL || o->out != NULL) {
+			warn_once_a_second(l, "FastCGI buffers full",
+			                   "closing the oldest incomplete connections");
+			conn_close(l, o);
+		}
+		o = next;
+	}
+	return l->buffered + need <= l->all->lim.max_buffered;
+}
+
 /* Writes what the iovecs hold; what the socket does not take now is kept in c->out. */
 static bool
 conn_send(struct loop *l, struct conn *c, const struct iovec *iov, int n)
@@ -224,7 +258,7 @@ conn_send(struct loop *l, struct conn *c, const struct iovec *iov, int n)
 	done = w < 0 ? 0 : (size_t)w;
 	if (done == total)
 		return true;
-	if ((c->out = malloc(total - done)) == NULL)
+	if (!buffers_make_room(l, c, total - done) || (c->out = malloc(total - done)) == NULL)
 		return false;
 	for (int i = 0; i < n; i++) {
 		size_t skip = done > iov[i].iov_len ? iov[i].iov_len : done;
@@ -235,14 +269,15 @@ conn_send(struct loop *l, struct conn *c, const struct iovec *iov, int n)
 	}
 	c->out_len = at;
 	c->out_at = 0;
+	l->buffered += at;
 	return conn_watch(l, c, EPOLLOUT);
 }
 
 /* Writes the rest of c->out; true when all of it went. */
 static bool
-conn_flush(struct conn *c, bool *failed)
+conn_flush(struct loop *l, struct conn *c, bool *failed)
 {
-	while (c->out_at < c->out_len) {
+	while (c->out != NULL && c->out_at < c->out_len) {
 		ssize_t w = send(c->fd, c->out + c->out_at, c->out_len - c->out_at, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
@@ -253,6 +288,8 @@ conn_flush(struct conn *c, bool *failed)
 		}
 		c->out_at += (size_t)w;
 	}
+	if (c->out != NULL)
+		l->buffered -= c->out_len;
 	free(c->out);
 	c->out = NULL;
 	return true;
@@ -280,29 +317,18 @@ conn_answer(struct loop *l, struct conn *c, bool refused)
 }
 
 /*
- * Doubles c's buffer (up to FCGI_PROTO_MAX_BUFFER). When the loop's grown
- * buffers would pass their bound, the oldest other connections holding one
- * are closed first; false (c to be closed) when that is not enough.
+ * Doubles c's buffer (up to FCGI_PROTO_MAX_BUFFER). When the loop's buffers
+ * would pass their bound, older connections holding some are closed first;
+ * false (c to be closed) when that is not enough.
  */
 static bool
 conn_grow(struct loop *l, struct conn *c)
 {
 	size_t cap = c->p.cap * 2 < FCGI_PROTO_MAX_BUFFER ? c->p.cap * 2 : FCGI_PROTO_MAX_BUFFER;
 	size_t held = c->big != NULL ? c->p.cap : 0;
-	struct conn *o = l->head;
 	unsigned char *big;
 
-	while (l->buffered - held + cap > l->all->lim.max_buffered && o != NULL) {
-		struct conn *next = o->next;
-
-		if (o != c && o->big != NULL) {
-			warn_once_a_second(l, "FastCGI buffers full",
-			                   "closing the oldest incomplete connections");
-			conn_close(l, o);
-		}
-		o = next;
-	}
-	if (l->buffered - held + cap > l->all->lim.max_buffered || (big = malloc(cap)) == NULL)
+	if (!buffers_make_room(l, c, cap - held) || (big = malloc(cap)) == NULL)
 		return false;
 	fcgi_proto_move(&c->p, big, cap);
 	free(c->big);
@@ -312,6 +338,31 @@ conn_grow(struct loop *l, struct conn *c)
 }
 
 enum conn_state { CONN_WAIT, CONN_CLOSE };
+
+/*
+ * True when c's next request was sent before its peer took the answers
+ * already written (pipelined; nginx never does): it waits until they are
+ * taken, so a peer that does not read pins one answer in the kernel, not a
+ * whole socket buffer of them. A failed query counts as not taken.
+ */
+static bool
+conn_pipelined_ahead(const struct conn *c)
+{
+	int queued;
+
+	return c->p.len > 0 && (ioctl(c->fd, SIOCOUTQ, &queued) != 0 || queued > 0);
+}
+
+/* Waits for c's peer to take its answers: each read of theirs is one edge. */
+static bool
+conn_pause(struct loop *l, struct conn *c)
+{
+	c->answered = true;
+	if (c->paused)
+		return true;
+	c->paused = true;
+	return conn_watch(l, c, EPOLLOUT | EPOLLET);
+}
 
 /* Takes the requests c has sent and answers them; CONN_WAIT for more to read or write. */
 static enum conn_state
@@ -357,6 +408,8 @@ conn_serve(struct loop *l, struct conn *c)
 			}
 			if (c->close_after)
 				return CONN_CLOSE;
+			if (conn_pipelined_ahead(c))
+				return conn_pause(l, c) ? CONN_WAIT : CONN_CLOSE;
 			continue;
 		case FCGI_STEP_CLOSE:
 			if (c->p.why != NULL)
@@ -366,24 +419,34 @@ conn_serve(struct loop *l, struct conn *c)
 	}
 }
 
-/* Reads what c has sent and serves it. */
+/*
+ * Reads what c has sent and serves it. A read that filled the buffer is
+ * followed by another (into the buffer grown meanwhile), so a request larger
+ * than the inline buffer completes in one wakeup; a short read is taken as
+ * the end of what is there, saving a read that would only find nothing.
+ */
 static enum conn_state
 conn_read(struct loop *l, struct conn *c)
 {
-	ssize_t n;
+	for (int i = 0; i < READS_PER_WAKEUP; i++) {
+		size_t room = c->p.cap - c->p.len;
+		ssize_t n;
 
-	do
-		n = read(c->fd, c->p.buf + c->p.len, c->p.cap - c->p.len);
-	while (n < 0 && errno == EINTR);
-	if (n == 0 || (n < 0 && errno != EAGAIN))
-		return CONN_CLOSE;
-	if (n < 0)
-		return c->watched || conn_watch(l, c, EPOLLIN) ? CONN_WAIT : CONN_CLOSE;
-	c->p.len += (size_t)n;
-	if (conn_serve(l, c) == CONN_CLOSE)
-		return CONN_CLOSE;
-	if (c->answered)
-		return CONN_WAIT; /* watched for EPOLLOUT by conn_send */
+		do
+			n = read(c->fd, c->p.buf + c->p.len, room);
+		while (n < 0 && errno == EINTR);
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return CONN_CLOSE;
+		if (n < 0)
+			break;
+		c->p.len += (size_t)n;
+		if (conn_serve(l, c) == CONN_CLOSE)
+			return CONN_CLOSE;
+		if (c->answered)
+			return CONN_WAIT; /* watched for EPOLLOUT by conn_send or conn_pause */
+		if ((size_t)n < room)
+			break;
+	}
 	return c->watched || conn_watch(l, c, EPOLLIN) ? CONN_WAIT : CONN_CLOSE;
 }
 
@@ -395,14 +458,17 @@ conn_event(struct loop *l, struct conn *c, uint32_t events)
 	if (c->answered) {
 		bool failed = (events & EPOLLERR) != 0;
 
-		if (!failed && conn_flush(c, &failed)) {
-			c->answered = false;
+		if (!failed && conn_flush(l, c, &failed)) {
 			if (c->close_after)
 				st = CONN_CLOSE;
-			else if (!conn_watch(l, c, EPOLLIN))
-				st = CONN_CLOSE;
-			else
-				st = conn_serve(l, c); /* requests already read, if any */
+			else if (conn_pipelined_ahead(c))
+				st = conn_pause(l, c) ? CONN_WAIT : CONN_CLOSE;
+			else {
+				c->answered = c->paused = false;
+				st = conn_watch(l, c, EPOLLIN)
+				         ? conn_serve(l, c) /* requests already read, if any */
+				         : CONN_CLOSE;
+			}
 		} else if (failed) {
 			st = CONN_CLOSE;
 		}
@@ -453,7 +519,7 @@ accept_one(struct loop *l)
 		return false;
 	}
 	c->fd = fd;
-	c->watched = c->answered = c->close_after = false;
+	c->watched = c->answered = c->paused = c->close_after = false;
 	c->big = c->out = NULL;
 	c->deadline = clock_ms() + l->all->lim.read_timeout_ms;
 	fcgi_proto_init(&c->p, c->small, sizeof(c->small));
