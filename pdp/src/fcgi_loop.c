@@ -38,8 +38,11 @@
 #define LOOP_EVENTS 64
 /*
  * Connections a busy loop accepts per wakeup of the listening socket, so
- * that the backlog drains faster than peers can fill it (an idle loop takes
- * one: a second accept would only find the queue empty).
+ * that the backlog drains faster than peers can fill it. A loop takes one
+ * (a second accept would usually find the queue empty: at light load nginx's
+ * requests come one a wakeup, each with its request already sent) unless its
+ * event batch came back full, the previous wakeup found more than one, or
+ * the connection just taken sent nothing yet (a flood of idle connects).
  */
 #define ACCEPT_BATCH 32
 /*
@@ -77,6 +80,7 @@ struct loop {
 	int ep;
 	bool accepting;           /* the listening socket is in ep */
 	int64_t accept_resume;    /* when accepting was paused: when to resume; else 0 */
+	bool accept_more;         /* the last wakeup of the listening socket found a queue */
 	struct conn *head, *tail; /* by deadline */
 	size_t n_conns;
 	size_t buffered;     /* bytes in the connections' grown buffers and queued answers */
@@ -337,7 +341,11 @@ conn_grow(struct loop *l, struct conn *c)
 	return true;
 }
 
-enum conn_state { CONN_WAIT, CONN_CLOSE };
+enum conn_state {
+	CONN_WAIT,
+	CONN_CLOSE,
+	CONN_EMPTY, /* as CONN_WAIT, the peer having sent nothing yet */
+};
 
 /*
  * True when c's next request was sent before its peer took the answers
@@ -420,10 +428,10 @@ conn_serve(struct loop *l, struct conn *c)
 }
 
 /*
- * Reads what c has sent and serves it. A read that filled the buffer is
- * followed by another (into the buffer grown meanwhile), so a request larger
- * than the inline buffer completes in one wakeup; a short read is taken as
- * the end of what is there, saving a read that would only find nothing.
+ * Reads what c has sent and serves it (CONN_EMPTY: nothing was there). A read that filled the
+ * buffer is followed by another (into the buffer grown meanwhile), so a request larger than the
+ * inline buffer completes in one wakeup; a short read is taken as the end of what is there, saving
+ * a read that would only find nothing.
  */
 static enum conn_state
 conn_read(struct loop *l, struct conn *c)
@@ -437,6 +445,8 @@ conn_read(struct loop *l, struct conn *c)
 		while (n < 0 && errno == EINTR);
 		if (n == 0 || (n < 0 && errno != EAGAIN))
 			return CONN_CLOSE;
+		if (n < 0 && i == 0 && c->p.len == 0 && !c->watched)
+			return conn_watch(l, c, EPOLLIN) ? CONN_EMPTY : CONN_CLOSE;
 		if (n < 0)
 			break;
 		c->p.len += (size_t)n;
@@ -480,10 +490,13 @@ conn_event(struct loop *l, struct conn *c, uint32_t events)
 		conn_close(l, c);
 }
 
-/* Accepts one connection and reads what it sent; false when there was none to accept. */
-static bool
+enum accepted { ACCEPTED_NONE, ACCEPTED, ACCEPTED_IDLE };
+
+/* Accepts one connection and reads what it sent; ACCEPTED_IDLE when it sent nothing yet. */
+static enum accepted
 accept_one(struct loop *l)
 {
+	enum conn_state st;
 	struct conn *c;
 	int fd = accept4(l->all->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -495,13 +508,13 @@ accept_one(struct loop *l)
 				 * ones: the listening socket stays readable, accept comes back. */
 				for (int i = 0; i < DRAIN_CONNS && l->head != NULL; i++)
 					conn_close(l, l->head);
-				return false;
+				return ACCEPTED_NONE;
 			}
 			accept_watch(l, false);
 			l->accept_resume = clock_ms() + ACCEPT_PAUSE_MS;
 		}
 		/* EAGAIN: another loop took it; ECONNABORTED: the peer gave up. */
-		return false;
+		return ACCEPTED_NONE;
 	}
 	if (l->n_conns >= l->all->lim.max_conns) {
 		/* Full: the oldest connection (first to expire, still without its whole
@@ -516,7 +529,7 @@ accept_one(struct loop *l)
 	} else if ((c = malloc(sizeof(*c))) == NULL) {
 		warn_once_a_second(l, "accept", "out of memory");
 		close(fd);
-		return false;
+		return ACCEPTED_NONE;
 	}
 	c->fd = fd;
 	c->watched = c->answered = c->paused = c->close_after = false;
@@ -526,9 +539,9 @@ accept_one(struct loop *l)
 	list_append(l, c);
 	l->n_conns++;
 	/* nginx writes its request as soon as it connects: it is usually here already. */
-	if (conn_read(l, c) == CONN_CLOSE)
+	if ((st = conn_read(l, c)) == CONN_CLOSE)
 		conn_close(l, c);
-	return true;
+	return st == CONN_EMPTY ? ACCEPTED_IDLE : ACCEPTED;
 }
 
 /* Milliseconds until the loop has something to do without an event (-1: nothing). */
@@ -567,9 +580,17 @@ loop_main(void *arg)
 			void *tag = ev[i].data.ptr;
 
 			if (tag == &listen_tag) {
-				for (int k = n == LOOP_EVENTS ? ACCEPT_BATCH : 1;
-				     stop_at == 0 && k > 0 && accept_one(l); k--)
-					;
+				int limit = n == LOOP_EVENTS || l->accept_more ? ACCEPT_BATCH : 1;
+				int k = 0;
+				enum accepted a;
+
+				while (stop_at == 0 && k < limit &&
+				       (a = accept_one(l)) != ACCEPTED_NONE) {
+					k++;
+					if (a == ACCEPTED_IDLE)
+						limit = ACCEPT_BATCH;
+				}
+				l->accept_more = k > 1;
 			} else if (tag == &stop_tag) {
 				if (stop_at == 0) {
 					/* Stop accepting and no longer hear the stop: it stays
