@@ -674,6 +674,17 @@ closed_by_loop(int fd)
 	return closed;
 }
 
+/* BEGIN_REQUEST and the header of a PARAMS record promising 65,535 bytes, into big. */
+static void
+large_params_head(struct bytes *big)
+{
+	big->n = 0;
+	begin(big, 1, FCGI_RESPONDER, 0);
+	memcpy(big->b + big->n,
+	       (unsigned char[8]){FCGI_VERSION_1, FCGI_PARAMS, 0, 1, 0xff, 0xff, 0, 0}, 8);
+	big->n += 8;
+}
+
 static void
 silent_and_slow_peers_cannot_hold_the_loops(void **state)
 {
@@ -719,11 +730,7 @@ silent_and_slow_peers_cannot_hold_the_loops(void **state)
 		close(idle[i]);
 
 	/* Grown buffers past the loop's bound: the oldest holder is closed, the newer served. */
-	big.n = 0;
-	begin(&big, 1, FCGI_RESPONDER, 0);
-	memcpy(big.b + big.n,
-	       (unsigned char[8]){FCGI_VERSION_1, FCGI_PARAMS, 0, 1, 0xff, 0xff, 0, 0}, 8);
-	big.n += 8;
+	large_params_head(&big);
 	memset(part, 'x', sizeof(part));
 	a = dial();
 	send_all(a, big.b, big.n);
@@ -741,6 +748,20 @@ silent_and_slow_peers_cannot_hold_the_loops(void **state)
 	round_trip(&in);
 	fcgi_stop(srv, lfd);
 	close(lfd);
+}
+
+/* Listens on a socket of the test's own under name: the listening descriptor. */
+static int
+listen_on(const char *name)
+{
+	char err[256], addr[300];
+	int lfd;
+
+	sock_path = test_path(name);
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+	lfd = fcgi_listen(addr, 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	return lfd;
 }
 
 /* Held in its handler by a request with HOLD=1 until released; answers 8000 bytes. */
@@ -810,15 +831,11 @@ a_closed_connection_is_not_reused_in_its_batch(void **state)
 	    FCGI_VERSION_1, FCGI_GET_VALUES, 0, 0, 0, 5, 0, 0, 3, 0, 'A', 'B', 'C'};
 	static struct bytes hold, many;
 	struct fcgi_server *srv;
-	char err[256], addr[300];
 	struct pollfd pfd;
 	int lfd, x, b, n;
 
 	(void)state;
-	sock_path = test_path("fcgi-reuse.sock");
-	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
-	lfd = fcgi_listen(addr, 16, err, sizeof(err));
-	assert_true(lfd >= 0);
+	lfd = listen_on("fcgi-reuse.sock");
 	assert_int_equal(sem_init(&held, 0, 0), 0);
 	assert_int_equal(sem_init(&release, 0, 0), 0);
 	srv = fcgi_start(lfd, 1, &(struct fcgi_limits){.read_timeout_ms = 5000, .max_conns = 2},
@@ -860,15 +877,11 @@ a_pipelining_peer_pins_one_answer(void **state)
 {
 	static struct bytes many, one;
 	struct fcgi_server *srv;
-	char err[256], addr[300];
 	struct pollfd pfd;
 	int lfd, n, fd, queued;
 
 	(void)state;
-	sock_path = test_path("fcgi-pipe.sock");
-	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
-	lfd = fcgi_listen(addr, 16, err, sizeof(err));
-	assert_true(lfd >= 0);
+	lfd = listen_on("fcgi-pipe.sock");
 	srv = fcgi_start(lfd, 1, NULL, bulky, NULL);
 	assert_non_null(srv);
 
@@ -910,25 +923,17 @@ a_growing_connection_closes_only_older_holders(void **state)
 	static struct bytes in, big;
 	static unsigned char part[40000];
 	struct fcgi_server *srv;
-	char err[256], addr[300];
 	int lfd, a, b;
 
 	(void)state;
 	in.n = 0;
 	request(&in, 1, 0, nginx_params(), 65535);
-	sock_path = test_path("fcgi-grow.sock");
-	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
-	lfd = fcgi_listen(addr, 16, err, sizeof(err));
-	assert_true(lfd >= 0);
+	lfd = listen_on("fcgi-grow.sock");
 	srv = fcgi_start(lfd, 1,
 	                 &(struct fcgi_limits){.read_timeout_ms = 60000, .max_buffered = 96 << 10},
 	                 echo, NULL);
 	assert_non_null(srv);
-	big.n = 0;
-	begin(&big, 1, FCGI_RESPONDER, 0);
-	memcpy(big.b + big.n,
-	       (unsigned char[8]){FCGI_VERSION_1, FCGI_PARAMS, 0, 1, 0xff, 0xff, 0, 0}, 8);
-	big.n += 8;
+	large_params_head(&big);
 	memset(part, 'x', sizeof(part));
 
 	/* a (older) holds 8 KiB, b (newer) 64 KiB; then a needs 64 KiB: past the bound. */
