@@ -868,6 +868,44 @@ config_default_threads(void)
 	return cpus <= 1 ? 1 : cpus >= 256 ? 256 : (unsigned)cpus;
 }
 
+/* The value of key in mapping m, or NULL. */
+static yaml_node_t *
+map_value(struct ydoc *doc, yaml_node_t *m, const char *key)
+{
+	if (m == NULL || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
+	     pr++) {
+		const char *k = ydoc_scalar(ydoc_node(doc, pr->key));
+
+		if (k != NULL && strcmp(k, key) == 0)
+			return ydoc_node(doc, pr->value);
+	}
+	return NULL;
+}
+
+/*
+ * A loop blocked on the store holds its other connections past their read
+ * deadline: read_timeout must outlast store.timeout, or one slow lookup lets
+ * the deadline sweep close requests that were sent in time.
+ */
+static int
+check_read_timeout(struct ydoc *doc, yaml_node_t *root, const struct config *c, char *err,
+                   size_t errsz)
+{
+	yaml_node_t *at = map_value(doc, root, "read_timeout");
+
+	if (c->store.type != STORE_REDIS || c->read_timeout_ms > c->store.timeout_ms)
+		return 0;
+	if (at == NULL)
+		at = map_value(doc, map_value(doc, root, "store"), "timeout");
+	return ydoc_error(doc, at != NULL ? at : root, err, errsz,
+	                  "read_timeout (%ums) must be longer than store.timeout (%llums): a "
+	                  "request waiting on the store would let the read deadline close the "
+	                  "loop's other connections",
+	                  c->read_timeout_ms, (unsigned long long)c->store.timeout_ms);
+}
+
 static struct config *
 config_from_doc(struct ydoc *doc, char *err, size_t errsz)
 {
@@ -885,6 +923,8 @@ config_from_doc(struct ydoc *doc, char *err, size_t errsz)
 		goto fail;
 	if (c->threads == 0)
 		c->threads = config_default_threads();
+	if (check_read_timeout(doc, root, c, err, errsz) != 0)
+		goto fail;
 	if (c->n_issuers == 0) {
 		ydoc_error(doc, root, err, errsz,
 		           "no \"issuers\": at least one token issuer is required");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -36,10 +38,19 @@
 #define LOOP_EVENTS 64
 /*
  * Connections a busy loop accepts per wakeup of the listening socket, so
- * that the backlog drains faster than peers can fill it (an idle loop takes
- * one: a second accept would only find the queue empty).
+ * that the backlog drains faster than peers can fill it. A loop takes one
+ * (a second accept would usually find the queue empty: at light load nginx's
+ * requests come one a wakeup, each with its request already sent) unless its
+ * event batch came back full, the previous wakeup found more than one, or
+ * the connection just taken sent nothing yet (a flood of idle connects).
  */
 #define ACCEPT_BATCH 32
+/*
+ * Reads of one connection per wakeup at most: enough for a request of the
+ * largest buffer (4 KiB doubled to 132 KiB), and a peer sending without end
+ * does not keep its loop from the others.
+ */
+#define READS_PER_WAKEUP 8
 /* Closed connections a loop keeps for reuse instead of freeing them. */
 #define LOOP_SPARE_CONNS 64
 /* A pause in accepting after it failed for want of descriptors or memory. */
@@ -50,13 +61,14 @@
 struct conn {
 	int fd;        /* -1 once closed */
 	bool watched;  /* registered with the loop's epoll */
-	bool answered; /* out holds an answer being written */
+	bool answered; /* out holds an answer being written, or the peer has yet to take one */
+	bool paused;   /* watched for EPOLLOUT|EPOLLET until the peer takes its answers */
 	bool close_after;
 	int64_t deadline;
 	struct conn *prev, *next; /* the loop's connections, oldest (first to expire) first */
 	struct fcgi_proto p;
 	unsigned char *big;     /* the buffer once the inline one is outgrown, else NULL */
-	unsigned char *out;     /* answer bytes not yet written (malloc'd), else NULL */
+	unsigned char *out;     /* answer bytes not yet written (malloc'd, counted as buffered) */
 	size_t out_len, out_at; /* their length and how far they went */
 	unsigned char small[CONN_INLINE_BYTES];
 };
@@ -68,10 +80,12 @@ struct loop {
 	int ep;
 	bool accepting;           /* the listening socket is in ep */
 	int64_t accept_resume;    /* when accepting was paused: when to resume; else 0 */
+	bool accept_more;         /* the last wakeup of the listening socket found a queue */
 	struct conn *head, *tail; /* by deadline */
 	size_t n_conns;
-	size_t buffered;    /* bytes in the connections' grown buffers */
-	struct conn *spare; /* closed connections for reuse, chained by next */
+	size_t buffered;     /* bytes in the connections' grown buffers and queued answers */
+	struct conn *closed; /* closed in this batch: spares once it ends, chained by next */
+	struct conn *spare;  /* closed connections for reuse, chained by next */
 	size_t n_spare;
 	time_t last_error;
 	struct response rs;
@@ -143,9 +157,10 @@ accept_watch(struct loop *l, bool on)
 }
 
 /*
- * Closes c and keeps it as a spare: an event for it may still be pending in
- * the batch being handled (an older connection closed to make room), so it is
- * freed only by spares_trim, after the batch.
+ * Closes c and keeps it for spares_trim: an event for it may still be pending
+ * in the batch being handled (an older connection closed to make room), so it
+ * is neither reused nor freed before the batch ends. Reused within the batch,
+ * that stale event would be taken as the new connection's.
  */
 static void
 conn_close(struct loop *l, struct conn *c)
@@ -157,19 +172,31 @@ conn_close(struct loop *l, struct conn *c)
 	l->n_conns--;
 	if (c->big != NULL)
 		l->buffered -= c->p.cap;
+	if (c->out != NULL)
+		l->buffered -= c->out_len;
 	free(c->big);
 	free(c->out);
 	c->big = NULL;
 	c->out = NULL;
-	c->next = l->spare;
-	l->spare = c;
-	l->n_spare++;
+	c->next = l->closed;
+	l->closed = c;
 }
 
-/* Frees the spares beyond LOOP_SPARE_CONNS: between batches, when no event points at one. */
+/*
+ * Makes the connections closed in the batch spares and frees those beyond
+ * LOOP_SPARE_CONNS: between batches, when no event points at one.
+ */
 static void
 spares_trim(struct loop *l)
 {
+	while (l->closed != NULL) {
+		struct conn *c = l->closed;
+
+		l->closed = c->next;
+		c->next = l->spare;
+		l->spare = c;
+		l->n_spare++;
+	}
 	while (l->n_spare > LOOP_SPARE_CONNS) {
 		struct conn *c = l->spare;
 
@@ -192,6 +219,29 @@ conn_watch(struct loop *l, struct conn *c, uint32_t events)
 	return true;
 }
 
+/*
+ * Makes room for need more bytes of buffers in the loop: closes the
+ * connections older than c that hold a grown buffer or a queued answer,
+ * oldest first, never c or a newer one. False when that is not enough.
+ */
+static bool
+buffers_make_room(struct loop *l, struct conn *c, size_t need)
+{
+	struct conn *o = l->head;
+
+	while (l->buffered + need > l->all->lim.max_buffered && o != NULL && o != c) {
+		struct conn *next = o->next;
+
+		if (o->big != NULL || o->out != NULL) {
+			warn_once_a_second(l, "FastCGI buffers full",
+			                   "closing the oldest incomplete connections");
+			conn_close(l, o);
+		}
+		o = next;
+	}
+	return l->buffered + need <= l->all->lim.max_buffered;
+}
+
 /* Writes what the iovecs hold; what the socket does not take now is kept in c->out. */
 static bool
 conn_send(struct loop *l, struct conn *c, const struct iovec *iov, int n)
@@ -212,7 +262,7 @@ conn_send(struct loop *l, struct conn *c, const struct iovec *iov, int n)
 	done = w < 0 ? 0 : (size_t)w;
 	if (done == total)
 		return true;
-	if ((c->out = malloc(total - done)) == NULL)
+	if (!buffers_make_room(l, c, total - done) || (c->out = malloc(total - done)) == NULL)
 		return false;
 	for (int i = 0; i < n; i++) {
 		size_t skip = done > iov[i].iov_len ? iov[i].iov_len : done;
@@ -223,14 +273,15 @@ conn_send(struct loop *l, struct conn *c, const struct iovec *iov, int n)
 	}
 	c->out_len = at;
 	c->out_at = 0;
+	l->buffered += at;
 	return conn_watch(l, c, EPOLLOUT);
 }
 
 /* Writes the rest of c->out; true when all of it went. */
 static bool
-conn_flush(struct conn *c, bool *failed)
+conn_flush(struct loop *l, struct conn *c, bool *failed)
 {
-	while (c->out_at < c->out_len) {
+	while (c->out != NULL && c->out_at < c->out_len) {
 		ssize_t w = send(c->fd, c->out + c->out_at, c->out_len - c->out_at, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
@@ -241,6 +292,8 @@ conn_flush(struct conn *c, bool *failed)
 		}
 		c->out_at += (size_t)w;
 	}
+	if (c->out != NULL)
+		l->buffered -= c->out_len;
 	free(c->out);
 	c->out = NULL;
 	return true;
@@ -268,29 +321,18 @@ conn_answer(struct loop *l, struct conn *c, bool refused)
 }
 
 /*
- * Doubles c's buffer (up to FCGI_PROTO_MAX_BUFFER). When the loop's grown
- * buffers would pass their bound, the oldest other connections holding one
- * are closed first; false (c to be closed) when that is not enough.
+ * Doubles c's buffer (up to FCGI_PROTO_MAX_BUFFER). When the loop's buffers
+ * would pass their bound, older connections holding some are closed first;
+ * false (c to be closed) when that is not enough.
  */
 static bool
 conn_grow(struct loop *l, struct conn *c)
 {
 	size_t cap = c->p.cap * 2 < FCGI_PROTO_MAX_BUFFER ? c->p.cap * 2 : FCGI_PROTO_MAX_BUFFER;
 	size_t held = c->big != NULL ? c->p.cap : 0;
-	struct conn *o = l->head;
 	unsigned char *big;
 
-	while (l->buffered - held + cap > l->all->lim.max_buffered && o != NULL) {
-		struct conn *next = o->next;
-
-		if (o != c && o->big != NULL) {
-			warn_once_a_second(l, "FastCGI buffers full",
-			                   "closing the oldest incomplete connections");
-			conn_close(l, o);
-		}
-		o = next;
-	}
-	if (l->buffered - held + cap > l->all->lim.max_buffered || (big = malloc(cap)) == NULL)
+	if (!buffers_make_room(l, c, cap - held) || (big = malloc(cap)) == NULL)
 		return false;
 	fcgi_proto_move(&c->p, big, cap);
 	free(c->big);
@@ -299,7 +341,36 @@ conn_grow(struct loop *l, struct conn *c)
 	return true;
 }
 
-enum conn_state { CONN_WAIT, CONN_CLOSE };
+enum conn_state {
+	CONN_WAIT,
+	CONN_CLOSE,
+	CONN_EMPTY, /* as CONN_WAIT, the peer having sent nothing yet */
+};
+
+/*
+ * True when c's next request was sent before its peer took the answers
+ * already written (pipelined; nginx never does): it waits until they are
+ * taken, so a peer that does not read pins one answer in the kernel, not a
+ * whole socket buffer of them. A failed query counts as not taken.
+ */
+static bool
+conn_pipelined_ahead(const struct conn *c)
+{
+	int queued;
+
+	return c->p.len > 0 && (ioctl(c->fd, SIOCOUTQ, &queued) != 0 || queued > 0);
+}
+
+/* Waits for c's peer to take its answers: each read of theirs is one edge. */
+static bool
+conn_pause(struct loop *l, struct conn *c)
+{
+	c->answered = true;
+	if (c->paused)
+		return true;
+	c->paused = true;
+	return conn_watch(l, c, EPOLLOUT | EPOLLET);
+}
 
 /* Takes the requests c has sent and answers them; CONN_WAIT for more to read or write. */
 static enum conn_state
@@ -345,6 +416,8 @@ conn_serve(struct loop *l, struct conn *c)
 			}
 			if (c->close_after)
 				return CONN_CLOSE;
+			if (conn_pipelined_ahead(c))
+				return conn_pause(l, c) ? CONN_WAIT : CONN_CLOSE;
 			continue;
 		case FCGI_STEP_CLOSE:
 			if (c->p.why != NULL)
@@ -354,24 +427,36 @@ conn_serve(struct loop *l, struct conn *c)
 	}
 }
 
-/* Reads what c has sent and serves it. */
+/*
+ * Reads what c has sent and serves it (CONN_EMPTY: nothing was there). A read that filled the
+ * buffer is followed by another (into the buffer grown meanwhile), so a request larger than the
+ * inline buffer completes in one wakeup; a short read is taken as the end of what is there, saving
+ * a read that would only find nothing.
+ */
 static enum conn_state
 conn_read(struct loop *l, struct conn *c)
 {
-	ssize_t n;
+	for (int i = 0; i < READS_PER_WAKEUP; i++) {
+		size_t room = c->p.cap - c->p.len;
+		ssize_t n;
 
-	do
-		n = read(c->fd, c->p.buf + c->p.len, c->p.cap - c->p.len);
-	while (n < 0 && errno == EINTR);
-	if (n == 0 || (n < 0 && errno != EAGAIN))
-		return CONN_CLOSE;
-	if (n < 0)
-		return c->watched || conn_watch(l, c, EPOLLIN) ? CONN_WAIT : CONN_CLOSE;
-	c->p.len += (size_t)n;
-	if (conn_serve(l, c) == CONN_CLOSE)
-		return CONN_CLOSE;
-	if (c->answered)
-		return CONN_WAIT; /* watched for EPOLLOUT by conn_send */
+		do
+			n = read(c->fd, c->p.buf + c->p.len, room);
+		while (n < 0 && errno == EINTR);
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return CONN_CLOSE;
+		if (n < 0 && i == 0 && c->p.len == 0 && !c->watched)
+			return conn_watch(l, c, EPOLLIN) ? CONN_EMPTY : CONN_CLOSE;
+		if (n < 0)
+			break;
+		c->p.len += (size_t)n;
+		if (conn_serve(l, c) == CONN_CLOSE)
+			return CONN_CLOSE;
+		if (c->answered)
+			return CONN_WAIT; /* watched for EPOLLOUT by conn_send or conn_pause */
+		if ((size_t)n < room)
+			break;
+	}
 	return c->watched || conn_watch(l, c, EPOLLIN) ? CONN_WAIT : CONN_CLOSE;
 }
 
@@ -383,14 +468,17 @@ conn_event(struct loop *l, struct conn *c, uint32_t events)
 	if (c->answered) {
 		bool failed = (events & EPOLLERR) != 0;
 
-		if (!failed && conn_flush(c, &failed)) {
-			c->answered = false;
+		if (!failed && conn_flush(l, c, &failed)) {
 			if (c->close_after)
 				st = CONN_CLOSE;
-			else if (!conn_watch(l, c, EPOLLIN))
-				st = CONN_CLOSE;
-			else
-				st = conn_serve(l, c); /* requests already read, if any */
+			else if (conn_pipelined_ahead(c))
+				st = conn_pause(l, c) ? CONN_WAIT : CONN_CLOSE;
+			else {
+				c->answered = c->paused = false;
+				st = conn_watch(l, c, EPOLLIN)
+				         ? conn_serve(l, c) /* requests already read, if any */
+				         : CONN_CLOSE;
+			}
 		} else if (failed) {
 			st = CONN_CLOSE;
 		}
@@ -402,10 +490,13 @@ conn_event(struct loop *l, struct conn *c, uint32_t events)
 		conn_close(l, c);
 }
 
-/* Accepts one connection and reads what it sent; false when there was none to accept. */
-static bool
+enum accepted { ACCEPTED_NONE, ACCEPTED, ACCEPTED_IDLE };
+
+/* Accepts one connection and reads what it sent; ACCEPTED_IDLE when it sent nothing yet. */
+static enum accepted
 accept_one(struct loop *l)
 {
+	enum conn_state st;
 	struct conn *c;
 	int fd = accept4(l->all->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -417,13 +508,13 @@ accept_one(struct loop *l)
 				 * ones: the listening socket stays readable, accept comes back. */
 				for (int i = 0; i < DRAIN_CONNS && l->head != NULL; i++)
 					conn_close(l, l->head);
-				return false;
+				return ACCEPTED_NONE;
 			}
 			accept_watch(l, false);
 			l->accept_resume = clock_ms() + ACCEPT_PAUSE_MS;
 		}
 		/* EAGAIN: another loop took it; ECONNABORTED: the peer gave up. */
-		return false;
+		return ACCEPTED_NONE;
 	}
 	if (l->n_conns >= l->all->lim.max_conns) {
 		/* Full: the oldest connection (first to expire, still without its whole
@@ -438,19 +529,19 @@ accept_one(struct loop *l)
 	} else if ((c = malloc(sizeof(*c))) == NULL) {
 		warn_once_a_second(l, "accept", "out of memory");
 		close(fd);
-		return false;
+		return ACCEPTED_NONE;
 	}
 	c->fd = fd;
-	c->watched = c->answered = c->close_after = false;
+	c->watched = c->answered = c->paused = c->close_after = false;
 	c->big = c->out = NULL;
 	c->deadline = clock_ms() + l->all->lim.read_timeout_ms;
 	fcgi_proto_init(&c->p, c->small, sizeof(c->small));
 	list_append(l, c);
 	l->n_conns++;
 	/* nginx writes its request as soon as it connects: it is usually here already. */
-	if (conn_read(l, c) == CONN_CLOSE)
+	if ((st = conn_read(l, c)) == CONN_CLOSE)
 		conn_close(l, c);
-	return true;
+	return st == CONN_EMPTY ? ACCEPTED_IDLE : ACCEPTED;
 }
 
 /* Milliseconds until the loop has something to do without an event (-1: nothing). */
@@ -489,9 +580,17 @@ loop_main(void *arg)
 			void *tag = ev[i].data.ptr;
 
 			if (tag == &listen_tag) {
-				for (int k = n == LOOP_EVENTS ? ACCEPT_BATCH : 1;
-				     stop_at == 0 && k > 0 && accept_one(l); k--)
-					;
+				int limit = n == LOOP_EVENTS || l->accept_more ? ACCEPT_BATCH : 1;
+				int k = 0;
+				enum accepted a;
+
+				while (stop_at == 0 && k < limit &&
+				       (a = accept_one(l)) != ACCEPTED_NONE) {
+					k++;
+					if (a == ACCEPTED_IDLE)
+						limit = ACCEPT_BATCH;
+				}
+				l->accept_more = k > 1;
 			} else if (tag == &stop_tag) {
 				if (stop_at == 0) {
 					/* Stop accepting and no longer hear the stop: it stays
@@ -501,8 +600,8 @@ loop_main(void *arg)
 					stop_at = clock_ms() + STOP_GRACE_MS;
 				}
 			} else if (((struct conn *)tag)->fd >= 0) {
-				/* A connection closed earlier in this batch is skipped; one
-				 * reused since by accept only reads what it has. */
+				/* A connection closed earlier in this batch is skipped: its
+				 * struct is not reused before the batch ends. */
 				conn_event(l, tag, ev[i].events);
 			}
 		}
@@ -520,6 +619,7 @@ loop_main(void *arg)
 	}
 	while (l->head != NULL)
 		conn_close(l, l->head);
+	spares_trim(l);
 	while (l->spare != NULL) {
 		struct conn *c = l->spare;
 

@@ -10,10 +10,13 @@
  *   mixed    half idle, half dribble
  *   big      sends a request's first 60,000 params bytes (of a 65,535-byte record) at once
  *   stall    sends 4 bytes of a record header and nothing more
- *   huge     sends a FCGI_PARAMS record whose pair claims a 256 MiB name, and waits
- * Prints "opened O closed C refused R answered A": connections made, closed by
- * the server, refused (its backlog full) and answered (bytes back). Exits 0
- * unless it could not run at all. Raises its own RLIMIT_NOFILE to fit N.
+ *   huge     sends a whole request whose one FCGI_PARAMS pair claims a 256 MiB name
+ *            (the params and stdin streams ended), and waits for the answer
+ * Prints "opened O closed C refused R answered A unanswered U status500 F":
+ * connections made, closed by the server, refused (its backlog full),
+ * answered (bytes back), closed without an answer, and answered with a
+ * "Status: 500". Exits 0 unless it could not run at all. Raises its own
+ * RLIMIT_NOFILE to fit N.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -44,7 +47,9 @@ static const unsigned char huge_bytes[] = {
     0,    1,    0,    0,    0,    0,    0,    0,    /* BEGIN_REQUEST, responder */
     1,    4,    0,    1,    0,    16,   0,    0,    /* PARAMS, 16 bytes: */
     0x8f, 0xff, 0xff, 0xff, 0x8f, 0xff, 0xff, 0xff, /* a name and a value of 256 MiB each */
-    'x',  'x',  'x',  'x',  'x',  'x',  'x',  'x'};
+    'x',  'x',  'x',  'x',  'x',  'x',  'x',  'x',
+    1,    4,    0,    1,    0,    0,    0,    0,  /* the params' end: the pair is decoded */
+    1,    5,    0,    1,    0,    0,    0,    0}; /* the end of stdin: the request is whole */
 
 static int64_t
 now_ms(void)
@@ -115,6 +120,7 @@ main(int argc, char **argv)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	unsigned long n, seconds, rate = 2000, opened = 0, closed = 0, refused = 0, answered = 0;
+	unsigned long unanswered = 0, status500 = 0;
 	struct rlimit rl;
 	struct peer *peers;
 	int ep;
@@ -203,8 +209,12 @@ main(int argc, char **argv)
 			if (r > 0 && !p->answered) {
 				p->answered = true;
 				answered++;
+				/* The answer's first STDOUT record begins with its status. */
+				if (r > 8 + 11 && memcmp(buf + 8, "Status: 500", 11) == 0)
+					status500++;
 			}
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+				unanswered += !p->answered;
 				close(p->fd);
 				p->fd = -1;
 				closed++;
@@ -216,8 +226,8 @@ main(int argc, char **argv)
 				push(&peers[i]);
 		}
 	}
-	printf("opened %lu closed %lu refused %lu answered %lu\n", opened, closed, refused,
-	       answered);
+	printf("opened %lu closed %lu refused %lu answered %lu unanswered %lu status500 %lu\n",
+	       opened, closed, refused, answered, unanswered, status500);
 	for (unsigned long i = 0; i < n; i++) {
 		if (peers[i].fd >= 0)
 			close(peers[i].fd);

@@ -232,6 +232,11 @@ wrong_types_and_ranges_are_errors(void **state)
 	expect_error("transport: libfcgi\n", "pdp.yaml:1:12", "transport libfcgi was removed");
 	expect_error("read_timeout: 0\n", "pdp.yaml:1:15", "between 10ms and 60s");
 	expect_error("read_timeout: 2m\n", "pdp.yaml:1:15", "between 10ms and 60s");
+	/* A lookup may block a loop for store.timeout: the read deadline must outlast it. */
+	expect_error("read_timeout: 50ms\nstore: { address: unix:/r.sock, timeout: 50ms }\n",
+	             "pdp.yaml:1:15", "longer than store.timeout");
+	expect_error("store: { address: unix:/r.sock, timeout: 2s }\n", "pdp.yaml:1:42",
+	             "read_timeout (1000ms) must be longer than store.timeout (2000ms)");
 	expect_error("threads: -3\n", "pdp.yaml:1:10", "whole number");
 	expect_error("default_decision: maybe\n", "pdp.yaml:1:19", "allow or deny");
 	expect_error("listen: 127.0.0.1:9000\n", "pdp.yaml:1:9", "unix:/path or tcp:host:port");

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fastcgi.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -521,8 +523,9 @@ read_answer(int fd, bool *closed)
 
 		assert_int_equal(poll(&pfd, 1, 5000), 1);
 		r = read(fd, in + n, sizeof(in) - n);
-		assert_true(r >= 0);
-		if (r == 0) {
+		/* Closed with bytes of ours still unread there: a reset. */
+		assert_true(r >= 0 || errno == ECONNRESET);
+		if (r <= 0) {
 			*closed = true;
 			break;
 		}
@@ -671,6 +674,17 @@ closed_by_loop(int fd)
 	return closed;
 }
 
+/* BEGIN_REQUEST and the header of a PARAMS record promising 65,535 bytes, into big. */
+static void
+large_params_head(struct bytes *big)
+{
+	big->n = 0;
+	begin(big, 1, FCGI_RESPONDER, 0);
+	memcpy(big->b + big->n,
+	       (unsigned char[8]){FCGI_VERSION_1, FCGI_PARAMS, 0, 1, 0xff, 0xff, 0, 0}, 8);
+	big->n += 8;
+}
+
 static void
 silent_and_slow_peers_cannot_hold_the_loops(void **state)
 {
@@ -716,11 +730,7 @@ silent_and_slow_peers_cannot_hold_the_loops(void **state)
 		close(idle[i]);
 
 	/* Grown buffers past the loop's bound: the oldest holder is closed, the newer served. */
-	big.n = 0;
-	begin(&big, 1, FCGI_RESPONDER, 0);
-	memcpy(big.b + big.n,
-	       (unsigned char[8]){FCGI_VERSION_1, FCGI_PARAMS, 0, 1, 0xff, 0xff, 0, 0}, 8);
-	big.n += 8;
+	large_params_head(&big);
 	memset(part, 'x', sizeof(part));
 	a = dial();
 	send_all(a, big.b, big.n);
@@ -733,6 +743,213 @@ silent_and_slow_peers_cannot_hold_the_loops(void **state)
 	for (int i = 0; i < 10; i++)
 		round_trip(&in);
 	assert_true(closed_by_loop(a));
+	close(a);
+	close(b);
+	round_trip(&in);
+	fcgi_stop(srv, lfd);
+	close(lfd);
+}
+
+/* Listens on a socket of the test's own under name: the listening descriptor. */
+static int
+listen_on(const char *name)
+{
+	char err[256], addr[300];
+	int lfd;
+
+	sock_path = test_path(name);
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+	lfd = fcgi_listen(addr, 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	return lfd;
+}
+
+/* Held in its handler by a request with HOLD=1 until released; answers 8000 bytes. */
+static sem_t held, release;
+
+static void
+bulky(void *ctx, unsigned worker, const char *const *env, struct response *rs)
+{
+	(void)ctx;
+	(void)worker;
+	for (size_t i = 0; env[i] != NULL; i++) {
+		if (strcmp(env[i], "HOLD=1") == 0) {
+			sem_post(&held);
+			sem_wait(&release);
+		}
+	}
+	memset(rs->buf, 'x', 8000);
+	memcpy(rs->buf, "Status: 200 OK\r\n\r\n", 18);
+	rs->len = 8000;
+	rs->status = 200;
+}
+
+/* Appends n FCGI_KEEP_CONN requests carrying NAME=1. */
+static void
+keep_requests(struct bytes *in, const char *name, int n)
+{
+	static struct bytes s;
+
+	s.n = 0;
+	spair(&s, name, "1");
+	for (int i = 0; i < n; i++)
+		request(in, 1, FCGI_KEEP_CONN, &s, 65535);
+}
+
+/* Counts the END_REQUESTs fd receives until it has want or the peer closes. */
+static int
+count_answers(int fd, int want)
+{
+	static unsigned char in[1 << 20];
+	size_t n = 0, at = 0;
+	int ends = 0;
+
+	while (ends < want) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+
+		if (poll(&pfd, 1, 5000) != 1 || (r = read(fd, in + n, sizeof(in) - n)) <= 0)
+			break;
+		n += (size_t)r;
+		while (n - at >= 8) {
+			size_t total = 8 + (size_t)(in[at + 4] << 8 | in[at + 5]) + in[at + 6];
+
+			if (n - at < total)
+				break;
+			ends += in[at + 1] == FCGI_END_REQUEST;
+			at += total;
+		}
+	}
+	return ends;
+}
+
+static void
+a_closed_connection_is_not_reused_in_its_batch(void **state)
+{
+	/* A GET_VALUES record: its reply stays unread, so closing x resets it (EPOLLERR). */
+	static const unsigned char get_values[] = {
+	    FCGI_VERSION_1, FCGI_GET_VALUES, 0, 0, 0, 5, 0, 0, 3, 0, 'A', 'B', 'C'};
+	static struct bytes hold, many;
+	struct fcgi_server *srv;
+	struct pollfd pfd;
+	int lfd, x, b, n;
+
+	(void)state;
+	lfd = listen_on("fcgi-reuse.sock");
+	assert_int_equal(sem_init(&held, 0, 0), 0);
+	assert_int_equal(sem_init(&release, 0, 0), 0);
+	srv = fcgi_start(lfd, 1, &(struct fcgi_limits){.read_timeout_ms = 5000, .max_conns = 2},
+	                 bulky, NULL);
+	assert_non_null(srv);
+
+	/* x: the oldest connection, its reply waiting; b holds the loop in its handler. */
+	x = dial();
+	send_all(x, get_values, sizeof(get_values));
+	pfd = (struct pollfd){.fd = x, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	hold.n = 0;
+	keep_requests(&hold, "HOLD", 1);
+	b = dial();
+	send_all(b, hold.b, hold.n);
+	assert_int_equal(sem_wait(&held), 0);
+
+	/* While the loop is busy: n connects (the loop is full: x is closed for it), sends 40
+	 * requests whose answers overflow its socket, then x resets. The next batch holds the
+	 * accept and x's error; the error must not reach n, which took x's place. */
+	n = dial();
+	many.n = 0;
+	keep_requests(&many, "X", 40);
+	send_all(n, many.b, many.n);
+	close(x);
+	sem_post(&release);
+	assert_int_equal(count_answers(b, 1), 1);
+	assert_int_equal(count_answers(n, 40), 40);
+	close(n);
+	close(b);
+	fcgi_stop(srv, lfd);
+	close(lfd);
+	sem_destroy(&held);
+	sem_destroy(&release);
+}
+
+static void
+a_pipelining_peer_pins_one_answer(void **state)
+{
+	static struct bytes many, one;
+	struct fcgi_server *srv;
+	struct pollfd pfd;
+	int lfd, n, fd, queued;
+
+	(void)state;
+	lfd = listen_on("fcgi-pipe.sock");
+	srv = fcgi_start(lfd, 1, NULL, bulky, NULL);
+	assert_non_null(srv);
+
+	/* 40 requests sent at once, no answer read: the loop answers one and waits. */
+	many.n = 0;
+	keep_requests(&many, "X", 40);
+	n = dial();
+	send_all(n, many.b, many.n);
+	pfd = (struct pollfd){.fd = n, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	one.n = 0;
+	keep_requests(&one, "X", 1);
+	fd = dial(); /* a barrier: the loop has handled n's requests when this is answered */
+	send_all(fd, one.b, one.n);
+	assert_int_equal(count_answers(fd, 1), 1);
+	close(fd);
+	assert_int_equal(ioctl(n, FIONREAD, &queued), 0);
+	assert_true(queued <= 8000 + 32);
+
+	/* Each answer taken lets the next request be served: all of them come. */
+	assert_int_equal(count_answers(n, 40), 40);
+	close(n);
+	fcgi_stop(srv, lfd);
+	close(lfd);
+}
+
+/* True when fd has neither an answer nor an end waiting. */
+static bool
+still_open(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+static void
+a_growing_connection_closes_only_older_holders(void **state)
+{
+	static struct bytes in, big;
+	static unsigned char part[40000];
+	struct fcgi_server *srv;
+	int lfd, a, b;
+
+	(void)state;
+	in.n = 0;
+	request(&in, 1, 0, nginx_params(), 65535);
+	lfd = listen_on("fcgi-grow.sock");
+	srv = fcgi_start(lfd, 1,
+	                 &(struct fcgi_limits){.read_timeout_ms = 60000, .max_buffered = 96 << 10},
+	                 echo, NULL);
+	assert_non_null(srv);
+	large_params_head(&big);
+	memset(part, 'x', sizeof(part));
+
+	/* a (older) holds 8 KiB, b (newer) 64 KiB; then a needs 64 KiB: past the bound. */
+	a = dial();
+	send_all(a, big.b, big.n);
+	send_all(a, part, 5000);
+	round_trip(&in);
+	b = dial();
+	send_all(b, big.b, big.n);
+	send_all(b, part, sizeof(part));
+	round_trip(&in);
+	send_all(a, part, 30000);
+	round_trip(&in);
+	/* a is refused; b, newer, keeps its buffer. */
+	assert_true(closed_by_loop(a));
+	assert_true(still_open(b));
 	close(a);
 	close(b);
 	round_trip(&in);
@@ -754,6 +971,9 @@ main(void)
 	    cmocka_unit_test(answers_are_framed),
 	    cmocka_unit_test(epoll_transport_answers_over_a_socket),
 	    cmocka_unit_test(silent_and_slow_peers_cannot_hold_the_loops),
+	    cmocka_unit_test(a_closed_connection_is_not_reused_in_its_batch),
+	    cmocka_unit_test(a_pipelining_peer_pins_one_answer),
+	    cmocka_unit_test(a_growing_connection_closes_only_older_holders),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
