@@ -6,19 +6,11 @@ set -uo pipefail
 bin=$(cd "${1:?usage: test_client_input.sh BIN_DIR}" && pwd)
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/fixture.sh"
 # The nginx snippets under test (PDP_NGINX_DIR: another copy of them, to compare).
 snippets=${PDP_NGINX_DIR:-$(pdp_root)/deploy/nginx}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-client-XXXXXX")
-sock=$work/pdp.sock
-pdp_pid=""
-
-cleanup() {
-	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
-	pdp_stop_nginx "$work"
-	rm -rf "$work"
-}
-trap cleanup EXIT
+fixture_start client
 
 pdp_make_keys "$bin" "$work"
 printf 'devices:\n  - { id: dev-9, compliant: true, trust: joined }\n' >"$work/context.yaml"
@@ -146,5 +138,5 @@ expect "auth_request off location: no client-sent X-PDP-* header reaches the ups
 	"user=[] groups=[] policies=[] decision=[] reason=[] sign_in=[] step_up=[]" "$body"
 
 expect_no_crash_report "$work/pdp.log"
-echo "passed $passed, failed $failed"
+echo "client_input: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,17 +9,9 @@ set -uo pipefail
 bin=$(cd "${1:?usage: test_matching.sh BIN_DIR}" && pwd)
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/fixture.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-match-XXXXXX")
-sock=$work/pdp.sock
-pdp_pid=""
-
-cleanup() {
-	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
-	pdp_stop_nginx "$work"
-	rm -rf "$work"
-}
-trap cleanup EXIT
+fixture_start match
 
 # nginx with the deploy/ snippets in front of an app that echoes what reached it.
 write_nginx() { # PORT APP_PORT

@@ -6,17 +6,9 @@ set -uo pipefail
 bin=$(cd "${1:?usage: test_nginx.sh BIN_DIR}" && pwd)
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/fixture.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-it-XXXXXX")
-sock=$work/pdp.sock
-pdp_pid=""
-
-cleanup() {
-	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
-	pdp_stop_nginx "$work"
-	rm -rf "$work"
-}
-trap cleanup EXIT
+fixture_start it
 
 
 

@@ -124,5 +124,5 @@ under "idle and dribbling peers past the PDP's descriptors" mixed 3000 4
 stop_pdp "out of descriptors"
 
 expect_no_crash_report "$work/pdp.log"
-echo "passed $passed, failed $failed"
+echo "slow_peer: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
