@@ -8,7 +8,8 @@
 #   c. A replica SIGSTOPped: changes at the primary are enforced within the heartbeat
 #      bound plus stale_max, health is not ok; SIGCONT restores. A stopped primary
 #      shows as the replica's silent link.
-#   d. The primary's config (AOF): a revocation survives a crash of the primary.
+#   d. The primary's config (AOF): a revocation survives a crash of the primary; a
+#      second `jti revoke` never shortens one.
 #   e. Records restored without events under the old marker (after FLUSHALL, after a
 #      restart): the revoked jtis the PDP mirrored are enforced again.
 # usage: test_store_loss.sh BIN_DIR   (the build's pdp/ directory)
@@ -270,6 +271,23 @@ expect "primary restarted: the disabled user is still denied" 403 \
 	"$(status "$alice" intranet.example.com)"
 expect "primary restarted: the revoked jti is still refused" 401 "$(status "$erin2" intranet.example.com)"
 expect "primary restarted: a subject never seen is allowed" 200 "$(status "$dave" intranet.example.com)"
+
+# A second `jti revoke` never shortens a revocation; a longer one extends it.
+pttl_over() { # KEY MS: prints "yes" when KEY expires more than MS from now
+	local t
+	t=$(redis-cli -s "$work/primary.sock" pttl "$1")
+	[ "$t" -gt "$2" ] && echo yes
+}
+admin_at primary jti revoke j-erin-3 --ttl 1h
+erin3=$(token erin@example.com dev-1 j-erin-3)
+expect "jti revoked for 1h" 401 "$(until_status 401 "$erin3" intranet.example.com)"
+admin_at primary jti revoke j-erin-3 --ttl 1s
+expect "revoked again for 1s: the 1 h expiry is kept" yes "$(pttl_over pdp:jti:j-erin-3 3500000)"
+sleep 1.5
+expect "revoked again for 1s: still refused after 1.5 s" 401 "$(status "$erin3" intranet.example.com)"
+admin_at primary jti revoke j-erin-4 --ttl 1s
+admin_at primary jti revoke j-erin-4 --ttl 1h
+expect "revoked for 1s, then 1h: extended" yes "$(pttl_over pdp:jti:j-erin-4 3500000)"
 
 kill -0 "$pdp_pid" 2>/dev/null && ok "the PDP is still running" || not_ok "the PDP died"
 stop_pdp_checked
