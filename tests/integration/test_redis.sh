@@ -208,9 +208,10 @@ slowest=$(sort -k2 -n "$work/load.txt" | tail -1 | cut -d' ' -f2)
 expect "load run: no request took 2 s or more (slowest ${slowest}s)" 1 \
 	"$(awk -v s="$slowest" 'BEGIN { print (s < 2.0) }')"
 # Warm subjects are judged by every answer (of both runs) that came after the
-# kill and before stale_max ran out: a slow machine may stretch the runs past
-# it. Cold subjects asked after the kill get on_store_error throughout.
-stale_end=$((kill_at + stale_s * 1000000000 - 200000000))
+# kill and before stale_max ran out, counted from the last answered heartbeat
+# (sent at most one heartbeat, 1 s, before the kill): a slow machine may stretch
+# the runs past it. Cold subjects asked after the kill get on_store_error throughout.
+stale_end=$((kill_at + (stale_s - 1) * 1000000000 - 200000000))
 warm_during() { awk -v k="$kill_at" -v e="$stale_end" '$3 == 0 && $4 > k && $4 < e' "$work/load.txt"; }
 judged=$(warm_during | wc -l)
 if [ "$judged" -ge 8 ]; then
