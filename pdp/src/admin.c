@@ -153,28 +153,34 @@ watch_generation(struct admin *a)
 	            a->link.address, a->gen_key);
 }
 
+/* Most writes one transaction holds (besides MULTI, PUBLISH and EXEC). */
+#define WRITES_MAX 2
+
 /*
- * Runs one write (argc/argv; none when argc is 0) and publishes its event in
- * one transaction, so a PDP never hears the event before the write is
- * visible; prints what was done and how many subscribers heard it. The
- * generation marker is checked first (a->need), and the transaction runs
- * only if it did not change meanwhile.
+ * Runs the writes (nw commands: argc[i]/argv[i]; none when nw is 0) and
+ * publishes its event in one transaction, so a PDP never hears the event
+ * before the write is visible; prints what was done and how many
+ * subscribers heard it. The generation marker is checked first (a->need),
+ * and the transaction runs only if it did not change meanwhile.
  */
 static int
-write_and_publish(struct admin *a, int argc, const char **argv, const char *event, const char *done)
+writes_and_publish(struct admin *a, size_t nw, const int *argc, const char *const *argv[],
+                   const char *event, const char *done)
 {
-	redisReply *r[4] = {NULL};
+	redisReply *r[WRITES_MAX + 3] = {NULL};
 	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
 	const char *pub[3] = {"PUBLISH", a->channel, event};
-	size_t n = argc > 0 ? 4 : 3;
+	size_t n = nw + 3;
 	const redisReply *x;
 	long long heard = -1;
 
+	if (nw > WRITES_MAX)
+		return fail("internal: %zu writes in one transaction", nw);
 	if (watch_generation(a) != 0)
 		return 1;
 	redisAppendCommandArgv(a->c, 1, multi, NULL);
-	if (argc > 0)
-		redisAppendCommandArgv(a->c, argc, argv, NULL);
+	for (size_t i = 0; i < nw; i++)
+		redisAppendCommandArgv(a->c, argc[i], (const char **)argv[i], NULL);
 	redisAppendCommandArgv(a->c, 3, pub, NULL);
 	redisAppendCommandArgv(a->c, 1, exec, NULL);
 	if (run(a, r, n) != 0)
@@ -196,6 +202,15 @@ write_and_publish(struct admin *a, int argc, const char **argv, const char *even
 	printf("%s; event \"%s\" heard by %lld subscriber%s\n", done, event, heard,
 	       heard == 1 ? "" : "s");
 	return 0;
+}
+
+/* One write (argc/argv; none when argc is 0) and its event: writes_and_publish. */
+static int
+write_and_publish(struct admin *a, int argc, const char **argv, const char *event, const char *done)
+{
+	const char *const *argvs[1] = {argv};
+
+	return writes_and_publish(a, argc > 0 ? 1 : 0, &argc, argvs, event, done);
 }
 
 /* The write for one record, with its event "KIND ID". */
@@ -335,8 +350,13 @@ cmd_user(struct admin *a, int argc, char **argv)
 static int
 cmd_jti(struct admin *a, int argc, char **argv)
 {
-	char key[ID_MAX + 256], ttl[32];
-	const char *args[5] = {"SET", key, "1", "EX", ttl};
+	char key[ID_MAX + 256], ttl[32], event[ID_MAX + 16], what[ID_MAX + 128];
+	/* Never shortens a revocation: created if absent, else its expiry only extended
+	 * (EXPIRE GT keeps one without expiry as it is). */
+	const char *set[6] = {"SET", key, "1", "NX", "EX", ttl};
+	const char *extend[4] = {"EXPIRE", key, ttl, "GT"};
+	const char *const *writes[2] = {set, extend};
+	const int argcs[2] = {6, 4};
 	long long seconds = -1, now = (long long)time(NULL);
 
 	if (argc != 4 || strcmp(argv[0], "revoke") != 0)
@@ -363,7 +383,9 @@ cmd_jti(struct admin *a, int argc, char **argv)
 	}
 	key_of(key, sizeof(key), a, "jti", argv[1]);
 	snprintf(ttl, sizeof(ttl), "%lld", seconds);
-	return apply(a, 5, args, "jti", argv[1], "revoked");
+	snprintf(event, sizeof(event), "jti %s", argv[1]);
+	snprintf(what, sizeof(what), "jti %s: revoked (a longer revocation is kept)", argv[1]);
+	return writes_and_publish(a, 2, argcs, writes, event, what);
 }
 
 /* `init` and `generation show|new`: the marker that says the store holds the full state. */

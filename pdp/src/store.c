@@ -283,14 +283,16 @@ store_is_failing(struct store *s)
 /*
  * Until when a cached value may serve while the backend fails: stale_max
  * past the later of its confirmation and the outage's start (until then,
- * events kept it current).
+ * events kept it current). A confirmation after the store stopped being
+ * ready counts from that moment: a stall found late began when the store
+ * last answered, and a stalled replica still answers with what it had then.
  */
 static int64_t
 stale_until(struct store *s, const struct store_value *v, int64_t now_ms)
 {
 	int64_t starts[3] = {atomic_load(&s->events_down_since), atomic_load(&s->failing_since),
 	                     atomic_load(&s->unready_since)};
-	int64_t since = 0;
+	int64_t since = 0, confirmed = v->confirmed_ms;
 
 	for (int i = 0; i < 3; i++) {
 		if (starts[i] != 0 && (since == 0 || starts[i] < since))
@@ -298,7 +300,9 @@ stale_until(struct store *s, const struct store_value *v, int64_t now_ms)
 	}
 	if (since == 0 || since > now_ms)
 		since = now_ms;
-	return (v->confirmed_ms > since ? v->confirmed_ms : since) + (int64_t)s->cfg->stale_max_ms;
+	if (starts[2] != 0 && confirmed > starts[2])
+		confirmed = starts[2];
+	return (confirmed > since ? confirmed : since) + (int64_t)s->cfg->stale_max_ms;
 }
 
 void

@@ -405,9 +405,37 @@ glob_escape(char *out, size_t outsz, const char *s)
 }
 
 /*
- * Loads every revoked jti (SCAN prefix jti:*, then PTTL of each). Returns
- * true when the mirror is complete; false with why when it failed, or with
- * why empty when there are more than it keeps.
+ * The generation marker's hash in *gen (0: absent), read on the mirror's
+ * connection. Returns 0, or -1 with why.
+ */
+static int
+mirror_generation(struct redis_store *rs, uint64_t *gen, char *why, size_t whysz)
+{
+	redisReply *r = NULL;
+	int rc = -1;
+
+	if (mirror_command(rs, &r, why, whysz, "GET %s", rs->gen_key) != 0)
+		return -1;
+	if (r->type == REDIS_REPLY_NIL) {
+		*gen = 0;
+		rc = 0;
+	} else if (r->type == REDIS_REPLY_STRING) {
+		*gen = generation_hash(r->str, r->len);
+		rc = 0;
+	} else {
+		snprintf(why, whysz, "GET %.100s: %.120s", rs->gen_key,
+		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Loads every revoked jti (SCAN prefix jti:*, then PTTL of each). Complete
+ * only when the generation marker was there, the same, before and after the
+ * scan: an empty store (lost, or being restored) is never mirrored as "no
+ * revocations". Returns true when the mirror is complete; false with why
+ * when it failed, or with why empty when there are more than it keeps.
  */
 static bool
 mirror_load(struct redis_store *rs, char *why, size_t whysz)
@@ -415,13 +443,19 @@ mirror_load(struct redis_store *rs, char *why, size_t whysz)
 	struct jti_mirror *m = &rs->mirror;
 	char pattern[300], cursor[32] = "0";
 	size_t skip = strlen(rs->prefix) + 4, total = 0;
-	uint64_t evicted;
+	uint64_t evicted, gen_before, gen_after;
 
 	mirror_incomplete(m);
 	cache_flush(m->set);
 	why[0] = '\0';
 	if (m->bound == 0)
 		return false;
+	if (mirror_generation(rs, &gen_before, why, whysz) != 0)
+		return false;
+	if (gen_before == 0) {
+		snprintf(why, whysz, "no generation marker %.100s", rs->gen_key);
+		return false;
+	}
 	glob_escape(pattern, sizeof(pattern) - 8, rs->prefix);
 	strcat(pattern, "jti:*");
 	evicted = mirror_evictions(m);
@@ -500,6 +534,13 @@ mirror_load(struct redis_store *rs, char *why, size_t whysz)
 	} while (strcmp(cursor, "0") != 0);
 	if (mirror_evictions(m) != evicted)
 		return false;
+	if (mirror_generation(rs, &gen_after, why, whysz) != 0)
+		return false;
+	if (gen_after != gen_before) {
+		snprintf(why, whysz, "the generation marker %.100s changed during the scan",
+		         rs->gen_key);
+		return false;
+	}
 	atomic_store(&m->complete, true);
 	return true;
 }
@@ -643,6 +684,26 @@ check_store(struct redis_store *rs, char *why, size_t whysz)
 }
 
 /*
+ * The store checked out. Coming back from not ready (records may have come
+ * back without events: a restore, a full sync), the mirror is loaded again
+ * before the store is declared ready, so no lookup trusts a mirror taken
+ * while the store was empty; while ready, one left incomplete by a failed
+ * refresh is. A load that fails leaves it incomplete: jtis are then looked
+ * up per token.
+ */
+static void
+become_ready(struct redis_store *rs)
+{
+	if (!store_is_ready(rs->store)) {
+		rs->mirror.said_full = false;
+		mirror_reload(rs);
+	} else if (!atomic_load(&rs->mirror.complete) && !rs->mirror.said_full) {
+		mirror_reload(rs);
+	}
+	store_set_ready(rs->store, true, 0, NULL);
+}
+
+/*
  * Reads events from a subscribed context until it fails (why) or stop is
  * asked (returns 1). Every heartbeat it sends PING (allowed while
  * subscribed) and checks the store (check_store): a PING unanswered within
@@ -688,9 +749,6 @@ listen_events(struct redis_store *rs, redisContext *c, int64_t current_at, char 
 			char bad[256];
 
 			next_beat = now + rs->heartbeat_ms;
-			/* A mirror left incomplete by a failed refresh is loaded again. */
-			if (!atomic_load(&rs->mirror.complete) && !rs->mirror.said_full)
-				mirror_reload(rs);
 			if (ping_at == 0) {
 				if (redisAppendCommand(c, "PING") != REDIS_OK ||
 				    redisBufferWrite(c, &done) != REDIS_OK) {
@@ -703,8 +761,11 @@ listen_events(struct redis_store *rs, redisContext *c, int64_t current_at, char 
 				checked_at = now;
 				/* Ready only while the events connection answers too. */
 				if (now - pong_at < rs->heartbeat_ms + rs->heartbeat_timeout_ms)
-					store_set_ready(rs->store, true, 0, NULL);
+					become_ready(rs);
 			} else {
+				/* Records may come back without events (a restore, a full
+				 * sync): the mirror is loaded again before it is trusted. */
+				mirror_incomplete(&rs->mirror);
 				store_set_ready(rs->store, false,
 				                pong_at < checked_at ? pong_at : checked_at, bad);
 			}
@@ -730,8 +791,13 @@ listen_events(struct redis_store *rs, redisContext *c, int64_t current_at, char 
 				if (len > 4 && memcmp(msg, "jti ", 4) == 0)
 					mirror_refresh(rs, msg + 4, len - 4);
 				else if (!(len > 5 && memcmp(msg, "user ", 5) == 0) &&
-				         !(len > 7 && memcmp(msg, "device ", 7) == 0))
-					mirror_reload(rs); /* flush, or unreadable: start over */
+				         !(len > 7 && memcmp(msg, "device ", 7) == 0)) {
+					/* flush, or unreadable: start over (once ready) */
+					if (store_is_ready(rs->store))
+						mirror_reload(rs);
+					else
+						mirror_incomplete(&rs->mirror);
+				}
 				store_event(rs->store, msg, len);
 			} else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 			           r->element[0]->type == REDIS_REPLY_STRING &&
@@ -785,9 +851,11 @@ subscriber_main(void *arg)
 				 * scan and events. */
 				ready = check_store(rs, bad, sizeof(bad));
 				rs->mirror.said_full = false;
-				mirror_reload(rs);
 				store_set_live(rs->store, true);
-				store_set_ready(rs->store, ready, 0, bad);
+				if (ready)
+					become_ready(rs);
+				else
+					store_set_ready(rs->store, false, 0, bad);
 				if (listen_events(rs, cn.c, now, why, sizeof(why)) == 1)
 					break;
 				mirror_incomplete(&rs->mirror);

@@ -8,7 +8,10 @@
 #   c. A replica SIGSTOPped: changes at the primary are enforced within the heartbeat
 #      bound plus stale_max, health is not ok; SIGCONT restores. A stopped primary
 #      shows as the replica's silent link.
-#   d. The primary's config (AOF): a revocation survives a crash of the primary.
+#   d. The primary's config (AOF): a revocation survives a crash of the primary; a
+#      second `jti revoke` never shortens one.
+#   e. Records restored without events under the old marker (after FLUSHALL, after a
+#      restart): the revoked jtis the PDP mirrored are enforced again.
 # usage: test_store_loss.sh BIN_DIR   (the build's pdp/ directory)
 set -uo pipefail
 
@@ -177,6 +180,36 @@ carol_cold=$(token carol@example.com dev-1 j-cold-b)
 oscar=$(token oscar-b@example.com dev-1 j-oscar-b)
 redis-cli -s "$work/solo.sock" flushall >/dev/null
 lost solo "FLUSHALL"
+
+# === e. restored without events, under the same marker ==========================
+# restored_raw NAME WHAT GEN: the records and then the marker GEN written straight
+# into the store NAME (a bulk load, RESTORE, redis-cli --pipe: no events): the
+# revocations the PDP mirrored before the loss are enforced again.
+restored_raw() {
+	local R=(redis-cli -s "$work/$1.sock")
+	expect_match "$2: not ready" '"status":"degraded".*generation marker.* 503$' \
+		"$(until_health 503 'generation marker')"
+	"${R[@]}" set pdp:jti:j-carol-1 1 EX 3600 >/dev/null
+	"${R[@]}" hset pdp:device:dev-1 compliant 1 trust joined platform windows \
+		updated "$(date +%s)" >/dev/null
+	"${R[@]}" set pdp:generation "$3" >/dev/null
+	expect_match "$2, restored raw: health ok" '"status":"ok".* 200$' "$(until_health 200)"
+	expect "$2, restored raw: the jti is revoked in the store" 1 \
+		"$("${R[@]}" exists pdp:jti:j-carol-1)"
+	expect "$2, restored raw: the revoked jti is refused (401)" 401 \
+		"$(status "$carol" intranet.example.com)"
+	expect "$2, restored raw: alice allowed" 200 "$(until_status 200 "$alice" admin.example.com)"
+}
+expect "before: the revoked jti refused" 401 "$(status "$carol" intranet.example.com)"
+gen=$(redis-cli -s "$work/solo.sock" get pdp:generation)
+redis-cli -s "$work/solo.sock" flushall >/dev/null
+expect_match "FLUSHALL again: not ready" '"status":"degraded".*generation marker.* 503$' \
+	"$(until_health 503 'generation marker')"
+admin_at solo flush # asks the PDPs to start over (allowed without the marker)
+restored_raw solo "FLUSHALL and pdp admin flush" "$gen"
+redis_down solo
+redis_up solo pdp-local.conf --replicaof no one || { echo "redis-server did not restart"; exit 1; }
+restored_raw solo "restarted empty" "$gen"
 redis_down solo
 
 # === c. a stalled replica ========================================================
@@ -238,6 +271,23 @@ expect "primary restarted: the disabled user is still denied" 403 \
 	"$(status "$alice" intranet.example.com)"
 expect "primary restarted: the revoked jti is still refused" 401 "$(status "$erin2" intranet.example.com)"
 expect "primary restarted: a subject never seen is allowed" 200 "$(status "$dave" intranet.example.com)"
+
+# A second `jti revoke` never shortens a revocation; a longer one extends it.
+pttl_over() { # KEY MS: prints "yes" when KEY expires more than MS from now
+	local t
+	t=$(redis-cli -s "$work/primary.sock" pttl "$1")
+	[ "$t" -gt "$2" ] && echo yes
+}
+admin_at primary jti revoke j-erin-3 --ttl 1h
+erin3=$(token erin@example.com dev-1 j-erin-3)
+expect "jti revoked for 1h" 401 "$(until_status 401 "$erin3" intranet.example.com)"
+admin_at primary jti revoke j-erin-3 --ttl 1s
+expect "revoked again for 1s: the 1 h expiry is kept" yes "$(pttl_over pdp:jti:j-erin-3 3500000)"
+sleep 1.5
+expect "revoked again for 1s: still refused after 1.5 s" 401 "$(status "$erin3" intranet.example.com)"
+admin_at primary jti revoke j-erin-4 --ttl 1s
+admin_at primary jti revoke j-erin-4 --ttl 1h
+expect "revoked for 1s, then 1h: extended" yes "$(pttl_over pdp:jti:j-erin-4 3500000)"
 
 kill -0 "$pdp_pid" 2>/dev/null && ok "the PDP is still running" || not_ok "the PDP died"
 stop_pdp_checked

@@ -478,6 +478,24 @@ not_ready_store_is_never_no_record(void **state)
 }
 
 static void
+stale_bound_counts_from_the_stall_start(void **state)
+{
+	struct fixture *f = *state;
+	struct seen l;
+
+	/* Fetched at 1 s, from a store that (it turns out) stalled at 500 ms. */
+	look(f, "d2", "risky", "j1", 1000);
+	store_set_ready(f->s, false, f->t0 + 500, "no answer to PING");
+	/* It serves stale_max (3 s) from the stall's start, not from its fetch. */
+	l = look(f, "d2", "risky", "j1", 3400);
+	assert_int_equal(l.err, STORE_OK);
+	assert_true(l.stale);
+	l = look(f, "d2", "risky", "j1", 3600);
+	assert_int_equal(l.err, STORE_UNAVAILABLE);
+	assert_int_equal(f->fake.fetches, 1);
+}
+
+static void
 not_ready_store_answers_no_memo(void **state)
 {
 	struct fixture *f = *state;
@@ -1068,6 +1086,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(store_error_is_never_no_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_records_serve_up_to_stale_max, setup, teardown),
 	    cmocka_unit_test_setup_teardown(not_ready_store_is_never_no_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_bound_counts_from_the_stall_start, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(not_ready_store_answers_no_memo, setup, teardown),
 	    cmocka_unit_test(replication_state_from_info),
 	    cmocka_unit_test_setup_teardown(bad_record_is_an_error, setup, teardown),
