@@ -223,9 +223,32 @@ after_change 'context store reloaded' put_context "$context_full"
 expect "adding revocations back needs no confirmation: mallory denied" 403 "$(app "$mallory")"
 expect "adding revocations back: the jti refused again" 401 "$(app "$revoked2")"
 
-# A normal edit removing one revocation of three applies at once.
-after_change 'context store reloaded' put_context "${context_full/, j-rev-3]/]}"
-expect "one revocation of three removed: applied without confirmation" 200 "$(app "$revoked3")"
+# Removing even one revocation of three (or one disabled user) is not a normal edit: a cut
+# or bad write must never lift a revocation, whatever reload.max_drop allows.
+after_change 'context store reload refused' put_context "${context_full/, j-rev-3]/]}"
+expect_match "one revocation of three removed: refused, naming it and why max_drop does not apply" \
+	'refused, the last good records keep serving: would drop 1 of 3 revocations \[j-rev-3\] and 0 of 2 disabled users \[\] \(any such drop needs a confirm; reload.max_drop does not apply to them\)' \
+	"$(cat "$work/pdp.log")"
+expect "one revocation of three removed, unconfirmed: the jti is still refused" 401 "$(app "$revoked3")"
+no_eve=$(printf '%s' "$context_full" | grep -v eve@)
+after_change 'context store reload refused' put_context "$no_eve"
+expect_match "one disabled user of two removed: refused" \
+	'would drop 0 of 3 revocations \[\] and 1 of 2 disabled users \[eve@example.com\]' \
+	"$(cat "$work/pdp.log")"
+eve=$(token eve@example.com)
+expect "one disabled user removed, unconfirmed: eve is still denied" 403 "$(app "$eve")"
+after_change 'context store reloaded' kill -HUP "$pdp_pid"
+expect "SIGHUP confirms: eve's record is gone" 200 "$(app "$eve")"
+expect "and every revocation in the file holds" 401 "$(app "$revoked3")"
+after_change 'context store reloaded' put_context "$context_full"
+expect "eve disabled again, without confirmation" 403 "$(app "$eve")"
+
+# A normal edit that adds and changes records, dropping no revocation, applies at once.
+revoked4=$(token alice@example.com ',"jti":"j-rev-4"')
+expect "before the edit: j-rev-4 is not revoked" 200 "$(app "$revoked4")"
+after_change 'context store reloaded' put_context "${context_full/compliant: true/compliant: false}"
+after_change 'context store reloaded' put_context "${context_full/j-rev-3]/j-rev-3, j-rev-4]}"
+expect "a revocation added: applied at once" 401 "$(app "$revoked4")"
 expect "the other revocations still hold" 401 "$(app "$revoked2")"
 
 # --- pdp reload refuses a pid that is not the daemon -----------------------------
