@@ -764,30 +764,67 @@ serve_loop(struct pdp *pdp, unsigned reader)
 		close(w.fd);
 }
 
-/* Writes this process's pid to path (through a rename: a reader never sees half of it). */
+/*
+ * Writes this process's pid to path through a new file in its directory
+ * renamed over it: a reader never sees half of it, and a name planted there
+ * (a symlink in a shared directory) is never opened or truncated.
+ */
 static void
 pid_file_write(const char *path)
 {
 	char tmp[4096], text[32];
 	int fd, n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, (size_t)n) != n || close(fd) != 0 || rename(tmp, path) != 0)
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		fatal("%s: path too long", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
 		fatal("%s: %s", path, strerror(errno));
+	if (fchmod(fd, 0644) != 0 || write(fd, text, (size_t)n) != n || close(fd) != 0 ||
+	    rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		fatal("%s: %s", path, strerror(e));
+	}
+}
+
+/* The executable of /proc/<pid>, or "self": 0, or -1 when it cannot be read. */
+static int
+proc_exe(const char *pid, char *buf, size_t bufsz)
+{
+	static const char deleted[] = " (deleted)";
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/%s/exe", pid);
+	if ((n = readlink(proc, buf, bufsz - 1)) <= 0 || (size_t)n >= bufsz - 1)
+		return -1;
+	buf[n] = '\0';
+	/* A binary replaced by an upgrade since it started is still the same program. */
+	if ((size_t)n > sizeof(deleted) - 1 &&
+	    strcmp(buf + n - (sizeof(deleted) - 1), deleted) == 0)
+		buf[n - (sizeof(deleted) - 1)] = '\0';
+	return 0;
 }
 
 /*
  * Whether pid is a running `pdp serve`: SIGHUP would stop most other
- * programs, so a stale pid file, or a pid since reused, is refused.
+ * programs, so a stale pid file, or a pid since reused (by `hugo serve`,
+ * say), is refused. The same executable as this one, and "serve" its first
+ * argument.
  */
 static bool
 pid_is_serve(long pid)
 {
-	char proc[64], *cmd = NULL, err[256];
+	char proc[64], *cmd = NULL, err[256], exe[4096], self[4096];
 	size_t len = 0;
 	bool ok;
 
+	snprintf(proc, sizeof(proc), "%ld", pid);
+	if (proc_exe(proc, exe, sizeof(exe)) != 0 || proc_exe("self", self, sizeof(self)) != 0 ||
+	    strcmp(exe, self) != 0)
+		return false;
 	snprintf(proc, sizeof(proc), "/proc/%ld/cmdline", pid);
 	/* argv as NUL-separated strings: "<path>/pdp\0serve\0..." */
 	ok = file_read(proc, 65536, &cmd, &len, err, sizeof(err)) == 0 && strlen(cmd) + 1 < len &&

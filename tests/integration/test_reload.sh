@@ -38,6 +38,9 @@ pdp_write_config "$work" "$sock" "store: { type: file, path: context.yaml }
 reload: { settle: 1s, max_drop: 50% }
 pid_file: pdp.pid"
 baseline=$(pdp_root)/policies/30-baseline.yaml
+# A name planted beside the pid file (a symlink in a shared directory) is never followed.
+printf 'keep\n' >"$work/victim"
+ln -s "$work/victim" "$work/pdp.pid.tmp"
 "$bin/pdp" check -c "$work/pdp.yaml" >/dev/null || { echo "pdp check failed"; exit 1; }
 "$bin/pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
 pdp_pid=$!
@@ -93,6 +96,8 @@ put_context() { printf '%s' "$1" >"$work/.context.tmp" && mv "$work/.context.tmp
 revision_of_dir() { "$bin/pdp" check "$work/policies" | sed -n 's/.*revision \([0-9a-f]*\)).*/\1/p'; }
 last_revision() { grep -o 'policies reloaded: policy revision [0-9a-f]*' "$work/pdp.log" | tail -1 | awk '{print $NF}'; }
 
+expect "the pid file holds the daemon's pid" "$pdp_pid" "$(cat "$work/pdp.pid")"
+expect "a symlink planted beside the pid file: its target is untouched" keep "$(cat "$work/victim")"
 expect "before: the admin portal denies an admin without a compliant device" 403 "$(admin)"
 expect "before: disabled mallory is denied" 403 "$(app "$mallory")"
 expect "before: a revoked jti gets 401" 401 "$(app "$revoked2")"
@@ -257,6 +262,22 @@ out=$("$bin/pdp" reload --pid "$sleeper" 2>&1)
 expect "pdp reload --pid of another program: refused" 1 "$?"
 expect_match "and says why" "pid $sleeper is not a running pdp serve" "$out"
 expect "that program was not signalled" 0 "$(kill -0 "$sleeper" 2>/dev/null; echo $?)"
+kill "$sleeper" 2>/dev/null
+wait "$sleeper" 2>/dev/null
+# A reused pid now running another program's `serve` (`hugo serve`, `mkdocs serve`).
+mkfifo "$work/serve"
+(cd "$work" && exec -a hugo cat serve) & sleeper=$!
+for _ in $(seq 1 100); do
+	[ "$(tr '\0' ' ' <"/proc/$sleeper/cmdline" 2>/dev/null)" = "hugo serve " ] && break
+	sleep 0.02
+done
+out=$("$bin/pdp" reload --pid "$sleeper" 2>&1)
+expect "pdp reload --pid of another program's 'serve': refused" 1 "$?"
+expect_match "and says why" "pid $sleeper is not a running pdp serve" "$out"
+expect "that program was not signalled" 0 "$(kill -0 "$sleeper" 2>/dev/null; echo $?)"
+kill "$sleeper" 2>/dev/null
+wait "$sleeper" 2>/dev/null
+sleeper=""
 sed -i '/^pid_file:/d' "$work/pdp.yaml"
 out=$("$bin/pdp" reload -c "$work/pdp.yaml" 2>&1)
 expect_match "pdp reload -c without pid_file says what to do" "names no pid_file \(or give --pid PID\)" "$out"
