@@ -148,10 +148,11 @@ expect "the baseline back again: denied" 403 "$(admin)"
 # (every baseline policy but the admin one, a valid smaller set) must never serve.
 half1=$(sed '/- id: admins-strong-auth/,/^$/d' "$baseline")
 half2=$(sed -n '/- id: admins-strong-auth/,/^$/p' "$baseline")
-probe() { # admin portal answers, every 20 ms, until the stop file appears (at most 30 s)
+probe_what=admin # what the probe asks
+probe() { # $probe_what's answers, every 20 ms, until the stop file appears (at most 30 s)
 	for _ in $(seq 1 1500); do
 		[ -e "$work/probe.stop" ] && break
-		admin
+		"$probe_what"
 		echo
 		sleep 0.02
 	done >"$work/probe.out"
@@ -198,6 +199,23 @@ write_slowly() {
 	} >>"$work/policies/30-baseline.yaml"
 }
 never_served "a slow writer" write_slowly
+
+# An explicit reload (SIGHUP; `systemctl reload` right after a copy) while a file is still
+# open and being written, in a pause longer than the two reads' gap: it confirms the reload
+# that follows the write, and never reads the half written so far.
+write_with_sighup() {
+	exec 3>"$work/policies/30-baseline.yaml"
+	printf '%s\n\n' "$half1" >&3
+	sleep 0.2
+	kill -HUP "$pdp_pid"
+	sleep 0.6
+	printf '%s\n' "$half2" >&3
+	exec 3>&-
+}
+never_served "SIGHUP while a policy file is half written" write_with_sighup
+expect_match "the SIGHUP waited for the write, and said so" \
+	'explicit reload: a policy file being written; the confirmed reload follows when writes settle' \
+	"$(cat "$work/pdp.log")"
 
 # --- context.yaml --------------------------------------------------------------------
 after_change 'context store reload failed' truncate -s 0 "$work/context.yaml"
@@ -255,6 +273,37 @@ after_change 'context store reloaded' put_context "${context_full/compliant: tru
 after_change 'context store reloaded' put_context "${context_full/j-rev-3]/j-rev-3, j-rev-4]}"
 expect "a revocation added: applied at once" 401 "$(app "$revoked4")"
 expect "the other revocations still hold" 401 "$(app "$revoked2")"
+
+# SIGHUP while context.yaml is half written: the half (no revoked_jtis yet) never serves;
+# the whole file then applies as confirmed, so the one revocation it drops (j-rev-1) goes.
+revoked1=$(token alice@example.com ',"jti":"j-rev-1"')
+probe_revoked2() { app "$revoked2"; }
+write_context_with_sighup() {
+	exec 3>"$work/context.yaml"
+	printf '%s' "${context_full%%revoked_jtis:*}" >&3
+	sleep 0.2
+	kill -HUP "$pdp_pid"
+	sleep 0.6
+	printf 'revoked_jtis: [j-rev-2, j-rev-3]\n' >&3
+	exec 3>&-
+}
+probe_what=probe_revoked2
+rm -f "$work/probe.stop"
+probe & probe_pid=$!
+sleep 0.2
+before=$(log_count 'context store reloaded')
+write_context_with_sighup
+wait_log 'context store reloaded' "$before"
+sleep 0.3
+touch "$work/probe.stop"
+wait "$probe_pid"
+probe_pid=""
+expect "SIGHUP while context.yaml is half written: the revoked jti stays refused throughout" \
+	"401" "$(sort -u "$work/probe.out" | tr '\n' ' ' | sed 's/ $//')"
+expect "one store reload, after the write" 1 "$(($(log_count 'context store reloaded') - before))"
+expect "the whole file applied as confirmed: the revocation it drops is gone" 200 "$(app "$revoked1")"
+expect "and mallory is still denied" 403 "$(app "$mallory")"
+probe_what=admin
 
 # --- pdp reload refuses a pid that is not the daemon -----------------------------
 sleep 30 & sleeper=$!
