@@ -490,7 +490,13 @@ static void *
 file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, char *err,
           size_t errsz)
 {
-	static const struct reload_guard once = {.max_reads = 1};
+	/*
+	 * Read until two reads agree, as a reload does (the store has no
+	 * reload.settle of its own: a gap within its 5-50 ms): a file still being
+	 * written must not become the first records served. `pdp check` reads the
+	 * same way.
+	 */
+	static const struct reload_guard first = {.reread_ms = 20, .max_reads = 5};
 	struct file_store *fs = calloc(1, sizeof(*fs));
 
 	(void)n_workers;
@@ -501,7 +507,7 @@ file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, c
 	fs->store = s;
 	fs->path = cfg->path;
 	pthread_rwlock_init(&fs->lock, NULL);
-	if ((fs->data = data_load(cfg->path, &once, err, errsz)) == NULL) {
+	if ((fs->data = data_load(cfg->path, &first, err, errsz)) == NULL) {
 		file_close(fs);
 		return NULL;
 	}
