@@ -306,13 +306,20 @@ expect "and mallory is still denied" 403 "$(app "$mallory")"
 probe_what=admin
 
 # --- pdp reload refuses a pid that is not the daemon -----------------------------
+# refused_pid WHAT: `pdp reload --pid` of $sleeper, another program, is refused and sends
+# nothing; then $sleeper is stopped.
+refused_pid() {
+	local out
+	out=$("$bin/pdp" reload --pid "$sleeper" 2>&1)
+	expect "pdp reload --pid of $1: refused" 1 "$?"
+	expect_match "and says why" "pid $sleeper is not a running pdp serve" "$out"
+	expect "that program was not signalled" 0 "$(kill -0 "$sleeper" 2>/dev/null; echo $?)"
+	kill "$sleeper" 2>/dev/null
+	wait "$sleeper" 2>/dev/null
+	sleeper=""
+}
 sleep 30 & sleeper=$!
-out=$("$bin/pdp" reload --pid "$sleeper" 2>&1)
-expect "pdp reload --pid of another program: refused" 1 "$?"
-expect_match "and says why" "pid $sleeper is not a running pdp serve" "$out"
-expect "that program was not signalled" 0 "$(kill -0 "$sleeper" 2>/dev/null; echo $?)"
-kill "$sleeper" 2>/dev/null
-wait "$sleeper" 2>/dev/null
+refused_pid "another program"
 # A reused pid now running another program's `serve` (`hugo serve`, `mkdocs serve`).
 mkfifo "$work/serve"
 (cd "$work" && exec -a hugo cat serve) & sleeper=$!
@@ -320,13 +327,7 @@ for _ in $(seq 1 100); do
 	[ "$(tr '\0' ' ' <"/proc/$sleeper/cmdline" 2>/dev/null)" = "hugo serve " ] && break
 	sleep 0.02
 done
-out=$("$bin/pdp" reload --pid "$sleeper" 2>&1)
-expect "pdp reload --pid of another program's 'serve': refused" 1 "$?"
-expect_match "and says why" "pid $sleeper is not a running pdp serve" "$out"
-expect "that program was not signalled" 0 "$(kill -0 "$sleeper" 2>/dev/null; echo $?)"
-kill "$sleeper" 2>/dev/null
-wait "$sleeper" 2>/dev/null
-sleeper=""
+refused_pid "another program's 'serve'"
 sed -i '/^pid_file:/d' "$work/pdp.yaml"
 out=$("$bin/pdp" reload -c "$work/pdp.yaml" 2>&1)
 expect_match "pdp reload -c without pid_file says what to do" "names no pid_file \(or give --pid PID\)" "$out"
