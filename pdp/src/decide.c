@@ -114,12 +114,30 @@ view_write(struct caller *c, uint64_t serial, const struct subject_ids *ids)
 	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
 }
 
+/* A reload reads this many times at most, waiting for two reads that agree. */
+#define RELOAD_MAX_READS 5
+
+static struct reload_guard
+reload_guard_of(const struct pdp *p, bool confirmed)
+{
+	/* Long enough to see a writer still at work; the settle window came before. */
+	uint64_t gap = p->cfg->reload.settle_ms / 10;
+
+	return (struct reload_guard){.max_drop_pct = p->cfg->reload.max_drop_pct,
+	                             .confirmed = confirmed,
+	                             .reread_ms = gap < 5    ? 5
+	                                          : gap > 50 ? 50
+	                                                     : (unsigned)gap,
+	                             .max_reads = RELOAD_MAX_READS};
+}
+
 int
 pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 {
 	/* Tools that decide on the calling thread alone pass 0 readers and read as reader 0. */
 	size_t slots = n_readers ? n_readers : 1;
 	struct policy_set *set;
+	struct reload_guard g;
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
@@ -142,7 +160,9 @@ pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err,
 	    (p->dlog = decision_log_open(cfg->decision_log, DECISION_LOG_QUEUE, err, errsz)) ==
 	        NULL)
 		goto fail;
-	set = policy_set_load(cfg->policies, err, errsz);
+	/* Read as a reload reads: a file still being written must not become the first set. */
+	g = reload_guard_of(p, true);
+	set = policy_set_load_settled(cfg->policies, g.reread_ms, g.max_reads, err, errsz);
 	if (set == NULL)
 		goto fail;
 	for (size_t i = 0; i < set->n_warnings; i++)
@@ -201,23 +221,6 @@ pdp_counters_sum(struct pdp *p, struct pdp_counters *sum)
 		sum->latency.sum_ns +=
 		    atomic_load_explicit(&c->latency.sum_ns, memory_order_relaxed);
 	}
-}
-
-/* A reload reads this many times at most, waiting for two reads that agree. */
-#define RELOAD_MAX_READS 5
-
-static struct reload_guard
-reload_guard_of(const struct pdp *p, bool confirmed)
-{
-	/* Long enough to see a writer still at work; the settle window came before. */
-	uint64_t gap = p->cfg->reload.settle_ms / 10;
-
-	return (struct reload_guard){.max_drop_pct = p->cfg->reload.max_drop_pct,
-	                             .confirmed = confirmed,
-	                             .reread_ms = gap < 5    ? 5
-	                                          : gap > 50 ? 50
-	                                                     : (unsigned)gap,
-	                             .max_reads = RELOAD_MAX_READS};
 }
 
 int

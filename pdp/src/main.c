@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -521,6 +522,9 @@ log_revision(struct pdp *pdp, unsigned reader, const char *what)
 	policy_swap_read_end(&pdp->policies, reader);
 }
 
+/* Policy files tracked as open for writing at once; more are read without waiting. */
+#define WATCH_OPEN_MAX 16
+
 /* What inotify watches: the policy directory, and the context store's file. */
 struct watch {
 	int fd; /* -1: not watching (reload with SIGHUP) */
@@ -530,6 +534,10 @@ struct watch {
 	struct stat store_seen; /* the file the path last led to (through symlinks) */
 	bool store_seen_ok;
 	char store_dir[4096];
+	/* Written (IN_MODIFY) and not yet closed or renamed: policy files by name, the store. */
+	char policies_open[WATCH_OPEN_MAX][NAME_MAX + 1];
+	unsigned n_policies_open;
+	bool store_open;
 };
 
 /*
@@ -592,6 +600,31 @@ enum {
 	WATCH_WRITING = 2, /* IN_MODIFY: still being written */
 };
 
+/*
+ * Keeps track of the policy files open for writing: written (IN_MODIFY) and
+ * not yet closed, renamed or deleted. Other names in the directory (an
+ * editor's swap file, a temporary file) are not policies and never count.
+ */
+static void
+watch_policy_open(struct watch *w, const struct inotify_event *ev)
+{
+	unsigned i;
+
+	if (ev->len == 0 || !policy_set_reads(ev->name))
+		return;
+	for (i = 0; i < w->n_policies_open; i++)
+		if (strcmp(w->policies_open[i], ev->name) == 0)
+			break;
+	if (ev->mask & IN_MODIFY) {
+		if (i == w->n_policies_open && i < WATCH_OPEN_MAX)
+			snprintf(w->policies_open[w->n_policies_open++], NAME_MAX + 1, "%s",
+			         ev->name);
+	} else if (i < w->n_policies_open &&
+	           (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE))) {
+		memcpy(w->policies_open[i], w->policies_open[--w->n_policies_open], NAME_MAX + 1);
+	}
+}
+
 /* Reads pending events: what they say of the policies and of the store's file. */
 static void
 watch_read(struct watch *w, unsigned *policies, unsigned *store)
@@ -608,14 +641,23 @@ watch_read(struct watch *w, unsigned *policies, unsigned *store)
 				*policies |= WATCH_CHANGED;
 				*store |= WATCH_CHANGED;
 			}
-			if (ev->wd == w->policies_wd)
+			if (ev->wd == w->policies_wd) {
 				*policies |= what;
+				watch_policy_open(w, ev);
+			}
 			if (ev->wd == w->store_wd) {
 				bool named = ev->len > 0 && strcmp(ev->name, w->store_name) == 0;
 
 				/* Another file written beside it (a log): nothing moved. */
-				if (named || (what == WATCH_CHANGED && watch_store_moved(w)))
+				if (named || (what == WATCH_CHANGED && watch_store_moved(w))) {
 					*store |= what;
+					if (named && (ev->mask & IN_MODIFY))
+						w->store_open = true;
+					else if (!named ||
+					         (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_FROM |
+					                      IN_MOVED_TO | IN_DELETE)))
+						w->store_open = false;
+				}
 			}
 			q += sizeof(*ev) + ev->len;
 		}
@@ -632,7 +674,10 @@ watch_read(struct watch *w, unsigned *policies, unsigned *store)
 /* A reload of one input (the policies, or the store's file) waiting for writes to settle. */
 struct pending {
 	int64_t first, at; /* -1: none pending */
+	bool confirmed;    /* an explicit reload came while it waited */
 };
+
+#define PENDING_NONE ((struct pending){-1, -1, false})
 
 /*
  * Events (WATCH_*) seen: the reload waits settle_ms more, up to the cap from
@@ -652,13 +697,54 @@ pending_touch(struct pending *r, unsigned events, int64_t now, uint64_t settle_m
 	r->at = now + (int64_t)settle_ms < cap ? now + (int64_t)settle_ms : cap;
 }
 
+/*
+ * Whether the reload is due: writes settled, and no file of the input still
+ * open for writing (open), up to the cap. Due: *confirmed says whether an
+ * explicit reload confirmed it, and it is no longer pending. A confirmed
+ * reload whose file is still open at the cap is read unconfirmed: an
+ * explicit reload confirms a finished write, never half of one.
+ */
 static bool
-pending_due(struct pending *r, int64_t now)
+pending_due(struct pending *r, bool open, int64_t now, uint64_t settle_ms, const char *what,
+            bool *confirmed)
 {
+	int64_t cap = r->first + (int64_t)settle_ms * RELOAD_SETTLE_CAP;
+
+	*confirmed = false;
 	if (r->at < 0 || now < r->at)
 		return false;
-	*r = (struct pending){-1, -1};
+	if (open && now < cap) {
+		r->at = cap; /* its close (or rename) moves this */
+		return false;
+	}
+	*confirmed = r->confirmed && !open;
+	if (r->confirmed && open)
+		log_warn("%s still open for writing: reloading unconfirmed; confirm again (`pdp "
+		         "reload` or SIGHUP) once the write is done",
+		         what);
+	*r = PENDING_NONE;
 	return true;
+}
+
+/*
+ * An explicit reload (SIGHUP, `pdp reload`): applied now when nothing of the
+ * input is being written, else it confirms the pending reload, which then
+ * happens once writes settle: the half-written file is never read as meant.
+ */
+static bool
+pending_confirm(struct pending *r, bool open, int64_t now, uint64_t settle_ms, const char *what)
+{
+	if (r->first < 0 && !open)
+		return true;
+	if (r->first < 0) {
+		r->first = now;
+		r->at = now + (int64_t)settle_ms * RELOAD_SETTLE_CAP;
+	}
+	r->confirmed = true;
+	log_info("explicit reload: %s being written; the confirmed reload follows when writes "
+	         "settle",
+	         what);
+	return false;
 }
 
 static const char confirm_hint[] =
@@ -712,7 +798,7 @@ serve_loop(struct pdp *pdp, unsigned reader)
 	                        {.fd = -1, .events = POLLIN}};
 	char drain[256];
 	uint64_t settle = pdp->cfg->reload.settle_ms;
-	struct pending pol = {-1, -1}, sto = {-1, -1};
+	struct pending pol = PENDING_NONE, sto = PENDING_NONE;
 
 	watch_start(&w, pdp->cfg);
 	pfd[1].fd = w.fd;
@@ -727,67 +813,115 @@ serve_loop(struct pdp *pdp, unsigned reader)
 
 			timeout = left > 0 ? (int)left : 0;
 		}
-		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout) > 0) {
+		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout) > 0 || reload_requested) {
 			unsigned policies = 0, store = 0;
 
 			while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
 				;
-			if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN))
+			/* Every event before a SIGHUP too: it must know what is being written. */
+			if (pfd[1].fd >= 0)
 				watch_read(&w, &policies, &store);
 			if (policies)
 				pending_touch(&pol, policies, clock_ms(), settle);
 			if (store)
 				pending_touch(&sto, store, clock_ms(), settle);
 		}
-		bool policies_due = pending_due(&pol, clock_ms());
-		bool store_due = pending_due(&sto, clock_ms());
-		bool confirmed = false;
+		bool policies_confirmed, store_confirmed;
+		bool policies_due = pending_due(&pol, w.n_policies_open > 0, clock_ms(), settle,
+		                                "a policy file", &policies_confirmed);
+		bool store_due = pending_due(&sto, w.store_open, clock_ms(), settle,
+		                             "the store's file", &store_confirmed);
 
 		if (reload_requested) {
-			/* SIGHUP: both, whatever inotify saw, and what they drop is meant. It
-			 * reads what pending changes wrote: their reloads are done with it. */
+			/* SIGHUP: both, whatever inotify saw, and what they drop is meant. An
+			 * input being written waits for its writes to settle, confirmed. */
 			reload_requested = 0;
-			policies_due = store_due = confirmed = true;
-			pol = sto = (struct pending){-1, -1};
+			if (!policies_due && pending_confirm(&pol, w.n_policies_open > 0,
+			                                     clock_ms(), settle, "a policy file"))
+				policies_due = policies_confirmed = true;
+			else if (policies_due && w.n_policies_open == 0)
+				policies_confirmed = true;
+			if (!store_due && pending_confirm(&sto, w.store_open, clock_ms(), settle,
+			                                  "the store's file"))
+				store_due = store_confirmed = true;
+			else if (store_due && !w.store_open)
+				store_confirmed = true;
 		}
 		if (store_due && !stop_requested)
-			reload_store(pdp, confirmed);
+			reload_store(pdp, store_confirmed);
 		if (reopen_requested) {
 			reopen_requested = 0;
 			if (pdp->dlog != NULL)
 				decision_log_reopen(pdp->dlog);
 		}
 		if (policies_due && !stop_requested)
-			reload_policies(pdp, reader, confirmed);
+			reload_policies(pdp, reader, policies_confirmed);
 	}
 	if (w.fd >= 0)
 		close(w.fd);
 }
 
-/* Writes this process's pid to path (through a rename: a reader never sees half of it). */
+/*
+ * Writes this process's pid to path through a new file in its directory
+ * renamed over it: a reader never sees half of it, and a name planted there
+ * (a symlink in a shared directory) is never opened or truncated.
+ */
 static void
 pid_file_write(const char *path)
 {
 	char tmp[4096], text[32];
 	int fd, n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, (size_t)n) != n || close(fd) != 0 || rename(tmp, path) != 0)
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		fatal("%s: path too long", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
 		fatal("%s: %s", path, strerror(errno));
+	if (fchmod(fd, 0644) != 0 || write(fd, text, (size_t)n) != n || close(fd) != 0 ||
+	    rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		fatal("%s: %s", path, strerror(e));
+	}
+}
+
+/* The executable of /proc/<pid>, or "self": 0, or -1 when it cannot be read. */
+static int
+proc_exe(const char *pid, char *buf, size_t bufsz)
+{
+	static const char deleted[] = " (deleted)";
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/%s/exe", pid);
+	if ((n = readlink(proc, buf, bufsz - 1)) <= 0 || (size_t)n >= bufsz - 1)
+		return -1;
+	buf[n] = '\0';
+	/* A binary replaced by an upgrade since it started is still the same program. */
+	if ((size_t)n > sizeof(deleted) - 1 &&
+	    strcmp(buf + n - (sizeof(deleted) - 1), deleted) == 0)
+		buf[n - (sizeof(deleted) - 1)] = '\0';
+	return 0;
 }
 
 /*
  * Whether pid is a running `pdp serve`: SIGHUP would stop most other
- * programs, so a stale pid file, or a pid since reused, is refused.
+ * programs, so a stale pid file, or a pid since reused (by `hugo serve`,
+ * say), is refused. The same executable as this one, and "serve" its first
+ * argument.
  */
 static bool
 pid_is_serve(long pid)
 {
-	char proc[64], *cmd = NULL, err[256];
+	char proc[64], *cmd = NULL, err[256], exe[4096], self[4096];
 	size_t len = 0;
 	bool ok;
 
+	snprintf(proc, sizeof(proc), "%ld", pid);
+	if (proc_exe(proc, exe, sizeof(exe)) != 0 || proc_exe("self", self, sizeof(self)) != 0 ||
+	    strcmp(exe, self) != 0)
+		return false;
 	snprintf(proc, sizeof(proc), "/proc/%ld/cmdline", pid);
 	/* argv as NUL-separated strings: "<path>/pdp\0serve\0..." */
 	ok = file_read(proc, 65536, &cmd, &len, err, sizeof(err)) == 0 && strlen(cmd) + 1 < len &&

@@ -2123,8 +2123,8 @@ name_cmp(const void *a, const void *b)
 	return strcmp(((const struct input *)a)->name, ((const struct input *)b)->name);
 }
 
-static bool
-is_policy_file(const char *name)
+bool
+policy_set_reads(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -2168,7 +2168,7 @@ read_dir(const char *dir, struct input **out, size_t *n_out, char *err, size_t e
 		char path[4096];
 		struct stat st;
 
-		if (!is_policy_file(de->d_name))
+		if (!policy_set_reads(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))

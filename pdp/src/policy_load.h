@@ -2,6 +2,7 @@
 #ifndef PDP_POLICY_LOAD_H
 #define PDP_POLICY_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "policy.h"
@@ -36,6 +37,9 @@ struct policy_set *policy_set_load_buffers(const char *const *names, const char 
  */
 size_t policy_set_dropped(const struct policy_set *old, const struct policy_set *set,
                           size_t *enforced, char *ids, size_t idsz);
+
+/* Whether a file of this name in the policy directory is loaded (*.yaml, *.yml, no dot first). */
+bool policy_set_reads(const char *name);
 
 void policy_set_free(struct policy_set *set);
 

@@ -405,9 +405,11 @@ is_disabled(const struct file_data *d, const char *user)
 
 /*
  * What replacing old with d would take away: revocations (revoked jtis, and
- * users whose revoked_before is gone or moved back) and disabled users. 0
- * when the guard lets it through; else RELOAD_REFUSED with what and how
- * many in err.
+ * users whose revoked_before is gone or moved back) and disabled users. Any
+ * one of them lost needs a confirmed reload: reload.max_drop does not apply,
+ * a bad write must never lift a revocation. Device and risk records are not
+ * guarded. 0 when the guard lets it through; else RELOAD_REFUSED with what
+ * and how many in err.
  */
 static int
 file_guard(const struct file_data *old, const struct file_data *d, const struct reload_guard *g,
@@ -442,14 +444,12 @@ file_guard(const struct file_data *old, const struct file_data *d, const struct 
 			}
 		}
 	}
-	if (!reload_guard_refuses(g, n_revoked, lost_revoked) &&
-	    !reload_guard_refuses(g, n_disabled, lost_disabled))
+	if (g->confirmed || (lost_revoked == 0 && lost_disabled == 0))
 		return RELOAD_OK;
 	snprintf(err, errsz,
 	         "would drop %zu of %zu revocations [%s] and %zu of %zu disabled users [%s] "
-	         "(more than reload.max_drop %u%%)",
-	         lost_revoked, n_revoked, revoked, lost_disabled, n_disabled, disabled,
-	         g->max_drop_pct);
+	         "(any such drop needs a confirm; reload.max_drop does not apply to them)",
+	         lost_revoked, n_revoked, revoked, lost_disabled, n_disabled, disabled);
 	return RELOAD_REFUSED;
 }
 
@@ -490,7 +490,13 @@ static void *
 file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, char *err,
           size_t errsz)
 {
-	static const struct reload_guard once = {.max_reads = 1};
+	/*
+	 * Read until two reads agree, as a reload does (the store has no
+	 * reload.settle of its own: a gap within its 5-50 ms): a file still being
+	 * written must not become the first records served. `pdp check` reads the
+	 * same way.
+	 */
+	static const struct reload_guard first = {.reread_ms = 20, .max_reads = 5};
 	struct file_store *fs = calloc(1, sizeof(*fs));
 
 	(void)n_workers;
@@ -501,7 +507,7 @@ file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, c
 	fs->store = s;
 	fs->path = cfg->path;
 	pthread_rwlock_init(&fs->lock, NULL);
-	if ((fs->data = data_load(cfg->path, &once, err, errsz)) == NULL) {
+	if ((fs->data = data_load(cfg->path, &first, err, errsz)) == NULL) {
 		file_close(fs);
 		return NULL;
 	}

@@ -21,7 +21,10 @@ start_pdp() {
 pdp_make_keys "$bin" "$work"
 # The embedded context store: a file of device and user records, reloaded on change.
 printf 'devices:\n  - { id: dev-9, compliant: true, trust: joined }\n' >"$work/context.yaml"
-pdp_write_config "$work" "$sock" "store: { type: file, path: context.yaml }"
+# A short settle window: the reloads under load below change a file and send SIGHUP every
+# 40 ms, and a SIGHUP while a change settles confirms that reload and waits for it.
+pdp_write_config "$work" "$sock" "store: { type: file, path: context.yaml }
+reload: { settle: 10ms }"
 "$bin/pdp" check -c "$work/pdp.yaml" >/dev/null || { echo "pdp check failed"; exit 1; }
 start_pdp
 read -r port app_port < <(pdp_nginx_up "$work" "$sock") || { echo "nginx did not start"; exit 1; }
@@ -279,8 +282,8 @@ for i in $(seq 1 200); do
 	if [ $((i % 2)) = 1 ]; then printf '%s' "$hr_trial" >"$work/policies/40-reload.yaml"
 	else rm -f "$work/policies/40-reload.yaml"; fi
 	kill -HUP "$pdp_pid"
-	# A reload reads the files until two reads agree (reload.settle / 10 apart):
-	# changes spaced wider than that are each seen settled.
+	# The SIGHUP confirms the reload of the change, which waits reload.settle (10 ms
+	# here), then reads until two reads agree: changes spaced wider are each reloaded.
 	sleep 0.04
 done
 wait "$loader"

@@ -38,6 +38,9 @@ pdp_write_config "$work" "$sock" "store: { type: file, path: context.yaml }
 reload: { settle: 1s, max_drop: 50% }
 pid_file: pdp.pid"
 baseline=$(pdp_root)/policies/30-baseline.yaml
+# A name planted beside the pid file (a symlink in a shared directory) is never followed.
+printf 'keep\n' >"$work/victim"
+ln -s "$work/victim" "$work/pdp.pid.tmp"
 "$bin/pdp" check -c "$work/pdp.yaml" >/dev/null || { echo "pdp check failed"; exit 1; }
 "$bin/pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
 pdp_pid=$!
@@ -93,6 +96,8 @@ put_context() { printf '%s' "$1" >"$work/.context.tmp" && mv "$work/.context.tmp
 revision_of_dir() { "$bin/pdp" check "$work/policies" | sed -n 's/.*revision \([0-9a-f]*\)).*/\1/p'; }
 last_revision() { grep -o 'policies reloaded: policy revision [0-9a-f]*' "$work/pdp.log" | tail -1 | awk '{print $NF}'; }
 
+expect "the pid file holds the daemon's pid" "$pdp_pid" "$(cat "$work/pdp.pid")"
+expect "a symlink planted beside the pid file: its target is untouched" keep "$(cat "$work/victim")"
 expect "before: the admin portal denies an admin without a compliant device" 403 "$(admin)"
 expect "before: disabled mallory is denied" 403 "$(app "$mallory")"
 expect "before: a revoked jti gets 401" 401 "$(app "$revoked2")"
@@ -143,10 +148,11 @@ expect "the baseline back again: denied" 403 "$(admin)"
 # (every baseline policy but the admin one, a valid smaller set) must never serve.
 half1=$(sed '/- id: admins-strong-auth/,/^$/d' "$baseline")
 half2=$(sed -n '/- id: admins-strong-auth/,/^$/p' "$baseline")
-probe() { # admin portal answers, every 20 ms, until the stop file appears (at most 30 s)
+probe_what=admin # what the probe asks
+probe() { # $probe_what's answers, every 20 ms, until the stop file appears (at most 30 s)
 	for _ in $(seq 1 1500); do
 		[ -e "$work/probe.stop" ] && break
-		admin
+		"$probe_what"
 		echo
 		sleep 0.02
 	done >"$work/probe.out"
@@ -194,6 +200,23 @@ write_slowly() {
 }
 never_served "a slow writer" write_slowly
 
+# An explicit reload (SIGHUP; `systemctl reload` right after a copy) while a file is still
+# open and being written, in a pause longer than the two reads' gap: it confirms the reload
+# that follows the write, and never reads the half written so far.
+write_with_sighup() {
+	exec 3>"$work/policies/30-baseline.yaml"
+	printf '%s\n\n' "$half1" >&3
+	sleep 0.2
+	kill -HUP "$pdp_pid"
+	sleep 0.6
+	printf '%s\n' "$half2" >&3
+	exec 3>&-
+}
+never_served "SIGHUP while a policy file is half written" write_with_sighup
+expect_match "the SIGHUP waited for the write, and said so" \
+	'explicit reload: a policy file being written; the confirmed reload follows when writes settle' \
+	"$(cat "$work/pdp.log")"
+
 # --- context.yaml --------------------------------------------------------------------
 after_change 'context store reload failed' truncate -s 0 "$work/context.yaml"
 expect_match "an emptied context.yaml is an error with file:line:col" \
@@ -223,17 +246,88 @@ after_change 'context store reloaded' put_context "$context_full"
 expect "adding revocations back needs no confirmation: mallory denied" 403 "$(app "$mallory")"
 expect "adding revocations back: the jti refused again" 401 "$(app "$revoked2")"
 
-# A normal edit removing one revocation of three applies at once.
-after_change 'context store reloaded' put_context "${context_full/, j-rev-3]/]}"
-expect "one revocation of three removed: applied without confirmation" 200 "$(app "$revoked3")"
+# Removing even one revocation of three (or one disabled user) is not a normal edit: a cut
+# or bad write must never lift a revocation, whatever reload.max_drop allows.
+after_change 'context store reload refused' put_context "${context_full/, j-rev-3]/]}"
+expect_match "one revocation of three removed: refused, naming it and why max_drop does not apply" \
+	'refused, the last good records keep serving: would drop 1 of 3 revocations \[j-rev-3\] and 0 of 2 disabled users \[\] \(any such drop needs a confirm; reload.max_drop does not apply to them\)' \
+	"$(cat "$work/pdp.log")"
+expect "one revocation of three removed, unconfirmed: the jti is still refused" 401 "$(app "$revoked3")"
+no_eve=$(printf '%s' "$context_full" | grep -v eve@)
+after_change 'context store reload refused' put_context "$no_eve"
+expect_match "one disabled user of two removed: refused" \
+	'would drop 0 of 3 revocations \[\] and 1 of 2 disabled users \[eve@example.com\]' \
+	"$(cat "$work/pdp.log")"
+eve=$(token eve@example.com)
+expect "one disabled user removed, unconfirmed: eve is still denied" 403 "$(app "$eve")"
+after_change 'context store reloaded' kill -HUP "$pdp_pid"
+expect "SIGHUP confirms: eve's record is gone" 200 "$(app "$eve")"
+expect "and every revocation in the file holds" 401 "$(app "$revoked3")"
+after_change 'context store reloaded' put_context "$context_full"
+expect "eve disabled again, without confirmation" 403 "$(app "$eve")"
+
+# A normal edit that adds and changes records, dropping no revocation, applies at once.
+revoked4=$(token alice@example.com ',"jti":"j-rev-4"')
+expect "before the edit: j-rev-4 is not revoked" 200 "$(app "$revoked4")"
+after_change 'context store reloaded' put_context "${context_full/compliant: true/compliant: false}"
+after_change 'context store reloaded' put_context "${context_full/j-rev-3]/j-rev-3, j-rev-4]}"
+expect "a revocation added: applied at once" 401 "$(app "$revoked4")"
 expect "the other revocations still hold" 401 "$(app "$revoked2")"
 
+# SIGHUP while context.yaml is half written: the half (no revoked_jtis yet) never serves;
+# the whole file then applies as confirmed, so the one revocation it drops (j-rev-1) goes.
+revoked1=$(token alice@example.com ',"jti":"j-rev-1"')
+probe_revoked2() { app "$revoked2"; }
+write_context_with_sighup() {
+	exec 3>"$work/context.yaml"
+	printf '%s' "${context_full%%revoked_jtis:*}" >&3
+	sleep 0.2
+	kill -HUP "$pdp_pid"
+	sleep 0.6
+	printf 'revoked_jtis: [j-rev-2, j-rev-3]\n' >&3
+	exec 3>&-
+}
+probe_what=probe_revoked2
+rm -f "$work/probe.stop"
+probe & probe_pid=$!
+sleep 0.2
+before=$(log_count 'context store reloaded')
+write_context_with_sighup
+wait_log 'context store reloaded' "$before"
+sleep 0.3
+touch "$work/probe.stop"
+wait "$probe_pid"
+probe_pid=""
+expect "SIGHUP while context.yaml is half written: the revoked jti stays refused throughout" \
+	"401" "$(sort -u "$work/probe.out" | tr '\n' ' ' | sed 's/ $//')"
+expect "one store reload, after the write" 1 "$(($(log_count 'context store reloaded') - before))"
+expect "the whole file applied as confirmed: the revocation it drops is gone" 200 "$(app "$revoked1")"
+expect "and mallory is still denied" 403 "$(app "$mallory")"
+probe_what=admin
+
 # --- pdp reload refuses a pid that is not the daemon -----------------------------
+# refused_pid WHAT: `pdp reload --pid` of $sleeper, another program, is refused and sends
+# nothing; then $sleeper is stopped.
+refused_pid() {
+	local out
+	out=$("$bin/pdp" reload --pid "$sleeper" 2>&1)
+	expect "pdp reload --pid of $1: refused" 1 "$?"
+	expect_match "and says why" "pid $sleeper is not a running pdp serve" "$out"
+	expect "that program was not signalled" 0 "$(kill -0 "$sleeper" 2>/dev/null; echo $?)"
+	kill "$sleeper" 2>/dev/null
+	wait "$sleeper" 2>/dev/null
+	sleeper=""
+}
 sleep 30 & sleeper=$!
-out=$("$bin/pdp" reload --pid "$sleeper" 2>&1)
-expect "pdp reload --pid of another program: refused" 1 "$?"
-expect_match "and says why" "pid $sleeper is not a running pdp serve" "$out"
-expect "that program was not signalled" 0 "$(kill -0 "$sleeper" 2>/dev/null; echo $?)"
+refused_pid "another program"
+# A reused pid now running another program's `serve` (`hugo serve`, `mkdocs serve`).
+mkfifo "$work/serve"
+(cd "$work" && exec -a hugo cat serve) & sleeper=$!
+for _ in $(seq 1 100); do
+	[ "$(tr '\0' ' ' <"/proc/$sleeper/cmdline" 2>/dev/null)" = "hugo serve " ] && break
+	sleep 0.02
+done
+refused_pid "another program's 'serve'"
 sed -i '/^pid_file:/d' "$work/pdp.yaml"
 out=$("$bin/pdp" reload -c "$work/pdp.yaml" 2>&1)
 expect_match "pdp reload -c without pid_file says what to do" "names no pid_file \(or give --pid PID\)" "$out"

@@ -1,7 +1,11 @@
 /* test_decide.c - the decision point: token to answer, through the cache */
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +131,121 @@ init_failure_frees_what_it_made(void **state)
 	assert_true(err[0] != '\0');
 	assert_null(p.counters);
 	assert_null(p.verifier);
+	config_free(cfg);
+}
+
+/* Rewrites a file (through a rename) each time a reader has read it: no two reads agree. */
+struct rewriter {
+	const char *dir, *name, *text;
+	int fd; /* inotify on dir */
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static void *
+rewriter_run(void *arg)
+{
+	struct rewriter *w = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char path[512], tmp[512], text[256];
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, w->name);
+	snprintf(tmp, sizeof(tmp), "%s/.rewriter.tmp", w->dir);
+	while (!atomic_load(&w->stop)) {
+		struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+		bool was_read = false;
+		ssize_t len;
+		FILE *f;
+
+		if (poll(&pfd, 1, 10) <= 0 || (len = read(w->fd, buf, sizeof(buf))) <= 0)
+			continue;
+		for (char *q = buf; q < buf + len;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+
+			was_read |= ev->len > 0 && strcmp(ev->name, w->name) == 0;
+			q += sizeof(*ev) + ev->len;
+		}
+		if (!was_read || (f = fopen(tmp, "w")) == NULL)
+			continue;
+		snprintf(text, sizeof(text), "%s# rewrite %u\n", w->text, ++n);
+		fputs(text, f);
+		fclose(f);
+		rename(tmp, path);
+	}
+	return NULL;
+}
+
+static void
+rewriter_start(struct rewriter *w)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, w->name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(w->text, f);
+	fclose(f);
+	w->fd = inotify_init1(IN_CLOEXEC);
+	assert_true(w->fd >= 0);
+	assert_true(inotify_add_watch(w->fd, w->dir, IN_CLOSE_NOWRITE) >= 0);
+	atomic_store(&w->stop, false);
+	assert_int_equal(pthread_create(&w->thread, NULL, rewriter_run, w), 0);
+}
+
+static void
+rewriter_stop(struct rewriter *w)
+{
+	atomic_store(&w->stop, true);
+	pthread_join(w->thread, NULL);
+	close(w->fd);
+}
+
+/*
+ * Start-up reads as a reload does, until two reads agree: a policy file or
+ * context.yaml still being written is not served as the first set.
+ */
+static void
+init_waits_for_settled_files(void **state)
+{
+	char cfgtext[512], err[512], dir[256], ctx[256];
+	struct config *cfg;
+	struct rewriter w = {.name = "50-moving.yaml", .text = "policies: []\n"};
+	struct pdp p;
+
+	(void)state;
+	test_write_file("s", (const char *)secret);
+	snprintf(dir, sizeof(dir), "%s", test_path("startup-policies"));
+	snprintf(ctx, sizeof(ctx), "%s", test_path("startup-context"));
+	mkdir(dir, 0700);
+	mkdir(ctx, 0700);
+	test_write_file("startup-context/context.yaml", "revoked_jtis: [j-1]\n");
+	snprintf(cfgtext, sizeof(cfgtext),
+	         "policies: startup-policies\ndefault_decision: deny\nrealm: test\n"
+	         "reload: { settle: 1s }\n"
+	         "store: { type: file, path: startup-context/context.yaml }\n"
+	         "issuers:\n  - issuer: iss\n    audiences: [aud]\n    hmac_secret_file: s\n");
+	cfg = config_load(test_write_file("startup.yaml", cfgtext), err, sizeof(err));
+	if (cfg == NULL)
+		fail_msg("%s", err);
+	/* At rest: starts. */
+	test_write_file("startup-policies/10-empty.yaml", "policies: []\n");
+	if (pdp_init(&p, cfg, 2, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	pdp_fini(&p);
+	/* A policy file that changes between every two reads: start-up fails, and says why. */
+	w.dir = dir;
+	rewriter_start(&w);
+	assert_int_equal(pdp_init(&p, cfg, 2, err, sizeof(err)), -1);
+	rewriter_stop(&w);
+	assert_non_null(strstr(err, "the policy files kept changing over 5 reads"));
+	/* The same for the store's file. */
+	w = (struct rewriter){.dir = ctx, .name = "context.yaml", .text = "revoked_jtis: [j-1]\n"};
+	rewriter_start(&w);
+	assert_int_equal(pdp_init(&p, cfg, 2, err, sizeof(err)), -1);
+	rewriter_stop(&w);
+	assert_non_null(strstr(err, "context.yaml: kept changing over 5 reads"));
+	unlink(test_path("startup-policies/50-moving.yaml"));
 	config_free(cfg);
 }
 
@@ -768,6 +887,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(init_failure_frees_what_it_made),
+	    cmocka_unit_test(init_waits_for_settled_files),
 	    cmocka_unit_test_setup_teardown(no_token_is_challenged, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(valid_token_is_allowed_then_cached, setup_allow,
 	                                    teardown),

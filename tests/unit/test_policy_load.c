@@ -544,6 +544,14 @@ loads_a_directory(void **state)
 	test_write_file("policies/30-baseline.yaml", "");
 	assert_null(policy_set_load_settled(dir, 1, 5, err, sizeof(err)));
 	assert_non_null(strstr(err, "/policies/30-baseline.yaml:1:1: the file holds nothing"));
+	/* The names the loader reads: what the daemon waits for while they are being written. */
+	assert_true(policy_set_reads("30-baseline.yaml"));
+	assert_true(policy_set_reads("a.yml"));
+	assert_false(policy_set_reads(".30-baseline.yaml"));
+	assert_false(policy_set_reads(".30-baseline.yaml.swp"));
+	assert_false(policy_set_reads("30-baseline.tmp"));
+	assert_false(policy_set_reads(".yaml"));
+	assert_false(policy_set_reads("README.md"));
 }
 
 /* A file cut to nothing, or to its first line, is an error: never a smaller set. */

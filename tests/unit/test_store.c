@@ -905,7 +905,7 @@ file_store_guards_revocations(void **state)
 	                           .negative_ttl_ms = 10000,
 	                           .stale_max_ms = 1000,
 	                           .cache_entries = 64};
-	struct reload_guard g = {.max_drop_pct = 50, .reread_ms = 1, .max_reads = 3};
+	struct reload_guard g = {.max_drop_pct = 100, .reread_ms = 1, .max_reads = 3};
 	struct store *s;
 	struct store_lookup l;
 	char err[512];
@@ -919,17 +919,35 @@ file_store_guards_revocations(void **state)
 	s = store_open(&cfg, 1, err, sizeof(err));
 	if (s == NULL)
 		fail_msg("%s", err);
-	/* One revocation of four gone: a normal edit. */
+	/* Records added or changed, no revocation gone (bob's revoked_before moved on): applied. */
+	test_write_file("context.yaml", "devices:\n"
+	                                "  - { id: d-1, compliant: true }\n"
+	                                "users:\n"
+	                                "  - { id: mallory, disabled: true }\n"
+	                                "  - { id: bob, revoked_before: 1700000001 }\n"
+	                                "  - { id: carol, risk: high }\n"
+	                                "revoked_jtis: [j-1, j-2, j-3, j-4]\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_OK);
+	/* Device and risk records are not guarded: dropping them is a normal edit. */
 	test_write_file("context.yaml", "users:\n"
 	                                "  - { id: mallory, disabled: true }\n"
-	                                "  - { id: bob, revoked_before: 1700000000 }\n"
-	                                "revoked_jtis: [j-1, j-3]\n");
+	                                "  - { id: bob, revoked_before: 1700000001 }\n"
+	                                "revoked_jtis: [j-1, j-2, j-3, j-4]\n");
 	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_OK);
+	/* One revocation of five gone, within max_drop (here 100%): still refused. */
+	test_write_file("context.yaml", "users:\n"
+	                                "  - { id: mallory, disabled: true }\n"
+	                                "  - { id: bob, revoked_before: 1700000001 }\n"
+	                                "revoked_jtis: [j-1, j-3, j-4]\n");
+	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_REFUSED);
+	assert_non_null(strstr(err, "would drop 1 of 5 revocations [j-2]"));
+	assert_non_null(strstr(err, "reload.max_drop does not apply to them"));
 	/* Every revocation and every disabled user gone: refused, and they keep holding. */
 	test_write_file("context.yaml", "devices: []\n");
 	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_REFUSED);
-	assert_non_null(strstr(err, "would drop 3 of 3 revocations [j-1, j-3, bob] and 1 of 1 "
-	                            "disabled users [mallory]"));
+	assert_non_null(strstr(err,
+	                       "would drop 5 of 5 revocations [j-1, j-2, j-3, j-4, bob] and 1 of 1 "
+	                       "disabled users [mallory]"));
 	store_lookup(s, 0, NULL, "mallory", "j-3", clock_ms(), 1000000, NULL, &l);
 	assert_true(l.user->disabled);
 	assert_true(l.jti_revoked);
@@ -940,11 +958,11 @@ file_store_guards_revocations(void **state)
 	                                "  - { id: bob, revoked_before: 1600000000 }\n"
 	                                "revoked_jtis: [j-1]\n");
 	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_REFUSED);
-	assert_non_null(strstr(err, "would drop 2 of 3 revocations [j-3, bob]"));
+	assert_non_null(strstr(err, "would drop 4 of 5 revocations [j-2, j-3, j-4, bob]"));
 	/* Only the disabled user gone (1 of 1): refused too. */
 	test_write_file("context.yaml", "users:\n"
-	                                "  - { id: bob, revoked_before: 1700000000 }\n"
-	                                "revoked_jtis: [j-1, j-3]\n");
+	                                "  - { id: bob, revoked_before: 1700000001 }\n"
+	                                "revoked_jtis: [j-1, j-2, j-3, j-4]\n");
 	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_REFUSED);
 	/* Confirmed (SIGHUP, pdp reload): applied. */
 	g.confirmed = true;
