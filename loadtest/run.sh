@@ -8,12 +8,11 @@
 # end; every run is bounded.
 #
 # usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S]
-#                        [--pdp-threads N] [--transport epoll]
+#                        [--pdp-threads N]
 #   --quick: a small data set and 1-second runs (a smoke test of the harness).
 #   --build DIR: build a Release tree there (default build-loadtest).
 #   --prebuilt DIR: use the binaries already built in DIR as they are.
-#   --pdp-threads, --transport: the PDP's threads and transport (default: its own defaults;
-#     epoll is its only transport).
+#   --pdp-threads: the PDP's event loops (default: its own default).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib.sh"
@@ -26,7 +25,7 @@ users=10000
 tokens=100000
 threads=4
 prebuilt=0
-pdp_threads_opt="" pdp_transport_opt=""
+pdp_threads_opt=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) rounds=1; secs=1; users=1000; tokens=3000 ;;
@@ -36,8 +35,7 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift ;;
 	--seconds) secs=$2; shift ;;
 	--pdp-threads) pdp_threads_opt="threads: $2"; shift ;;
-	--transport) pdp_transport_opt="transport: $2"; shift ;;
-	*) echo "usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S] [--pdp-threads N] [--transport epoll]" >&2; exit 2 ;;
+	*) echo "usage: loadtest/run.sh [--quick] [--out DIR] [--build DIR] [--prebuilt DIR] [--rounds N] [--seconds S] [--pdp-threads N]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -84,7 +82,6 @@ redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null
 cat >"$work/pdp.yaml" <<YAML
 listen: unix:$work/pdp.sock
 ${pdp_threads_opt:-}
-${pdp_transport_opt:-}
 policies: $work/data/policies
 default_decision: allow
 realm: pdp-load
@@ -115,7 +112,7 @@ start_pdp
 # $threads threads, libfcgi's best on 2 cores (DESIGN §7: 10k/19k/31k/26k req/s at 1/2/4/8).
 for _ in $(seq 1 100); do grep -q 'serving with' "$work/pdp.log" && break; sleep 0.05; done
 pdp_threads=$(grep -oE 'serving with [0-9]+' "$work/pdp.log" | awk '{ print $3 }' | tail -n 1)
-pdp_transport=$(grep -q 'event loop' "$work/pdp.log" && echo epoll || echo libfcgi)
+pdp_transport=epoll # the daemon's only transport; the report names it
 [ -n "$pdp_threads" ] || { say "the PDP's log does not say how many threads serve"; cat "$work/pdp.log" >&2; exit 1; }
 "$bin/pdp-zero" "unix:$work/zero.sock" "$threads" 2>>"$work/zero.log" &
 zero_pid=$!
