@@ -17,9 +17,9 @@
 #include <time.h>
 
 #include "bench.h"
-#include "policy_eval.h"
+#include "policy/policy_eval.h"
 #include "policy_gen.h"
-#include "policy_load.h"
+#include "policy/policy_load.h"
 
 #define APPS     1000
 #define GROUPS   200

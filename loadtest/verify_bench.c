@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 
 #include "bench.h"
-#include "decide.h"
+#include "service/decide.h"
 #include "keytool.h"
 
 #define TOKENS 4096

@@ -40,9 +40,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "fcgi_server.h"
-#include "response.h"
+#include "core/clock.h"
+#include "transport/fcgi_server.h"
+#include "transport/response.h"
 
 /*
  * Finishes req (its answer written) and closes its connection. libfcgi

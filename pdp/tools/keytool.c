@@ -12,7 +12,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 
-#include "b64.h"
+#include "core/b64.h"
 
 EVP_PKEY *
 keytool_generate(const char *kind)

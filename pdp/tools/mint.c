@@ -9,8 +9,8 @@
 
 #include <openssl/rand.h>
 
-#include "b64.h"
-#include "file.h"
+#include "core/b64.h"
+#include "core/file.h"
 #include "keytool.h"
 
 static void

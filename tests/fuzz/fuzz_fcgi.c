@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcgi_proto.h"
+#include "transport/fcgi_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redis_link.h"
+#include "context/redis_link.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

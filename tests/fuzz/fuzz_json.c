@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_doc.h"
+#include "core/json_doc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

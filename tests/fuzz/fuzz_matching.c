@@ -4,9 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "policy_eval.h"
-#include "policy_load.h"
+#include "core/log.h"
+#include "policy/policy_eval.h"
+#include "policy/policy_load.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

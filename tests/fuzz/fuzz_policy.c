@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "policy_eval.h"
-#include "policy_load.h"
+#include "core/log.h"
+#include "policy/policy_eval.h"
+#include "policy/policy_load.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

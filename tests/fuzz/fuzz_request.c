@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decision_log.h"
-#include "request.h"
-#include "response.h"
+#include "service/decision_log.h"
+#include "transport/request.h"
+#include "transport/response.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decide.h"
+#include "service/decide.h"
 #include "keytool.h"
 
 /* Fixed so seed tokens minted with it (tests/fuzz/run.sh) verify and reach the claim checks. */

@@ -1,7 +1,7 @@
 /* test_b64.c - strict base64url */
 #include <string.h>
 
-#include "b64.h"
+#include "core/b64.h"
 #include "testlib.h"
 
 static void

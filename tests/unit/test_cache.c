@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
+#include "core/cache.h"
 #include "testlib.h"
 
 static int freed;

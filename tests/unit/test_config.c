@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "service/config.h"
 #include "testlib.h"
 
 static const char minimal[] = "issuers:\n"

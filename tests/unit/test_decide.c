@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decide.h"
+#include "service/decide.h"
 #include "keytool.h"
 #include "testlib.h"
 

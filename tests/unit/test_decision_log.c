@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decision_log.h"
+#include "service/decision_log.h"
 #include "testlib.h"
 
 static json_t *

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcgi_proto.h"
-#include "fcgi_server.h"
+#include "transport/fcgi_proto.h"
+#include "transport/fcgi_server.h"
 
 /* --- building requests as a web server sends them -------------------------------------- */
 

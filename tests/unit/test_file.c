@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file.h"
+#include "core/file.h"
 #include "testlib.h"
 
 static void

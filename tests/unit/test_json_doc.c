@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_doc.h"
+#include "core/json_doc.h"
 #include "testlib.h"
 
 static struct jdoc *doc;

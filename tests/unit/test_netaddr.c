@@ -1,7 +1,7 @@
 /* test_netaddr.c - addresses and CIDR ranges */
 #include <string.h>
 
-#include "netaddr.h"
+#include "core/netaddr.h"
 #include "testlib.h"
 
 static bool

@@ -1,7 +1,7 @@
 /* test_request.c - request context and token extraction from FastCGI params */
 #include <string.h>
 
-#include "request.h"
+#include "transport/request.h"
 #include "testlib.h"
 
 static void

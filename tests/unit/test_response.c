@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "response.h"
+#include "transport/response.h"
 #include "testlib.h"
 
 /* A browser's request as nginx's params describe it. */

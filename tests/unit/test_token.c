@@ -6,11 +6,11 @@
 
 #include <openssl/pem.h>
 
-#include "config.h"
-#include "jwks.h"
+#include "service/config.h"
+#include "identity/jwks.h"
 #include "keytool.h"
 #include "testlib.h"
-#include "token.h"
+#include "identity/token.h"
 
 #define ISS  "https://idp.example.com/"
 #define HISS "https://hmac.example.com/"

@@ -10,7 +10,7 @@
 #include <openssl/ec.h>
 #include <openssl/hmac.h>
 
-#include "b64.h"
+#include "core/b64.h"
 
 static char tmpdir[256];
 

@@ -1,0 +1,218 @@
+/* store.h - the context store: device, user and revoked-token records behind bounded caches */
+#ifndef PDP_STORE_H
+#define PDP_STORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cache.h"
+#include "service/config.h"
+#include "policy/policy_eval.h"
+#include "core/reload_guard.h"
+
+enum store_kind { STORE_DEVICE, STORE_USER, STORE_JTI, STORE_KINDS };
+extern const char *const store_kind_names[STORE_KINDS]; /* "device", "user", "jti" */
+
+enum store_err {
+	STORE_OK,
+	STORE_UNAVAILABLE, /* down, slow past the timeout, or refusing */
+	STORE_BAD_RECORD,  /* a record with a field the PDP cannot read */
+	STORE_NO_MEMORY,
+};
+const char *store_strerror(enum store_err e);
+
+/*
+ * A backend's answer for one key: the record, or found = false for "no
+ * record" (for a jti: found = revoked). Made with store_value_new; the
+ * store and the caches share it by reference.
+ */
+struct store_value {
+	atomic_uint refs;
+	atomic_bool retired; /* out of its cache (dropped, replaced, or never in): memos are void */
+	bool found;
+	int64_t confirmed_ms; /* when the backend said so (monotonic) */
+	struct device_record device;
+	struct user_record user;
+	size_t room, used; /* bytes for the device's strings, after the struct */
+	char strings[];
+};
+
+/* A value with room for strings_room bytes of device strings; refs 1. NULL: no memory. */
+struct store_value *store_value_new(size_t strings_room);
+
+/* A record_copy_fn into the value's room (ctx: the value). */
+const char *store_value_copy(void *ctx, const char *s, size_t n);
+
+void store_value_unref(struct store_value *v);
+
+/* One round trip's worth of keys: the backend fills value[k] for every key[k] given. */
+struct store_fetch {
+	const char *key[STORE_KINDS]; /* NULL: not wanted */
+	size_t len[STORE_KINDS];
+	struct store_value *value[STORE_KINDS];
+};
+
+struct store;
+
+/*
+ * A backend (DESIGN §5): open reads cfg and may start threads that call
+ * store_event / store_set_live on s; fetch answers every wanted key of f in
+ * one round trip, on the calling worker's own connection, or fails with the
+ * reason in err (then no value is left in f); reload (may be NULL) re-reads
+ * a backend's source as g says and flushes s, returning an enum reload_result. jti_revoked (may be
+ * NULL) answers a revocation check from the backend's own memory: 1 revoked, 0 not, -1 when it
+ * cannot tell (then the jti is looked up as any other key).
+ */
+struct store_backend {
+	const char *name;
+	bool events; /* sends events: cached records are fresh only while they flow */
+	/* Says when its data can be trusted (store_set_ready); until then it cannot. */
+	bool readiness;
+	void *(*open)(struct store *s, const struct config_store *cfg, unsigned n_workers,
+	              char *err, size_t errsz);
+	enum store_err (*fetch)(void *be, unsigned worker, struct store_fetch *f, char *err,
+	                        size_t errsz);
+	int (*reload)(void *be, const struct reload_guard *g, char *err, size_t errsz);
+	void (*close)(void *be);
+	int (*jti_revoked)(void *be, const char *jti, size_t len, int64_t now_ms);
+};
+
+extern const struct store_backend store_backend_redis;
+extern const struct store_backend store_backend_file;
+
+/* Parses a file store's text (name is used in messages): 0, or -1 with file:line:col in err. */
+int store_file_parse(const char *name, const char *buf, size_t len, char *err, size_t errsz);
+
+struct store_stats {
+	uint64_t fetches;        /* round trips to the backend */
+	uint64_t fetch_errors;   /* of which failed */
+	uint64_t fetch_timeouts; /* of those, failed after the timeout */
+	uint64_t stale_served;   /* records served past their freshness, the backend failing */
+	uint64_t unavailable;    /* lookups answered with an error */
+	uint64_t events;         /* invalidation events applied */
+	uint64_t flushes;
+	uint64_t not_ready; /* times the store was declared not ready (lost, syncing, stalled) */
+	bool ready;
+	struct cache_stats cache[STORE_KINDS];
+};
+
+/*
+ * Opens the store cfg->type names (NULL for STORE_NONE, with err empty) for
+ * n_workers calling threads, with its caches. Returns NULL with the reason in
+ * err. cfg must outlive the store; free with store_close.
+ */
+struct store *store_open(const struct config_store *cfg, unsigned n_workers, char *err,
+                         size_t errsz);
+
+/* The same with a given backend (tests). */
+struct store *store_open_backend(const struct store_backend *ops, const struct config_store *cfg,
+                                 unsigned n_workers, char *err, size_t errsz);
+
+void store_close(struct store *s);
+
+/*
+ * What `pdp check` can know of cfg's store without serving: the file
+ * store's file loads, a Redis password file reads. 0, or -1 with err.
+ */
+int store_check(const struct config_store *cfg, char *err, size_t errsz);
+
+/*
+ * Re-reads the backend's source, if it has one (the file store), once two
+ * reads agree; a change that would drop revocations or disabled users past
+ * what g allows is refused. Returns an enum reload_result (RELOAD_OK,
+ * RELOAD_FAILED or RELOAD_REFUSED with the reason in err).
+ */
+int store_reload(struct store *s, const struct reload_guard *g, char *err, size_t errsz);
+
+/* What one request learned. Read-only for the caller; end with store_lookup_done. */
+struct store_lookup {
+	enum store_err err;                 /* STORE_OK: every record asked for is known */
+	char why[160];                      /* with err: what failed */
+	const struct device_record *device; /* NULL: no record (or none asked) */
+	const struct user_record *user;     /* NULL: no record */
+	bool jti_revoked;
+	bool stale;  /* served from cache past its freshness: the backend is failing */
+	bool reused; /* from the memo: no cache was looked up */
+	struct device_record device_view;
+	struct store_value *held[STORE_KINDS];
+};
+
+/*
+ * The records one caller's last lookup found, kept with the caller (the
+ * token cache's entry) so that its next request looks up no cache: reused
+ * only while each is still the one its cache holds (no event, flush, refetch
+ * or eviction has dropped it) and fresh, with events flowing.
+ */
+struct store_memo {
+	pthread_mutex_t lock;
+	struct store_value *held[STORE_KINDS]; /* NULL: not asked, or nothing kept yet */
+	bool set;
+};
+
+void store_memo_init(struct store_memo *m);
+void store_memo_fini(struct store_memo *m);
+
+/*
+ * Looks up the records of one request (any key may be NULL: not asked) as
+ * worker at now_ms (monotonic) and now_s (unix): from the caches when fresh,
+ * else from the backend in one round trip; when the backend fails, a cached
+ * record serves up to stale_max, and past that out->err says why. A device
+ * record older than device_max_age reads as not compliant. memo (may be
+ * NULL) must always be given the same keys: it answers in place of the
+ * caches while it can, and keeps what a lookup found fresh.
+ */
+void store_lookup(struct store *s, unsigned worker, const char *device_id, const char *user,
+                  const char *jti, int64_t now_ms, int64_t now_s, struct store_memo *memo,
+                  struct store_lookup *out);
+
+void store_lookup_done(struct store_lookup *l);
+
+/*
+ * An event from the pdp:events channel: "device <id>", "user <user>",
+ * "jti <jti>" drop that entry; "flush" (or anything unreadable) drops all.
+ */
+void store_event(struct store *s, const char *msg, size_t len);
+
+/* Drops every cached record. */
+void store_flush(struct store *s);
+
+/*
+ * Whether events are flowing. While they are not, cached records are not
+ * trusted as fresh; when they flow again everything cached is dropped, since
+ * events may have been missed.
+ */
+void store_set_live(struct store *s, bool live);
+
+/*
+ * Whether the backend's data can be trusted (a backend with readiness says
+ * so; others always can). Not ready (the store lost its data, a replica is
+ * syncing, the store stalled): lookups make no round trip, cached records
+ * serve up to stale_max past since_ms (the last moment the store was known
+ * current, monotonic ms; 0: now) and then on_store_error applies; why (not
+ * ready) is what health says. Ready again after not ready drops every cached
+ * record, since events may have been missed. Off the request path but for
+ * a fetch that finds the store not ready.
+ */
+void store_set_ready(struct store *s, bool ready, int64_t since_ms, const char *why);
+
+/* Whether the store is ready (store_set_ready). */
+bool store_is_ready(struct store *s);
+
+/* A backend heard from the store again (a fetch or a PING answered): no longer failing. */
+void store_answered(struct store *s);
+
+/* Whether the last fetch failed (and nothing answered since). */
+bool store_is_failing(struct store *s);
+
+/*
+ * Health: false when the store is not ready, events are not flowing or the
+ * last fetch failed; why says which.
+ */
+bool store_healthy(struct store *s, char *why, size_t whysz);
+
+void store_get_stats(struct store *s, struct store_stats *out);
+
+#endif

@@ -1,0 +1,78 @@
+/* jwks.h - verification keys: JWKS files and HMAC secrets, parsed once at load */
+#ifndef PDP_JWKS_H
+#define PDP_JWKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "service/config.h"
+
+enum jwk_type { JWK_RSA, JWK_EC, JWK_OCT };
+
+struct jwk_pool;
+
+struct jwk {
+	char *kid; /* NULL when the key has none */
+	enum jwk_type type;
+	unsigned algorithms;   /* JWA_BIT mask this key may verify: pinned by the key */
+	EVP_PKEY *pkey;        /* RSA and EC */
+	unsigned char *secret; /* oct */
+	size_t secret_len;
+	struct jwk_pool *pool; /* verify or MAC contexts ready for reuse */
+};
+
+struct keyset {
+	struct jwk *keys;
+	size_t n;
+};
+
+/*
+ * Reads a JWKS file (RFC 7517) of RSA (>= 2048 bits) and EC (P-256, P-384,
+ * P-521) public keys. A key's algorithms are pinned by its type and curve (and
+ * its "alg" member when present), intersected with allowed (a JWA_BIT mask).
+ * Keys that cannot verify anything allowed, or whose "use" is not "sig", are
+ * skipped with a warning; a file with no usable key is an error. Returns 0 and
+ * a keyset the caller frees with keyset_free, or -1 with the reason in err.
+ */
+int keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *err,
+                     size_t errsz);
+
+/*
+ * Reads an HMAC secret (the file's bytes, less one trailing newline). Each
+ * allowed HS algorithm needs a secret at least as long as its hash (RFC 7518
+ * §3.2). Returns 0 or -1 with the reason in err.
+ */
+int keyset_load_hmac(const char *path, unsigned allowed, struct keyset **out, char *err,
+                     size_t errsz);
+
+/*
+ * The key that may verify alg: by kid when the token names one, else the only
+ * key able to verify alg. NULL when none fits.
+ */
+const struct jwk *keyset_find(const struct keyset *ks, const char *kid, size_t kid_len,
+                              enum jwa alg);
+
+void keyset_free(struct keyset *ks);
+
+/*
+ * A verify context for key k set up for alg (its digest and padding), ready
+ * for EVP_PKEY_verify of a digest. Setting one up costs about as much as a
+ * fifth of an RSA verify, so contexts are kept and reused. Returns NULL when
+ * out of memory; give it back with jwk_ctx_put.
+ */
+EVP_PKEY_CTX *jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md);
+
+/* Returns ctx to k's pool; reusable false (after an error) frees it instead. */
+void jwk_ctx_put(const struct jwk *k, enum jwa alg, EVP_PKEY_CTX *ctx, bool reusable);
+
+/*
+ * The same for an HMAC key: a MAC context keyed with k's secret for md,
+ * started and ready for EVP_MAC_update. (HMAC() fetches its algorithm by
+ * name on every call, which costs more than the MAC itself.)
+ */
+EVP_MAC_CTX *jwk_mac_get(const struct jwk *k, enum jwa alg, const EVP_MD *md);
+void jwk_mac_put(const struct jwk *k, enum jwa alg, EVP_MAC_CTX *ctx, bool reusable);
+
+#endif

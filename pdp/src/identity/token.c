@@ -1,0 +1,886 @@
+/* token.c - JWT verification against configured issuers, keys parsed once */
+#include "identity/token.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include "core/b64.h"
+#include "core/clock.h"
+#include "core/json_doc.h"
+#include "identity/jwks.h"
+
+/* Upper bounds that no legitimate token comes near; they bound work on hostile input. */
+#define TOKEN_MAX_LIST_ITEMS 1024
+#define TOKEN_MAX_SIG_BYTES  1024
+#define NUMERICDATE_MAX      253402300799.0 /* 9999-12-31T23:59:59Z */
+
+/*
+ * Per-thread scratch for verification: the segments' decoded text, the
+ * JSON parser's tables and a digest context, made on a thread's first
+ * token and reused for every one after.
+ */
+struct scratch {
+	char *text; /* the decoded header, then the decoded payload */
+	size_t text_size;
+	struct jdoc *doc;
+	EVP_MD_CTX *md; /* reused for the signing input's digest */
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct scratch *scratch_tls;
+
+static void
+scratch_destroy(void *arg)
+{
+	struct scratch *sc = arg;
+
+	EVP_MD_CTX_free(sc->md);
+	jdoc_free(sc->doc);
+	free(sc->text);
+	free(sc);
+}
+
+static void
+scratch_init_once(void)
+{
+	pthread_key_create(&scratch_key, scratch_destroy);
+}
+
+/* This thread's scratch, with room for n bytes of text; NULL when out of memory. */
+static struct scratch *
+scratch_get(size_t n)
+{
+	struct scratch *sc = scratch_tls;
+
+	if (sc == NULL) {
+		sc = calloc(1, sizeof(*sc));
+		if (sc == NULL)
+			return NULL;
+		sc->doc = jdoc_new();
+		sc->md = EVP_MD_CTX_new();
+		if (sc->doc == NULL || sc->md == NULL) {
+			scratch_destroy(sc);
+			return NULL;
+		}
+		pthread_setspecific(scratch_key, sc);
+		scratch_tls = sc;
+	}
+	if (n > sc->text_size) {
+		char *text = realloc(sc->text, n);
+
+		if (text == NULL)
+			return NULL;
+		sc->text = text;
+		sc->text_size = n;
+	}
+	return sc;
+}
+
+struct issuer {
+	char *name;
+	size_t name_len;
+	char **audiences;
+	size_t n_audiences;
+	unsigned algorithms;
+	int64_t leeway;
+	struct config_claims claims;
+	struct keyset *keys;
+};
+
+/*
+ * A header segment seen on a token that verified, with what it says: the
+ * few distinct headers an issuer sends need not be decoded and parsed again
+ * for every first-seen token. Only a verified token adds one, so a caller
+ * without a key cannot fill the table; it is never emptied while the
+ * verifier lives (keys load only at start), and a full table just stops
+ * adding.
+ */
+struct known_header {
+	int alg;
+	const char *kid; /* NULL: the header has none; else it follows seg */
+	size_t kid_len;
+	size_t len;
+	char seg[]; /* the base64url segment, as the token carries it */
+};
+
+/* Public-key signature checks (RSA, ECDSA) of one algorithm: how many, and their time. */
+struct token_sig_stats {
+	_Atomic uint64_t count;
+	_Atomic uint64_t ns;
+};
+
+struct token_verifier {
+	struct issuer *issuers;
+	size_t n_issuers;
+	size_t max_bytes;
+	EVP_MD *md[3]; /* SHA-256/384/512 fetched once: implicit fetches cost on every call */
+	_Atomic(struct known_header *) *headers; /* TOKEN_KNOWN_HEADERS slots, filled in order */
+	struct token_sig_stats *sig;             /* per algorithm; first-seen tokens only */
+};
+
+static const char *const token_errors[] = {
+    [TOKEN_OK] = "ok",
+    [TOKEN_TOO_LARGE] = "token too large",
+    [TOKEN_MALFORMED] = "malformed token",
+    [TOKEN_BAD_ALG] = "algorithm not allowed",
+    [TOKEN_UNKNOWN_ISSUER] = "unknown issuer",
+    [TOKEN_UNKNOWN_KEY] = "no key for this token",
+    [TOKEN_BAD_SIGNATURE] = "invalid signature",
+    [TOKEN_EXPIRED] = "token expired",
+    [TOKEN_NOT_YET_VALID] = "token not yet valid",
+    [TOKEN_BAD_AUDIENCE] = "audience not accepted",
+    [TOKEN_BAD_CLAIM] = "invalid claims",
+    [TOKEN_NO_MEMORY] = "out of memory",
+};
+
+const char *
+token_strerror(enum token_err err)
+{
+	if ((unsigned)err >= sizeof(token_errors) / sizeof(token_errors[0]))
+		return "unknown error";
+	return token_errors[err];
+}
+
+static enum token_err fail(enum token_err e, char *why, size_t whysz, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum token_err
+fail(enum token_err e, char *why, size_t whysz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && whysz > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whysz, fmt, ap);
+		va_end(ap);
+	}
+	return e;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+struct token_verifier *
+token_verifier_new(const struct config *cfg, char *err, size_t errsz)
+{
+	static const char *const md_names[3] = {"SHA256", "SHA384", "SHA512"};
+	struct token_verifier *v = calloc(1, sizeof(*v));
+
+	pthread_once(&scratch_once, scratch_init_once);
+	if (v == NULL || (v->issuers = calloc(cfg->n_issuers, sizeof(struct issuer))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	v->max_bytes = cfg->max_token_bytes;
+	if ((v->headers = calloc(TOKEN_KNOWN_HEADERS, sizeof(*v->headers))) == NULL ||
+	    (v->sig = calloc(JWA_COUNT, sizeof(*v->sig))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < 3; i++) {
+		if ((v->md[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) == NULL) {
+			snprintf(err, errsz, "OpenSSL has no %s", md_names[i]);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_issuers; i++) {
+		const struct config_issuer *ci = &cfg->issuers[i];
+		struct issuer *is = &v->issuers[v->n_issuers++];
+		int rc;
+
+		is->name = xstrdup(ci->issuer);
+		is->name_len = strlen(ci->issuer);
+		is->algorithms = ci->algorithms;
+		is->leeway = (int64_t)ci->leeway_s;
+		is->audiences = calloc(ci->n_audiences, sizeof(char *));
+		is->claims.user = xstrdup(ci->claims.user);
+		is->claims.groups = xstrdup(ci->claims.groups);
+		is->claims.roles = xstrdup(ci->claims.roles);
+		is->claims.device_id = xstrdup(ci->claims.device_id);
+		is->claims.sign_in_risk = xstrdup(ci->claims.sign_in_risk);
+		if (is->name == NULL || is->audiences == NULL || is->claims.user == NULL ||
+		    is->claims.groups == NULL || is->claims.roles == NULL ||
+		    is->claims.device_id == NULL || is->claims.sign_in_risk == NULL) {
+			snprintf(err, errsz, "out of memory");
+			goto fail;
+		}
+		for (size_t j = 0; j < ci->n_audiences; j++) {
+			if ((is->audiences[j] = strdup(ci->audiences[j])) == NULL) {
+				snprintf(err, errsz, "out of memory");
+				goto fail;
+			}
+			is->n_audiences++;
+		}
+		if (ci->jwks_file != NULL)
+			rc = keyset_load_jwks(ci->jwks_file, ci->algorithms, &is->keys, err, errsz);
+		else
+			rc = keyset_load_hmac(ci->hmac_secret_file, ci->algorithms, &is->keys, err,
+			                      errsz);
+		if (rc != 0)
+			goto fail;
+	}
+	return v;
+fail:
+	token_verifier_free(v);
+	return NULL;
+}
+
+void
+token_verifier_free(struct token_verifier *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n_issuers; i++) {
+		struct issuer *is = &v->issuers[i];
+
+		free(is->name);
+		for (size_t j = 0; j < is->n_audiences; j++)
+			free(is->audiences[j]);
+		free(is->audiences);
+		free(is->claims.user);
+		free(is->claims.groups);
+		free(is->claims.roles);
+		free(is->claims.device_id);
+		free(is->claims.sign_in_risk);
+		keyset_free(is->keys);
+	}
+	free(v->issuers);
+	for (int i = 0; i < 3; i++)
+		EVP_MD_free(v->md[i]);
+	for (size_t i = 0; v->headers != NULL && i < TOKEN_KNOWN_HEADERS; i++)
+		free(atomic_load(&v->headers[i]));
+	free(v->headers);
+	free(v->sig);
+	free(v);
+}
+
+/*
+ * Decodes one base64url segment into text (room for B64URL_DECODED_MAX(len))
+ * and parses it into doc as a JSON object; what names the segment in why.
+ */
+static enum token_err
+segment_parse(struct jdoc *doc, const char *what, const char *seg, size_t len, char *text,
+              char *why, size_t whysz)
+{
+	long n = b64url_decode((unsigned char *)text, seg, len);
+	enum jdoc_err e;
+
+	if (n <= 0)
+		return fail(TOKEN_MALFORMED, why, whysz, "%s is not base64url", what);
+	e = jdoc_parse(doc, text, (size_t)n);
+	if (e != JDOC_OK)
+		return fail(TOKEN_MALFORMED, why, whysz, "%s: %s", what, jdoc_strerror(e));
+	return TOKEN_OK;
+}
+
+/* The member called name of the segment doc holds, or NULL. */
+static const struct jdoc_val *
+claim(const struct jdoc *doc, const char *name)
+{
+	return jdoc_get(doc, name, strlen(name));
+}
+
+static const struct issuer *
+issuer_find(const struct token_verifier *v, const char *iss, size_t len)
+{
+	for (size_t i = 0; i < v->n_issuers; i++) {
+		if (v->issuers[i].name_len == len && memcmp(v->issuers[i].name, iss, len) == 0)
+			return &v->issuers[i];
+	}
+	return NULL;
+}
+
+static const EVP_MD *
+alg_md(const struct token_verifier *v, enum jwa alg)
+{
+	switch (alg) {
+	case JWA_HS256:
+	case JWA_RS256:
+	case JWA_ES256:
+		return v->md[0];
+	case JWA_HS384:
+	case JWA_RS384:
+	case JWA_ES384:
+		return v->md[1];
+	default:
+		return v->md[2];
+	}
+}
+
+/* JWS ECDSA signatures are R || S of the curve's size; OpenSSL wants DER. */
+static size_t
+ecdsa_to_der(const unsigned char *sig, size_t len, enum jwa alg, unsigned char *der, size_t dersz)
+{
+	size_t half = alg == JWA_ES256 ? 32 : alg == JWA_ES384 ? 48 : 66;
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *p = der;
+	int n;
+
+	if (len != 2 * half)
+		return 0;
+	es = ECDSA_SIG_new();
+	r = BN_bin2bn(sig, (int)half, NULL);
+	s = BN_bin2bn(sig + half, (int)half, NULL);
+	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(es);
+		return 0;
+	}
+	n = i2d_ECDSA_SIG(es, NULL);
+	if (n <= 0 || (size_t)n > dersz) {
+		ECDSA_SIG_free(es);
+		return 0;
+	}
+	n = i2d_ECDSA_SIG(es, &p);
+	ECDSA_SIG_free(es);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static int
+signature_ok(const struct token_verifier *v, struct scratch *sc, const struct jwk *key,
+             enum jwa alg, const char *input, size_t input_len, const unsigned char *sig,
+             size_t sig_len)
+{
+	const EVP_MD *md = alg_md(v, alg);
+	unsigned char digest[EVP_MAX_MD_SIZE], der[160];
+	unsigned int digest_len = 0;
+	EVP_PKEY_CTX *ctx;
+	int64_t t0;
+	int rc;
+
+	if (key->type == JWK_OCT) {
+		EVP_MAC_CTX *mac = jwk_mac_get(key, alg, md);
+		size_t mac_len = 0;
+
+		if (mac == NULL)
+			return 0;
+		rc = EVP_MAC_update(mac, (const unsigned char *)input, input_len) == 1 &&
+		     EVP_MAC_final(mac, digest, &mac_len, sizeof(digest)) == 1;
+		jwk_mac_put(key, alg, mac, rc);
+		return rc && sig_len == mac_len && CRYPTO_memcmp(digest, sig, mac_len) == 0;
+	}
+	if (key->type == JWK_EC) {
+		sig_len = ecdsa_to_der(sig, sig_len, alg, der, sizeof(der));
+		if (sig_len == 0)
+			return 0;
+		sig = der;
+	}
+	if (EVP_DigestInit_ex2(sc->md, md, NULL) != 1 ||
+	    EVP_DigestUpdate(sc->md, input, input_len) != 1 ||
+	    EVP_DigestFinal_ex(sc->md, digest, &digest_len) != 1)
+		return 0;
+	ctx = jwk_ctx_get(key, alg, md);
+	if (ctx == NULL)
+		return 0;
+	t0 = clock_ns();
+	rc = EVP_PKEY_verify(ctx, sig, sig_len, digest, digest_len);
+	atomic_fetch_add_explicit(&v->sig[alg].ns, (uint64_t)(clock_ns() - t0),
+	                          memory_order_relaxed);
+	atomic_fetch_add_explicit(&v->sig[alg].count, 1, memory_order_relaxed);
+	/* 0 is a signature that does not verify; below 0 an error that may have spoilt ctx. */
+	jwk_ctx_put(key, alg, ctx, rc >= 0);
+	return rc == 1;
+}
+
+static const struct known_header *
+header_known(const struct token_verifier *v, const char *seg, size_t len)
+{
+	for (size_t i = 0; i < TOKEN_KNOWN_HEADERS; i++) {
+		const struct known_header *h =
+		    atomic_load_explicit(&v->headers[i], memory_order_acquire);
+
+		if (h == NULL)
+			return NULL;
+		if (h->len == len && memcmp(h->seg, seg, len) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+/* Adds the header of a token that verified; another thread adding the same one is harmless. */
+static void
+header_remember(const struct token_verifier *v, const char *seg, size_t len, int alg,
+                const char *kid, size_t kid_len)
+{
+	struct known_header *h;
+
+	if (len > TOKEN_KNOWN_HEADER_BYTES || kid_len > TOKEN_KNOWN_HEADER_BYTES ||
+	    header_known(v, seg, len) != NULL ||
+	    (h = malloc(sizeof(*h) + len + kid_len + 1)) == NULL)
+		return;
+	h->alg = alg;
+	h->len = len;
+	memcpy(h->seg, seg, len);
+	h->kid = NULL;
+	h->kid_len = kid_len;
+	if (kid != NULL) {
+		memcpy(h->seg + len, kid, kid_len);
+		h->kid = h->seg + len;
+	}
+	for (size_t i = 0; i < TOKEN_KNOWN_HEADERS; i++) {
+		struct known_header *empty = NULL;
+
+		if (atomic_compare_exchange_strong_explicit(
+		        &v->headers[i], &empty, h, memory_order_release, memory_order_relaxed))
+			return;
+	}
+	free(h);
+}
+
+void
+token_verifier_sig_stats(const struct token_verifier *v, enum jwa alg, uint64_t *count,
+                         uint64_t *ns)
+{
+	*count = atomic_load_explicit(&v->sig[alg].count, memory_order_relaxed);
+	*ns = atomic_load_explicit(&v->sig[alg].ns, memory_order_relaxed);
+}
+
+size_t
+token_verifier_known_headers(const struct token_verifier *v)
+{
+	size_t n = 0;
+
+	while (n < TOKEN_KNOWN_HEADERS && atomic_load(&v->headers[n]) != NULL)
+		n++;
+	return n;
+}
+
+/* NumericDate (RFC 7519 §2): a JSON number of seconds; fractions are truncated. */
+static int
+numeric_date(const struct jdoc_val *v, int64_t *out)
+{
+	if (v->kind == JDOC_INTEGER) {
+		if (v->integer < 0 || (double)v->integer > NUMERICDATE_MAX)
+			return -1;
+		*out = v->integer;
+		return 0;
+	}
+	if (v->kind != JDOC_REAL || !(v->real >= 0 && v->real <= NUMERICDATE_MAX))
+		return -1;
+	*out = (int64_t)v->real;
+	return 0;
+}
+
+static bool
+audience_named(const struct issuer *is, const struct jdoc_val *aud)
+{
+	for (size_t j = 0; j < is->n_audiences; j++) {
+		if (strcmp(is->audiences[j], aud->str) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "aud": one string, or an array of strings; one of them must be an accepted audience. */
+static bool
+audience_ok(const struct issuer *is, const struct jdoc_val *aud)
+{
+	bool named = false;
+
+	if (aud != NULL && aud->kind == JDOC_STRING)
+		return audience_named(is, aud);
+	if (aud == NULL || aud->kind != JDOC_ARRAY || (aud->len > 0 && aud->items == NULL))
+		return false;
+	for (size_t i = 0; i < aud->len; i++) {
+		if (aud->items[i].kind != JDOC_STRING)
+			return false;
+		named = named || audience_named(is, &aud->items[i]);
+	}
+	return named;
+}
+
+/* Claims the subject copies, found and type-checked before the one allocation. */
+struct found {
+	const struct jdoc_val *user, *groups, *roles, *amr, *acr, *device_id, *sign_in_risk,
+	    *client_id, *jti;
+};
+
+static bool
+strlist_ok(const struct jdoc_val *v)
+{
+	if (v == NULL)
+		return true;
+	if (v->kind != JDOC_ARRAY || v->len > TOKEN_MAX_LIST_ITEMS ||
+	    (v->len > 0 && v->items == NULL))
+		return false;
+	for (size_t i = 0; i < v->len; i++) {
+		if (v->items[i].kind != JDOC_STRING)
+			return false;
+	}
+	return true;
+}
+
+static size_t
+list_len(const struct jdoc_val *v)
+{
+	return v != NULL ? v->len : 0;
+}
+
+static size_t
+str_size(const struct jdoc_val *v)
+{
+	return v != NULL ? v->len + 1 : 0;
+}
+
+static size_t
+strlist_size(const struct jdoc_val *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; v != NULL && i < v->len; i++)
+		n += sizeof(char *) + v->items[i].len + 1;
+	return n;
+}
+
+struct packer {
+	char *strings;
+	const char **slots;
+};
+
+static const char *
+pack_str(struct packer *pk, const struct jdoc_val *v)
+{
+	char *s;
+
+	if (v == NULL)
+		return NULL;
+	s = pk->strings;
+	memcpy(s, v->str, v->len);
+	s[v->len] = '\0';
+	pk->strings += v->len + 1;
+	return s;
+}
+
+static void
+pack_list(struct packer *pk, const struct jdoc_val *v, struct strlist *out)
+{
+	out->items = NULL;
+	out->n = 0;
+	if (v == NULL || v->len == 0)
+		return;
+	out->items = pk->slots;
+	for (size_t i = 0; i < v->len; i++)
+		pk->slots[out->n++] = pack_str(pk, &v->items[i]);
+	pk->slots += out->n;
+}
+
+/* A string claim that must be a string when present. */
+static int
+opt_string(const struct jdoc *payload, const char *name, const struct jdoc_val **out)
+{
+	const struct jdoc_val *v = claim(payload, name);
+
+	if (v != NULL && v->kind != JDOC_STRING)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The code point at u[*i] (len bytes), advancing *i past it; -1 for malformed UTF-8. */
+static long
+utf8_next(const unsigned char *u, size_t len, size_t *i)
+{
+	unsigned c = u[*i];
+	size_t n;
+	long cp;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (c < 0xc2 || c > 0xf4)
+		return -1;
+	n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+	if (len - *i <= n)
+		return -1;
+	cp = c & (0x3f >> n);
+	for (size_t k = 1; k <= n; k++) {
+		if ((u[*i + k] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (u[*i + k] & 0x3f);
+	}
+	*i += n + 1;
+	return cp;
+}
+
+/* Unicode White_Space outside C0: what trim() in JS, Python and .NET strips besides ASCII. */
+static bool
+space_char(long c)
+{
+	return c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+	       c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* Controls (C0, DEL, C1) and invisible format characters: zero-width, bidi, BOM. */
+static bool
+hidden_char(long c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0xad || c == 0x61c || c == 0x180e ||
+	       (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x206f) || c == 0xfeff;
+}
+
+bool
+token_identity_ok(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	long c = -1;
+
+	for (size_t i = 0; i < len;) {
+		bool first = i == 0;
+
+		if ((c = utf8_next(u, len, &i)) < 0 || hidden_char(c) || (first && space_char(c)))
+			return false;
+	}
+	return len > 0 && !space_char(c);
+}
+
+/* The first identity claim among f's that token_identity_ok refuses (its name), or NULL. */
+static const char *
+unclean_claim(const struct issuer *is, const struct found *f)
+{
+	const struct {
+		const char *name;
+		const struct jdoc_val *v;
+	} strs[] = {{is->claims.user, f->user},
+	            {is->claims.device_id, f->device_id},
+	            {"jti", f->jti},
+	            {"azp or client_id", f->client_id}},
+	  lists[] = {{is->claims.groups, f->groups}, {is->claims.roles, f->roles}};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strs[i].v != NULL && !token_identity_ok(strs[i].v->str, strs[i].v->len))
+			return strs[i].name;
+	}
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		for (size_t k = 0; lists[i].v != NULL && k < lists[i].v->len; k++) {
+			const struct jdoc_val *item = &lists[i].v->items[k];
+
+			if (!token_identity_ok(item->str, item->len))
+				return lists[i].name;
+		}
+	}
+	return NULL;
+}
+
+static enum token_err
+subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, int64_t exp,
+              struct subject **out, char *why, size_t whysz)
+{
+	struct found f;
+	struct subject *s;
+	struct packer pk;
+	const struct jdoc_val *v;
+	int64_t auth_time = 0;
+	size_t nslots, strings;
+	const char *bad;
+
+	if (opt_string(payload, is->claims.user, &f.user) != 0 || f.user == NULL ||
+	    f.user->len == 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim \"%s\" must be a non-empty string",
+		            is->claims.user);
+	f.groups = claim(payload, is->claims.groups);
+	f.roles = claim(payload, is->claims.roles);
+	f.amr = claim(payload, "amr");
+	if (!strlist_ok(f.groups) || !strlist_ok(f.roles) || !strlist_ok(f.amr))
+		return fail(TOKEN_BAD_CLAIM, why, whysz,
+		            "claims \"%s\", \"%s\" and \"amr\" must be arrays of strings",
+		            is->claims.groups, is->claims.roles);
+	if (opt_string(payload, "acr", &f.acr) != 0 ||
+	    opt_string(payload, is->claims.device_id, &f.device_id) != 0 ||
+	    opt_string(payload, is->claims.sign_in_risk, &f.sign_in_risk) != 0 ||
+	    opt_string(payload, "jti", &f.jti) != 0 ||
+	    opt_string(payload, "azp", &f.client_id) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz,
+		            "claims acr, %s, %s, jti and azp must be strings", is->claims.device_id,
+		            is->claims.sign_in_risk);
+	if (f.client_id == NULL && opt_string(payload, "client_id", &f.client_id) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim client_id must be a string");
+	v = claim(payload, "auth_time");
+	if (v != NULL && numeric_date(v, &auth_time) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim auth_time must be a NumericDate");
+	/* nginx and the upstream would strip what the policies saw: never rewrite, refuse. */
+	if ((bad = unclean_claim(is, &f)) != NULL)
+		return fail(TOKEN_BAD_CLAIM, why, whysz,
+		            "claim \"%s\" is empty or holds a control or invisible character or "
+		            "surrounding whitespace",
+		            bad);
+
+	nslots = list_len(f.groups) + list_len(f.roles) + list_len(f.amr);
+	strings = str_size(f.user) + strlist_size(f.groups) + strlist_size(f.roles) +
+	          strlist_size(f.amr) + str_size(f.acr) + str_size(f.device_id) +
+	          str_size(f.sign_in_risk) + str_size(f.client_id) + str_size(f.jti) +
+	          is->name_len + 1;
+	s = malloc(sizeof(*s) + strings);
+	if (s == NULL)
+		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
+	/* Layout: the struct, the list slots, then the strings. */
+	pk.slots = (const char **)(s + 1);
+	pk.strings = (char *)(pk.slots + nslots);
+	memcpy(pk.strings, is->name, is->name_len + 1);
+	s->issuer = pk.strings;
+	pk.strings += is->name_len + 1;
+	s->user = pack_str(&pk, f.user);
+	pack_list(&pk, f.groups, &s->groups);
+	pack_list(&pk, f.roles, &s->roles);
+	pack_list(&pk, f.amr, &s->amr);
+	s->acr = pack_str(&pk, f.acr);
+	s->device_id = pack_str(&pk, f.device_id);
+	s->sign_in_risk = pack_str(&pk, f.sign_in_risk);
+	s->client_id = pack_str(&pk, f.client_id);
+	s->jti = pack_str(&pk, f.jti);
+	s->auth_time = auth_time;
+	s->iat = iat;
+	s->exp = exp;
+	s->valid_until = exp + is->leeway;
+	*out = s;
+	return TOKEN_OK;
+}
+
+static bool
+typ_ok(const struct jdoc_val *typ)
+{
+	const char *t;
+
+	if (typ == NULL)
+		return true;
+	if (typ->kind != JDOC_STRING)
+		return false;
+	t = typ->str;
+	if (strncasecmp(t, "application/", 12) == 0)
+		t += 12;
+	return strcasecmp(t, "JWT") == 0 || strcasecmp(t, "at+jwt") == 0;
+}
+
+enum token_err
+token_verify(const struct token_verifier *v, const char *token, size_t len, time_t now,
+             struct subject **out, char *why, size_t whysz)
+{
+	const char *dot1, *dot2, *sig_b64;
+	size_t head_len, body_len, sig_b64_len;
+	struct scratch *sc;
+	char *payload_text;
+	unsigned char sig[TOKEN_MAX_SIG_BYTES];
+	const struct jdoc_val *jv, *kid;
+	const struct known_header *known = NULL;
+	const char *kid_name = NULL;
+	size_t kid_len = 0;
+	const struct issuer *is;
+	const struct jwk *key;
+	int alg;
+	long sig_len;
+	int64_t exp, nbf = 0, iat = 0;
+	enum token_err e;
+
+	*out = NULL;
+	if (len > v->max_bytes)
+		return fail(TOKEN_TOO_LARGE, why, whysz, "token of %zu bytes exceeds %zu", len,
+		            v->max_bytes);
+	dot1 = memchr(token, '.', len);
+	dot2 = dot1 != NULL ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+	if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) != NULL)
+		return fail(TOKEN_MALFORMED, why, whysz, "a JWS has exactly three segments");
+	head_len = (size_t)(dot1 - token);
+	body_len = (size_t)(dot2 - dot1 - 1);
+	sig_b64 = dot2 + 1;
+	sig_b64_len = len - (size_t)(sig_b64 - token);
+	if (head_len == 0 || body_len == 0)
+		return fail(TOKEN_MALFORMED, why, whysz, "empty header or payload");
+	if (sig_b64_len == 0)
+		return fail(TOKEN_BAD_ALG, why, whysz, "unsigned token");
+	if (sig_b64_len > B64URL_ENCODED_LEN(sizeof(sig)))
+		return fail(TOKEN_MALFORMED, why, whysz, "signature too long");
+	sig_len = b64url_decode(sig, sig_b64, sig_b64_len);
+	if (sig_len <= 0)
+		return fail(TOKEN_MALFORMED, why, whysz, "signature is not base64url");
+
+	/* Room for the decoded header, then the payload: kid points into the first. */
+	sc = scratch_get(B64URL_DECODED_MAX(head_len) + B64URL_DECODED_MAX(body_len));
+	if (sc == NULL)
+		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
+	payload_text = sc->text + B64URL_DECODED_MAX(head_len);
+	known = header_known(v, token, head_len);
+	if (known != NULL) {
+		alg = known->alg;
+		kid_name = known->kid;
+		kid_len = known->kid_len;
+		goto payload;
+	}
+	if ((e = segment_parse(sc->doc, "header", token, head_len, sc->text, why, whysz)) !=
+	    TOKEN_OK)
+		return e;
+	jv = claim(sc->doc, "alg");
+	if (jv == NULL || jv->kind != JDOC_STRING)
+		return fail(TOKEN_MALFORMED, why, whysz, "header has no \"alg\"");
+	alg = jwa_from_name(jv->str, jv->len);
+	if (alg < 0)
+		return fail(TOKEN_BAD_ALG, why, whysz, "algorithm is not supported");
+	/* We implement no JWS extensions, so any "crit" must be refused (RFC 7515 §4.1.11). */
+	if (claim(sc->doc, "crit") != NULL || !typ_ok(claim(sc->doc, "typ")))
+		return fail(TOKEN_MALFORMED, why, whysz, "unsupported \"crit\" or \"typ\" header");
+	kid = claim(sc->doc, "kid");
+	if (kid != NULL && kid->kind != JDOC_STRING)
+		return fail(TOKEN_MALFORMED, why, whysz, "\"kid\" is not a string");
+	if (kid != NULL) {
+		kid_name = kid->str;
+		kid_len = kid->len;
+	}
+payload:
+	if ((e = segment_parse(sc->doc, "payload", dot1 + 1, body_len, payload_text, why, whysz)) !=
+	    TOKEN_OK)
+		return e;
+	/* The issuer picks the keys; the token's claims are trusted only after the signature. */
+	jv = claim(sc->doc, "iss");
+	if (jv == NULL || jv->kind != JDOC_STRING)
+		return fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "no \"iss\" claim");
+	is = issuer_find(v, jv->str, jv->len);
+	if (is == NULL)
+		return fail(TOKEN_UNKNOWN_ISSUER, why, whysz, "issuer is not configured");
+	if (!(is->algorithms & JWA_BIT(alg)))
+		return fail(TOKEN_BAD_ALG, why, whysz, "%s is not allowed for this issuer",
+		            jwa_name((enum jwa)alg));
+	key = keyset_find(is->keys, kid_name, kid_len, (enum jwa)alg);
+	if (key == NULL)
+		return fail(TOKEN_UNKNOWN_KEY, why, whysz, "no %s key matches the token's kid",
+		            jwa_name((enum jwa)alg));
+	if (!signature_ok(v, sc, key, (enum jwa)alg, token, (size_t)(dot2 - token), sig,
+	                  (size_t)sig_len))
+		return fail(TOKEN_BAD_SIGNATURE, why, whysz, "%s signature does not verify",
+		            jwa_name((enum jwa)alg));
+
+	jv = claim(sc->doc, "exp");
+	if (jv == NULL || numeric_date(jv, &exp) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "\"exp\" missing or not a NumericDate");
+	if ((jv = claim(sc->doc, "nbf")) != NULL && numeric_date(jv, &nbf) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "\"nbf\" is not a NumericDate");
+	if ((jv = claim(sc->doc, "iat")) != NULL && numeric_date(jv, &iat) != 0)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "\"iat\" is not a NumericDate");
+	if ((int64_t)now >= exp + is->leeway)
+		return fail(TOKEN_EXPIRED, why, whysz, "expired %lld s ago",
+		            (long long)((int64_t)now - exp));
+	if (nbf > (int64_t)now + is->leeway || iat > (int64_t)now + is->leeway)
+		return fail(TOKEN_NOT_YET_VALID, why, whysz, "nbf or iat is in the future");
+	if (!audience_ok(is, claim(sc->doc, "aud")))
+		return fail(TOKEN_BAD_AUDIENCE, why, whysz, "\"aud\" names no accepted audience");
+	e = subject_build(is, sc->doc, iat, exp, out, why, whysz);
+	if (e == TOKEN_OK && known == NULL)
+		header_remember(v, token, head_len, alg, kid_name, kid_len);
+	return e;
+}

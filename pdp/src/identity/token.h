@@ -1,0 +1,107 @@
+/* token.h - JWT verification against configured issuers, keys parsed once */
+#ifndef PDP_TOKEN_H
+#define PDP_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "service/config.h"
+
+enum token_err {
+	TOKEN_OK = 0,
+	TOKEN_TOO_LARGE,
+	TOKEN_MALFORMED,
+	TOKEN_BAD_ALG,
+	TOKEN_UNKNOWN_ISSUER,
+	TOKEN_UNKNOWN_KEY,
+	TOKEN_BAD_SIGNATURE,
+	TOKEN_EXPIRED,
+	TOKEN_NOT_YET_VALID,
+	TOKEN_BAD_AUDIENCE,
+	TOKEN_BAD_CLAIM,
+	TOKEN_NO_MEMORY,
+};
+
+/* A short reason fit for RFC 6750 error_description (no token data in it). */
+const char *token_strerror(enum token_err err);
+
+/* A string list claim (groups, roles, amr). */
+struct strlist {
+	const char **items;
+	size_t n;
+};
+
+/*
+ * Who is calling, as the verified token says. Built in one allocation and
+ * immutable afterwards, so it can be shared between threads through the
+ * token cache. Absent optional claims are NULL / empty / 0.
+ */
+struct subject {
+	const char *issuer;
+	const char *user;
+	struct strlist groups;
+	struct strlist roles;
+	struct strlist amr;
+	const char *acr;
+	const char *device_id;
+	const char *sign_in_risk;
+	const char *client_id; /* azp, else client_id */
+	const char *jti;
+	int64_t auth_time;
+	int64_t iat;
+	int64_t exp;
+	int64_t valid_until; /* exp plus the issuer's leeway: when a cached entry dies */
+};
+
+/*
+ * Whether s (len bytes of UTF-8) may name an identity (user, group, role,
+ * device, jti, client): not empty, valid UTF-8, no C0, DEL or C1 control
+ * character, no invisible format character (U+00AD, U+061C, U+180E,
+ * U+200B..U+200F, U+202A..U+202E, U+2060..U+206F, U+FEFF) anywhere, no
+ * Unicode White_Space (U+0020, U+0085, U+00A0, U+1680, U+2000..U+200A,
+ * U+2028, U+2029, U+202F, U+205F, U+3000) at either end. What fails here
+ * would reach the upstream rewritten (nginx and proxies strip control bytes,
+ * trim() in JS, Python and .NET strips Unicode spaces), or look like another
+ * name, as a different identity than the one the policies judged.
+ */
+bool token_identity_ok(const char *s, size_t len);
+
+struct token_verifier;
+
+/* Distinct header segments of verified tokens the verifier remembers, each at most so long. */
+#define TOKEN_KNOWN_HEADERS      16
+#define TOKEN_KNOWN_HEADER_BYTES 512
+
+/*
+ * Builds a verifier for cfg's issuers, loading every key file now (JWKS keys
+ * into EVP_PKEY objects, HMAC secrets into memory). Returns NULL with the
+ * reason in err. The verifier keeps no pointer into cfg; free with
+ * token_verifier_free.
+ */
+struct token_verifier *token_verifier_new(const struct config *cfg, char *err, size_t errsz);
+void token_verifier_free(struct token_verifier *v);
+
+/*
+ * Verifies token (len bytes, not necessarily NUL-terminated) at time now:
+ * structure, the issuer named by "iss", the algorithm pinned by the issuer's
+ * key (never chosen by the token alone), the signature, then exp/nbf/iat with
+ * the issuer's leeway, aud and claim types. On success *out is a new subject
+ * the caller frees with free(). On failure why (may be NULL) gets a detail
+ * for the log; it never holds the token.
+ */
+enum token_err token_verify(const struct token_verifier *v, const char *token, size_t len,
+                            time_t now, struct subject **out, char *why, size_t whysz);
+
+/*
+ * The public-key signature checks made for alg so far (first-seen tokens:
+ * cached ones are not checked again), and the nanoseconds spent in them.
+ */
+void token_verifier_sig_stats(const struct token_verifier *v, enum jwa alg, uint64_t *count,
+                              uint64_t *ns);
+
+/* How many header segments the verifier remembers (for tests). */
+size_t token_verifier_known_headers(const struct token_verifier *v);
+
+#endif

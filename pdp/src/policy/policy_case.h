@@ -1,0 +1,58 @@
+/* policy_case.h - policy test cases (policies/tests/ files): what-if requests and expectations */
+#ifndef PDP_POLICY_CASE_H
+#define PDP_POLICY_CASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "policy/policy_eval.h"
+#include "identity/token.h"
+
+/* One case: a caller, a request, and what the policies should decide. */
+struct policy_case {
+	const char *name;
+	const char *where; /* file:line:col */
+	struct subject subject;
+	struct device_record device;
+	bool has_device;
+	struct user_record user;
+	bool has_user;
+	const char *method, *host, *uri, *ip, *country, *user_agent;
+	enum eval_client client;
+	enum decision expect;
+	const char **expect_policies; /* enforced policies that applied, any order */
+	size_t n_expect_policies;
+	bool has_expect_policies;
+};
+
+struct policy_cases {
+	struct arena mem; /* owns every case and string */
+	struct policy_case *cases;
+	size_t n;
+};
+
+/*
+ * Loads the cases of every *.yaml / *.yml file in dir (in name order). Times
+ * in claims (auth_time, iat) that are negative are seconds before now.
+ * Unknown keys and bad values are errors naming file:line:col. Returns NULL
+ * with the reason in err; free with policy_cases_free.
+ */
+struct policy_cases *policy_cases_load(const char *dir, int64_t now, char *err, size_t errsz);
+
+/* The same from one buffer (name is used in messages). */
+struct policy_cases *policy_cases_load_buffer(const char *name, const char *buf, int64_t now,
+                                              char *err, size_t errsz);
+
+void policy_cases_free(struct policy_cases *pc);
+
+/*
+ * Fills in (and ids, with room in buf for bufn ids) for case c against set at
+ * now; default_allow is the config's default_decision.
+ */
+void policy_case_input(const struct policy_set *set, const struct policy_case *c, int64_t now,
+                       bool default_allow, uint32_t *buf, size_t bufn, struct subject_ids *ids,
+                       struct eval_input *in);
+
+#endif

@@ -1,0 +1,226 @@
+/* metrics.c - the PDP's counters in Prometheus text format, for the metrics endpoint */
+#include "service/metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "service/decide.h"
+#include "service/decision_log.h"
+#include "identity/token.h"
+
+const int64_t metrics_bucket_ns[METRICS_BUCKETS] = {
+    10000,   25000,   50000,    100000,   250000,    500000,
+    1000000, 2500000, 10000000, 50000000, 250000000, 1000000000,
+};
+
+/* Label values for enum token_err, in order. */
+static const char *const token_reasons[] = {
+    "ok",          "too_large",     "malformed", "bad_alg",       "unknown_issuer",
+    "unknown_key", "bad_signature", "expired",   "not_yet_valid", "bad_audience",
+    "bad_claim",   "no_memory",
+};
+_Static_assert(sizeof(token_reasons) / sizeof(token_reasons[0]) == TOKEN_NO_MEMORY + 1,
+               "a label for every token error");
+
+/* Label values for enum decision: Prometheus prefers no '-' in values people match on. */
+static const char *const decision_labels[] = {"allow", "deny", "step_up", "unauthenticated",
+                                              "error"};
+_Static_assert(sizeof(decision_labels) / sizeof(decision_labels[0]) == DECISION_ERROR + 1,
+               "a label for every decision");
+
+struct out {
+	char *buf;
+	size_t cap, len;
+	bool overflow;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+emit(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len) {
+		o->overflow = true;
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+static void
+head(struct out *o, const char *name, const char *type, const char *help)
+{
+	emit(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static uint64_t
+load(atomic_uint_fast64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void
+latency(struct out *o, struct latency_histogram *h)
+{
+	uint64_t cumulative = 0;
+
+	head(o, "pdp_decision_duration_seconds", "histogram",
+	     "Time from request parsed to answer ready.");
+	for (int i = 0; i <= METRICS_BUCKETS; i++) {
+		cumulative += load(&h->bucket[i]);
+		if (i < METRICS_BUCKETS)
+			emit(o, "pdp_decision_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+			     (double)metrics_bucket_ns[i] / 1e9, cumulative);
+		else
+			emit(o, "pdp_decision_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+			     cumulative);
+	}
+	emit(o, "pdp_decision_duration_seconds_sum %.9f\n", (double)load(&h->sum_ns) / 1e9);
+	emit(o, "pdp_decision_duration_seconds_count %" PRIu64 "\n", cumulative);
+}
+
+/* Time in public-key signature checks, by algorithm (HMAC is not timed: it costs little). */
+static void
+signatures(struct out *o, const struct token_verifier *v)
+{
+	static const enum jwa algs[] = {JWA_RS256, JWA_RS384, JWA_RS512,
+	                                JWA_ES256, JWA_ES384, JWA_ES512};
+
+	head(o, "pdp_signature_verify_seconds", "summary",
+	     "RSA and ECDSA signature checks of first-seen tokens (a cached token is not "
+	     "checked again), by algorithm.");
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		uint64_t n, ns;
+
+		token_verifier_sig_stats(v, algs[i], &n, &ns);
+		emit(o, "pdp_signature_verify_seconds_sum{alg=\"%s\"} %.9f\n", jwa_name(algs[i]),
+		     (double)ns / 1e9);
+		emit(o, "pdp_signature_verify_seconds_count{alg=\"%s\"} %" PRIu64 "\n",
+		     jwa_name(algs[i]), n);
+	}
+}
+
+/* One family of per-cache counters: token, then the store's device, user and jti caches. */
+static void
+caches(struct out *o, const char *name, const char *type, const char *help,
+       const struct cache_stats *st, size_t n, const char *const *labels, size_t field)
+{
+	head(o, name, type, help);
+	for (size_t i = 0; i < n; i++)
+		emit(o, "%s{cache=\"%s\"} %" PRIu64 "\n", name, labels[i],
+		     *(const uint64_t *)((const char *)&st[i] + field));
+}
+
+size_t
+metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
+{
+	struct out o = {.buf = buf, .cap = cap};
+	struct pdp_counters sum, *c = &sum;
+	struct cache_stats cs[1 + STORE_KINDS] = {{0}};
+	struct store_stats ss = {0};
+	const char *labels[] = {"token", "device", "user", "jti"};
+	size_t n_caches = 1;
+	const struct policy_set *set;
+	char why[64];
+
+	if (cap == 0)
+		return 0;
+	pdp_counters_sum(p, &sum);
+	head(&o, "pdp_decisions_total", "counter", "Answers given, by decision.");
+	for (int d = 0; d <= DECISION_ERROR; d++)
+		emit(&o, "pdp_decisions_total{decision=\"%s\"} %" PRIu64 "\n", decision_labels[d],
+		     load(&c->decisions[d]));
+	head(&o, "pdp_token_rejections_total", "counter", "Tokens refused, by reason.");
+	for (int e = TOKEN_OK + 1; e <= TOKEN_NO_MEMORY; e++)
+		emit(&o, "pdp_token_rejections_total{reason=\"%s\"} %" PRIu64 "\n",
+		     token_reasons[e], load(&c->token_errors[e]));
+	latency(&o, &c->latency);
+	signatures(&o, p->verifier);
+
+	cache_get_stats(p->token_cache, &cs[0]);
+	if (p->store != NULL) {
+		store_get_stats(p->store, &ss);
+		for (int k = 0; k < STORE_KINDS; k++)
+			cs[1 + k] = ss.cache[k];
+		n_caches += STORE_KINDS;
+	}
+	caches(&o, "pdp_cache_hits_total", "counter", "Cache lookups answered from the cache.", cs,
+	       n_caches, labels, offsetof(struct cache_stats, hits));
+	caches(&o, "pdp_cache_misses_total", "counter", "Cache lookups that missed.", cs, n_caches,
+	       labels, offsetof(struct cache_stats, misses));
+	caches(&o, "pdp_cache_evictions_total", "counter",
+	       "Entries pushed out by the cache's size bound.", cs, n_caches, labels,
+	       offsetof(struct cache_stats, evictions));
+	caches(&o, "pdp_cache_entries", "gauge", "Entries held now.", cs, n_caches, labels,
+	       offsetof(struct cache_stats, entries));
+
+	if (p->store != NULL) {
+		head(&o, "pdp_store_up", "gauge",
+		     "1 when the context store is ready, answers and its events flow.");
+		emit(&o, "pdp_store_up %d\n", store_healthy(p->store, why, sizeof(why)) ? 1 : 0);
+		head(&o, "pdp_store_ready", "gauge",
+		     "1 when the context store is known to hold its data and to be current "
+		     "(generation marker, replica link, heartbeat).");
+		emit(&o, "pdp_store_ready %d\n", ss.ready ? 1 : 0);
+		head(&o, "pdp_store_not_ready_total", "counter",
+		     "Times the context store was found not ready: lost its data, syncing, "
+		     "stalled.");
+		emit(&o, "pdp_store_not_ready_total %" PRIu64 "\n", ss.not_ready);
+		head(&o, "pdp_store_fetches_total", "counter", "Round trips to the context store.");
+		emit(&o, "pdp_store_fetches_total %" PRIu64 "\n", ss.fetches);
+		head(&o, "pdp_store_errors_total", "counter",
+		     "Round trips that failed (timeouts included).");
+		emit(&o, "pdp_store_errors_total %" PRIu64 "\n", ss.fetch_errors);
+		head(&o, "pdp_store_timeouts_total", "counter",
+		     "Round trips that failed after the store's timeout.");
+		emit(&o, "pdp_store_timeouts_total %" PRIu64 "\n", ss.fetch_timeouts);
+		head(&o, "pdp_store_stale_served_total", "counter",
+		     "Records served past their freshness while the store failed.");
+		emit(&o, "pdp_store_stale_served_total %" PRIu64 "\n", ss.stale_served);
+		head(&o, "pdp_store_events_total", "counter", "Invalidation events applied.");
+		emit(&o, "pdp_store_events_total %" PRIu64 "\n", ss.events);
+		head(&o, "pdp_store_refusals_total", "counter",
+		     "Requests answered by on_store_error.");
+		emit(&o, "pdp_store_refusals_total %" PRIu64 "\n", load(&c->store_refusals));
+		head(&o, "pdp_store_reused_total", "counter",
+		     "Lookups answered by the records the token's last request found, still "
+		     "cached and fresh (no cache lookup).");
+		emit(&o, "pdp_store_reused_total %" PRIu64 "\n", load(&c->store_reused));
+	}
+	head(&o, "pdp_revoked_total", "counter", "Tokens refused as revoked (jti or session).");
+	emit(&o, "pdp_revoked_total %" PRIu64 "\n", load(&c->revoked));
+
+	head(&o, "pdp_policy_reloads_total", "counter", "Policy reloads, by result.");
+	emit(&o, "pdp_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n", load(&p->reloads));
+	emit(&o, "pdp_policy_reloads_total{result=\"failed\"} %" PRIu64 "\n",
+	     load(&p->reload_failures));
+	head(&o, "pdp_reload_refused_total", "counter",
+	     "Reloads after a file change refused because they would drop too much (policies, "
+	     "or the store's revocations and disabled users) until confirmed.");
+	emit(&o, "pdp_reload_refused_total{what=\"policies\"} %" PRIu64 "\n",
+	     load(&p->reload_refused[RELOAD_WHAT_POLICIES]));
+	emit(&o, "pdp_reload_refused_total{what=\"store\"} %" PRIu64 "\n",
+	     load(&p->reload_refused[RELOAD_WHAT_STORE]));
+	set = policy_swap_read_begin(&p->policies, reader);
+	head(&o, "pdp_policy_info", "gauge",
+	     "The policy set serving now (revision: content hash).");
+	emit(&o, "pdp_policy_info{revision=\"%s\"} 1\n", set->revision);
+	head(&o, "pdp_policies", "gauge", "Policies in the set serving now.");
+	emit(&o, "pdp_policies %zu\n", set->n_policies);
+	policy_swap_read_end(&p->policies, reader);
+
+	head(&o, "pdp_decision_log_dropped_total", "counter",
+	     "Decision-log lines dropped because the writer fell behind.");
+	emit(&o, "pdp_decision_log_dropped_total %" PRIu64 "\n",
+	     p->dlog != NULL ? decision_log_dropped(p->dlog) : 0);
+	return o.overflow ? 0 : o.len;
+}
