@@ -18,8 +18,8 @@
 
 #include "bench.h"
 #include "policy/policy_eval.h"
-#include "policy_gen.h"
 #include "policy/policy_load.h"
+#include "policy_gen.h"
 
 #define APPS     1000
 #define GROUPS   200

@@ -19,8 +19,8 @@
 #include <openssl/evp.h>
 
 #include "bench.h"
-#include "service/decide.h"
 #include "keytool.h"
+#include "service/decide.h"
 
 #define TOKENS 4096
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "identity/jwks.h"
 #include "core/log.h"
+#include "identity/jwks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "service/decide.h"
 #include "keytool.h"
+#include "service/decide.h"
 
 /* Fixed so seed tokens minted with it (tests/fuzz/run.sh) verify and reach the claim checks. */
 #define FUZZ_SECRET "fuzz-secret-fuzz-secret-fuzz-secret-fuzz-secret"

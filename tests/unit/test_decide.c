@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "service/decide.h"
 #include "keytool.h"
+#include "service/decide.h"
 #include "testlib.h"
 
 static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";

@@ -1,8 +1,8 @@
 /* test_request.c - request context and token extraction from FastCGI params */
 #include <string.h>
 
-#include "transport/request.h"
 #include "testlib.h"
+#include "transport/request.h"
 
 static void
 parse(struct request *r, const char **env, const char *cookie)

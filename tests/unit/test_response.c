@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport/response.h"
 #include "testlib.h"
+#include "transport/response.h"
 
 /* A browser's request as nginx's params describe it. */
 static const struct response_target browser = {"https", "app.example.com:8443", "app.example.com",

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "identity/cert.h"
-#include "core/clock.h"
 #include "context/record.h"
 #include "context/redis_link.h"
 #include "context/store.h"
+#include "core/clock.h"
+#include "identity/cert.h"
 #include "testlib.h"
 
 /* --- a fake backend: records in a table, every fetch counted ------------------------ */

@@ -6,11 +6,11 @@
 
 #include <openssl/pem.h>
 
-#include "service/config.h"
 #include "identity/jwks.h"
-#include "keytool.h"
-#include "testlib.h"
 #include "identity/token.h"
+#include "keytool.h"
+#include "service/config.h"
+#include "testlib.h"
 
 #define ISS  "https://idp.example.com/"
 #define HISS "https://hmac.example.com/"

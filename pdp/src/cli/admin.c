@@ -11,12 +11,12 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "core/clock.h"
-#include "service/config.h"
 #include "context/record.h"
 #include "context/redis_link.h"
 #include "context/store.h"
+#include "core/clock.h"
 #include "core/yaml_doc.h"
+#include "service/config.h"
 
 /* An admin command waits this long for Redis at least, whatever the request timeout. */
 #define ADMIN_TIMEOUT_MS 3000

@@ -15,18 +15,18 @@
 #include <unistd.h>
 
 #include "cli/admin.h"
+#include "context/store.h"
 #include "core/clock.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "identity/token.h"
+#include "policy/explain.h"
+#include "policy/policy_case.h"
+#include "policy/policy_load.h"
 #include "service/config.h"
 #include "service/decide.h"
 #include "service/decision_log.h"
-#include "policy/explain.h"
 #include "transport/fcgi_server.h"
-#include "core/file.h"
-#include "core/log.h"
-#include "policy/policy_case.h"
-#include "policy/policy_load.h"
-#include "context/store.h"
-#include "identity/token.h"
 
 #ifndef PDP_VERSION
 #define PDP_VERSION "0.1.0"

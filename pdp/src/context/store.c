@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
-#include "core/log.h"
 #include "context/record.h"
 #include "context/redis_link.h"
+#include "core/clock.h"
+#include "core/log.h"
 
 const char *const store_kind_names[STORE_KINDS] = {"device", "user", "jti"};
 

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 #include "core/cache.h"
-#include "service/config.h"
-#include "policy/policy_eval.h"
 #include "core/reload_guard.h"
+#include "policy/policy_eval.h"
+#include "service/config.h"
 
 enum store_kind { STORE_DEVICE, STORE_USER, STORE_JTI, STORE_KINDS };
 extern const char *const store_kind_names[STORE_KINDS]; /* "device", "user", "jti" */

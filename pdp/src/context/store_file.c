@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context/record.h"
+#include "context/store.h"
 #include "core/arena.h"
 #include "core/file.h"
-#include "context/record.h"
 #include "core/reload_guard.h"
-#include "context/store.h"
 #include "core/yaml_doc.h"
 
 /* A context file's records may take this much memory; a bigger one is refused. */

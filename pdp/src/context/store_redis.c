@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cache.h"
-#include "core/clock.h"
-#include "core/log.h"
 #include "context/record.h"
 #include "context/redis_link.h"
 #include "context/store.h"
+#include "core/cache.h"
+#include "core/clock.h"
+#include "core/log.h"
 
 /* Reconnecting waits this long after a failure, doubling up to the maximum. */
 #define BACKOFF_MIN_MS 50

@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #include "core/arena.h"
-#include "policy/policy_eval.h"
 #include "identity/token.h"
+#include "policy/policy_eval.h"
 
 /* One case: a caller, a request, and what the policies should decide. */
 struct policy_case {

@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "identity/token.h"
 #include "policy/policy.h"
 #include "transport/response.h"
-#include "identity/token.h"
 
 /* Named locations a set may hold: a request's matches are one bitmap on the stack. */
 #define EVAL_MAX_LOCATIONS 4096

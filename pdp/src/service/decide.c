@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "identity/cert.h"
 #include "core/clock.h"
-#include "service/decision_log.h"
 #include "core/log.h"
+#include "identity/cert.h"
 #include "policy/policy_eval.h"
 #include "policy/policy_load.h"
+#include "service/decision_log.h"
 
 /* Room for the ids of a token's groups and roles (each list is at most 1024 long). */
 #define SUBJECT_IDS_MAX 2048

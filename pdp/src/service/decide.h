@@ -7,14 +7,14 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "context/store.h"
 #include "core/cache.h"
+#include "identity/token.h"
+#include "policy/policy_swap.h"
 #include "service/config.h"
 #include "service/metrics.h"
-#include "policy/policy_swap.h"
 #include "transport/request.h"
 #include "transport/response.h"
-#include "context/store.h"
-#include "identity/token.h"
 
 /*
  * What one reader (thread) counts, on cache lines of its own: a decision

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "identity/token.h"
 #include "service/decide.h"
 #include "service/decision_log.h"
-#include "identity/token.h"
 
 const int64_t metrics_bucket_ns[METRICS_BUCKETS] = {
     10000,   25000,   50000,    100000,   250000,    500000,

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "transport/fcgi_proto.h"
 #include "core/log.h"
+#include "transport/fcgi_proto.h"
 #include "transport/response.h"
 
 /* A connection's buffer before it needs a larger one: an auth request is about 2 KiB. */

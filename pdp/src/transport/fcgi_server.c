@@ -16,8 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "transport/fcgi_loop.h"
 #include "core/log.h"
+#include "transport/fcgi_loop.h"
 
 /* The kernel silently caps a listen backlog at net.core.somaxconn: say so. */
 static void
