@@ -170,10 +170,10 @@ h_jtis(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key file_keys[] = {
-    {"devices", h_devices},
-    {"users", h_users},
-    {"revoked_jtis", h_jtis},
-    {NULL, NULL},
+    YDOC_KEY_CALL("devices", h_devices),
+    YDOC_KEY_CALL("users", h_users),
+    YDOC_KEY_CALL("revoked_jtis", h_jtis),
+    YDOC_KEY_END,
 };
 
 static int

@@ -414,6 +414,109 @@ ydoc_get_strings(const struct ydoc *d, const yaml_node_t *n, const char ***out, 
 	return 0;
 }
 
+void
+ydoc_format_ms(uint64_t ms, char *buf, size_t size)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ms;
+	} units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms != 0 && ms % units[i].ms == 0) {
+			snprintf(buf, size, "%llu%s", (unsigned long long)(ms / units[i].ms),
+			         units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, size, "%llums", (unsigned long long)ms);
+}
+
+static int
+read_ms(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, uint64_t *out)
+{
+	char lo[32], hi[32];
+
+	if (ydoc_get_duration_ms(p->doc, v, out, p->err, p->errsz) != 0)
+		return -1;
+	if (*out >= k->min && *out <= k->max)
+		return 0;
+	ydoc_format_ms(k->min, lo, sizeof(lo));
+	ydoc_format_ms(k->max, hi, sizeof(hi));
+	return YDOC_ERR(p, v, "%s must be between %s and %s", k->name, lo, hi);
+}
+
+static int
+read_string(struct ydoc_parse *p, yaml_node_t *v, char **dst)
+{
+	const char *s;
+	char *copy;
+
+	if (ydoc_get_string(p->doc, v, &s, p->err, p->errsz) != 0)
+		return -1;
+	if (s[0] == '\0')
+		return YDOC_ERR(p, v, "must not be empty");
+	copy = strdup(s);
+	if (copy == NULL)
+		return YDOC_ERR(p, v, "out of memory");
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int
+read_choice(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, int *dst)
+{
+	const char *const *names = k->arg;
+	int count = 0;
+
+	while (names[count] != NULL)
+		count++;
+	return ydoc_get_choice(p->doc, v, k->name, names, count, dst, p->err, p->errsz);
+}
+
+int
+ydoc_parse_key(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *target)
+{
+	char *field = (char *)target + k->offset;
+	uint64_t n;
+	int rc;
+
+	switch (k->kind) {
+	case YDOC_CALL:
+		return k->fn(p, v, target);
+	case YDOC_STRING:
+		rc = read_string(p, v, (char **)(void *)field);
+		break;
+	case YDOC_BOOL:
+		rc = ydoc_get_bool(p->doc, v, (bool *)(void *)field, p->err, p->errsz);
+		break;
+	case YDOC_UNSIGNED:
+		if ((rc = ydoc_get_uint(p->doc, v, k->min, k->max, &n, p->err, p->errsz)) == 0)
+			*(unsigned *)(void *)field = (unsigned)n;
+		break;
+	case YDOC_SIZE:
+		if ((rc = ydoc_get_uint(p->doc, v, k->min, k->max, &n, p->err, p->errsz)) == 0)
+			*(size_t *)(void *)field = (size_t)n;
+		break;
+	case YDOC_MS:
+		if ((rc = read_ms(p, k, v, &n)) == 0)
+			*(unsigned *)(void *)field = (unsigned)n;
+		break;
+	case YDOC_CHOICE:
+		rc = read_choice(p, k, v, (int *)(void *)field);
+		break;
+	case YDOC_MAP:
+		rc = ydoc_parse_map(p, v, k->arg, field);
+		break;
+	default:
+		return YDOC_ERR(p, v, "internal error: no reader for key \"%s\"", k->name);
+	}
+	if (rc == 0 && k->check != NULL)
+		rc = k->check(p, v, target);
+	return rc;
+}
+
 int
 ydoc_parse_map(struct ydoc_parse *p, yaml_node_t *n, const struct ydoc_key *table, void *target)
 {
@@ -441,7 +544,7 @@ ydoc_parse_map(struct ydoc_parse *p, yaml_node_t *n, const struct ydoc_key *tabl
 			return YDOC_ERR(p, k, "unknown key \"%s\" (expected one of: %s)", name,
 			                known);
 		}
-		if (h->fn(p, v, target) != 0)
+		if (ydoc_parse_key(p, h, v, target) != 0)
 			return -1;
 	}
 	return 0;

@@ -87,19 +87,108 @@ struct ydoc_parse {
 
 #define YDOC_ERR(p, n, ...) ydoc_error((p)->doc, (n), (p)->err, (p)->errsz, __VA_ARGS__)
 
-/* A key of a mapping and the handler that reads its value into target. */
-struct ydoc_key {
-	const char *name;
-	int (*fn)(struct ydoc_parse *p, yaml_node_t *v, void *target);
+/*
+ * How a key's value is read. YDOC_CALL hands the value to the row's fn; the
+ * other kinds read it themselves into the field at the row's offset of the
+ * target, within the row's [min, max]:
+ *   YDOC_STRING    a non-empty string, copied (malloc) into a char *, freeing
+ *                  the one there before
+ *   YDOC_BOOL      true or false into a bool
+ *   YDOC_UNSIGNED  a whole number into an unsigned
+ *   YDOC_SIZE      a whole number into a size_t
+ *   YDOC_MS        a duration (see ydoc_get_duration_ms) into an unsigned of
+ *                  milliseconds; min and max are milliseconds too
+ *   YDOC_CHOICE    one of the NULL-ended names at arg, its index into an int
+ *                  (or an enum whose values follow the names' order)
+ *   YDOC_MAP       a mapping read by the key table at arg into the struct at
+ *                  offset
+ */
+enum ydoc_kind {
+	YDOC_CALL,
+	YDOC_STRING,
+	YDOC_BOOL,
+	YDOC_UNSIGNED,
+	YDOC_SIZE,
+	YDOC_MS,
+	YDOC_CHOICE,
+	YDOC_MAP,
 };
 
 /*
- * Runs the handler of each key of mapping n, from table (ended by a NULL
- * name). A key with no handler is an error that lists the known keys, so a
- * typo is never silently ignored. Returns 0, or -1 with the error in p.
+ * One key of a mapping, as nginx's ngx_command_t describes a directive: its
+ * name, how its value is read and where it goes. check, when set, runs after
+ * a typed read with the same target (e.g. to refuse a string's characters).
+ * Write rows with the YDOC_KEY_* macros; a table ends with YDOC_KEY_END.
+ */
+struct ydoc_key {
+	const char *name;
+	int (*fn)(struct ydoc_parse *p, yaml_node_t *v, void *target);
+	enum ydoc_kind kind;
+	size_t offset;
+	uint64_t min, max;
+	const void *arg;
+	int (*check)(struct ydoc_parse *p, yaml_node_t *v, void *target);
+};
+
+/* offsetof(type, field), refused at compile time unless field is a ctype. */
+#define YDOC_FIELD(type, field, ctype)                                                             \
+	(offsetof(type, field) +                                                                   \
+	 0 * sizeof(char[sizeof(((type *)0)->field) == sizeof(ctype) ? 1 : -1]))
+
+#define YDOC_KEY_CALL(n, f)                                                                        \
+	{                                                                                          \
+		.name = (n), .fn = (f), .kind = YDOC_CALL                                          \
+	}
+#define YDOC_KEY_STRING(n, type, field)                                                            \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_STRING, .offset = YDOC_FIELD(type, field, char *)        \
+	}
+#define YDOC_KEY_BOOL(n, type, field)                                                              \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_BOOL, .offset = YDOC_FIELD(type, field, bool)            \
+	}
+#define YDOC_KEY_UNSIGNED(n, type, field, lo, hi)                                                  \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_UNSIGNED, .offset = YDOC_FIELD(type, field, unsigned),   \
+		.min = (lo), .max = (hi)                                                           \
+	}
+#define YDOC_KEY_SIZE(n, type, field, lo, hi)                                                      \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_SIZE, .offset = YDOC_FIELD(type, field, size_t),         \
+		.min = (lo), .max = (hi)                                                           \
+	}
+#define YDOC_KEY_MS(n, type, field, lo, hi)                                                        \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_MS, .offset = YDOC_FIELD(type, field, unsigned),         \
+		.min = (lo), .max = (hi)                                                           \
+	}
+#define YDOC_KEY_CHOICE(n, type, field, names)                                                     \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_CHOICE, .offset = YDOC_FIELD(type, field, int),          \
+		.arg = (names)                                                                     \
+	}
+#define YDOC_KEY_MAP(n, type, field, table)                                                        \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_MAP, .offset = offsetof(type, field), .arg = (table)     \
+	}
+#define YDOC_KEY_END                                                                               \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
+
+/*
+ * Reads each key of mapping n by its row of table into target. A key with
+ * no row is an error that lists the known keys, so a typo is never silently
+ * ignored. Returns 0, or -1 with the error in p.
  */
 int ydoc_parse_map(struct ydoc_parse *p, yaml_node_t *n, const struct ydoc_key *table,
                    void *target);
+
+/* Reads one value as row k describes it; what ydoc_parse_map does per key. */
+int ydoc_parse_key(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *target);
+
+/* A duration in ms written the way a config file would ("250ms", "60s", "5m"). */
+void ydoc_format_ms(uint64_t ms, char *buf, size_t size);
 
 /* Pairs of a mapping, for iteration; NULL/0 when n is not a mapping. */
 #define YDOC_MAP_FOREACH(d, n, k, v)                                                               \

@@ -122,10 +122,10 @@ req_client(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key request_keys[] = {
-    {"method", req_method},   {"host", req_host},
-    {"uri", req_uri},         {"ip", req_ip},
-    {"country", req_country}, {"user_agent", req_user_agent},
-    {"client", req_client},   {NULL, NULL},
+    YDOC_KEY_CALL("method", req_method),   YDOC_KEY_CALL("host", req_host),
+    YDOC_KEY_CALL("uri", req_uri),         YDOC_KEY_CALL("ip", req_ip),
+    YDOC_KEY_CALL("country", req_country), YDOC_KEY_CALL("user_agent", req_user_agent),
+    YDOC_KEY_CALL("client", req_client),   YDOC_KEY_END,
 };
 
 /* --- claims ----------------------------------------------------------------- */
@@ -159,11 +159,19 @@ SUBJ_STR(claim_client, client_id)
 SUBJ_STR(claim_jti, jti)
 
 static const struct ydoc_key claim_keys[] = {
-    {"sub", claim_sub},    {"groups", claim_groups},     {"roles", claim_roles},
-    {"amr", claim_amr},    {"acr", claim_acr},           {"auth_time", claim_auth_time},
-    {"iat", claim_iat},    {"deviceid", claim_deviceid}, {"signin_risk", claim_risk},
-    {"azp", claim_client}, {"client_id", claim_client},  {"jti", claim_jti},
-    {NULL, NULL},
+    YDOC_KEY_CALL("sub", claim_sub),
+    YDOC_KEY_CALL("groups", claim_groups),
+    YDOC_KEY_CALL("roles", claim_roles),
+    YDOC_KEY_CALL("amr", claim_amr),
+    YDOC_KEY_CALL("acr", claim_acr),
+    YDOC_KEY_CALL("auth_time", claim_auth_time),
+    YDOC_KEY_CALL("iat", claim_iat),
+    YDOC_KEY_CALL("deviceid", claim_deviceid),
+    YDOC_KEY_CALL("signin_risk", claim_risk),
+    YDOC_KEY_CALL("azp", claim_client),
+    YDOC_KEY_CALL("client_id", claim_client),
+    YDOC_KEY_CALL("jti", claim_jti),
+    YDOC_KEY_END,
 };
 
 /* --- device and user records ------------------------------------------------------- */
@@ -242,14 +250,14 @@ case_expect_policies(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key case_keys[] = {
-    {"name", case_name},
-    {"request", case_request},
-    {"claims", case_claims},
-    {"device", case_device},
-    {"user", case_user},
-    {"expect", case_expect},
-    {"expect_policies", case_expect_policies},
-    {NULL, NULL},
+    YDOC_KEY_CALL("name", case_name),
+    YDOC_KEY_CALL("request", case_request),
+    YDOC_KEY_CALL("claims", case_claims),
+    YDOC_KEY_CALL("device", case_device),
+    YDOC_KEY_CALL("user", case_user),
+    YDOC_KEY_CALL("expect", case_expect),
+    YDOC_KEY_CALL("expect_policies", case_expect_policies),
+    YDOC_KEY_END,
 };
 
 static int

@@ -541,7 +541,8 @@ methods_except(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return method_list(p, v, t);
 }
 
-static const struct ydoc_key methods_keys[] = {{"except", methods_except}, {NULL, NULL}};
+static const struct ydoc_key methods_keys[] = {YDOC_KEY_CALL("except", methods_except),
+                                               YDOC_KEY_END};
 
 /* methods: [GET, HEAD] (these), or methods: { except: [GET, HEAD, OPTIONS] } (all others). */
 static int
@@ -567,9 +568,13 @@ app_case_insensitive(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key app_keys[] = {
-    {"id", app_id},       {"name", app_name},       {"hosts", app_hosts},
-    {"paths", app_paths}, {"methods", app_methods}, {"case_insensitive", app_case_insensitive},
-    {NULL, NULL},
+    YDOC_KEY_CALL("id", app_id),
+    YDOC_KEY_CALL("name", app_name),
+    YDOC_KEY_CALL("hosts", app_hosts),
+    YDOC_KEY_CALL("paths", app_paths),
+    YDOC_KEY_CALL("methods", app_methods),
+    YDOC_KEY_CALL("case_insensitive", app_case_insensitive),
+    YDOC_KEY_END,
 };
 
 /*
@@ -696,9 +701,9 @@ loc_trusted(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key location_keys[] = {
-    {"id", loc_id},           {"name", app_name},
-    {"ranges", loc_ranges},   {"countries", loc_countries},
-    {"trusted", loc_trusted}, {NULL, NULL},
+    YDOC_KEY_CALL("id", loc_id),           YDOC_KEY_CALL("name", app_name),
+    YDOC_KEY_CALL("ranges", loc_ranges),   YDOC_KEY_CALL("countries", loc_countries),
+    YDOC_KEY_CALL("trusted", loc_trusted), YDOC_KEY_END,
 };
 
 static int
@@ -793,8 +798,11 @@ str_acr(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key strength_keys[] = {
-    {"id", str_id},   {"name", app_name}, {"combinations", str_combinations},
-    {"acr", str_acr}, {NULL, NULL},
+    YDOC_KEY_CALL("id", str_id),
+    YDOC_KEY_CALL("name", app_name),
+    YDOC_KEY_CALL("combinations", str_combinations),
+    YDOC_KEY_CALL("acr", str_acr),
+    YDOC_KEY_END,
 };
 
 static int
@@ -855,10 +863,10 @@ users_roles(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key userset_keys[] = {
-    {"users", users_users},
-    {"groups", users_groups},
-    {"roles", users_roles},
-    {NULL, NULL},
+    YDOC_KEY_CALL("users", users_users),
+    YDOC_KEY_CALL("groups", users_groups),
+    YDOC_KEY_CALL("roles", users_roles),
+    YDOC_KEY_END,
 };
 
 static int
@@ -894,9 +902,9 @@ pusers_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key pusers_keys[] = {
-    {"include", pusers_include},
-    {"exclude", pusers_exclude},
-    {NULL, NULL},
+    YDOC_KEY_CALL("include", pusers_include),
+    YDOC_KEY_CALL("exclude", pusers_exclude),
+    YDOC_KEY_END,
 };
 
 static int
@@ -922,9 +930,9 @@ papps_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key papps_keys[] = {
-    {"include", papps_include},
-    {"exclude", papps_exclude},
-    {NULL, NULL},
+    YDOC_KEY_CALL("include", papps_include),
+    YDOC_KEY_CALL("exclude", papps_exclude),
+    YDOC_KEY_END,
 };
 
 static int
@@ -953,9 +961,9 @@ cloc_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key cloc_keys[] = {
-    {"include", cloc_include},
-    {"exclude", cloc_exclude},
-    {NULL, NULL},
+    YDOC_KEY_CALL("include", cloc_include),
+    YDOC_KEY_CALL("exclude", cloc_exclude),
+    YDOC_KEY_END,
 };
 
 /* Platform lists accept "any" for every platform. */
@@ -999,9 +1007,9 @@ cplat_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key cplat_keys[] = {
-    {"include", cplat_include},
-    {"exclude", cplat_exclude},
-    {NULL, NULL},
+    YDOC_KEY_CALL("include", cplat_include),
+    YDOC_KEY_CALL("exclude", cplat_exclude),
+    YDOC_KEY_END,
 };
 
 static int
@@ -1127,11 +1135,11 @@ rule_prefix(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key rule_keys[] = {
-    {"attribute", rule_attribute},
-    {"equals", rule_equals},
-    {"in", rule_in},
-    {"prefix", rule_prefix},
-    {NULL, NULL},
+    YDOC_KEY_CALL("attribute", rule_attribute),
+    YDOC_KEY_CALL("equals", rule_equals),
+    YDOC_KEY_CALL("in", rule_in),
+    YDOC_KEY_CALL("prefix", rule_prefix),
+    YDOC_KEY_END,
 };
 
 static int
@@ -1162,10 +1170,10 @@ filter_rules(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key filter_keys[] = {
-    {"mode", filter_mode},
-    {"match", filter_match},
-    {"rules", filter_rules},
-    {NULL, NULL},
+    YDOC_KEY_CALL("mode", filter_mode),
+    YDOC_KEY_CALL("match", filter_match),
+    YDOC_KEY_CALL("rules", filter_rules),
+    YDOC_KEY_END,
 };
 
 static int
@@ -1192,13 +1200,13 @@ cond_device_filter(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key cond_keys[] = {
-    {"user_risk", cond_user_risk},
-    {"sign_in_risk", cond_sign_in_risk},
-    {"locations", cond_locations},
-    {"device_platforms", cond_platforms},
-    {"client_apps", cond_client_apps},
-    {"device_filter", cond_device_filter},
-    {NULL, NULL},
+    YDOC_KEY_CALL("user_risk", cond_user_risk),
+    YDOC_KEY_CALL("sign_in_risk", cond_sign_in_risk),
+    YDOC_KEY_CALL("locations", cond_locations),
+    YDOC_KEY_CALL("device_platforms", cond_platforms),
+    YDOC_KEY_CALL("client_apps", cond_client_apps),
+    YDOC_KEY_CALL("device_filter", cond_device_filter),
+    YDOC_KEY_END,
 };
 
 static int
@@ -1296,9 +1304,9 @@ grant_controls(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key grant_keys[] = {
-    {"require", grant_require},
-    {"controls", grant_controls},
-    {NULL, NULL},
+    YDOC_KEY_CALL("require", grant_require),
+    YDOC_KEY_CALL("controls", grant_controls),
+    YDOC_KEY_END,
 };
 
 static int
@@ -1402,8 +1410,8 @@ sess_frequency(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key session_keys[] = {
-    {"sign_in_frequency", sess_frequency},
-    {NULL, NULL},
+    YDOC_KEY_CALL("sign_in_frequency", sess_frequency),
+    YDOC_KEY_END,
 };
 
 static int
@@ -1413,9 +1421,15 @@ pol_session(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key policy_keys[] = {
-    {"id", pol_id},       {"name", pol_name},       {"state", pol_state},
-    {"users", pol_users}, {"apps", pol_apps},       {"conditions", pol_conditions},
-    {"grant", pol_grant}, {"session", pol_session}, {NULL, NULL},
+    YDOC_KEY_CALL("id", pol_id),
+    YDOC_KEY_CALL("name", pol_name),
+    YDOC_KEY_CALL("state", pol_state),
+    YDOC_KEY_CALL("users", pol_users),
+    YDOC_KEY_CALL("apps", pol_apps),
+    YDOC_KEY_CALL("conditions", pol_conditions),
+    YDOC_KEY_CALL("grant", pol_grant),
+    YDOC_KEY_CALL("session", pol_session),
+    YDOC_KEY_END,
 };
 
 static bool

@@ -245,10 +245,10 @@ h_token_cache_entries(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key token_keys[] = {
-    {"cookie", h_token_cookie},
-    {"max_bytes", h_token_max_bytes},
-    {"cache_entries", h_token_cache_entries},
-    {NULL, NULL},
+    YDOC_KEY_CALL("cookie", h_token_cookie),
+    YDOC_KEY_CALL("max_bytes", h_token_max_bytes),
+    YDOC_KEY_CALL("cache_entries", h_token_cache_entries),
+    YDOC_KEY_END,
 };
 
 static int
@@ -294,12 +294,12 @@ h_claim_sign_in_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key claim_keys[] = {
-    {"user", h_claim_user},
-    {"groups", h_claim_groups},
-    {"roles", h_claim_roles},
-    {"device_id", h_claim_device_id},
-    {"sign_in_risk", h_claim_sign_in_risk},
-    {NULL, NULL},
+    YDOC_KEY_CALL("user", h_claim_user),
+    YDOC_KEY_CALL("groups", h_claim_groups),
+    YDOC_KEY_CALL("roles", h_claim_roles),
+    YDOC_KEY_CALL("device_id", h_claim_device_id),
+    YDOC_KEY_CALL("sign_in_risk", h_claim_sign_in_risk),
+    YDOC_KEY_END,
 };
 
 static int
@@ -400,10 +400,14 @@ h_iss_claims(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key issuer_keys[] = {
-    {"issuer", h_iss_issuer},         {"audiences", h_iss_audiences},
-    {"jwks_file", h_iss_jwks_file},   {"hmac_secret_file", h_iss_hmac_secret_file},
-    {"algorithms", h_iss_algorithms}, {"leeway", h_iss_leeway},
-    {"claims", h_iss_claims},         {NULL, NULL},
+    YDOC_KEY_CALL("issuer", h_iss_issuer),
+    YDOC_KEY_CALL("audiences", h_iss_audiences),
+    YDOC_KEY_CALL("jwks_file", h_iss_jwks_file),
+    YDOC_KEY_CALL("hmac_secret_file", h_iss_hmac_secret_file),
+    YDOC_KEY_CALL("algorithms", h_iss_algorithms),
+    YDOC_KEY_CALL("leeway", h_iss_leeway),
+    YDOC_KEY_CALL("claims", h_iss_claims),
+    YDOC_KEY_END,
 };
 
 static int
@@ -668,24 +672,24 @@ h_store_on_error(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key store_keys[] = {
-    {"type", h_store_type},
-    {"address", h_store_address},
-    {"path", h_store_path},
-    {"prefix", h_store_prefix},
-    {"timeout", h_store_timeout},
-    {"stale_max", h_store_stale_max},
-    {"on_store_error", h_store_on_error},
-    {"username", h_store_username},
-    {"password_file", h_store_password_file},
-    {"database", h_store_database},
-    {"ttl", h_store_ttl},
-    {"negative_ttl", h_store_negative_ttl},
-    {"device_max_age", h_store_device_max_age},
-    {"cache_entries", h_store_cache_entries},
-    {"heartbeat", h_store_heartbeat},
-    {"heartbeat_timeout", h_store_heartbeat_timeout},
-    {"replica_max_lag", h_store_replica_max_lag},
-    {NULL, NULL},
+    YDOC_KEY_CALL("type", h_store_type),
+    YDOC_KEY_CALL("address", h_store_address),
+    YDOC_KEY_CALL("path", h_store_path),
+    YDOC_KEY_CALL("prefix", h_store_prefix),
+    YDOC_KEY_CALL("timeout", h_store_timeout),
+    YDOC_KEY_CALL("stale_max", h_store_stale_max),
+    YDOC_KEY_CALL("on_store_error", h_store_on_error),
+    YDOC_KEY_CALL("username", h_store_username),
+    YDOC_KEY_CALL("password_file", h_store_password_file),
+    YDOC_KEY_CALL("database", h_store_database),
+    YDOC_KEY_CALL("ttl", h_store_ttl),
+    YDOC_KEY_CALL("negative_ttl", h_store_negative_ttl),
+    YDOC_KEY_CALL("device_max_age", h_store_device_max_age),
+    YDOC_KEY_CALL("cache_entries", h_store_cache_entries),
+    YDOC_KEY_CALL("heartbeat", h_store_heartbeat),
+    YDOC_KEY_CALL("heartbeat_timeout", h_store_heartbeat_timeout),
+    YDOC_KEY_CALL("replica_max_lag", h_store_replica_max_lag),
+    YDOC_KEY_END,
 };
 
 static int
@@ -745,9 +749,9 @@ h_reload_max_drop(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key reload_keys[] = {
-    {"settle", h_reload_settle},
-    {"max_drop", h_reload_max_drop},
-    {NULL, NULL},
+    YDOC_KEY_CALL("settle", h_reload_settle),
+    YDOC_KEY_CALL("max_drop", h_reload_max_drop),
+    YDOC_KEY_END,
 };
 
 static int
@@ -763,22 +767,22 @@ h_pid_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key top_keys[] = {
-    {"listen", h_listen},
-    {"threads", h_threads},
-    {"backlog", h_backlog},
-    {"transport", h_transport},
-    {"read_timeout", h_read_timeout},
-    {"policies", h_policies},
-    {"default_decision", h_default_decision},
-    {"realm", h_realm},
-    {"token", h_token},
-    {"issuers", h_issuers},
-    {"store", h_store},
-    {"decision_log", h_decision_log},
-    {"log_level", h_log_level},
-    {"reload", h_reload},
-    {"pid_file", h_pid_file},
-    {NULL, NULL},
+    YDOC_KEY_CALL("listen", h_listen),
+    YDOC_KEY_CALL("threads", h_threads),
+    YDOC_KEY_CALL("backlog", h_backlog),
+    YDOC_KEY_CALL("transport", h_transport),
+    YDOC_KEY_CALL("read_timeout", h_read_timeout),
+    YDOC_KEY_CALL("policies", h_policies),
+    YDOC_KEY_CALL("default_decision", h_default_decision),
+    YDOC_KEY_CALL("realm", h_realm),
+    YDOC_KEY_CALL("token", h_token),
+    YDOC_KEY_CALL("issuers", h_issuers),
+    YDOC_KEY_CALL("store", h_store),
+    YDOC_KEY_CALL("decision_log", h_decision_log),
+    YDOC_KEY_CALL("log_level", h_log_level),
+    YDOC_KEY_CALL("reload", h_reload),
+    YDOC_KEY_CALL("pid_file", h_pid_file),
+    YDOC_KEY_END,
 };
 
 /* Table-driven defaults: every key has a safe value before the file is read. */
