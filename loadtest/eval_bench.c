@@ -105,7 +105,7 @@ prepare(struct run *r)
 		in->uri = "/orders/42";
 		in->ip = ips[i % 4];
 		in->country = countries[i % 4];
-		in->client = EVAL_CLIENT_API;
+		in->client = CLIENT_API;
 		in->now = NOW;
 		in->default_allow = true;
 	}

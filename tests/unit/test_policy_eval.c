@@ -52,7 +52,7 @@ struct req {
 	const char *user, *method, *host, *uri, *ip, *country, *ua, *acr, *client_id, *risk;
 	const char *groups[4], *roles[4], *amr[4];
 	int64_t auth_time;
-	enum eval_client client;
+	enum client_app client;
 	const struct device_record *device;
 	const struct user_record *user_rec;
 	bool default_deny;
@@ -68,7 +68,7 @@ req(void)
 	                    .ip = "203.0.113.7",
 	                    .country = "DE",
 	                    .auth_time = NOW - 60,
-	                    .client = EVAL_CLIENT_API};
+	                    .client = CLIENT_API};
 }
 
 static size_t
@@ -466,9 +466,9 @@ platforms_clients_and_device_filter(void **state)
 	q.ua = NULL;
 	q.host = "admin.example.com";
 	assert_int_equal(decide(&q), DECISION_ALLOW);
-	q.client = EVAL_CLIENT_BROWSER;
+	q.client = CLIENT_BROWSER;
 	assert_int_equal(decide(&q), DECISION_DENY);
-	q.client = EVAL_CLIENT_API;
+	q.client = CLIENT_API;
 	q.host = "api.example.com";
 	assert_int_equal(decide(&q), DECISION_ALLOW); /* unknown device matches no rule */
 	q.device = &mac;

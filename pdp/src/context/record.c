@@ -81,13 +81,13 @@ record_device_set(struct device_record *d, const char *name, const char *value, 
 			return RECORD_SET_OK;
 		*why = "managed must be 0 or 1 (true or false)";
 	} else if (strcmp(name, "trust") == 0) {
-		if (parse_name(value, len, eval_trust_names, DEVICE_TRUST_COUNT, &k)) {
+		if (parse_name(value, len, device_trust_names, DEVICE_TRUST_COUNT, &k)) {
 			d->trust = (enum device_trust)k;
 			return RECORD_SET_OK;
 		}
 		*why = "trust must be one of none, registered, joined, hybrid";
 	} else if (strcmp(name, "platform") == 0) {
-		if (parse_name(value, len, policy_platform_names, PLATFORM_COUNT, &k)) {
+		if (parse_name(value, len, platform_names, PLATFORM_COUNT, &k)) {
 			d->platform = k;
 			return RECORD_SET_OK;
 		}
@@ -121,7 +121,7 @@ record_user_set(struct user_record *u, const char *name, const char *value, size
 	int k;
 
 	if (strcmp(name, "risk") == 0) {
-		if (parse_name(value, len, policy_risk_names, RISK_COUNT, &k)) {
+		if (parse_name(value, len, risk_level_names, RISK_COUNT, &k)) {
 			u->risk = (enum risk_level)k;
 			return RECORD_SET_OK;
 		}

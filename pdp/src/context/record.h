@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
+#include "core/types.h"
 #include "core/yaml_doc.h"
-#include "policy/policy_eval.h"
 
 enum record_set {
 	RECORD_SET_OK,

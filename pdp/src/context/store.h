@@ -10,7 +10,7 @@
 
 #include "core/cache.h"
 #include "core/reload_guard.h"
-#include "policy/policy_eval.h"
+#include "core/types.h"
 #include "service/config.h"
 
 enum store_kind { STORE_DEVICE, STORE_USER, STORE_JTI, STORE_KINDS };

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/types.h"
 #include "service/config.h"
 
 enum token_err {
@@ -26,34 +27,6 @@ enum token_err {
 
 /* A short reason fit for RFC 6750 error_description (no token data in it). */
 const char *token_strerror(enum token_err err);
-
-/* A string list claim (groups, roles, amr). */
-struct strlist {
-	const char **items;
-	size_t n;
-};
-
-/*
- * Who is calling, as the verified token says. Built in one allocation and
- * immutable afterwards, so it can be shared between threads through the
- * token cache. Absent optional claims are NULL / empty / 0.
- */
-struct subject {
-	const char *issuer;
-	const char *user;
-	struct strlist groups;
-	struct strlist roles;
-	struct strlist amr;
-	const char *acr;
-	const char *device_id;
-	const char *sign_in_risk;
-	const char *client_id; /* azp, else client_id */
-	const char *jti;
-	int64_t auth_time;
-	int64_t iat;
-	int64_t exp;
-	int64_t valid_until; /* exp plus the issuer's leeway: when a cached entry dies */
-};
 
 /*
  * Whether s (len bytes of UTF-8) may name an identity (user, group, role,

@@ -61,7 +61,7 @@ explain_text(FILE *f, const struct policy_set *set, const struct eval_input *in,
 	fprintf(f, "%srequest: %s %s%s from %s, country %s, %s client\n", indent,
 	        in->method ? in->method : "?", in->host ? in->host : "?", in->uri ? in->uri : "?",
 	        in->ip ? in->ip : "(no address)", in->country ? in->country : "unknown",
-	        in->client == EVAL_CLIENT_BROWSER ? "browser" : "api");
+	        in->client == CLIENT_BROWSER ? "browser" : "api");
 	fprintf(f, "%ssubject: %s groups ", indent, s->user);
 	print_list(f, &s->groups);
 	fprintf(f, " roles ");
@@ -76,13 +76,13 @@ explain_text(FILE *f, const struct policy_set *set, const struct eval_input *in,
 	if (in->device != NULL)
 		fprintf(f, "%sdevice: %s compliant=%s trust=%s platform=%s\n", indent,
 		        in->device->id ? in->device->id : "?", in->device->compliant ? "yes" : "no",
-		        eval_trust_names[in->device->trust],
-		        in->device->platform >= 0 ? policy_platform_names[in->device->platform]
+		        device_trust_names[in->device->trust],
+		        in->device->platform >= 0 ? platform_names[in->device->platform]
 		                                  : "unknown");
 	else
 		fprintf(f, "%sdevice: unknown (never compliant)\n", indent);
 	fprintf(f, "%suser risk: %s\n", indent,
-	        in->user != NULL ? policy_risk_names[in->user->risk] : "none (no record)");
+	        in->user != NULL ? risk_level_names[in->user->risk] : "none (no record)");
 	fprintf(f, "%sapp: %s\n", indent, app_name(set, app));
 	fprintf(f, "%spolicies (revision %s):\n", indent, set->revision);
 	for (size_t p = 0; p < set->n_policies; p++) {

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/netaddr.h"
+#include "core/types.h"
 
 /* An interned name (user, group, role, amr value, client id) that no policy uses. */
 #define POLICY_NO_ID UINT32_MAX
@@ -15,23 +16,6 @@
 #define POLICY_MAX_AMR 64
 
 enum policy_state { POLICY_ENABLED, POLICY_REPORT_ONLY, POLICY_DISABLED };
-
-enum risk_level { RISK_NONE, RISK_LOW, RISK_MEDIUM, RISK_HIGH, RISK_COUNT };
-#define RISK_BIT(r) (1u << (r))
-
-enum platform {
-	PLATFORM_ANDROID,
-	PLATFORM_IOS,
-	PLATFORM_WINDOWS,
-	PLATFORM_MACOS,
-	PLATFORM_LINUX,
-	PLATFORM_COUNT
-};
-#define PLATFORM_BIT(p)   (1u << (p))
-#define PLATFORM_ALL_MASK ((1u << PLATFORM_COUNT) - 1)
-
-enum client_app { CLIENT_BROWSER, CLIENT_API };
-#define CLIENT_BIT(c) (1u << (c))
 
 /* The well-known HTTP methods, as bits; an app names any other method token by its name. */
 enum http_method {
@@ -48,8 +32,6 @@ enum http_method {
 
 /* Returns the enum value named name in names[0..count), or -1. */
 int policy_name_lookup(const char *const *names, int count, const char *name);
-extern const char *const policy_risk_names[RISK_COUNT];
-extern const char *const policy_platform_names[PLATFORM_COUNT];
 extern const char *const policy_method_names[METHOD_COUNT];
 
 /*

@@ -117,7 +117,7 @@ req_client(struct ydoc_parse *p, yaml_node_t *v, void *t)
 
 	if (get_enum(p, v, names, 2, "client", &k) != 0)
 		return -1;
-	((struct policy_case *)t)->client = (enum eval_client)k;
+	((struct policy_case *)t)->client = (enum client_app)k;
 	return 0;
 }
 
@@ -270,7 +270,7 @@ parse_case(struct case_parse *cp, yaml_node_t *n, struct policy_case *c)
 	memset(c, 0, sizeof(*c));
 	c->method = "GET";
 	c->uri = "/";
-	c->client = EVAL_CLIENT_API;
+	c->client = CLIENT_API;
 	record_device_init(&c->device);
 	c->subject.iat = cp->now;
 	snprintf(where, sizeof(where), "%s:%zu:%zu", ydoc_name(cp->p.doc), n->start_mark.line + 1,

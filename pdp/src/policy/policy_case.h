@@ -20,7 +20,7 @@ struct policy_case {
 	struct user_record user;
 	bool has_user;
 	const char *method, *host, *uri, *ip, *country, *user_agent;
-	enum eval_client client;
+	enum client_app client;
 	enum decision expect;
 	const char **expect_policies; /* enforced policies that applied, any order */
 	size_t n_expect_policies;

@@ -12,8 +12,6 @@
 #define EVAL_MAX_PATH 4096
 #define EVAL_MAX_HOST 256
 
-const char *const eval_trust_names[DEVICE_TRUST_COUNT] = {"none", "registered", "joined", "hybrid"};
-
 static const char *const why_texts[] = {
     [EVAL_APPLIES] = "applies",
     [EVAL_DISABLED] = "disabled",
@@ -320,7 +318,7 @@ risk_of(const char *name)
 
 	if (name == NULL)
 		return RISK_NONE;
-	r = policy_name_lookup(policy_risk_names, RISK_COUNT, name);
+	r = policy_name_lookup(risk_level_names, RISK_COUNT, name);
 	return r >= 0 ? (enum risk_level)r : RISK_HIGH;
 }
 
@@ -470,10 +468,11 @@ device_attr(const struct device_record *d, enum device_attr a)
 	case DEVICE_ATTR_MANAGED:
 		return d->managed ? "true" : "false";
 	case DEVICE_ATTR_TRUST:
-		return (unsigned)d->trust < DEVICE_TRUST_COUNT ? eval_trust_names[d->trust] : NULL;
+		return (unsigned)d->trust < DEVICE_TRUST_COUNT ? device_trust_names[d->trust]
+		                                               : NULL;
 	case DEVICE_ATTR_PLATFORM:
 		return d->platform >= 0 && d->platform < PLATFORM_COUNT
-		           ? policy_platform_names[d->platform]
+		           ? platform_names[d->platform]
 		           : NULL;
 	case DEVICE_ATTR_OS_VERSION:
 		return d->os_version;

@@ -6,41 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "identity/token.h"
+#include "core/types.h"
 #include "policy/policy.h"
-#include "transport/response.h"
 
 /* Named locations a set may hold: a request's matches are one bitmap on the stack. */
 #define EVAL_MAX_LOCATIONS 4096
 /* Policies listed in a result (applied, report-only); more are counted, not listed. */
 #define EVAL_MAX_LISTED 32
-
-enum device_trust {
-	DEVICE_TRUST_NONE,
-	DEVICE_TRUST_REGISTERED,
-	DEVICE_TRUST_JOINED,
-	DEVICE_TRUST_HYBRID,
-	DEVICE_TRUST_COUNT
-};
-extern const char *const eval_trust_names[DEVICE_TRUST_COUNT];
-
-/* What the context store knows of a device (NULL in an input: unknown device). */
-struct device_record {
-	const char *id;
-	bool compliant;
-	bool managed;
-	enum device_trust trust;
-	int platform; /* enum platform, or -1 when unknown */
-	const char *os_version;
-	int64_t updated;
-};
-
-/* What the context store knows of a user (NULL in an input: no record). */
-struct user_record {
-	enum risk_level risk;
-	bool disabled;
-	int64_t revoked_before;
-};
 
 /*
  * A subject as ids of one policy set: only the names some policy uses, so
@@ -64,8 +36,6 @@ struct subject_ids {
 void eval_subject_ids(const struct policy_set *set, const struct subject *s, uint32_t *buf,
                       size_t bufn, struct subject_ids *out);
 
-enum eval_client { EVAL_CLIENT_BROWSER = 0, EVAL_CLIENT_API = 1 };
-
 struct eval_input {
 	const struct subject *subject;
 	const struct subject_ids *ids;
@@ -75,7 +45,7 @@ struct eval_input {
 	const char *ip;      /* NULL or unparsable: matches no range */
 	const char *country; /* ISO 3166 alpha-2, NULL: unknown */
 	const char *user_agent;
-	enum eval_client client;
+	enum client_app client;
 	const struct device_record *device;
 	const struct user_record *user;
 	int64_t now;

@@ -21,9 +21,6 @@
 #define POLICY_MAX_FILES      4096
 #define POLICY_ID_MAX         128
 
-const char *const policy_risk_names[RISK_COUNT] = {"none", "low", "medium", "high"};
-const char *const policy_platform_names[PLATFORM_COUNT] = {"android", "ios", "windows", "macos",
-                                                           "linux"};
 const char *const policy_method_names[METHOD_COUNT] = {"GET",   "HEAD",   "POST",   "PUT",
                                                        "PATCH", "DELETE", "OPTIONS"};
 const char *const policy_device_attr_names[DEVICE_ATTR_COUNT] = {
@@ -989,7 +986,7 @@ platform_mask(struct loader *l, yaml_node_t *v, unsigned *out, const char *what)
 			}
 		}
 	}
-	return get_mask(l, v, policy_platform_names, PLATFORM_COUNT, what, out);
+	return get_mask(l, v, platform_names, PLATFORM_COUNT, what, out);
 }
 
 static int
@@ -1015,14 +1012,14 @@ static const struct ydoc_key cplat_keys[] = {
 static int
 cond_user_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return get_mask(L(p), v, policy_risk_names, RISK_COUNT, "risk level",
+	return get_mask(L(p), v, risk_level_names, RISK_COUNT, "risk level",
 	                &((struct pol_conditions *)t)->user_risk);
 }
 
 static int
 cond_sign_in_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return get_mask(L(p), v, policy_risk_names, RISK_COUNT, "risk level",
+	return get_mask(L(p), v, risk_level_names, RISK_COUNT, "risk level",
 	                &((struct pol_conditions *)t)->sign_in_risk);
 }
 

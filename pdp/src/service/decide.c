@@ -547,8 +547,7 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	    .ip = r->remote_addr,
 	    .country = r->country,
 	    .user_agent = r->user_agent,
-	    .client =
-	        r->token_source == TOKEN_SOURCE_COOKIE ? EVAL_CLIENT_BROWSER : EVAL_CLIENT_API,
+	    .client = r->token_source == TOKEN_SOURCE_COOKIE ? CLIENT_BROWSER : CLIENT_API,
 	    .device = NULL, /* the context store fills these */
 	    .user = NULL,
 	    .now = (int64_t)now,

@@ -5,19 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const decision_names[] = {
-    [DECISION_ALLOW] = "allow",     [DECISION_DENY] = "deny",
-    [DECISION_STEP_UP] = "step-up", [DECISION_UNAUTHENTICATED] = "unauthenticated",
-    [DECISION_ERROR] = "error",
-};
-
-const char *
-decision_name(enum decision d)
-{
-	return (unsigned)d < sizeof(decision_names) / sizeof(decision_names[0]) ? decision_names[d]
-	                                                                        : "error";
-}
-
 static void
 put(struct response *rs, const char *s, size_t n)
 {

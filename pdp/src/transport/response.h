@@ -5,17 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "identity/token.h"
-
-enum decision {
-	DECISION_ALLOW,
-	DECISION_DENY,
-	DECISION_STEP_UP,
-	DECISION_UNAUTHENTICATED,
-	DECISION_ERROR,
-};
-
-const char *decision_name(enum decision d);
+#include "core/types.h"
 
 /* Room for the identity headers; nginx's fastcgi_buffer_size must be at least this. */
 #define RESPONSE_MAX_BYTES 8192
