@@ -1,4 +1,4 @@
-/* main.c - the pdp command: serve, check */
+/* main.c - the pdp command: serve, check, test, explain, reload, admin, version */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -60,10 +60,10 @@ usage(FILE *f)
 	        "usage: pdp serve -c CONFIG\n"
 	        "       pdp check [-c CONFIG] [POLICY_DIR]\n"
 	        "       pdp test [-v] [-c CONFIG] [POLICY_DIR]\n"
-	        "       pdp explain [-c CONFIG] [POLICY_DIR] (--claims JSON | --token TOKEN) --url "
+	        "       pdp explain [-c CONFIG] [POLICY_DIR] (--claims MAP | --token TOKEN) --url "
 	        "URL\n"
 	        "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
-	        "                   [--user-agent UA] [--device JSON] [--user JSON] [--json]\n"
+	        "                   [--user-agent UA] [--device MAP] [--user MAP] [--json]\n"
 	        "       pdp reload (-c CONFIG | --pid PID)\n"
 	        "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
 	        "       pdp version\n"
@@ -74,7 +74,10 @@ usage(FILE *f)
 	        "         error, naming file:line:column\n"
 	        "test     run the cases in POLICY_DIR/tests/*.yaml; exit 1 on any failure\n"
 	        "         (-v: explain every case)\n"
-	        "explain  what-if: every policy for a caller and request, and the decision\n"
+	        "explain  what-if: every policy for a caller and request, and the decision;\n"
+	        "         MAP is a test case's claims, device or user as a YAML flow mapping,\n"
+	        "         e.g. --claims '{sub: alice, groups: [admins], amr: [pwd, otp]}'\n"
+	        "         (a JSON object is one too)\n"
 	        "reload   ask the running daemon (the config's pid_file) to reload now,\n"
 	        "         applying a change a reload after a file edit refused to drop\n"
 	        "admin    write device, user and revocation records to Redis and publish\n"
