@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the PDP behind nginx on loopback
-# with a sample config; prints curl calls with freshly minted tokens. Ctrl-C stops it.
+# with a sample config; prints curl calls with freshly minted tokens. Ctrl-C (or
+# SIGTERM) stops it. Installs and builds only what it runs: the daemon and
+# pdp-mint, not the unit tests or the load harness (scripts/test.sh builds those).
+# PDP_DEMO_PORT: nginx's port (else a free one); PDP_DEMO_CMAKE_ARGS: more CMake
+# options for its build, e.g. "-DCMAKE_BUILD_TYPE=Debug -DPDP_SANITIZE=ON".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-scripts/deps.sh
+scripts/deps.sh run
 echo "building..."
-pdp_build build
+# shellcheck disable=SC2086 # PDP_DEMO_CMAKE_ARGS is a list of options
+pdp_build build -DPDP_TESTS=OFF -DPDP_LOADTEST=OFF ${PDP_DEMO_CMAKE_ARGS:-}
 bin=$PWD/build/pdp
 run=$PWD/run/demo
 rm -rf "$run"
@@ -58,7 +63,9 @@ The PDP is answering nginx at http://127.0.0.1:$port (config: $run/pdp.yaml).
   curl -i -H 'Authorization: Bearer $expired' http://127.0.0.1:$port/
 
   # conditional access (policies in $run/policies, reloaded when you edit them):
-  # password only, outside trusted networks: 401 step-up (RFC 9470)
+  # password only, outside trusted networks: 401 step-up (RFC 9470) asking for the
+  # acr_values of the mfa strength (policies/20-strengths.yaml); a browser is sent
+  # to /signin with them
   curl -i -H 'Authorization: Bearer $pwd_only' http://127.0.0.1:$port/
   # the admin portal needs phishing-resistant MFA on a compliant device: 403 deny
   curl -i -H 'Host: admin.example.com' -H 'Authorization: Bearer $rs' http://127.0.0.1:$port/

@@ -1,15 +1,45 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the PDP needs to build, test and run; only
-# what is missing, so a prepared machine costs one dpkg query.
+# Installs the Debian 12 packages of a profile; only what is missing, so a
+# prepared machine costs one dpkg query.
+#   deps.sh run     what scripts/demo.sh builds and runs: the daemon and pdp-mint
+#                   (no unit tests, no load tools), nginx, Redis and curl
+#   deps.sh [test]  run's, plus what scripts/test.sh needs: cmocka and libfcgi for
+#                   the unit tests and the harness, clang for the fuzzers, the tools
+#                   the integration tests and the load harness call
+#   deps.sh --list PROFILE   prints the profile's packages, one a line; installs nothing
 set -euo pipefail
 
-packages=(
+# libssl-dev, libjwt-dev: the daemon links OpenSSL, pdp-mint libjwt too; procps: ps,
+# with which lib.sh waits for Redis to exit; curl: the demo's calls.
+run_packages=(
 	build-essential cmake pkg-config
-	libfcgi-dev libjwt-dev libssl-dev libyaml-dev libjansson-dev libcmocka-dev libhiredis-dev
-	nginx-light libfcgi-bin redis-server redis-tools curl openssl procps
-	clang libclang-rt-14-dev
-	wrk jq gnuplot-nox
+	libjwt-dev libssl-dev libyaml-dev libjansson-dev libhiredis-dev
+	nginx-light redis-server redis-tools curl procps
 )
+test_packages=(
+	"${run_packages[@]}"
+	libcmocka-dev libfcgi-dev libfcgi-bin openssl jq
+	clang libclang-rt-14-dev
+	wrk gnuplot-nox
+)
+
+list=0
+if [ "${1:-}" = --list ]; then
+	list=1
+	shift
+fi
+case ${1:-test} in
+run) packages=("${run_packages[@]}") ;;
+test) packages=("${test_packages[@]}") ;;
+*)
+	echo "usage: deps.sh [--list] [run | test]" >&2
+	exit 2
+	;;
+esac
+if [ $list = 1 ]; then
+	printf '%s\n' "${packages[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do

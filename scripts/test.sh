@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-scripts/deps.sh || exit 1
+scripts/deps.sh test || exit 1
 
 total_failed=0
 suites=0
@@ -38,6 +38,7 @@ for variant in release sanitize; do
 	run "client input through nginx: audit, sign-in, X-PDP headers ($variant)" tests/integration/test_client_input.sh "$dir/pdp"
 	run "reload safety through nginx ($variant)" tests/integration/test_reload.sh "$dir/pdp"
 	run "context store lost or stalled ($variant)" tests/integration/test_store_loss.sh "$dir/pdp"
+	run "first run: one challenge per 401, MFA by its acr, the demo ($variant)" tests/integration/test_first_run.sh "$dir/pdp"
 done
 
 # The load-test harness end to end on the release build (small and short; no timing asserted).

@@ -15,3 +15,19 @@ fixture_cleanup() {
 	pdp_stop_nginx "$work"
 	rm -rf "$work"
 }
+
+# fixture_serve: starts "$bin/pdp serve" on $work/pdp.yaml (stderr to $work/pdp.log),
+# sets pdp_pid and waits for the socket; exits the test if the PDP does not come up.
+fixture_serve() {
+	"$bin/pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
+	pdp_pid=$!
+	pdp_wait_socket "$sock" "$pdp_pid" || { echo "pdp did not start:"; cat "$work/pdp.log"; exit 1; }
+}
+
+# fixture_nginx: nginx with deploy/nginx's snippets in front of the PDP (pdp_nginx_up);
+# sets port, app_port and url, or exits the test.
+fixture_nginx() {
+	read -r port app_port < <(pdp_nginx_up "$work" "$sock")
+	[ -n "${port:-}" ] || { echo "nginx did not start"; exit 1; }
+	url=http://127.0.0.1:$port
+}

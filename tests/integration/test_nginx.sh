@@ -208,8 +208,8 @@ expect "file store: and the next swap too (non-compliant)" 403 \
 pwd_only=$(mint RS256 "{\"iss\":\"$iss\",\"aud\":\"$aud\",\"sub\":\"bob@example.com\",\"amr\":[\"pwd\"]}")
 hdrs=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $pwd_only" "$url/app")
 expect_match "step-up: password only, outside trusted networks: 401" '^HTTP/1.1 401' "$hdrs"
-expect_match "step-up: RFC 9470 challenge reaches the client" \
-	'WWW-Authenticate: Bearer error="insufficient_user_authentication", error_description="stronger authentication required"'$'\r' "$hdrs"
+expect_match "step-up: RFC 9470 challenge reaches the client, asking for the mfa strength's acr" \
+	'WWW-Authenticate: Bearer error="insufficient_user_authentication", error_description="stronger authentication required", acr_values="https://refeds.org/profile/mfa"'$'\r' "$hdrs"
 expect_match "step-up: X-PDP-Decision says step-up" 'X-PDP-Decision: step-up' "$hdrs"
 stale=$(mint RS256 "$(claims ',"auth_time":-7200')")
 hdrs=$(curl -s -D - -o /dev/null -X POST -H "Authorization: Bearer $stale" -H "Host: api.example.com" "$url/payroll/run")
