@@ -454,6 +454,44 @@ wholesale_drop_waits_for_a_confirm(void **state)
 	free(tok);
 }
 
+/*
+ * Health after a reload fails: still 200 "ok" with the revision serving, and
+ * the last reload's result and error, escaped (a file name may hold quotes,
+ * backslashes and control bytes).
+ */
+static void
+health_names_a_failed_reload(void **state)
+{
+	struct fixture *f = *state;
+	struct request r = {.admin = "health"};
+	struct response rs;
+	char err[512], rev[64], *at;
+	const char *odd = "decide-policies/9-\"q\\b\tc.yaml";
+
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
+	assert_non_null(strstr(text(&rs), "\"last_policy_reload\":{\"result\":\"none\"}"));
+	/* No store: no store reload to speak of. */
+	assert_null(strstr(text(&rs), "last_store_reload"));
+	at = strstr(text(&rs), "\"policy_revision\":\"");
+	assert_non_null(at);
+	snprintf(rev, sizeof(rev), "%.36s", at); /* the key and 16 hex digits */
+	test_write_file(odd, "policies:\n  - id: [x\n");
+	assert_int_equal(pdp_reload_policies(f->pdp, false, err, sizeof(err)), RELOAD_FAILED);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(text(&rs), "{\"status\":\"ok\","));
+	assert_non_null(strstr(text(&rs), rev)); /* the same revision serves */
+	assert_non_null(
+	    strstr(text(&rs), "\"last_policy_reload\":{\"result\":\"failed\",\"at\":\"20"));
+	assert_non_null(strstr(text(&rs), "/decide-policies/9-\\\"q\\\\b\\u0009c.yaml:3:1: did not "
+	                                  "find expected ',' or ']'"));
+	remove(test_path(odd));
+	assert_int_equal(pdp_reload_policies(f->pdp, false, err, sizeof(err)), RELOAD_OK);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
+	assert_non_null(strstr(text(&rs), "\"last_policy_reload\":{\"result\":\"ok\",\"at\":\""));
+	assert_null(strstr(text(&rs), "\"error\""));
+}
+
 static void
 cached_caller_follows_a_reload(void **state)
 {
@@ -924,6 +962,7 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(missing_nginx_params_are_an_error, setup_allow,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(health_names_a_failed_reload, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(cached_caller_follows_a_reload, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(wholesale_drop_waits_for_a_confirm, setup_allow,
 	                                    teardown),

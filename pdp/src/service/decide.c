@@ -1,6 +1,7 @@
 /* decide.c - the decision point: one request in, one answer out, independent of transport */
 #include "service/decide.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,10 @@ struct pdp {
 	atomic_uint_fast64_t reloads;
 	atomic_uint_fast64_t reload_failures;
 	atomic_uint_fast64_t reload_refused[RELOAD_WHATS]; /* by the drop guard */
+	/* How the last reloads went, for health: written by the reloading thread, read by
+	 * the workers that answer health; neither is on the decision path. */
+	pthread_mutex_t last_reload_lock;
+	struct reload_record last_reload[RELOAD_WHATS];
 };
 
 /* A reload reads this many times at most, waiting for two reads that agree. */
@@ -68,6 +73,7 @@ pdp_new(const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 	}
 	p->cfg = cfg;
 	p->n_readers = n_readers;
+	pthread_mutex_init(&p->last_reload_lock, NULL);
 	p->counters = aligned_alloc(alignof(struct pdp_counters), slots * sizeof(*p->counters));
 	if (p->counters == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -119,6 +125,7 @@ pdp_free(struct pdp *p)
 	cache_free(p->token_cache);
 	token_verifier_free(p->verifier);
 	free(p->counters);
+	pthread_mutex_destroy(&p->last_reload_lock);
 	free(p);
 }
 
@@ -168,6 +175,9 @@ pdp_stats_get(struct pdp *p, unsigned reader, struct pdp_stats *st)
 	st->reload_failures = atomic_load(&p->reload_failures);
 	for (int w = 0; w < RELOAD_WHATS; w++)
 		st->reload_refused[w] = atomic_load(&p->reload_refused[w]);
+	pthread_mutex_lock(&p->last_reload_lock);
+	memcpy(st->last_reload, p->last_reload, sizeof(st->last_reload));
+	pthread_mutex_unlock(&p->last_reload_lock);
 	pdp_policy_info(p, reader, &st->policies);
 	cache_get_stats(p->token_cache, &st->token_cache);
 	for (int a = 0; a < JWA_COUNT; a++)
@@ -184,8 +194,23 @@ pdp_stats_get(struct pdp *p, unsigned reader, struct pdp_stats *st)
 		st->decision_log_dropped = decision_log_dropped(p->dlog);
 }
 
-int
-pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
+/* Keeps how the reload of what went (rc: enum reload_result, err: why not) for health. */
+static void
+record_reload(struct pdp *p, enum reload_what what, int rc, const char *err)
+{
+	struct reload_record rec = {.ran = true, .result = rc};
+
+	clock_gettime(CLOCK_REALTIME, &rec.at);
+	if (rc != RELOAD_OK)
+		snprintf(rec.error, sizeof(rec.error), "%s", err);
+	pthread_mutex_lock(&p->last_reload_lock);
+	p->last_reload[what] = rec;
+	pthread_mutex_unlock(&p->last_reload_lock);
+}
+
+/* Loads and swaps in the policies as pdp_reload_policies says; err says why not. */
+static int
+reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
 {
 	struct reload_guard g = reload_guard_of(p, confirmed);
 	struct policy_set *set =
@@ -217,6 +242,17 @@ pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
 }
 
 int
+pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
+{
+	int rc;
+
+	err[0] = '\0'; /* health reads it, should a failure say nothing */
+	rc = reload_policies(p, confirmed, err, errsz);
+	record_reload(p, RELOAD_WHAT_POLICIES, rc, err);
+	return rc;
+}
+
+int
 pdp_reload_store(struct pdp *p, bool confirmed, char *err, size_t errsz)
 {
 	struct reload_guard g = reload_guard_of(p, confirmed);
@@ -224,9 +260,11 @@ pdp_reload_store(struct pdp *p, bool confirmed, char *err, size_t errsz)
 
 	if (p->store == NULL)
 		return RELOAD_OK;
+	err[0] = '\0';
 	rc = store_reload(p->store, &g, err, errsz);
 	if (rc == RELOAD_REFUSED)
 		atomic_fetch_add(&p->reload_refused[RELOAD_WHAT_STORE], 1);
+	record_reload(p, RELOAD_WHAT_STORE, rc, err);
 	return rc;
 }
 

@@ -35,12 +35,15 @@ void pdp_free(struct pdp *p);
  * Unless confirmed (SIGHUP, `pdp reload`), a set that would drop every
  * enforced policy, or more than reload.max_drop of them, is refused. Returns
  * an enum reload_result; on failure or refusal the last good set keeps
- * serving and err says why. One caller at a time.
+ * serving and err says why. The result, its time and err are kept for
+ * health. One caller at a time.
  */
 int pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz);
 
-/* Re-reads the context store's file (the file store) under the same rules; without a store:
- * RELOAD_OK. */
+/*
+ * Re-reads the context store's file (the file store) under the same rules,
+ * and keeps how it went for health. Without a store: RELOAD_OK, nothing done.
+ */
 int pdp_reload_store(struct pdp *p, bool confirmed, char *err, size_t errsz);
 
 /*

@@ -58,6 +58,17 @@ void stats_counters_sum(struct pdp_counters *readers, size_t n, struct pdp_count
 /* What a reload refused to apply, for pdp_reload_refused_total{what}. */
 enum reload_what { RELOAD_WHAT_POLICIES, RELOAD_WHAT_STORE, RELOAD_WHATS };
 
+/* The longest reload error kept for health (the file:line:col message). */
+#define RELOAD_ERROR_MAX 1024
+
+/* How the last reload of one input went, for health. */
+struct reload_record {
+	bool ran;                     /* false: none since start-up (the rest is unset) */
+	int result;                   /* enum reload_result */
+	struct timespec at;           /* when it finished (CLOCK_REALTIME) */
+	char error[RELOAD_ERROR_MAX]; /* why it failed or was refused; "" when it applied */
+};
+
 /* The policy set serving now. */
 struct policy_info {
 	char revision[17]; /* content hash, hex */
@@ -73,6 +84,7 @@ struct pdp_stats {
 	struct pdp_counters sum;
 	uint64_t reloads, reload_failures;
 	uint64_t reload_refused[RELOAD_WHATS];
+	struct reload_record last_reload[RELOAD_WHATS];
 	struct policy_info policies;
 	struct cache_stats token_cache;
 	struct {
