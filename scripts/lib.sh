@@ -74,6 +74,29 @@ pdp_mint() {
 # (labels included) in TEXT, as /pdp/metrics answers it.
 pdp_metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$2"; }
 
+# pdp_log_count LOG PATTERN: how many lines of LOG match PATTERN (extended regex).
+pdp_log_count() { grep -c -E -- "$2" "$1"; }
+
+# pdp_wait_log LOG PATTERN BEFORE: waits up to 15 s until PATTERN matches more lines of LOG
+# than BEFORE.
+pdp_wait_log() {
+	for _ in $(seq 1 300); do
+		[ "$(pdp_log_count "$1" "$2")" -gt "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# pdp_after_change LOG PATTERN COMMAND...: runs the change, then waits for the line of LOG
+# it should cause.
+pdp_after_change() {
+	local log=$1 pattern=$2 before
+	shift 2
+	before=$(pdp_log_count "$log" "$pattern")
+	"$@"
+	pdp_wait_log "$log" "$pattern" "$before"
+}
+
 # pdp_nginx_head DIR: the top of an nginx.conf kept in DIR, up to the inside of http { }
 # with deploy/nginx's pdp-http.conf included (copy it to DIR first).
 pdp_nginx_head() {

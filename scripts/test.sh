@@ -37,6 +37,7 @@ for variant in release sanitize; do
 	run "slow and hostile peers on the socket ($variant)" tests/integration/test_slow_peer.sh "$dir/pdp"
 	run "client input through nginx: audit, sign-in, X-PDP headers ($variant)" tests/integration/test_client_input.sh "$dir/pdp"
 	run "reload safety through nginx ($variant)" tests/integration/test_reload.sh "$dir/pdp"
+	run "health after reloads through nginx ($variant)" tests/integration/test_health.sh "$dir/pdp"
 	run "context store lost or stalled ($variant)" tests/integration/test_store_loss.sh "$dir/pdp"
 	run "first run: one challenge per 401, MFA by its acr, the demo ($variant)" tests/integration/test_first_run.sh "$dir/pdp"
 done

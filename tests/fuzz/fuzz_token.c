@@ -12,7 +12,7 @@
 /* Fixed so seed tokens minted with it (tests/fuzz/run.sh) verify and reach the claim checks. */
 #define FUZZ_SECRET "fuzz-secret-fuzz-secret-fuzz-secret-fuzz-secret"
 
-static struct pdp pdp;
+static struct pdp *pdp;
 static struct config *cfg;
 
 static void
@@ -58,7 +58,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	         "    hmac_secret_file: %s/secret\n",
 	         dir, dir, dir);
 	cfg = config_load_buffer("fuzz.yaml", text, strlen(text), err, sizeof(err));
-	if (cfg == NULL || pdp_init(&pdp, cfg, 1, err, sizeof(err)) != 0) {
+	if (cfg == NULL || (pdp = pdp_new(cfg, 1, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fuzz init: %s\n", err);
 		abort();
 	}
@@ -80,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.token_source = TOKEN_SOURCE_BEARER;
 	r.token = (const char *)data;
 	r.token_len = size;
-	pdp_decide(&pdp, 0, &r, now, &rs);
+	pdp_decide(pdp, 0, &r, now, &rs);
 	if (rs.status != 200 && rs.status != 401 && rs.status != 500)
 		abort();
 	/* Every answer is one well-formed header block. */

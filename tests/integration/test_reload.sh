@@ -74,23 +74,11 @@ metric_delta() {
 	b=$(pdp_metric "$1" "$3")
 	echo $((${b:-0} - ${a:-0}))
 }
-log_count() { grep -c -E -- "$1" "$work/pdp.log"; }
+log_count() { pdp_log_count "$work/pdp.log" "$1"; }
 # wait_log PATTERN BEFORE: waits up to 15 s until PATTERN has more lines than BEFORE.
-wait_log() {
-	for _ in $(seq 1 300); do
-		[ "$(log_count "$1")" -gt "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+wait_log() { pdp_wait_log "$work/pdp.log" "$1" "$2"; }
 # after_change PATTERN COMMAND...: runs the change, then waits for the log line it should cause.
-after_change() {
-	local pattern=$1 before
-	shift
-	before=$(log_count "$pattern")
-	"$@"
-	wait_log "$pattern" "$before"
-}
+after_change() { pdp_after_change "$work/pdp.log" "$@"; }
 put_baseline() { cp "$baseline" "$work/policies/.30-baseline.tmp" && mv "$work/policies/.30-baseline.tmp" "$work/policies/30-baseline.yaml"; }
 put_context() { printf '%s' "$1" >"$work/.context.tmp" && mv "$work/.context.tmp" "$work/context.yaml"; }
 revision_of_dir() { "$bin/pdp" check "$work/policies" | sed -n 's/.*revision \([0-9a-f]*\)).*/\1/p'; }

@@ -1,6 +1,7 @@
 /* test_decide.c - the decision point: token to answer, through the cache */
 #include <poll.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "keytool.h"
 #include "service/decide.h"
+#include "service/metrics.h"
 #include "testlib.h"
 
 static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
@@ -37,7 +39,7 @@ make_config(const char *default_decision)
 /* Each test gets a PDP built from a config whose default_decision is its state's. */
 struct fixture {
 	struct config *cfg;
-	struct pdp pdp;
+	struct pdp *pdp;
 	time_t now;
 };
 
@@ -49,7 +51,7 @@ fixture_up(void **state, const char *default_decision)
 
 	f->cfg = make_config(default_decision);
 	f->now = time(NULL);
-	if (pdp_init(&f->pdp, f->cfg, 2, err, sizeof(err)) != 0)
+	if ((f->pdp = pdp_new(f->cfg, 2, err, sizeof(err))) == NULL)
 		fail_msg("%s", err);
 	*state = f;
 	return 0;
@@ -72,7 +74,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	pdp_fini(&f->pdp);
+	pdp_free(f->pdp);
 	config_free(f->cfg);
 	free(f);
 	return 0;
@@ -107,6 +109,16 @@ bearer(const char *tok)
 	return r;
 }
 
+/* A snapshot of what p counts, every reader's counters added up. */
+static struct pdp_stats *
+stats(struct pdp *p)
+{
+	static struct pdp_stats st;
+
+	pdp_stats_get(p, 0, &st);
+	return &st;
+}
+
 static char *
 text(const struct response *rs)
 {
@@ -122,15 +134,12 @@ static void
 init_failure_frees_what_it_made(void **state)
 {
 	struct config *cfg = make_config("deny");
-	struct pdp p;
 	char err[256] = "";
 
 	(void)state;
 	unlink(test_path("s")); /* the issuer's secret */
-	assert_int_equal(pdp_init(&p, cfg, 2, err, sizeof(err)), -1);
+	assert_null(pdp_new(cfg, 2, err, sizeof(err)));
 	assert_true(err[0] != '\0');
-	assert_null(p.counters);
-	assert_null(p.verifier);
 	config_free(cfg);
 }
 
@@ -211,7 +220,7 @@ init_waits_for_settled_files(void **state)
 	char cfgtext[512], err[512], dir[256], ctx[256];
 	struct config *cfg;
 	struct rewriter w = {.name = "50-moving.yaml", .text = "policies: []\n"};
-	struct pdp p;
+	struct pdp *p;
 
 	(void)state;
 	test_write_file("s", (const char *)secret);
@@ -230,19 +239,19 @@ init_waits_for_settled_files(void **state)
 		fail_msg("%s", err);
 	/* At rest: starts. */
 	test_write_file("startup-policies/10-empty.yaml", "policies: []\n");
-	if (pdp_init(&p, cfg, 2, err, sizeof(err)) != 0)
+	if ((p = pdp_new(cfg, 2, err, sizeof(err))) == NULL)
 		fail_msg("%s", err);
-	pdp_fini(&p);
+	pdp_free(p);
 	/* A policy file that changes between every two reads: start-up fails, and says why. */
 	w.dir = dir;
 	rewriter_start(&w);
-	assert_int_equal(pdp_init(&p, cfg, 2, err, sizeof(err)), -1);
+	assert_null(pdp_new(cfg, 2, err, sizeof(err)));
 	rewriter_stop(&w);
 	assert_non_null(strstr(err, "the policy files kept changing over 5 reads"));
 	/* The same for the store's file. */
 	w = (struct rewriter){.dir = ctx, .name = "context.yaml", .text = "revoked_jtis: [j-1]\n"};
 	rewriter_start(&w);
-	assert_int_equal(pdp_init(&p, cfg, 2, err, sizeof(err)), -1);
+	assert_null(pdp_new(cfg, 2, err, sizeof(err)));
 	rewriter_stop(&w);
 	assert_non_null(strstr(err, "context.yaml: kept changing over 5 reads"));
 	unlink(test_path("startup-policies/50-moving.yaml"));
@@ -253,7 +262,7 @@ static void
 no_token_is_challenged(void **state)
 {
 	struct fixture *f = *state;
-	struct pdp *p = &f->pdp;
+	struct pdp *p = f->pdp;
 	struct request r = bearer(NULL);
 	struct response rs;
 
@@ -266,14 +275,14 @@ no_token_is_challenged(void **state)
 	pdp_decide(p, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error=\"invalid_token\""));
-	assert_int_equal(p->counters[0].decisions[DECISION_UNAUTHENTICATED], 2);
+	assert_int_equal(stats(p)->sum.decisions[DECISION_UNAUTHENTICATED], 2);
 }
 
 static void
 valid_token_is_allowed_then_cached(void **state)
 {
 	struct fixture *f = *state;
-	struct pdp *p = &f->pdp;
+	struct pdp *p = f->pdp;
 	time_t now = f->now;
 	char *tok = token(now, "alice", 300);
 	struct request r = bearer(tok);
@@ -285,14 +294,14 @@ valid_token_is_allowed_then_cached(void **state)
 	assert_non_null(strstr(text(&rs), "X-PDP-User: alice\r\nX-PDP-Groups: g1\r\n"));
 	pdp_decide(p, 0, &r, now, &rs);
 	assert_int_equal(rs.status, 200);
-	cache_get_stats(p->token_cache, &st);
+	st = stats(p)->token_cache;
 	assert_int_equal(st.inserts, 1);
 	assert_int_equal(st.hits, 1);
 	/* Past exp plus leeway the cached entry is dead and the token is verified (and refused). */
 	pdp_decide(p, 0, &r, now + 300 + 60, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_non_null(strstr(text(&rs), "error_description=\"token expired\""));
-	assert_int_equal(p->counters[0].token_errors[TOKEN_EXPIRED], 1);
+	assert_int_equal(stats(p)->sum.token_errors[TOKEN_EXPIRED], 1);
 	free(tok);
 }
 
@@ -300,7 +309,7 @@ static void
 invalid_tokens_are_never_cached(void **state)
 {
 	struct fixture *f = *state;
-	struct pdp *p = &f->pdp;
+	struct pdp *p = f->pdp;
 	time_t now = f->now;
 	char *tok = token(now, "mallory", 300);
 	struct request r;
@@ -314,10 +323,10 @@ invalid_tokens_are_never_cached(void **state)
 		assert_int_equal(rs.status, 401);
 		assert_non_null(strstr(text(&rs), "error_description=\"invalid signature\""));
 	}
-	cache_get_stats(p->token_cache, &st);
+	st = stats(p)->token_cache;
 	assert_int_equal(st.inserts, 0);
 	assert_int_equal(st.hits, 0);
-	assert_int_equal(p->counters[0].token_errors[TOKEN_BAD_SIGNATURE], 3);
+	assert_int_equal(stats(p)->sum.token_errors[TOKEN_BAD_SIGNATURE], 3);
 	free(tok);
 }
 
@@ -330,7 +339,7 @@ static void
 non_b64token_credentials_are_malformed(void **state)
 {
 	struct fixture *f = *state;
-	struct pdp *p = &f->pdp;
+	struct pdp *p = f->pdp;
 	char *tok = token(f->now, "mallory", 300);
 	size_t n = strlen(tok);
 	char *variants[4];
@@ -354,8 +363,8 @@ non_b64token_credentials_are_malformed(void **state)
 		assert_non_null(strstr(text(&rs), "error_description=\"malformed token\""));
 		free(variants[i]);
 	}
-	assert_int_equal(p->counters[0].token_errors[TOKEN_MALFORMED], 4);
-	cache_get_stats(p->token_cache, &st);
+	assert_int_equal(stats(p)->sum.token_errors[TOKEN_MALFORMED], 4);
+	st = stats(p)->token_cache;
 	assert_int_equal(st.inserts, 0);
 	free(tok);
 }
@@ -369,11 +378,11 @@ missing_nginx_params_are_an_error(void **state)
 	struct response rs;
 
 	r.uri = NULL;
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 500);
 	r.uri = "/";
 	r.host = NULL;
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 500);
 	/* A method that is not an RFC 9110 token matches no app's list: never decided. */
 	r.host = "app.example.com";
@@ -382,12 +391,12 @@ missing_nginx_params_are_an_error(void **state)
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			r.method = bad[i];
-			pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+			pdp_decide(f->pdp, 0, &r, f->now, &rs);
 			assert_int_equal(rs.status, 500);
 		}
 	}
 	r.method = "PROPPATCH";
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 200);
 	free(tok);
 }
@@ -405,7 +414,7 @@ unclean_identity_claims_are_invalid_tokens(void **state)
 		struct request r = bearer(tok);
 		struct response rs;
 
-		pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+		pdp_decide(f->pdp, 0, &r, f->now, &rs);
 		assert_int_equal(rs.status, 401);
 		assert_non_null(strstr(text(&rs), "error=\"invalid_token\", "
 		                                  "error_description=\"invalid claims\""));
@@ -427,22 +436,60 @@ wholesale_drop_waits_for_a_confirm(void **state)
 	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g1\n"
 	                                          "    users: { include: { groups: [g1] } }\n"
 	                                          "    apps: { include: all }\n    grant: block\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, false, err, sizeof(err)), RELOAD_OK);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(pdp_reload_policies(f->pdp, false, err, sizeof(err)), RELOAD_OK);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 403);
 	test_write_file("decide-policies/p.yaml", "policies: []\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, false, err, sizeof(err)), RELOAD_REFUSED);
+	assert_int_equal(pdp_reload_policies(f->pdp, false, err, sizeof(err)), RELOAD_REFUSED);
 	assert_non_null(strstr(err, "would drop 1 of 1 enforced policies [block-g1] (more than "
 	                            "reload.max_drop 50%)"));
-	assert_int_equal(atomic_load(&f->pdp.reload_refused[RELOAD_WHAT_POLICIES]), 1);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(stats(f->pdp)->reload_refused[RELOAD_WHAT_POLICIES], 1);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 403); /* the last good set serves */
-	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), RELOAD_OK);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(pdp_reload_policies(f->pdp, true, err, sizeof(err)), RELOAD_OK);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 200); /* confirmed: default_decision allow */
-	assert_int_equal(atomic_load(&f->pdp.reload_refused[RELOAD_WHAT_POLICIES]), 1);
+	assert_int_equal(stats(f->pdp)->reload_refused[RELOAD_WHAT_POLICIES], 1);
 	remove(test_path("decide-policies/p.yaml"));
 	free(tok);
+}
+
+/*
+ * Health after a reload fails: still 200 "ok" with the revision serving, and
+ * the last reload's result and error, escaped (a file name may hold quotes,
+ * backslashes and control bytes).
+ */
+static void
+health_names_a_failed_reload(void **state)
+{
+	struct fixture *f = *state;
+	struct request r = {.admin = "health"};
+	struct response rs;
+	char err[512], rev[64], *at;
+	const char *odd = "decide-policies/9-\"q\\b\tc.yaml";
+
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
+	assert_non_null(strstr(text(&rs), "\"last_policy_reload\":{\"result\":\"none\"}"));
+	/* No store: no store reload to speak of. */
+	assert_null(strstr(text(&rs), "last_store_reload"));
+	at = strstr(text(&rs), "\"policy_revision\":\"");
+	assert_non_null(at);
+	snprintf(rev, sizeof(rev), "%.36s", at); /* the key and 16 hex digits */
+	test_write_file(odd, "policies:\n  - id: [x\n");
+	assert_int_equal(pdp_reload_policies(f->pdp, false, err, sizeof(err)), RELOAD_FAILED);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(text(&rs), "{\"status\":\"ok\","));
+	assert_non_null(strstr(text(&rs), rev)); /* the same revision serves */
+	assert_non_null(
+	    strstr(text(&rs), "\"last_policy_reload\":{\"result\":\"failed\",\"at\":\"20"));
+	assert_non_null(strstr(text(&rs), "/decide-policies/9-\\\"q\\\\b\\u0009c.yaml:3:1: did not "
+	                                  "find expected ',' or ']'"));
+	remove(test_path(odd));
+	assert_int_equal(pdp_reload_policies(f->pdp, false, err, sizeof(err)), RELOAD_OK);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
+	assert_non_null(strstr(text(&rs), "\"last_policy_reload\":{\"result\":\"ok\",\"at\":\""));
+	assert_null(strstr(text(&rs), "\"error\""));
 }
 
 static void
@@ -459,20 +506,20 @@ cached_caller_follows_a_reload(void **state)
 	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g1\n"
 	                                          "    users: { include: { groups: [g1] } }\n"
 	                                          "    apps: { include: all }\n    grant: block\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), 0);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(pdp_reload_policies(f->pdp, true, err, sizeof(err)), 0);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 403); /* the token's groups are [g1] */
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 403); /* warm, from the view */
 	test_write_file("decide-policies/p.yaml", "policies:\n  - id: block-g2\n"
 	                                          "    users: { include: { groups: [g2] } }\n"
 	                                          "    apps: { include: all }\n    grant: block\n");
-	assert_int_equal(pdp_reload_policies(&f->pdp, true, err, sizeof(err)), 0);
+	assert_int_equal(pdp_reload_policies(f->pdp, true, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++) {
-		pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+		pdp_decide(f->pdp, 0, &r, f->now, &rs);
 		assert_int_equal(rs.status, 200);
 	}
-	cache_get_stats(f->pdp.token_cache, &st);
+	st = stats(f->pdp)->token_cache;
 	assert_int_equal(st.inserts, 1); /* one verification for all five decisions */
 	remove(test_path("decide-policies/p.yaml"));
 	free(tok);
@@ -482,7 +529,7 @@ static void
 default_deny_when_no_policy_applies(void **state)
 {
 	struct fixture *f = *state;
-	struct pdp *p = &f->pdp;
+	struct pdp *p = f->pdp;
 	time_t now = f->now;
 	char *tok = token(now, "alice", 300);
 	struct request r = bearer(tok);
@@ -579,8 +626,9 @@ store_fixture(void **state, enum decision_default on_error)
 	f = *state;
 	memset(&fake, 0, sizeof(fake));
 	f->cfg->store.on_store_error = on_error;
-	f->pdp.store = store_open_backend(&fake_backend, &f->cfg->store, 1, err, sizeof(err));
-	assert_non_null(f->pdp.store);
+	pdp_use_store(f->pdp,
+	              store_open_backend(&fake_backend, &f->cfg->store, 1, err, sizeof(err)));
+	assert_non_null(pdp_store(f->pdp));
 	return 0;
 }
 
@@ -621,7 +669,7 @@ decide_status(struct fixture *f, const char *tok, const char *uri, struct respon
 	struct request r = bearer(tok);
 
 	r.uri = uri;
-	pdp_decide(&f->pdp, 0, &r, f->now, rs);
+	pdp_decide(f->pdp, 0, &r, f->now, rs);
 	return rs->status;
 }
 
@@ -644,7 +692,7 @@ store_semantics(void **state)
 	                                  "revoked\""));
 	free(tok);
 	/* A token issued at or after revoked_before lives (iat is now - 10 here). */
-	store_flush(f->pdp.store);
+	store_flush(pdp_store(f->pdp));
 	fake.revoked_at = f->now - 10;
 	tok = token_with(f->now, "gone", "");
 	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
@@ -675,7 +723,7 @@ client_certificate_names_the_device(void **state)
 
 	r.uri = "/secure";
 	r.client_cert = "-----BEGIN%20CERTIFICATE-----%0AAAAA%0A-----END%20CERTIFICATE-----%0A";
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	/* The certificate's thumbprint (SHA-256 of 00 00 00), not the claim, was looked up. */
 	assert_string_equal(fake.last_device,
 	                    "709e80c88487a2411e1ee4dfb9f22a861492d20c4765150c0c794abd70f8147c");
@@ -683,7 +731,7 @@ client_certificate_names_the_device(void **state)
 	/* A certificate that cannot be read is no device at all, never the claim's. */
 	fake.last_device[0] = '\0';
 	r.client_cert = "garbage";
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 403);
 	free(tok);
 }
@@ -698,7 +746,7 @@ store_failure_follows_on_store_error_deny(void **state)
 	fake.failing = true;
 	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
 	assert_non_null(strstr(text(&rs), "X-PDP-Reason: store: context store unavailable\r\n"));
-	assert_int_equal(atomic_load(&f->pdp.counters[0].store_refusals), 1);
+	assert_int_equal(stats(f->pdp)->sum.store_refusals, 1);
 	free(tok);
 }
 
@@ -724,12 +772,12 @@ health_endpoint(void **state)
 	struct response rs;
 	char *tok = token_with(f->now, "alice", "");
 
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(strstr(text(&rs), "{\"status\":\"ok\",\"policy_revision\":\""));
 	fake.failing = true;
 	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 503);
 	assert_non_null(strstr(text(&rs), "\"status\":\"degraded\""));
 	assert_non_null(strstr(text(&rs), "timed out"));
@@ -738,10 +786,10 @@ health_endpoint(void **state)
 	r.method = "GET";
 	r.host = "app.example.com";
 	r.uri = "/";
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 500);
 	r = (struct request){.admin = "metrics-or-anything"};
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 500);
 	free(tok);
 }
@@ -770,10 +818,10 @@ metrics_endpoint(void **state)
 	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
 	assert_int_equal(decide_status(f, "e30.e30.AAAA", "/", &rs), 401);
 	fake.failing = true;
-	store_flush(f->pdp.store);
+	store_flush(pdp_store(f->pdp));
 	assert_int_equal(decide_status(f, tok, "/", &rs), 403);
 	fake.failing = false;
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(strstr(text(&rs), "Content-Type: text/plain; version=0.0.4\r\n"));
 	assert_int_equal(metric(&rs, "pdp_decisions_total{decision=\"allow\"}"), 2);
@@ -804,7 +852,7 @@ metrics_endpoint(void **state)
 	free(tok);
 	tok = token_with(f->now, "bob", "");
 	assert_int_equal(decide_status(f, tok, "/", &rs), 200);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(metric(&rs, "pdp_store_up"), 1);
 	assert_int_equal(metric(&rs, "pdp_store_fetches_total"), 3);
 	free(tok);
@@ -821,15 +869,15 @@ warm_token_sees_events(void **state)
 
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(decide_status(f, tok, "/secure", &rs), 200);
-	pdp_decide(&f->pdp, 0, &m, f->now, &rs);
+	pdp_decide(f->pdp, 0, &m, f->now, &rs);
 	assert_int_equal(metric(&rs, "pdp_store_reused_total"), 2);
 	assert_int_equal(metric(&rs, "pdp_store_fetches_total"), 1);
 	fake.revoked_at = f->now;
-	store_event(f->pdp.store, "user gone", 9);
+	store_event(pdp_store(f->pdp), "user gone", 9);
 	assert_int_equal(decide_status(f, tok, "/secure", &rs), 401);
 	assert_non_null(strstr(text(&rs), "error_description=\"session revoked\""));
 	assert_int_equal(decide_status(f, tok, "/secure", &rs), 401);
-	pdp_decide(&f->pdp, 0, &m, f->now, &rs);
+	pdp_decide(f->pdp, 0, &m, f->now, &rs);
 	assert_int_equal(metric(&rs, "pdp_store_reused_total"), 3);
 	assert_int_equal(metric(&rs, "pdp_store_fetches_total"), 2);
 	free(tok);
@@ -840,9 +888,11 @@ static void
 metrics_fit_at_their_widest(void **state)
 {
 	struct fixture *f = *state;
-	struct request r = {.admin = "metrics"};
-	struct pdp_counters *c = &f->pdp.counters[0];
+	static char buf[RESPONSE_MAX_BYTES];
+	struct pdp_stats *st = stats(f->pdp);
+	struct pdp_counters *c = &st->sum;
 	struct response rs;
+	size_t n;
 
 	for (int d = 0; d <= DECISION_ERROR; d++)
 		atomic_store(&c->decisions[d], UINT64_MAX);
@@ -851,11 +901,17 @@ metrics_fit_at_their_widest(void **state)
 	for (int b = 0; b <= METRICS_BUCKETS; b++)
 		atomic_store(&c->latency.bucket[b], UINT64_MAX / (METRICS_BUCKETS + 1));
 	atomic_store(&c->latency.sum_ns, UINT64_MAX);
-	atomic_store(&f->pdp.reloads, UINT64_MAX);
-	atomic_store(&f->pdp.reload_failures, UINT64_MAX);
+	st->reloads = UINT64_MAX;
+	st->reload_failures = UINT64_MAX;
+	for (int w = 0; w < RELOAD_WHATS; w++)
+		st->reload_refused[w] = UINT64_MAX;
 	atomic_store(&c->revoked, UINT64_MAX);
 	atomic_store(&c->store_refusals, UINT64_MAX);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	st->decision_log_dropped = UINT64_MAX;
+	/* As the metrics endpoint answers: the text, then the answer around it. */
+	n = metrics_format(st, buf, sizeof(buf));
+	assert_true(n > 0);
+	response_admin(&rs, true, "text/plain; version=0.0.4", buf, n);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(strstr(text(&rs), "pdp_revoked_total 18446744073709551615\n"));
 }
@@ -866,20 +922,28 @@ metrics_add_up_every_reader(void **state)
 {
 	struct fixture *f = *state;
 	struct request none = bearer(NULL), bad = bearer("e30.e30.AAAA"), r = {.admin = "metrics"};
+	struct pdp_counters readers[2], st_sum;
 	struct response rs;
 
-	assert_int_equal((uintptr_t)&f->pdp.counters[1] % 64, 0);
-	pdp_decide(&f->pdp, 0, &none, f->now, &rs);
-	pdp_decide(&f->pdp, 1, &none, f->now, &rs);
-	pdp_decide(&f->pdp, 1, &bad, f->now, &rs);
-	assert_int_equal(f->pdp.counters[0].decisions[DECISION_UNAUTHENTICATED], 1);
-	assert_int_equal(f->pdp.counters[1].decisions[DECISION_UNAUTHENTICATED], 2);
-	pdp_decide(&f->pdp, 0, &r, f->now, &rs);
+	assert_int_equal(alignof(struct pdp_counters) % 64, 0);
+	pdp_decide(f->pdp, 0, &none, f->now, &rs);
+	pdp_decide(f->pdp, 1, &none, f->now, &rs);
+	pdp_decide(f->pdp, 1, &bad, f->now, &rs);
+	assert_int_equal(stats(f->pdp)->sum.decisions[DECISION_UNAUTHENTICATED], 3);
+	pdp_decide(f->pdp, 0, &r, f->now, &rs);
 	assert_int_equal(metric(&rs, "pdp_decisions_total{decision=\"unauthenticated\"}"), 3);
 	assert_int_equal(metric(&rs, "pdp_token_rejections_total{reason=\"malformed\"}") +
 	                     metric(&rs, "pdp_token_rejections_total{reason=\"bad_alg\"}"),
 	                 1);
 	assert_int_equal(metric(&rs, "pdp_decision_duration_seconds_count"), 3);
+	/* The sum itself: every reader's counters, whatever each holds. */
+	memset(readers, 0, sizeof(readers));
+	atomic_store(&readers[0].decisions[DECISION_ALLOW], 1);
+	atomic_store(&readers[1].decisions[DECISION_ALLOW], 2);
+	atomic_store(&readers[1].latency.bucket[METRICS_BUCKETS], 5);
+	stats_counters_sum(readers, 2, &st_sum);
+	assert_int_equal(st_sum.decisions[DECISION_ALLOW], 3);
+	assert_int_equal(st_sum.latency.bucket[METRICS_BUCKETS], 5);
 }
 
 int
@@ -898,6 +962,7 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(missing_nginx_params_are_an_error, setup_allow,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(health_names_a_failed_reload, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(cached_caller_follows_a_reload, setup_allow, teardown),
 	    cmocka_unit_test_setup_teardown(wholesale_drop_waits_for_a_confirm, setup_allow,
 	                                    teardown),

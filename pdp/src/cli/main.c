@@ -25,7 +25,6 @@
 #include "policy/policy_load.h"
 #include "service/config.h"
 #include "service/decide.h"
-#include "service/decision_log.h"
 #include "transport/fcgi_server.h"
 
 #ifndef PDP_VERSION
@@ -518,11 +517,11 @@ out:
 static void
 log_revision(struct pdp *pdp, unsigned reader, const char *what)
 {
-	const struct policy_set *set = policy_swap_read_begin(&pdp->policies, reader);
+	struct policy_info pi;
 
-	log_info("%s: policy revision %s (%zu policies in %zu files)", what, set->revision,
-	         set->n_policies, set->n_files);
-	policy_swap_read_end(&pdp->policies, reader);
+	pdp_policy_info(pdp, reader, &pi);
+	log_info("%s: policy revision %s (%zu policies in %zu files)", what, pi.revision,
+	         pi.n_policies, pi.n_files);
 }
 
 /* Policy files tracked as open for writing at once; more are read without waiting. */
@@ -758,7 +757,7 @@ reload_store(struct pdp *pdp, bool confirmed)
 {
 	char err[1024];
 
-	if (pdp->store == NULL)
+	if (pdp_store(pdp) == NULL)
 		return;
 	switch (pdp_reload_store(pdp, confirmed, err, sizeof(err))) {
 	case RELOAD_OK:
@@ -800,10 +799,10 @@ serve_loop(struct pdp *pdp, unsigned reader)
 	struct pollfd pfd[2] = {{.fd = wake_pipe[0], .events = POLLIN},
 	                        {.fd = -1, .events = POLLIN}};
 	char drain[256];
-	uint64_t settle = pdp->cfg->reload.settle_ms;
+	uint64_t settle = pdp_config(pdp)->reload.settle_ms;
 	struct pending pol = PENDING_NONE, sto = PENDING_NONE;
 
-	watch_start(&w, pdp->cfg);
+	watch_start(&w, pdp_config(pdp));
 	pfd[1].fd = w.fd;
 	while (!stop_requested) {
 		int timeout = -1;
@@ -854,8 +853,7 @@ serve_loop(struct pdp *pdp, unsigned reader)
 			reload_store(pdp, store_confirmed);
 		if (reopen_requested) {
 			reopen_requested = 0;
-			if (pdp->dlog != NULL)
-				decision_log_reopen(pdp->dlog);
+			pdp_reopen_log(pdp);
 		}
 		if (policies_due && !stop_requested)
 			reload_policies(pdp, reader, policies_confirmed);
@@ -1032,7 +1030,7 @@ serve_request(void *ctx, unsigned worker, const char *const *envp, struct respon
 	struct pdp *pdp = ctx;
 	struct request r;
 
-	request_parse(&r, envp, pdp->cfg->token_cookie);
+	request_parse(&r, envp, pdp_config(pdp)->token_cookie);
 	pdp_decide(pdp, worker, &r, time(NULL), rs);
 }
 
@@ -1043,7 +1041,7 @@ cmd_serve(int argc, char **argv)
 	char err[1024];
 	struct config *cfg = NULL;
 	struct fcgi_server *server;
-	struct pdp pdp;
+	struct pdp *pdp;
 	int fd = -1;
 
 	cfg = config_load(path, err, sizeof(err));
@@ -1052,7 +1050,7 @@ cmd_serve(int argc, char **argv)
 	log_set_level(cfg->log_level);
 	install_signals();
 	/* One reader slot per worker, and the last for this thread. */
-	if (pdp_init(&pdp, cfg, cfg->threads + 1, err, sizeof(err)) != 0)
+	if ((pdp = pdp_new(cfg, cfg->threads + 1, err, sizeof(err))) == NULL)
 		fatal("%s: %s", path, err);
 	fd = fcgi_listen(cfg->listen, cfg->backlog, err, sizeof(err));
 	if (fd < 0)
@@ -1060,15 +1058,15 @@ cmd_serve(int argc, char **argv)
 	log_info("pdp %s listening on %s (%zu issuer%s, default_decision %s)", PDP_VERSION,
 	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
 	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
-	log_revision(&pdp, cfg->threads, "serving");
+	log_revision(pdp, cfg->threads, "serving");
 	if (cfg->pid_file != NULL)
 		pid_file_write(cfg->pid_file);
 	server = fcgi_start(fd, cfg->threads,
 	                    &(struct fcgi_limits){.read_timeout_ms = cfg->read_timeout_ms},
-	                    serve_request, &pdp);
+	                    serve_request, pdp);
 	if (server == NULL)
 		fatal("cannot start worker threads");
-	serve_loop(&pdp, cfg->threads);
+	serve_loop(pdp, cfg->threads);
 	fcgi_stop(server, fd);
 	close(fd);
 	if (strncmp(cfg->listen, "unix:", 5) == 0)
@@ -1076,7 +1074,7 @@ cmd_serve(int argc, char **argv)
 	if (cfg->pid_file != NULL)
 		unlink(cfg->pid_file);
 	log_info("stopped");
-	pdp_fini(&pdp);
+	pdp_free(pdp);
 	config_free(cfg);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* decide.c - the decision point: one request in, one answer out, independent of transport */
 #include "service/decide.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,109 +11,35 @@
 #include "identity/cert.h"
 #include "policy/policy_eval.h"
 #include "policy/policy_load.h"
+#include "policy/policy_swap.h"
+#include "service/admin_endpoints.h"
+#include "service/caller.h"
+#include "service/decision_line.h"
 #include "service/decision_log.h"
+#include "service/stats.h"
 
 /* Room for the ids of a token's groups and roles (each list is at most 1024 long). */
 #define SUBJECT_IDS_MAX 2048
 /* Bytes the decision log queues before it drops: 10,000 lines of 400 bytes, 0.2 s at 50k/s. */
 #define DECISION_LOG_QUEUE (4u << 20)
 
-/*
- * A verified caller as the token cache keeps it: the subject, and its names
- * as ids of the policy set last used, so a warm request matches policies
- * without looking names up. The view is rewritten after a reload by the
- * first request that sees the new set; readers copy it under a sequence
- * lock (even: stable, odd: being written) and look names up themselves when
- * it is being written or was made for another set.
- */
-struct caller {
-	struct subject *subject;
-	struct store_memo memo; /* its records, for its next request */
-	atomic_uint_fast64_t seq;
-	_Atomic uint64_t serial; /* the set the view was made for; 0: none */
-	_Atomic uint64_t users_filter, amr;
-	_Atomic uint32_t user, client, n_groups, n_roles;
-	size_t cap;
-	_Atomic uint32_t ids[]; /* groups, then roles */
+struct pdp {
+	const struct config *cfg;
+	struct decision_log *dlog; /* NULL: no decision log */
+	struct token_verifier *verifier;
+	struct cache *token_cache;
+	struct store *store; /* NULL: no context store */
+	struct policy_swap policies;
+	unsigned n_readers;
+	struct pdp_counters *counters; /* one per reader */
+	atomic_uint_fast64_t reloads;
+	atomic_uint_fast64_t reload_failures;
+	atomic_uint_fast64_t reload_refused[RELOAD_WHATS]; /* by the drop guard */
+	/* How the last reloads went, for health: written by the reloading thread, read by
+	 * the workers that answer health; neither is on the decision path. */
+	pthread_mutex_t last_reload_lock;
+	struct reload_record last_reload[RELOAD_WHATS];
 };
-
-static struct caller *
-caller_new(struct subject *s)
-{
-	size_t cap = s->groups.n + s->roles.n;
-	struct caller *c = malloc(sizeof(*c) + cap * sizeof(c->ids[0]));
-
-	if (c == NULL)
-		return NULL;
-	c->subject = s;
-	c->cap = cap;
-	store_memo_init(&c->memo);
-	atomic_init(&c->seq, 0);
-	atomic_init(&c->serial, 0);
-	return c;
-}
-
-static void
-caller_free(void *v)
-{
-	struct caller *c = v;
-
-	store_memo_fini(&c->memo);
-	free(c->subject);
-	free(c);
-}
-
-/* Copies the view into ids (room in buf) if it was made for the set with serial. */
-static bool
-view_read(struct caller *c, uint64_t serial, uint32_t *buf, size_t bufn, struct subject_ids *ids)
-{
-	uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-	size_t ng, nr;
-
-	if ((seq & 1) || serial == 0 ||
-	    atomic_load_explicit(&c->serial, memory_order_relaxed) != serial)
-		return false;
-	ng = atomic_load_explicit(&c->n_groups, memory_order_relaxed);
-	nr = atomic_load_explicit(&c->n_roles, memory_order_relaxed);
-	if (ng + nr > bufn || ng + nr > c->cap)
-		return false;
-	for (size_t i = 0; i < ng + nr; i++)
-		buf[i] = atomic_load_explicit(&c->ids[i], memory_order_relaxed);
-	ids->user = atomic_load_explicit(&c->user, memory_order_relaxed);
-	ids->client = atomic_load_explicit(&c->client, memory_order_relaxed);
-	ids->amr = atomic_load_explicit(&c->amr, memory_order_relaxed);
-	ids->users_filter = atomic_load_explicit(&c->users_filter, memory_order_relaxed);
-	ids->groups = buf;
-	ids->n_groups = ng;
-	ids->roles = buf + ng;
-	ids->n_roles = nr;
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&c->seq, memory_order_relaxed) == seq;
-}
-
-/* Publishes ids as the view for the set with serial, unless another thread is at it. */
-static void
-view_write(struct caller *c, uint64_t serial, const struct subject_ids *ids)
-{
-	uint64_t seq = atomic_load(&c->seq);
-
-	if (serial == 0 || (seq & 1) || ids->n_groups + ids->n_roles > c->cap ||
-	    !atomic_compare_exchange_strong(&c->seq, &seq, seq + 1))
-		return;
-	for (size_t i = 0; i < ids->n_groups; i++)
-		atomic_store_explicit(&c->ids[i], ids->groups[i], memory_order_relaxed);
-	for (size_t i = 0; i < ids->n_roles; i++)
-		atomic_store_explicit(&c->ids[ids->n_groups + i], ids->roles[i],
-		                      memory_order_relaxed);
-	atomic_store_explicit(&c->n_groups, (uint32_t)ids->n_groups, memory_order_relaxed);
-	atomic_store_explicit(&c->n_roles, (uint32_t)ids->n_roles, memory_order_relaxed);
-	atomic_store_explicit(&c->user, ids->user, memory_order_relaxed);
-	atomic_store_explicit(&c->client, ids->client, memory_order_relaxed);
-	atomic_store_explicit(&c->amr, ids->amr, memory_order_relaxed);
-	atomic_store_explicit(&c->users_filter, ids->users_filter, memory_order_relaxed);
-	atomic_store_explicit(&c->serial, serial, memory_order_relaxed);
-	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
-}
 
 /* A reload reads this many times at most, waiting for two reads that agree. */
 #define RELOAD_MAX_READS 5
@@ -131,21 +58,26 @@ reload_guard_of(const struct pdp *p, bool confirmed)
 	                             .max_reads = RELOAD_MAX_READS};
 }
 
-int
-pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
+struct pdp *
+pdp_new(const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 {
 	/* Tools that decide on the calling thread alone pass 0 readers and read as reader 0. */
 	size_t slots = n_readers ? n_readers : 1;
 	struct policy_set *set;
 	struct reload_guard g;
+	struct pdp *p = calloc(1, sizeof(*p));
 
-	memset(p, 0, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
 	p->cfg = cfg;
 	p->n_readers = n_readers;
+	pthread_mutex_init(&p->last_reload_lock, NULL);
 	p->counters = aligned_alloc(alignof(struct pdp_counters), slots * sizeof(*p->counters));
 	if (p->counters == NULL) {
 		snprintf(err, errsz, "out of memory");
-		return -1;
+		goto fail;
 	}
 	memset(p->counters, 0, slots * sizeof(*p->counters));
 	p->verifier = token_verifier_new(cfg, err, errsz);
@@ -175,56 +107,110 @@ pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err,
 	if (cfg->store.type != STORE_NONE &&
 	    (p->store = store_open(&cfg->store, n_readers, err, errsz)) == NULL)
 		goto fail;
-	return 0;
+	return p;
 fail:
-	pdp_fini(p);
-	return -1;
+	pdp_free(p);
+	return NULL;
 }
 
 void
-pdp_fini(struct pdp *p)
+pdp_free(struct pdp *p)
 {
+	if (p == NULL)
+		return;
 	if (p->policies.active != NULL)
 		policy_swap_fini(&p->policies);
 	store_close(p->store);
-	p->store = NULL;
 	decision_log_close(p->dlog);
-	p->dlog = NULL;
 	cache_free(p->token_cache);
 	token_verifier_free(p->verifier);
-	p->token_cache = NULL;
-	p->verifier = NULL;
 	free(p->counters);
-	p->counters = NULL;
+	pthread_mutex_destroy(&p->last_reload_lock);
+	free(p);
+}
+
+const struct config *
+pdp_config(const struct pdp *p)
+{
+	return p->cfg;
 }
 
 void
-pdp_counters_sum(struct pdp *p, struct pdp_counters *sum)
+pdp_reopen_log(struct pdp *p)
 {
-	memset(sum, 0, sizeof(*sum));
-	for (unsigned i = 0; i < (p->n_readers ? p->n_readers : 1); i++) {
-		struct pdp_counters *c = &p->counters[i];
-
-		for (int d = 0; d <= DECISION_ERROR; d++)
-			sum->decisions[d] +=
-			    atomic_load_explicit(&c->decisions[d], memory_order_relaxed);
-		for (int e = 0; e <= TOKEN_NO_MEMORY; e++)
-			sum->token_errors[e] +=
-			    atomic_load_explicit(&c->token_errors[e], memory_order_relaxed);
-		sum->revoked += atomic_load_explicit(&c->revoked, memory_order_relaxed);
-		sum->store_refusals +=
-		    atomic_load_explicit(&c->store_refusals, memory_order_relaxed);
-		sum->store_reused += atomic_load_explicit(&c->store_reused, memory_order_relaxed);
-		for (int b = 0; b <= METRICS_BUCKETS; b++)
-			sum->latency.bucket[b] +=
-			    atomic_load_explicit(&c->latency.bucket[b], memory_order_relaxed);
-		sum->latency.sum_ns +=
-		    atomic_load_explicit(&c->latency.sum_ns, memory_order_relaxed);
-	}
+	if (p->dlog != NULL)
+		decision_log_reopen(p->dlog);
 }
 
-int
-pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
+struct store *
+pdp_store(struct pdp *p)
+{
+	return p->store;
+}
+
+void
+pdp_use_store(struct pdp *p, struct store *s)
+{
+	store_close(p->store);
+	p->store = s;
+}
+
+void
+pdp_policy_info(struct pdp *p, unsigned reader, struct policy_info *out)
+{
+	const struct policy_set *set = policy_swap_read_begin(&p->policies, reader);
+
+	snprintf(out->revision, sizeof(out->revision), "%s", set->revision);
+	out->n_policies = set->n_policies;
+	out->n_files = set->n_files;
+	policy_swap_read_end(&p->policies, reader);
+}
+
+void
+pdp_stats_get(struct pdp *p, unsigned reader, struct pdp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	stats_counters_sum(p->counters, p->n_readers ? p->n_readers : 1, &st->sum);
+	st->reloads = atomic_load(&p->reloads);
+	st->reload_failures = atomic_load(&p->reload_failures);
+	for (int w = 0; w < RELOAD_WHATS; w++)
+		st->reload_refused[w] = atomic_load(&p->reload_refused[w]);
+	pthread_mutex_lock(&p->last_reload_lock);
+	memcpy(st->last_reload, p->last_reload, sizeof(st->last_reload));
+	pthread_mutex_unlock(&p->last_reload_lock);
+	pdp_policy_info(p, reader, &st->policies);
+	cache_get_stats(p->token_cache, &st->token_cache);
+	for (int a = 0; a < JWA_COUNT; a++)
+		token_verifier_sig_stats(p->verifier, (enum jwa)a, &st->signatures[a].count,
+		                         &st->signatures[a].ns);
+	st->store_type = p->store == NULL                    ? STORE_NONE
+	                 : p->cfg->store.type == STORE_REDIS ? STORE_REDIS
+	                                                     : STORE_FILE;
+	if (p->store != NULL) {
+		st->store_up = store_healthy(p->store, st->store_status, sizeof(st->store_status));
+		store_get_stats(p->store, &st->store);
+	}
+	if (p->dlog != NULL)
+		st->decision_log_dropped = decision_log_dropped(p->dlog);
+}
+
+/* Keeps how the reload of what went (rc: enum reload_result, err: why not) for health. */
+static void
+record_reload(struct pdp *p, enum reload_what what, int rc, const char *err)
+{
+	struct reload_record rec = {.ran = true, .result = rc};
+
+	clock_gettime(CLOCK_REALTIME, &rec.at);
+	if (rc != RELOAD_OK)
+		snprintf(rec.error, sizeof(rec.error), "%s", err);
+	pthread_mutex_lock(&p->last_reload_lock);
+	p->last_reload[what] = rec;
+	pthread_mutex_unlock(&p->last_reload_lock);
+}
+
+/* Loads and swaps in the policies as pdp_reload_policies says; err says why not. */
+static int
+reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
 {
 	struct reload_guard g = reload_guard_of(p, confirmed);
 	struct policy_set *set =
@@ -256,13 +242,29 @@ pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
 }
 
 int
+pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz)
+{
+	int rc;
+
+	err[0] = '\0'; /* health reads it, should a failure say nothing */
+	rc = reload_policies(p, confirmed, err, errsz);
+	record_reload(p, RELOAD_WHAT_POLICIES, rc, err);
+	return rc;
+}
+
+int
 pdp_reload_store(struct pdp *p, bool confirmed, char *err, size_t errsz)
 {
 	struct reload_guard g = reload_guard_of(p, confirmed);
-	int rc = p->store != NULL ? store_reload(p->store, &g, err, errsz) : RELOAD_OK;
+	int rc;
 
+	if (p->store == NULL)
+		return RELOAD_OK;
+	err[0] = '\0';
+	rc = store_reload(p->store, &g, err, errsz);
 	if (rc == RELOAD_REFUSED)
 		atomic_fetch_add(&p->reload_refused[RELOAD_WHAT_STORE], 1);
+	record_reload(p, RELOAD_WHAT_STORE, rc, err);
 	return rc;
 }
 
@@ -314,135 +316,6 @@ join(char *buf, size_t bufsz, const char *const *items, size_t n, char sep)
 		buf[o] = '\0';
 	}
 	return buf;
-}
-
-/*
- * The most each member of a decision line takes (escaped), so that all of
- * them fit one line (DECISION_LOG_LINE_MAX) whatever a request sends: a
- * longer value is cut visibly (jline_text), never the line. What is left
- * lists policies; one that no longer fits leaves the rest unlisted, and the
- * line says "policies" was truncated.
- */
-#define LOG_ID_MAX     128  /* request id, address, country, method, app, device, store */
-#define LOG_HOST_MAX   256  /* a DNS name is at most 253 */
-#define LOG_USER_MAX   256  /* user claim */
-#define LOG_URI_MAX    2048 /* path and query */
-#define LOG_REASON_MAX 256  /* the deciding policy and why */
-#define LOG_POLICY_MAX 400  /* one listed policy: its id, result and reason */
-#define LOG_TAIL_MAX   256  /* what follows the lists: report_only's key, revision, latency */
-
-/* The members every decision line starts with. */
-static void
-log_begin(struct jline *j, const struct request *r, const struct response *rs)
-{
-	jline_begin(j);
-	jline_now(j, "time");
-	jline_text(j, "request_id", r->request_id, LOG_ID_MAX);
-	jline_text(j, "ip", r->remote_addr, LOG_ID_MAX);
-	jline_text(j, "country", r->country, LOG_ID_MAX);
-	jline_text(j, "method", r->method, LOG_ID_MAX);
-	jline_text(j, "host", r->host, LOG_HOST_MAX);
-	jline_text(j, "uri", r->uri, LOG_URI_MAX);
-	jline_str(j, "decision", decision_name(rs->decision));
-}
-
-/* Room for one more listed policy, else the list is marked truncated. */
-static bool
-log_room_for_policy(struct jline *j, const char *list)
-{
-	if (jline_room(j) >= LOG_POLICY_MAX + LOG_TAIL_MAX)
-		return true;
-	jline_mark(j, list);
-	return false;
-}
-
-static void
-log_end(struct pdp *p, struct jline *j, int64_t t0)
-{
-	size_t n;
-
-	jline_int(j, "latency_us", (clock_ns() - t0) / 1000);
-	n = jline_end(j);
-	decision_log_write(p->dlog, j->buf, n);
-}
-
-/* A decision with no verified caller: nothing from the token is logged. */
-static void
-log_unverified(struct pdp *p, const struct request *r, const struct response *rs,
-               const char *reason, int64_t t0)
-{
-	struct jline j;
-
-	log_begin(&j, r, rs);
-	jline_text(&j, "reason", reason, LOG_REASON_MAX);
-	log_end(p, &j, t0);
-}
-
-/* A verified caller answered before the policies: revoked, or the store failing. */
-static void
-log_caller(struct pdp *p, const struct request *r, const struct subject *s, const char *device,
-           const struct response *rs, const char *reason, const char *store, int64_t t0)
-{
-	struct jline j;
-
-	log_begin(&j, r, rs);
-	jline_text(&j, "user", s->user, LOG_USER_MAX);
-	jline_text(&j, "device", device, LOG_ID_MAX);
-	jline_text(&j, "reason", reason, LOG_REASON_MAX);
-	jline_text(&j, "store", store, LOG_ID_MAX);
-	log_end(p, &j, t0);
-}
-
-/* A verified caller's decision, with every applied and report-only policy and why. */
-static void
-log_decision(struct pdp *p, const struct request *r, const struct subject *s, const char *device,
-             const char *store, const struct policy_set *set, const struct eval_result *res,
-             const struct response *rs, int64_t t0)
-{
-	struct jline j;
-	char reason[256];
-
-	log_begin(&j, r, rs);
-	jline_text(&j, "user", s->user, LOG_USER_MAX);
-	jline_text(&j, "app", res->app == POLICY_NO_ID ? NULL : set->apps[res->app].id, LOG_ID_MAX);
-	jline_text(&j, "device", device, LOG_ID_MAX);
-	jline_text(&j, "store", store, LOG_ID_MAX);
-	if (res->deciding != NULL) {
-		snprintf(reason, sizeof(reason), "%.128s: %.100s", res->deciding, res->reason);
-		jline_text(&j, "reason", reason, LOG_REASON_MAX);
-	} else if (res->by_default) {
-		jline_str(&j, "reason", "default_decision");
-	}
-	jline_open(&j, "policies", '[');
-	for (size_t i = 0; i < res->n_applied && log_room_for_policy(&j, "policies"); i++) {
-		const struct eval_policy *ep = &res->applied[i];
-		const struct pol_policy *pol = &set->policies[ep->policy];
-
-		jline_open(&j, NULL, '{');
-		jline_text(&j, "id", pol->id, LOG_POLICY_MAX / 2 - 32);
-		jline_str(&j, "result",
-		          pol->block      ? "block"
-		          : ep->satisfied ? "satisfied"
-		                          : "unmet");
-		jline_text(&j, "reason", ep->reason, LOG_POLICY_MAX / 2 - 32);
-		jline_close(&j, '}');
-	}
-	if (res->n_unlisted > 0)
-		jline_mark(&j, "policies"); /* more applied than an evaluation lists */
-	jline_close(&j, ']');
-	jline_open(&j, "report_only", '[');
-	for (size_t i = 0; i < res->n_report_only && log_room_for_policy(&j, "report_only"); i++) {
-		const struct eval_policy *ep = &res->report_only[i];
-
-		jline_open(&j, NULL, '{');
-		jline_text(&j, "id", set->policies[ep->policy].id, LOG_POLICY_MAX / 2 - 32);
-		jline_str(&j, "would", decision_name(res->report_only_decision[i]));
-		jline_text(&j, "reason", ep->reason, LOG_POLICY_MAX / 2 - 32);
-		jline_close(&j, '}');
-	}
-	jline_close(&j, ']');
-	jline_text(&j, "revision", set->revision, LOG_ID_MAX);
-	log_end(p, &j, t0);
 }
 
 /* Turns the evaluation into the answer, while the set it points into is held. */
@@ -560,68 +433,24 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 
 		if (answered) {
 			if (p->dlog != NULL)
-				log_caller(p, r, s, device, rs, reason, store, t0);
+				decision_line_caller(p->dlog, r, s, device, rs, reason, store, t0);
 			store_lookup_done(&sl);
 			return;
 		}
 	}
 	set = policy_swap_read_begin(&p->policies, reader);
-	if (c == NULL || !view_read(c, set->serial, ids_buf, SUBJECT_IDS_MAX, &ids)) {
+	if (c == NULL || !caller_view_read(c, set->serial, ids_buf, SUBJECT_IDS_MAX, &ids)) {
 		eval_subject_ids(set, s, ids_buf, SUBJECT_IDS_MAX, &ids);
 		if (c != NULL)
-			view_write(c, set->serial, &ids);
+			caller_view_write(c, set->serial, &ids);
 	}
 	policy_eval(set, &in, &res);
 	answer(set, r, s, &res, rs);
 	if (p->dlog != NULL)
-		log_decision(p, r, s, device, store, set, &res, rs, t0);
+		decision_line_decision(p->dlog, r, s, device, store, set, &res, rs, t0);
 	policy_swap_read_end(&p->policies, reader);
 	if (p->store != NULL)
 		store_lookup_done(&sl);
-}
-
-/*
- * An admin endpoint nginx routes here (deploy/nginx: local callers only).
- * One that also carries the auth params is a miswired auth location: 500,
- * so that an admin answer can never pass for an allow.
- */
-static void
-admin_answer(struct pdp *p, unsigned reader, const struct request *r, struct response *rs)
-{
-	struct jline j;
-	char why[256] = "ok";
-	bool ok = true;
-	const struct policy_set *set;
-
-	if (r->uri != NULL || r->method != NULL) {
-		response_error(rs);
-		return;
-	}
-	if (strcmp(r->admin, "metrics") == 0) {
-		static _Thread_local char text[RESPONSE_MAX_BYTES];
-		size_t n = metrics_format(p, reader, text, sizeof(text));
-
-		if (n == 0)
-			response_error(rs);
-		else
-			response_admin(rs, true, "text/plain; version=0.0.4", text, n);
-		return;
-	}
-	if (strcmp(r->admin, "health") != 0) {
-		response_error(rs);
-		return;
-	}
-	if (p->store != NULL)
-		ok = store_healthy(p->store, why, sizeof(why));
-	set = policy_swap_read_begin(&p->policies, reader);
-	jline_begin(&j);
-	jline_str(&j, "status", ok ? "ok" : "degraded");
-	jline_str(&j, "policy_revision", set->revision);
-	policy_swap_read_end(&p->policies, reader);
-	jline_str(&j, "store",
-	          p->store != NULL ? p->cfg->store.type == STORE_REDIS ? "redis" : "file" : "none");
-	jline_str(&j, "store_status", why);
-	response_admin(rs, ok, "application/json", j.buf, jline_end(&j));
 }
 
 void
@@ -635,7 +464,10 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	enum token_err e;
 
 	if (r->admin != NULL) {
-		admin_answer(p, reader, r, rs);
+		struct pdp_stats st;
+
+		pdp_stats_get(p, reader, &st);
+		admin_answer(&st, r, rs);
 		return;
 	}
 	if (r->method == NULL || r->host == NULL || r->uri == NULL) {
@@ -700,7 +532,7 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	}
 done:
 	if (unverified != NULL && p->dlog != NULL)
-		log_unverified(p, r, rs, unverified, t0);
+		decision_line_unverified(p->dlog, r, rs, unverified, t0);
 	count(&p->counters[reader], rs);
 	latency_observe(&p->counters[reader].latency, clock_ns() - t0);
 }

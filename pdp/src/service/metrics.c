@@ -7,13 +7,6 @@
 #include <stdio.h>
 
 #include "identity/token.h"
-#include "service/decide.h"
-#include "service/decision_log.h"
-
-const int64_t metrics_bucket_ns[METRICS_BUCKETS] = {
-    10000,   25000,   50000,    100000,   250000,    500000,
-    1000000, 2500000, 10000000, 50000000, 250000000, 1000000000,
-};
 
 /* Label values for enum token_err, in order. */
 static const char *const token_reasons[] = {
@@ -90,7 +83,7 @@ latency(struct out *o, struct latency_histogram *h)
 
 /* Time in public-key signature checks, by algorithm (HMAC is not timed: it costs little). */
 static void
-signatures(struct out *o, const struct token_verifier *v)
+signatures(struct out *o, const struct pdp_stats *st)
 {
 	static const enum jwa algs[] = {JWA_RS256, JWA_RS384, JWA_RS512,
 	                                JWA_ES256, JWA_ES384, JWA_ES512};
@@ -99,9 +92,8 @@ signatures(struct out *o, const struct token_verifier *v)
 	     "RSA and ECDSA signature checks of first-seen tokens (a cached token is not "
 	     "checked again), by algorithm.");
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		uint64_t n, ns;
+		uint64_t n = st->signatures[algs[i]].count, ns = st->signatures[algs[i]].ns;
 
-		token_verifier_sig_stats(v, algs[i], &n, &ns);
 		emit(o, "pdp_signature_verify_seconds_sum{alg=\"%s\"} %.9f\n", jwa_name(algs[i]),
 		     (double)ns / 1e9);
 		emit(o, "pdp_signature_verify_seconds_count{alg=\"%s\"} %" PRIu64 "\n",
@@ -121,20 +113,18 @@ caches(struct out *o, const char *name, const char *type, const char *help,
 }
 
 size_t
-metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
+metrics_format(struct pdp_stats *st, char *buf, size_t cap)
 {
 	struct out o = {.buf = buf, .cap = cap};
-	struct pdp_counters sum, *c = &sum;
+	struct pdp_counters *c = &st->sum;
 	struct cache_stats cs[1 + STORE_KINDS] = {{0}};
-	struct store_stats ss = {0};
+	const struct store_stats *ss = &st->store;
 	const char *labels[] = {"token", "device", "user", "jti"};
 	size_t n_caches = 1;
-	const struct policy_set *set;
-	char why[64];
+	bool store = st->store_type != STORE_NONE;
 
 	if (cap == 0)
 		return 0;
-	pdp_counters_sum(p, &sum);
 	head(&o, "pdp_decisions_total", "counter", "Answers given, by decision.");
 	for (int d = 0; d <= DECISION_ERROR; d++)
 		emit(&o, "pdp_decisions_total{decision=\"%s\"} %" PRIu64 "\n", decision_labels[d],
@@ -144,13 +134,12 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 		emit(&o, "pdp_token_rejections_total{reason=\"%s\"} %" PRIu64 "\n",
 		     token_reasons[e], load(&c->token_errors[e]));
 	latency(&o, &c->latency);
-	signatures(&o, p->verifier);
+	signatures(&o, st);
 
-	cache_get_stats(p->token_cache, &cs[0]);
-	if (p->store != NULL) {
-		store_get_stats(p->store, &ss);
+	cs[0] = st->token_cache;
+	if (store) {
 		for (int k = 0; k < STORE_KINDS; k++)
-			cs[1 + k] = ss.cache[k];
+			cs[1 + k] = ss->cache[k];
 		n_caches += STORE_KINDS;
 	}
 	caches(&o, "pdp_cache_hits_total", "counter", "Cache lookups answered from the cache.", cs,
@@ -163,31 +152,31 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 	caches(&o, "pdp_cache_entries", "gauge", "Entries held now.", cs, n_caches, labels,
 	       offsetof(struct cache_stats, entries));
 
-	if (p->store != NULL) {
+	if (store) {
 		head(&o, "pdp_store_up", "gauge",
 		     "1 when the context store is ready, answers and its events flow.");
-		emit(&o, "pdp_store_up %d\n", store_healthy(p->store, why, sizeof(why)) ? 1 : 0);
+		emit(&o, "pdp_store_up %d\n", st->store_up ? 1 : 0);
 		head(&o, "pdp_store_ready", "gauge",
 		     "1 when the context store is known to hold its data and to be current "
 		     "(generation marker, replica link, heartbeat).");
-		emit(&o, "pdp_store_ready %d\n", ss.ready ? 1 : 0);
+		emit(&o, "pdp_store_ready %d\n", ss->ready ? 1 : 0);
 		head(&o, "pdp_store_not_ready_total", "counter",
 		     "Times the context store was found not ready: lost its data, syncing, "
 		     "stalled.");
-		emit(&o, "pdp_store_not_ready_total %" PRIu64 "\n", ss.not_ready);
+		emit(&o, "pdp_store_not_ready_total %" PRIu64 "\n", ss->not_ready);
 		head(&o, "pdp_store_fetches_total", "counter", "Round trips to the context store.");
-		emit(&o, "pdp_store_fetches_total %" PRIu64 "\n", ss.fetches);
+		emit(&o, "pdp_store_fetches_total %" PRIu64 "\n", ss->fetches);
 		head(&o, "pdp_store_errors_total", "counter",
 		     "Round trips that failed (timeouts included).");
-		emit(&o, "pdp_store_errors_total %" PRIu64 "\n", ss.fetch_errors);
+		emit(&o, "pdp_store_errors_total %" PRIu64 "\n", ss->fetch_errors);
 		head(&o, "pdp_store_timeouts_total", "counter",
 		     "Round trips that failed after the store's timeout.");
-		emit(&o, "pdp_store_timeouts_total %" PRIu64 "\n", ss.fetch_timeouts);
+		emit(&o, "pdp_store_timeouts_total %" PRIu64 "\n", ss->fetch_timeouts);
 		head(&o, "pdp_store_stale_served_total", "counter",
 		     "Records served past their freshness while the store failed.");
-		emit(&o, "pdp_store_stale_served_total %" PRIu64 "\n", ss.stale_served);
+		emit(&o, "pdp_store_stale_served_total %" PRIu64 "\n", ss->stale_served);
 		head(&o, "pdp_store_events_total", "counter", "Invalidation events applied.");
-		emit(&o, "pdp_store_events_total %" PRIu64 "\n", ss.events);
+		emit(&o, "pdp_store_events_total %" PRIu64 "\n", ss->events);
 		head(&o, "pdp_store_refusals_total", "counter",
 		     "Requests answered by on_store_error.");
 		emit(&o, "pdp_store_refusals_total %" PRIu64 "\n", load(&c->store_refusals));
@@ -200,27 +189,23 @@ metrics_format(struct pdp *p, unsigned reader, char *buf, size_t cap)
 	emit(&o, "pdp_revoked_total %" PRIu64 "\n", load(&c->revoked));
 
 	head(&o, "pdp_policy_reloads_total", "counter", "Policy reloads, by result.");
-	emit(&o, "pdp_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n", load(&p->reloads));
-	emit(&o, "pdp_policy_reloads_total{result=\"failed\"} %" PRIu64 "\n",
-	     load(&p->reload_failures));
+	emit(&o, "pdp_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n", st->reloads);
+	emit(&o, "pdp_policy_reloads_total{result=\"failed\"} %" PRIu64 "\n", st->reload_failures);
 	head(&o, "pdp_reload_refused_total", "counter",
 	     "Reloads after a file change refused because they would drop too much (policies, "
 	     "or the store's revocations and disabled users) until confirmed.");
 	emit(&o, "pdp_reload_refused_total{what=\"policies\"} %" PRIu64 "\n",
-	     load(&p->reload_refused[RELOAD_WHAT_POLICIES]));
+	     st->reload_refused[RELOAD_WHAT_POLICIES]);
 	emit(&o, "pdp_reload_refused_total{what=\"store\"} %" PRIu64 "\n",
-	     load(&p->reload_refused[RELOAD_WHAT_STORE]));
-	set = policy_swap_read_begin(&p->policies, reader);
+	     st->reload_refused[RELOAD_WHAT_STORE]);
 	head(&o, "pdp_policy_info", "gauge",
 	     "The policy set serving now (revision: content hash).");
-	emit(&o, "pdp_policy_info{revision=\"%s\"} 1\n", set->revision);
+	emit(&o, "pdp_policy_info{revision=\"%s\"} 1\n", st->policies.revision);
 	head(&o, "pdp_policies", "gauge", "Policies in the set serving now.");
-	emit(&o, "pdp_policies %zu\n", set->n_policies);
-	policy_swap_read_end(&p->policies, reader);
+	emit(&o, "pdp_policies %zu\n", st->policies.n_policies);
 
 	head(&o, "pdp_decision_log_dropped_total", "counter",
 	     "Decision-log lines dropped because the writer fell behind.");
-	emit(&o, "pdp_decision_log_dropped_total %" PRIu64 "\n",
-	     p->dlog != NULL ? decision_log_dropped(p->dlog) : 0);
+	emit(&o, "pdp_decision_log_dropped_total %" PRIu64 "\n", st->decision_log_dropped);
 	return o.overflow ? 0 : o.len;
 }

@@ -1,0 +1,100 @@
+/* admin_endpoints.c - the answers to /pdp/health and /pdp/metrics */
+#include "service/admin_endpoints.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/reload_guard.h"
+#include "service/decision_log.h"
+#include "service/metrics.h"
+
+static const char *
+reload_result_name(int result)
+{
+	switch (result) {
+	case RELOAD_OK:
+		return "ok";
+	case RELOAD_REFUSED:
+		return "refused";
+	default:
+		return "failed";
+	}
+}
+
+/*
+ * How the last reload of one input went: {"result":"none"} before any, else
+ * its result, when it finished (UTC, to the millisecond) and, unless it
+ * applied, why not (the file:line:col message, escaped like any string).
+ */
+static void
+health_reload(struct jline *j, const char *key, const struct reload_record *rec)
+{
+	char at[64] = "";
+	struct tm tm;
+
+	jline_open(j, key, '{');
+	if (!rec->ran) {
+		jline_str(j, "result", "none");
+		jline_close(j, '}');
+		return;
+	}
+	jline_str(j, "result", reload_result_name(rec->result));
+	if (gmtime_r(&rec->at.tv_sec, &tm) != NULL)
+		snprintf(at, sizeof(at), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		         (int)(rec->at.tv_nsec / 1000000 % 1000));
+	jline_str(j, "at", at);
+	if (rec->result != RELOAD_OK)
+		jline_text(j, "error", rec->error, RELOAD_ERROR_MAX);
+	jline_close(j, '}');
+}
+
+/*
+ * 200 "ok" while the store (if any) is up, else 503 "degraded" with why. A
+ * failed or refused reload leaves the status as it is: the last good set
+ * keeps serving, so a load balancer must not drain this PDP; the answer
+ * names the revision serving and what the last reload said.
+ */
+static void
+health_answer(const struct pdp_stats *st, struct response *rs)
+{
+	struct jline j;
+	bool ok = st->store_type == STORE_NONE || st->store_up;
+
+	jline_begin(&j);
+	jline_str(&j, "status", ok ? "ok" : "degraded");
+	jline_str(&j, "policy_revision", st->policies.revision);
+	jline_str(&j, "store",
+	          st->store_type == STORE_NONE    ? "none"
+	          : st->store_type == STORE_REDIS ? "redis"
+	                                          : "file");
+	jline_str(&j, "store_status", st->store_type == STORE_NONE ? "ok" : st->store_status);
+	health_reload(&j, "last_policy_reload", &st->last_reload[RELOAD_WHAT_POLICIES]);
+	if (st->store_type == STORE_FILE)
+		health_reload(&j, "last_store_reload", &st->last_reload[RELOAD_WHAT_STORE]);
+	response_admin(rs, ok, "application/json", j.buf, jline_end(&j));
+}
+
+void
+admin_answer(struct pdp_stats *st, const struct request *r, struct response *rs)
+{
+	if (r->uri != NULL || r->method != NULL) {
+		response_error(rs);
+		return;
+	}
+	if (strcmp(r->admin, "metrics") == 0) {
+		static _Thread_local char text[RESPONSE_MAX_BYTES];
+		size_t n = metrics_format(st, text, sizeof(text));
+
+		if (n == 0)
+			response_error(rs);
+		else
+			response_admin(rs, true, "text/plain; version=0.0.4", text, n);
+		return;
+	}
+	if (strcmp(r->admin, "health") != 0) {
+		response_error(rs);
+		return;
+	}
+	health_answer(st, rs);
+}
