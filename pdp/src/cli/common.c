@@ -1,6 +1,7 @@
-/* common.c - what the pdp commands share: option parsing */
+/* common.c - what the pdp commands share: option parsing and usage errors */
 #include "cli/common.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -35,14 +36,26 @@ cli_parse_args(int argc, char **argv, const char **args, int max_args, int *n_ar
 }
 
 const char *
-cli_config_arg(int argc, char **argv)
+cli_config_arg(const char *cmd, int argc, char **argv)
 {
 	int n;
 	const char *path = cli_parse_args(argc, argv, NULL, 0, &n);
 
-	if (path == NULL) {
-		cli_usage(stderr);
-		exit(2);
-	}
+	if (path == NULL)
+		exit(cli_usage_error(cmd, "needs a config file (-c CONFIG)"));
 	return path;
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pdp %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cli_usage(stderr);
+	return 2;
 }

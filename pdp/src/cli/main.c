@@ -74,6 +74,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
+		fprintf(stderr, "pdp: needs a command\n");
 		cli_usage(stderr);
 		return 2;
 	}

@@ -16,6 +16,10 @@
 #include "policy/policy_load.h"
 #include "service/config.h"
 
+/* What check, test and explain read the policies from, when given neither. */
+static const char needs_policies[] =
+    "needs a config file (-c CONFIG) or a policy directory (POLICY_DIR)";
+
 /* Loads and reports one policy directory; returns 0 when it is valid. */
 static int
 check_policies(const char *dir)
@@ -46,10 +50,8 @@ check_main(int argc, char **argv)
 	int n, rc = 0;
 
 	path = cli_parse_args(argc, argv, &dir, 1, &n);
-	if (path == NULL && dir == NULL) {
-		cli_usage(stderr);
-		return 2;
-	}
+	if (path == NULL && dir == NULL)
+		return cli_usage_error("check", "%s", needs_policies);
 	if (path != NULL) {
 		cfg = config_load(path, err, sizeof(err));
 		if (cfg == NULL) {
@@ -78,9 +80,13 @@ check_main(int argc, char **argv)
 	return rc;
 }
 
-/* Loads the config when given, and the policy directory (dir, else the config's). */
+/*
+ * Loads the config when given, and the policy directory (dir, else the config's);
+ * cmd names the command in a usage error.
+ */
 static int
-load_for_tools(const char *path, const char *dir, struct config **cfg, struct policy_set **set)
+load_for_tools(const char *cmd, const char *path, const char *dir, struct config **cfg,
+               struct policy_set **set)
 {
 	char err[1024];
 
@@ -93,7 +99,7 @@ load_for_tools(const char *path, const char *dir, struct config **cfg, struct po
 	if (dir == NULL && *cfg != NULL)
 		dir = (*cfg)->policies;
 	if (dir == NULL) {
-		cli_usage(stderr);
+		cli_usage_error(cmd, "%s", needs_policies);
 		config_free(*cfg);
 		*cfg = NULL;
 		return -1;
@@ -150,7 +156,7 @@ test_main(int argc, char **argv)
 		}
 	}
 	path = cli_parse_args(argc, argv, &dir, 1, &n);
-	if (load_for_tools(path, dir, &cfg, &set) != 0)
+	if (load_for_tools("test", path, dir, &cfg, &set) != 0)
 		return 2;
 	snprintf(tests, sizeof(tests), "%s/tests", dir != NULL ? dir : cfg->policies);
 	cases = policy_cases_load(tests, now, err, sizeof(err));
@@ -299,10 +305,19 @@ explain_main(int argc, char **argv)
 	}
 	if (optind < argc)
 		dir = argv[optind++];
-	if (optind != argc || url == NULL || (claims == NULL) == (token == NULL)) {
+	if (optind != argc) {
 		cli_usage(stderr);
 		return 2;
 	}
+	if (path == NULL && dir == NULL)
+		return cli_usage_error("explain", "%s", needs_policies);
+	if (claims == NULL && token == NULL)
+		return cli_usage_error("explain",
+		                       "needs the caller: --claims JSON or --token TOKEN");
+	if (claims != NULL && token != NULL)
+		return cli_usage_error("explain", "takes --claims JSON or --token TOKEN, not both");
+	if (url == NULL)
+		return cli_usage_error("explain", "needs the request: --url URL");
 	if (token != NULL && path == NULL) {
 		fprintf(stderr, "pdp explain: --token needs -c CONFIG for the issuers' keys\n");
 		return 2;
@@ -317,7 +332,7 @@ explain_main(int argc, char **argv)
 		if (h[hl] != '\0')
 			snprintf(uri, sizeof(uri), "%s%s", h[hl] == '/' ? "" : "/", h + hl);
 	}
-	if (load_for_tools(path, dir, &cfg, &set) != 0)
+	if (load_for_tools("explain", path, dir, &cfg, &set) != 0)
 		return 2;
 	if (token != NULL) {
 		struct token_verifier *v = token_verifier_new(cfg, err, sizeof(err));

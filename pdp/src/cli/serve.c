@@ -543,10 +543,15 @@ reload_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (path == NULL) == (pid < 0)) {
+	if (optind != argc) {
 		cli_usage(stderr);
 		return 2;
 	}
+	if (path == NULL && pid < 0)
+		return cli_usage_error("reload", "needs the daemon: -c CONFIG (its pid_file) or "
+		                                 "--pid PID");
+	if (path != NULL && pid >= 0)
+		return cli_usage_error("reload", "takes -c CONFIG or --pid PID, not both");
 	if (path != NULL) {
 		if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "%s\n", err);
@@ -590,7 +595,7 @@ serve_request(void *ctx, unsigned worker, const char *const *envp, struct respon
 int
 serve_main(int argc, char **argv)
 {
-	const char *path = cli_config_arg(argc, argv);
+	const char *path = cli_config_arg("serve", argc, argv);
 	char err[1024];
 	struct config *cfg = NULL;
 	struct fcgi_server *server;
