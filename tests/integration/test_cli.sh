@@ -47,6 +47,32 @@ check "contradictions are warnings, not errors" 0 \
 check "a missing directory is an error" 1 "No such file" "$bin/pdp" check "$work/nowhere"
 check "no arguments is a usage error" 2 "usage: pdp" "$bin/pdp" check
 
+# --- what a command needs, when it is not given ------------------------------
+needs_policies='needs a config file \(-c CONFIG\) or a policy directory \(POLICY_DIR\)'
+check "pdp alone: needs a command" 2 '^pdp: needs a command usage: pdp' "$bin/pdp"
+check "check alone: says what it needs" 2 "^pdp check: $needs_policies usage: pdp" "$bin/pdp" check
+check "test alone: says what it needs" 2 "^pdp test: $needs_policies usage: pdp" "$bin/pdp" test
+check "test -v alone: says what it needs" 2 "^pdp test: $needs_policies" "$bin/pdp" test -v
+check "serve alone: needs a config file" 2 '^pdp serve: needs a config file \(-c CONFIG\) usage: pdp' \
+	"$bin/pdp" serve
+check "explain alone: says what it needs" 2 "^pdp explain: $needs_policies usage: pdp" "$bin/pdp" explain
+check "explain without a caller: needs --claims or --token" 2 \
+	'^pdp explain: needs the caller: --claims MAP or --token TOKEN usage: pdp' \
+	"$bin/pdp" explain "$root/policies" --url https://admin.example.com/
+check "explain with both --claims and --token: one, not both" 2 \
+	'^pdp explain: takes --claims MAP or --token TOKEN, not both usage: pdp' \
+	"$bin/pdp" explain "$root/policies" --claims '{sub: a}' --token x --url https://admin.example.com/
+check "explain without --url: needs the request" 2 '^pdp explain: needs the request: --url URL usage: pdp' \
+	"$bin/pdp" explain "$root/policies" --claims '{sub: a}'
+check "reload alone: needs the daemon" 2 \
+	'^pdp reload: needs the daemon: -c CONFIG \(its pid_file\) or --pid PID usage: pdp' "$bin/pdp" reload
+check "reload with both -c and --pid: one, not both" 2 \
+	'^pdp reload: takes -c CONFIG or --pid PID, not both usage: pdp' \
+	"$bin/pdp" reload -c "$root/deploy/pdp.yaml" --pid 12345
+check "admin alone: needs a command" 2 \
+	'^pdp admin: needs a command: device, user, jti, flush, init or generation usage: pdp admin' \
+	"$bin/pdp" admin
+
 # --- pdp test ----------------------------------------------------------------
 check "the sample policies pass their test cases" 0 '[1-9][0-9]* passed, 0 failed$' \
 	"$bin/pdp" test "$root/policies"

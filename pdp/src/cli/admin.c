@@ -468,6 +468,8 @@ admin_main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
+		fprintf(stderr, "pdp admin: needs a command: device, user, jti, flush, init or "
+		                "generation\n");
 		admin_usage(stderr);
 		return 2;
 	}
