@@ -132,7 +132,7 @@ responder_init(struct responder *r, unsigned i)
 	}
 }
 
-/* The answer to any request: the transport's handler (fcgi_server.h). */
+/* The answer to any request: the transport's handler (fcgi_loop.h). */
 static void
 answer(void *ctx, unsigned worker, const char *const *envp, struct response *rs)
 {

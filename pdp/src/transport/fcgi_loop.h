@@ -2,13 +2,41 @@
 #ifndef PDP_FCGI_LOOP_H
 #define PDP_FCGI_LOOP_H
 
-#include "transport/fcgi_server.h"
+#include <stddef.h>
+
+#include "transport/response.h"
+
+/*
+ * Answers one request: envp holds its params as "NAME=value" strings (NULL
+ * after the last), and the answer goes in rs. Called by worker number worker
+ * (below the thread count), never by two threads as one worker at once.
+ */
+typedef void fcgi_handler(void *ctx, unsigned worker, const char *const *envp, struct response *rs);
+
+/* The read deadline when none is given: nginx writes a request in one go. */
+#define FCGI_READ_TIMEOUT_MS 1000
+
+/*
+ * What a peer may hold in each event loop; 0 in a field: its default. A
+ * connection that has not sent a whole request read_timeout_ms after it began
+ * (or after its last answer, with FCGI_KEEP_CONN) is closed (default
+ * FCGI_READ_TIMEOUT_MS). A loop holds max_conns connections (default 4096)
+ * and max_buffered bytes of buffers grown past a connection's own 4 KiB
+ * (default 16 MiB; one connection's at most FCGI_PROTO_MAX_BUFFER): past
+ * either, the oldest connections are closed to make room, as they are when
+ * accept finds no descriptor left, so new connections are served.
+ */
+struct fcgi_limits {
+	unsigned read_timeout_ms;
+	unsigned max_conns;
+	size_t max_buffered;
+};
 
 struct fcgi_loops;
 
 /*
  * Starts threads event loops answering FastCGI requests on listen_fd (made
- * non-blocking) within lim (NULL or 0 fields: the defaults, fcgi_server.h);
+ * non-blocking) within lim (NULL or 0 fields: the defaults above);
  * loop i calls handler as worker i. The loops inherit the caller's signal
  * mask. Returns NULL when no loop could start.
  */

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "transport/fcgi_loop.h"
 
 /* The kernel silently caps a listen backlog at net.core.somaxconn: say so. */
 static void

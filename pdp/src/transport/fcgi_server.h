@@ -5,8 +5,7 @@
 
 #include <stddef.h>
 
-#include "service/config.h"
-#include "transport/response.h"
+#include "transport/fcgi_loop.h"
 
 /*
  * Opens a listening socket for address ("unix:/path" or "tcp:host:port"). A
@@ -16,32 +15,6 @@
  * in err.
  */
 int fcgi_listen(const char *address, unsigned backlog, char *err, size_t errsz);
-
-/*
- * Answers one request: envp holds its params as "NAME=value" strings (NULL
- * after the last), and the answer goes in rs. Called by worker number worker
- * (below the thread count), never by two threads as one worker at once.
- */
-typedef void fcgi_handler(void *ctx, unsigned worker, const char *const *envp, struct response *rs);
-
-/* The read deadline when none is given: nginx writes a request in one go. */
-#define FCGI_READ_TIMEOUT_MS 1000
-
-/*
- * What a peer may hold in each event loop; 0 in a field: its default. A
- * connection that has not sent a whole request read_timeout_ms after it began
- * (or after its last answer, with FCGI_KEEP_CONN) is closed (default
- * FCGI_READ_TIMEOUT_MS). A loop holds max_conns connections (default 4096)
- * and max_buffered bytes of buffers grown past a connection's own 4 KiB
- * (default 16 MiB; one connection's at most FCGI_PROTO_MAX_BUFFER): past
- * either, the oldest connections are closed to make room, as they are when
- * accept finds no descriptor left, so new connections are served.
- */
-struct fcgi_limits {
-	unsigned read_timeout_ms;
-	unsigned max_conns;
-	size_t max_buffered;
-};
 
 struct fcgi_server;
 
