@@ -172,7 +172,7 @@ pdp_init(struct pdp *p, const struct config *cfg, unsigned n_readers, char *err,
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	if (cfg->store.type != STORE_NONE &&
+	if (cfg->store.backend != NULL &&
 	    (p->store = store_open(&cfg->store, n_readers, err, errsz)) == NULL)
 		goto fail;
 	return 0;
@@ -618,8 +618,7 @@ admin_answer(struct pdp *p, unsigned reader, const struct request *r, struct res
 	jline_str(&j, "status", ok ? "ok" : "degraded");
 	jline_str(&j, "policy_revision", set->revision);
 	policy_swap_read_end(&p->policies, reader);
-	jline_str(&j, "store",
-	          p->store != NULL ? p->cfg->store.type == STORE_REDIS ? "redis" : "file" : "none");
+	jline_str(&j, "store", store_config_name(&p->cfg->store));
 	jline_str(&j, "store_status", why);
 	response_admin(rs, ok, "application/json", j.buf, jline_end(&j));
 }
