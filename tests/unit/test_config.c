@@ -227,6 +227,20 @@ store_keys(void **state)
 	             "whole seconds, between 1s and 1h");
 	expect_error("store: { address: redis.example.com }\n", "pdp.yaml:1:19",
 	             "unix:/path or tcp:host:port");
+	/* Each backend reads and checks its own keys; an unknown key lists every one. */
+	expect_error("store: { type: none, username: pdp }\n", "pdp.yaml:1:8",
+	             "address, username and password_file are for a redis store");
+	expect_error("store: { type: file }\n", "pdp.yaml:1:8", "a file store needs \"path\"");
+	expect_error("store: { adress: unix:/r.sock }\n", "pdp.yaml:1:10",
+	             "unknown key \"adress\" (expected one of: type, timeout, stale_max, "
+	             "on_store_error, ttl, negative_ttl, device_max_age, cache_entries, address, "
+	             "username, password_file, database, prefix, heartbeat, heartbeat_timeout, "
+	             "replica_max_lag, path)");
+	c = load_with("store: { type: none, timeout: 20ms }\n");
+	assert_string_equal(store_config_name(&c->store), "none");
+	assert_null(c->store.backend_cfg);
+	assert_null(store_config_source(&c->store));
+	config_free(c);
 }
 
 static void

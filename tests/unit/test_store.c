@@ -837,6 +837,9 @@ file_store_loads_and_reloads(void **state)
 
 	(void)state;
 	file_config(&cfg, test_path("context.yaml"));
+	/* Found by its name in the one registry. */
+	assert_ptr_equal(cfg.backend, store_backend_find("file"));
+	assert_null(store_backend_find("postgres"));
 	cfg.ttl_ms = 60000;
 	cfg.negative_ttl_ms = 10000;
 	cfg.stale_max_ms = 1000;
