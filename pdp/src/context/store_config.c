@@ -25,7 +25,7 @@ store_config_init(struct config_store *s)
 	};
 }
 
-/* "redis", "file" (every backend's name) or "none". */
+/* Every backend's name (as the registry lists them), or "none". */
 static int
 h_type(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
