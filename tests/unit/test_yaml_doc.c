@@ -59,10 +59,7 @@ static const struct ydoc_key inner_keys[] = {
 };
 
 static const struct ydoc_key keys[] = {
-    {.name = "name",
-     .kind = YDOC_STRING,
-     .offset = YDOC_FIELD(struct target, name, char *),
-     .check = check_name},
+    YDOC_KEY_STRING_CHECKED("name", struct target, name, check_name),
     YDOC_KEY_BOOL("on", struct target, on),
     YDOC_KEY_UNSIGNED("count", struct target, count, 1, 10),
     YDOC_KEY_SIZE("entries", struct target, entries, 0, 1000000),

@@ -61,10 +61,7 @@ h_replica_max_lag(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 const struct ydoc_key redis_config_keys[] = {
-    {.name = "address",
-     .kind = YDOC_STRING,
-     .offset = YDOC_FIELD(struct redis_config, address, char *),
-     .check = check_address},
+    YDOC_KEY_STRING_CHECKED("address", struct redis_config, address, check_address),
     YDOC_KEY_STRING("username", struct redis_config, username),
     YDOC_KEY_STRING("password_file", struct redis_config, password_file),
     YDOC_KEY_UNSIGNED("database", struct redis_config, database, 0, 1000000),

@@ -146,6 +146,12 @@ struct ydoc_key {
 	{                                                                                          \
 		.name = (n), .kind = YDOC_STRING, .offset = YDOC_FIELD(type, field, char *)        \
 	}
+/* A string with a check of its own (its characters, its syntax). */
+#define YDOC_KEY_STRING_CHECKED(n, type, field, chk)                                               \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_STRING, .offset = YDOC_FIELD(type, field, char *),       \
+		.check = (chk)                                                                     \
+	}
 #define YDOC_KEY_BOOL(n, type, field)                                                              \
 	{                                                                                          \
 		.name = (n), .kind = YDOC_BOOL, .offset = YDOC_FIELD(type, field, bool)            \

@@ -100,10 +100,7 @@ check_token_cookie(struct ydoc_parse *p, yaml_node_t *v, void *t)
 
 /* The token keys are fields of struct config itself. */
 static const struct ydoc_key token_keys[] = {
-    {.name = "cookie",
-     .kind = YDOC_STRING,
-     .offset = YDOC_FIELD(struct config, token_cookie, char *),
-     .check = check_token_cookie},
+    YDOC_KEY_STRING_CHECKED("cookie", struct config, token_cookie, check_token_cookie),
     YDOC_KEY_SIZE("max_bytes", struct config, max_token_bytes, 256, 65536),
     YDOC_KEY_SIZE("cache_entries", struct config, token_cache_entries, 0, 10000000),
     YDOC_KEY_END,
@@ -323,20 +320,14 @@ static const struct ydoc_key reload_keys[] = {
 };
 
 static const struct ydoc_key top_keys[] = {
-    {.name = "listen",
-     .kind = YDOC_STRING,
-     .offset = YDOC_FIELD(struct config, listen, char *),
-     .check = check_listen},
+    YDOC_KEY_STRING_CHECKED("listen", struct config, listen, check_listen),
     YDOC_KEY_UNSIGNED("threads", struct config, threads, 1, 256),
     YDOC_KEY_UNSIGNED("backlog", struct config, backlog, 1, 65535),
     YDOC_KEY_CALL("transport", h_transport),
     YDOC_KEY_MS("read_timeout", struct config, read_timeout_ms, 10, 60000),
     YDOC_KEY_STRING("policies", struct config, policies),
     YDOC_KEY_CHOICE("default_decision", struct config, default_decision, decision_names),
-    {.name = "realm",
-     .kind = YDOC_STRING,
-     .offset = YDOC_FIELD(struct config, realm, char *),
-     .check = check_realm},
+    YDOC_KEY_STRING_CHECKED("realm", struct config, realm, check_realm),
     {.name = "token", .kind = YDOC_MAP, .offset = 0, .arg = token_keys},
     YDOC_KEY_CALL("issuers", h_issuers),
     YDOC_KEY_CALL("store", h_store),
