@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context/store.h"
+#include "context/store_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

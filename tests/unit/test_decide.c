@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "context/store_backend.h"
 #include "keytool.h"
 #include "service/decide.h"
 #include "service/metrics.h"

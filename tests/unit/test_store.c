@@ -9,6 +9,7 @@
 #include "context/record.h"
 #include "context/redis_link.h"
 #include "context/store.h"
+#include "context/store_backend.h"
 #include "core/clock.h"
 #include "identity/cert.h"
 #include "testlib.h"
@@ -139,7 +140,6 @@ setup_with(void **state, const struct store_backend *backend)
 	char err[256];
 
 	f->cfg = (struct config_store){
-	    .type = STORE_REDIS,
 	    .timeout_ms = 50,
 	    .stale_max_ms = 3000,
 	    .ttl_ms = 60000,
@@ -807,14 +807,28 @@ record_fields(void **state)
 
 /* --- the file backend ------------------------------------------------------------------ */
 
+/* A file store of the records at path, configured as the config file would say it. */
+static void
+file_config(struct config_store *cfg, const char *path)
+{
+	char text[1024], err[256];
+	struct ydoc *d;
+	struct ydoc_parse p = {NULL, err, sizeof(err)};
+
+	store_config_init(cfg);
+	snprintf(text, sizeof(text), "{ type: file, path: \"%s\" }", path);
+	d = ydoc_load_buffer("store.yaml", text, strlen(text), err, sizeof(err));
+	assert_non_null(d);
+	p.doc = d;
+	if (store_config_parse(&p, ydoc_root(d), cfg) != 0)
+		fail_msg("%s", err);
+	ydoc_free(d);
+}
+
 static void
 file_store_loads_and_reloads(void **state)
 {
-	struct config_store cfg = {.type = STORE_FILE,
-	                           .ttl_ms = 60000,
-	                           .negative_ttl_ms = 10000,
-	                           .stale_max_ms = 1000,
-	                           .cache_entries = 64};
+	struct config_store cfg;
 	const struct reload_guard confirmed = {
 	    .max_drop_pct = 50, .confirmed = true, .max_reads = 1};
 	struct store *s;
@@ -822,7 +836,14 @@ file_store_loads_and_reloads(void **state)
 	char err[512], why[128];
 
 	(void)state;
-	cfg.path = strdup(test_path("context.yaml"));
+	file_config(&cfg, test_path("context.yaml"));
+	/* Found by its name in the one registry. */
+	assert_ptr_equal(cfg.backend, store_backend_find("file"));
+	assert_null(store_backend_find("postgres"));
+	cfg.ttl_ms = 60000;
+	cfg.negative_ttl_ms = 10000;
+	cfg.stale_max_ms = 1000;
+	cfg.cache_entries = 64;
 	test_write_file("context.yaml",
 	                "devices:\n"
 	                "  - { id: laptop-1, compliant: true, trust: joined, platform: "
@@ -862,7 +883,7 @@ file_store_loads_and_reloads(void **state)
 	assert_null(l.device);
 	store_lookup_done(&l);
 	store_close(s);
-	free(cfg.path);
+	store_config_fini(&cfg);
 }
 
 static void
@@ -884,13 +905,16 @@ file_store_refuses_bad_files(void **state)
 	    {"users:\n", ":1:1: users has no value; write \"users: []\""},
 	    {"devices: []\nrevoked_jtis:\n", ":2:1: revoked_jtis has no value"},
 	};
-	struct config_store cfg = {.type = STORE_FILE, .ttl_ms = 1000, .cache_entries = 8};
+	struct config_store cfg;
 	char err[512];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cfg.path = test_write_file("bad.yaml", cases[i].yaml);
+		file_config(&cfg, test_write_file("bad.yaml", cases[i].yaml));
+		cfg.ttl_ms = 1000;
+		cfg.cache_entries = 8;
 		assert_null(store_open(&cfg, 1, err, sizeof(err)));
+		store_config_fini(&cfg);
 		if (strstr(err, cases[i].error) == NULL)
 			fail_msg("case %zu: wanted \"%s\" in \"%s\"", i, cases[i].error, err);
 	}
@@ -900,18 +924,18 @@ file_store_refuses_bad_files(void **state)
 static void
 file_store_guards_revocations(void **state)
 {
-	struct config_store cfg = {.type = STORE_FILE,
-	                           .ttl_ms = 60000,
-	                           .negative_ttl_ms = 10000,
-	                           .stale_max_ms = 1000,
-	                           .cache_entries = 64};
+	struct config_store cfg;
 	struct reload_guard g = {.max_drop_pct = 100, .reread_ms = 1, .max_reads = 3};
 	struct store *s;
 	struct store_lookup l;
 	char err[512];
 
 	(void)state;
-	cfg.path = strdup(test_path("context.yaml"));
+	file_config(&cfg, test_path("context.yaml"));
+	cfg.ttl_ms = 60000;
+	cfg.negative_ttl_ms = 10000;
+	cfg.stale_max_ms = 1000;
+	cfg.cache_entries = 64;
 	test_write_file("context.yaml", "users:\n"
 	                                "  - { id: mallory, disabled: true }\n"
 	                                "  - { id: bob, revoked_before: 1700000000 }\n"
@@ -977,7 +1001,7 @@ file_store_guards_revocations(void **state)
 	test_write_file("context.yaml", "revoked_jtis: []\n");
 	assert_int_equal(store_reload(s, &g, err, sizeof(err)), RELOAD_OK);
 	store_close(s);
-	free(cfg.path);
+	store_config_fini(&cfg);
 }
 
 static void

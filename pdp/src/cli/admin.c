@@ -434,7 +434,7 @@ admin_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct config_store store = {.type = STORE_REDIS, .prefix = "pdp:"};
+	struct redis_config store = {.prefix = "pdp:"};
 	struct config *cfg = NULL;
 	struct admin a = {0};
 	const char *path = NULL, *address = NULL, *prefix = NULL;
@@ -478,12 +478,15 @@ admin_main(int argc, char **argv)
 			fprintf(stderr, "pdp admin: %s\n", err);
 			return 1;
 		}
-		if (cfg->store.type != STORE_REDIS && address == NULL) {
+		const char *type = store_config_name(&cfg->store);
+
+		if (strcmp(type, "redis") == 0)
+			store = *(const struct redis_config *)cfg->store.backend_cfg;
+		else if (address == NULL) {
 			fprintf(stderr, "pdp admin: %s: the store is not redis%s\n", path,
-			        cfg->store.type == STORE_FILE ? "; edit its file instead" : "");
+			        strcmp(type, "file") == 0 ? "; edit its file instead" : "");
 			goto out;
 		}
-		store = cfg->store;
 	}
 	if (address != NULL)
 		store.address = (char *)address;

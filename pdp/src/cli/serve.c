@@ -125,7 +125,7 @@ watch_store_moved(struct watch *w)
 static void
 watch_start(struct watch *w, const struct config *cfg)
 {
-	const char *path = cfg->store.type == STORE_FILE ? cfg->store.path : NULL;
+	const char *path = store_config_source(&cfg->store);
 	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
 
 	*w = (struct watch){.policies_wd = -1, .store_wd = -1};

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/file.h"
+#include "core/netaddr.h"
 
 /* A password file holds one line; more is a mistake. */
 #define PASSWORD_MAX 1024
@@ -33,8 +34,89 @@ read_password(const char *path, char **out, char *err, size_t errsz)
 	return 0;
 }
 
+/* --- the store's redis keys --------------------------------------------------------- */
+
+static int
+check_address(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	char why[160];
+
+	if (netaddr_check_endpoint(((struct redis_config *)t)->address, why, sizeof(why)) != 0)
+		return YDOC_ERR(p, v, "%s", why);
+	return 0;
+}
+
+/* Redis counts master_last_io_seconds_ago in whole seconds. */
+static int
+h_replica_max_lag(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	uint64_t ms;
+
+	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
+		return -1;
+	if (ms % 1000 != 0 || ms < 1000 || ms > 3600000)
+		return YDOC_ERR(p, v, "replica_max_lag must be whole seconds, between 1s and 1h");
+	((struct redis_config *)t)->replica_max_lag_s = ms / 1000;
+	return 0;
+}
+
+const struct ydoc_key redis_config_keys[] = {
+    YDOC_KEY_STRING_CHECKED("address", struct redis_config, address, check_address),
+    YDOC_KEY_STRING("username", struct redis_config, username),
+    YDOC_KEY_STRING("password_file", struct redis_config, password_file),
+    YDOC_KEY_UNSIGNED("database", struct redis_config, database, 0, 1000000),
+    YDOC_KEY_STRING("prefix", struct redis_config, prefix),
+    YDOC_KEY_MS64("heartbeat", struct redis_config, heartbeat_ms, 100, 10000),
+    YDOC_KEY_MS64("heartbeat_timeout", struct redis_config, heartbeat_timeout_ms, 100, 10000),
+    YDOC_KEY_CALL("replica_max_lag", h_replica_max_lag),
+    YDOC_KEY_END,
+};
+
+void *
+redis_config_new(void)
+{
+	struct redis_config *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->prefix = strdup("pdp:")) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->heartbeat_ms = 1000;
+	c->heartbeat_timeout_ms = 2000;
+	c->replica_max_lag_s = 3;
+	return c;
+}
+
 int
-redis_link_init(struct redis_link *l, const struct config_store *cfg, char *err, size_t errsz)
+redis_config_check(struct ydoc_parse *p, yaml_node_t *v, const void *cfg, bool chosen)
+{
+	const struct redis_config *c = cfg;
+
+	if (!chosen && (c->address != NULL || c->username != NULL || c->password_file != NULL))
+		return YDOC_ERR(p, v, "address, username and password_file are for a redis store");
+	if (chosen && c->address == NULL)
+		return YDOC_ERR(p, v, "a redis store needs \"address\"");
+	return 0;
+}
+
+void
+redis_config_free(void *cfg)
+{
+	struct redis_config *c = cfg;
+
+	if (c == NULL)
+		return;
+	free(c->address);
+	free(c->username);
+	free(c->password_file);
+	free(c->prefix);
+	free(c);
+}
+
+/* --- connecting -------------------------------------------------------------------- */
+
+int
+redis_link_init(struct redis_link *l, const struct redis_config *cfg, char *err, size_t errsz)
 {
 	const char *a = cfg->address;
 

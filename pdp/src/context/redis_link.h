@@ -3,10 +3,32 @@
 #define PDP_REDIS_LINK_H
 
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service/config.h"
+#include "core/yaml_doc.h"
+
+/*
+ * The redis backend's keys in the store section (DESIGN §5): where and how
+ * to connect, the key prefix, and how its readiness is watched.
+ */
+struct redis_config {
+	char *address; /* unix:/path or tcp:host:port */
+	char *username;
+	char *password_file;
+	unsigned database;
+	char *prefix;
+	/* checked every heartbeat_ms; stalled when an answer takes heartbeat_timeout_ms, or
+	 * when a replica heard nothing from its primary for replica_max_lag_s */
+	uint64_t heartbeat_ms, heartbeat_timeout_ms, replica_max_lag_s;
+};
+
+/* Its rows, NULL-ended; and the store_backend config hooks (context/store_backend.h). */
+extern const struct ydoc_key redis_config_keys[];
+void *redis_config_new(void);
+int redis_config_check(struct ydoc_parse *p, yaml_node_t *v, const void *cfg, bool chosen);
+void redis_config_free(void *cfg);
 
 /* Where and how to connect: the store's address, credentials and database. */
 struct redis_link {
@@ -23,7 +45,7 @@ struct redis_link {
  * Reads cfg (and its password file) into l. Returns 0, or -1 with the reason
  * in err. Release with redis_link_fini.
  */
-int redis_link_init(struct redis_link *l, const struct config_store *cfg, char *err, size_t errsz);
+int redis_link_init(struct redis_link *l, const struct redis_config *cfg, char *err, size_t errsz);
 
 void redis_link_fini(struct redis_link *l);
 

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "context/record.h"
-#include "context/redis_link.h"
+#include "context/store_backend.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -143,15 +143,9 @@ struct store *
 store_open(const struct config_store *cfg, unsigned n_workers, char *err, size_t errsz)
 {
 	err[0] = '\0';
-	switch (cfg->type) {
-	case STORE_REDIS:
-		return store_open_backend(&store_backend_redis, cfg, n_workers, err, errsz);
-	case STORE_FILE:
-		return store_open_backend(&store_backend_file, cfg, n_workers, err, errsz);
-	case STORE_NONE:
-		break;
-	}
-	return NULL;
+	if (cfg->backend == NULL)
+		return NULL;
+	return store_open_backend(cfg->backend, cfg, n_workers, err, errsz);
 }
 
 void
@@ -171,23 +165,15 @@ store_close(struct store *s)
 int
 store_check(const struct config_store *cfg, char *err, size_t errsz)
 {
-	struct redis_link link;
 	struct store *s;
 
-	switch (cfg->type) {
-	case STORE_FILE:
-		if ((s = store_open(cfg, 1, err, errsz)) == NULL)
-			return -1;
-		store_close(s);
+	if (cfg->backend == NULL)
 		return 0;
-	case STORE_REDIS:
-		if (redis_link_init(&link, cfg, err, errsz) != 0)
-			return -1;
-		redis_link_fini(&link);
-		return 0;
-	case STORE_NONE:
-		break;
-	}
+	if (cfg->backend->check != NULL)
+		return cfg->backend->check(cfg, err, errsz);
+	if ((s = store_open(cfg, 1, err, errsz)) == NULL)
+		return -1;
+	store_close(s);
 	return 0;
 }
 

@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "context/store_config.h"
 #include "core/cache.h"
 #include "core/reload_guard.h"
 #include "core/types.h"
-#include "service/config.h"
 
 enum store_kind { STORE_DEVICE, STORE_USER, STORE_JTI, STORE_KINDS };
 extern const char *const store_kind_names[STORE_KINDS]; /* "device", "user", "jti" */
@@ -24,67 +24,8 @@ enum store_err {
 };
 const char *store_strerror(enum store_err e);
 
-/*
- * A backend's answer for one key: the record, or found = false for "no
- * record" (for a jti: found = revoked). Made with store_value_new; the
- * store and the caches share it by reference.
- */
-struct store_value {
-	atomic_uint refs;
-	atomic_bool retired; /* out of its cache (dropped, replaced, or never in): memos are void */
-	bool found;
-	int64_t confirmed_ms; /* when the backend said so (monotonic) */
-	struct device_record device;
-	struct user_record user;
-	size_t room, used; /* bytes for the device's strings, after the struct */
-	char strings[];
-};
-
-/* A value with room for strings_room bytes of device strings; refs 1. NULL: no memory. */
-struct store_value *store_value_new(size_t strings_room);
-
-/* A record_copy_fn into the value's room (ctx: the value). */
-const char *store_value_copy(void *ctx, const char *s, size_t n);
-
-void store_value_unref(struct store_value *v);
-
-/* One round trip's worth of keys: the backend fills value[k] for every key[k] given. */
-struct store_fetch {
-	const char *key[STORE_KINDS]; /* NULL: not wanted */
-	size_t len[STORE_KINDS];
-	struct store_value *value[STORE_KINDS];
-};
-
 struct store;
-
-/*
- * A backend (DESIGN §5): open reads cfg and may start threads that call
- * store_event / store_set_live on s; fetch answers every wanted key of f in
- * one round trip, on the calling worker's own connection, or fails with the
- * reason in err (then no value is left in f); reload (may be NULL) re-reads
- * a backend's source as g says and flushes s, returning an enum reload_result. jti_revoked (may be
- * NULL) answers a revocation check from the backend's own memory: 1 revoked, 0 not, -1 when it
- * cannot tell (then the jti is looked up as any other key).
- */
-struct store_backend {
-	const char *name;
-	bool events; /* sends events: cached records are fresh only while they flow */
-	/* Says when its data can be trusted (store_set_ready); until then it cannot. */
-	bool readiness;
-	void *(*open)(struct store *s, const struct config_store *cfg, unsigned n_workers,
-	              char *err, size_t errsz);
-	enum store_err (*fetch)(void *be, unsigned worker, struct store_fetch *f, char *err,
-	                        size_t errsz);
-	int (*reload)(void *be, const struct reload_guard *g, char *err, size_t errsz);
-	void (*close)(void *be);
-	int (*jti_revoked)(void *be, const char *jti, size_t len, int64_t now_ms);
-};
-
-extern const struct store_backend store_backend_redis;
-extern const struct store_backend store_backend_file;
-
-/* Parses a file store's text (name is used in messages): 0, or -1 with file:line:col in err. */
-int store_file_parse(const char *name, const char *buf, size_t len, char *err, size_t errsz);
+struct store_value; /* a record as a backend answered it (context/store_backend.h) */
 
 struct store_stats {
 	uint64_t fetches;        /* round trips to the backend */
@@ -100,16 +41,13 @@ struct store_stats {
 };
 
 /*
- * Opens the store cfg->type names (NULL for STORE_NONE, with err empty) for
- * n_workers calling threads, with its caches. Returns NULL with the reason in
+ * Opens the store over the backend cfg names (NULL without one, with err
+ * empty) for n_workers calling threads, with its caches. Callers see this
+ * header only; backends implement context/store_backend.h. Returns NULL with the reason in
  * err. cfg must outlive the store; free with store_close.
  */
 struct store *store_open(const struct config_store *cfg, unsigned n_workers, char *err,
                          size_t errsz);
-
-/* The same with a given backend (tests). */
-struct store *store_open_backend(const struct store_backend *ops, const struct config_store *cfg,
-                                 unsigned n_workers, char *err, size_t errsz);
 
 void store_close(struct store *s);
 
@@ -178,34 +116,6 @@ void store_event(struct store *s, const char *msg, size_t len);
 
 /* Drops every cached record. */
 void store_flush(struct store *s);
-
-/*
- * Whether events are flowing. While they are not, cached records are not
- * trusted as fresh; when they flow again everything cached is dropped, since
- * events may have been missed.
- */
-void store_set_live(struct store *s, bool live);
-
-/*
- * Whether the backend's data can be trusted (a backend with readiness says
- * so; others always can). Not ready (the store lost its data, a replica is
- * syncing, the store stalled): lookups make no round trip, cached records
- * serve up to stale_max past since_ms (the last moment the store was known
- * current, monotonic ms; 0: now) and then on_store_error applies; why (not
- * ready) is what health says. Ready again after not ready drops every cached
- * record, since events may have been missed. Off the request path but for
- * a fetch that finds the store not ready.
- */
-void store_set_ready(struct store *s, bool ready, int64_t since_ms, const char *why);
-
-/* Whether the store is ready (store_set_ready). */
-bool store_is_ready(struct store *s);
-
-/* A backend heard from the store again (a fetch or a PING answered): no longer failing. */
-void store_answered(struct store *s);
-
-/* Whether the last fetch failed (and nothing answered since). */
-bool store_is_failing(struct store *s);
 
 /*
  * Health: false when the store is not ready, events are not flowing or the

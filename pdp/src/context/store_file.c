@@ -1,11 +1,13 @@
 /* store_file.c - the file backend: device and user records from one YAML file, reloaded live */
+#include "context/store_file.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "context/record.h"
-#include "context/store.h"
+#include "context/store_backend.h"
 #include "core/arena.h"
 #include "core/file.h"
 #include "core/reload_guard.h"
@@ -476,6 +478,48 @@ file_reload(void *be, const struct reload_guard *g, char *err, size_t errsz)
 	return 0;
 }
 
+/* --- its keys in the config ---------------------------------------------------------- */
+
+/* The store section's keys of a file store. */
+struct file_config {
+	char *path;
+};
+
+static const struct ydoc_key file_config_keys[] = {
+    YDOC_KEY_STRING("path", struct file_config, path),
+    YDOC_KEY_END,
+};
+
+static const char *const file_config_paths[] = {"path", NULL};
+
+static void *
+file_config_new(void)
+{
+	return calloc(1, sizeof(struct file_config));
+}
+
+static int
+file_config_check(struct ydoc_parse *p, yaml_node_t *v, const void *cfg, bool chosen)
+{
+	const struct file_config *c = cfg;
+
+	if (!chosen && c->path != NULL)
+		return YDOC_ERR(p, v, "path is for a file store");
+	if (chosen && c->path == NULL)
+		return YDOC_ERR(p, v, "a file store needs \"path\"");
+	return 0;
+}
+
+static void
+file_config_free(void *cfg)
+{
+	if (cfg != NULL)
+		free(((struct file_config *)cfg)->path);
+	free(cfg);
+}
+
+/* --- open and close ---------------------------------------------------------------- */
+
 static void
 file_close(void *be)
 {
@@ -505,9 +549,9 @@ file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, c
 		return NULL;
 	}
 	fs->store = s;
-	fs->path = cfg->path;
+	fs->path = ((const struct file_config *)cfg->backend_cfg)->path;
 	pthread_rwlock_init(&fs->lock, NULL);
-	if ((fs->data = data_load(cfg->path, &first, err, errsz)) == NULL) {
+	if ((fs->data = data_load(fs->path, &first, err, errsz)) == NULL) {
 		file_close(fs);
 		return NULL;
 	}
@@ -517,6 +561,13 @@ file_open(struct store *s, const struct config_store *cfg, unsigned n_workers, c
 const struct store_backend store_backend_file = {
     .name = "file",
     .events = false,
+    .config_keys = file_config_keys,
+    .implied_by = "path",
+    .config_paths = file_config_paths,
+    .source_key = "path",
+    .config_new = file_config_new,
+    .config_check = file_config_check,
+    .config_free = file_config_free,
     .open = file_open,
     .fetch = file_fetch,
     .reload = file_reload,

@@ -15,7 +15,7 @@
 
 #include "context/record.h"
 #include "context/redis_link.h"
-#include "context/store.h"
+#include "context/store_backend.h"
 #include "core/cache.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -906,6 +906,7 @@ static void *
 redis_open(struct store *s, const struct config_store *cfg, unsigned n_workers, char *err,
            size_t errsz)
 {
+	const struct redis_config *rc = cfg->backend_cfg;
 	struct redis_store *rs = calloc(1, sizeof(*rs));
 
 	if (rs == NULL) {
@@ -914,13 +915,13 @@ redis_open(struct store *s, const struct config_store *cfg, unsigned n_workers, 
 	}
 	rs->stop_pipe[0] = rs->stop_pipe[1] = -1;
 	rs->store = s;
-	rs->prefix = cfg->prefix;
+	rs->prefix = rc->prefix;
 	rs->timeout_ms = (int64_t)cfg->timeout_ms;
-	rs->heartbeat_ms = cfg->heartbeat_ms > 0 ? (int64_t)cfg->heartbeat_ms : 1000;
+	rs->heartbeat_ms = rc->heartbeat_ms > 0 ? (int64_t)rc->heartbeat_ms : 1000;
 	rs->heartbeat_timeout_ms =
-	    cfg->heartbeat_timeout_ms > 0 ? (int64_t)cfg->heartbeat_timeout_ms : 2000;
-	rs->max_lag_s = cfg->replica_max_lag_s > 0 ? cfg->replica_max_lag_s : 3;
-	snprintf(rs->gen_key, sizeof(rs->gen_key), "%sgeneration", cfg->prefix);
+	    rc->heartbeat_timeout_ms > 0 ? (int64_t)rc->heartbeat_timeout_ms : 2000;
+	rs->max_lag_s = rc->replica_max_lag_s > 0 ? rc->replica_max_lag_s : 3;
+	snprintf(rs->gen_key, sizeof(rs->gen_key), "%sgeneration", rc->prefix);
 	atomic_init(&rs->generation, 0);
 	rs->n_conns = n_workers > 0 ? n_workers : 1;
 	rs->mirror.bound = cfg->cache_entries;
@@ -930,7 +931,7 @@ redis_open(struct store *s, const struct config_store *cfg, unsigned n_workers, 
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	if (redis_link_init(&rs->link, cfg, err, errsz) != 0)
+	if (redis_link_init(&rs->link, rc, err, errsz) != 0)
 		goto fail;
 	if ((rs->conns = calloc(rs->n_conns, sizeof(*rs->conns))) == NULL ||
 	    pipe2(rs->stop_pipe, O_CLOEXEC) != 0) {
@@ -948,10 +949,32 @@ fail:
 	return NULL;
 }
 
+/* What `pdp check` can know without serving: the password file reads. */
+static int
+redis_check(const struct config_store *cfg, char *err, size_t errsz)
+{
+	struct redis_link link;
+
+	if (redis_link_init(&link, cfg->backend_cfg, err, errsz) != 0)
+		return -1;
+	redis_link_fini(&link);
+	return 0;
+}
+
+static const char *const redis_config_paths[] = {"password_file", NULL};
+
 const struct store_backend store_backend_redis = {
     .name = "redis",
     .events = true,
     .readiness = true,
+    .waits = true,
+    .config_keys = redis_config_keys,
+    .implied_by = "address",
+    .config_paths = redis_config_paths,
+    .config_new = redis_config_new,
+    .config_check = redis_config_check,
+    .config_free = redis_config_free,
+    .check = redis_check,
     .open = redis_open,
     .fetch = redis_fetch,
     .reload = NULL,

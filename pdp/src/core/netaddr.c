@@ -83,3 +83,57 @@ netrange_contains(const struct netrange *r, const struct netaddr *a)
 		return true;
 	return ((r->addr.bytes[full] ^ a->bytes[full]) & (0xff << (8 - rest))) == 0;
 }
+
+/* The TCP host part of an endpoint: an IPv4 or [IPv6] literal, hl bytes at host. */
+static bool
+tcp_host_literal(const char *host, size_t hl)
+{
+	unsigned char addr[16];
+	char buf[64];
+
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(buf)) {
+		memcpy(buf, host + 1, hl - 2);
+		buf[hl - 2] = '\0';
+		return inet_pton(AF_INET6, buf, addr) == 1;
+	}
+	if (hl >= sizeof(buf))
+		return false;
+	memcpy(buf, host, hl);
+	buf[hl] = '\0';
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+int
+netaddr_check_endpoint(const char *s, char *why, size_t whysz)
+{
+	const char *host = s + 4, *colon;
+	char *end;
+	long port;
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/')
+			snprintf(why, whysz, "unix socket path must be absolute (unix:/path)");
+		else if (strlen(s + 5) >= 108)
+			snprintf(why, whysz, "unix socket path too long");
+		else
+			return 0;
+		return -1;
+	}
+	if (strncmp(s, "tcp:", 4) != 0) {
+		snprintf(why, whysz, "expected unix:/path or tcp:host:port");
+		return -1;
+	}
+	if ((colon = strrchr(host, ':')) == NULL) {
+		snprintf(why, whysz, "expected tcp:host:port");
+		return -1;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535) {
+		snprintf(why, whysz, "bad port in \"%s\"", s);
+		return -1;
+	}
+	if (tcp_host_literal(host, (size_t)(colon - host)))
+		return 0;
+	snprintf(why, whysz, "host must be an IPv4 or [IPv6] address in \"%s\"", s);
+	return -1;
+}

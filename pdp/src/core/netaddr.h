@@ -32,4 +32,11 @@ int netrange_parse(const char *s, struct netrange *out, char *why, size_t whysz)
 
 bool netrange_contains(const struct netrange *r, const struct netaddr *a);
 
+/*
+ * Checks a socket to listen on or connect to: "unix:/absolute/path" or
+ * "tcp:host:port" with an IPv4 or [IPv6] literal host. Returns 0, or -1
+ * with the reason in why.
+ */
+int netaddr_check_endpoint(const char *s, char *why, size_t whysz);
+
 #endif

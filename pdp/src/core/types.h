@@ -17,6 +17,9 @@ enum decision {
 
 const char *decision_name(enum decision d);
 
+/* What a config says to answer when nothing decides (no policy applies, the store fails). */
+enum decision_default { DEFAULT_ALLOW, DEFAULT_DENY };
+
 /* How a user's or a sign-in's risk is graded (Entra ID Protection's levels). */
 enum risk_level { RISK_NONE, RISK_LOW, RISK_MEDIUM, RISK_HIGH, RISK_COUNT };
 #define RISK_BIT(r) (1u << (r))

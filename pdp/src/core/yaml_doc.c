@@ -503,6 +503,10 @@ ydoc_parse_key(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, v
 		if ((rc = read_ms(p, k, v, &n)) == 0)
 			*(unsigned *)(void *)field = (unsigned)n;
 		break;
+	case YDOC_MS64:
+		if ((rc = read_ms(p, k, v, &n)) == 0)
+			*(uint64_t *)(void *)field = n;
+		break;
 	case YDOC_CHOICE:
 		rc = read_choice(p, k, v, (int *)(void *)field);
 		break;

@@ -98,6 +98,8 @@ struct ydoc_parse {
  *   YDOC_SIZE      a whole number into a size_t
  *   YDOC_MS        a duration (see ydoc_get_duration_ms) into an unsigned of
  *                  milliseconds; min and max are milliseconds too
+ *   YDOC_MS64      the same into a uint64_t (for durations without an upper
+ *                  bound: max UINT64_MAX)
  *   YDOC_CHOICE    one of the NULL-ended names at arg, its index into an int
  *                  (or an enum whose values follow the names' order)
  *   YDOC_MAP       a mapping read by the key table at arg into the struct at
@@ -110,6 +112,7 @@ enum ydoc_kind {
 	YDOC_UNSIGNED,
 	YDOC_SIZE,
 	YDOC_MS,
+	YDOC_MS64,
 	YDOC_CHOICE,
 	YDOC_MAP,
 };
@@ -143,6 +146,12 @@ struct ydoc_key {
 	{                                                                                          \
 		.name = (n), .kind = YDOC_STRING, .offset = YDOC_FIELD(type, field, char *)        \
 	}
+/* A string with a check of its own (its characters, its syntax). */
+#define YDOC_KEY_STRING_CHECKED(n, type, field, chk)                                               \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_STRING, .offset = YDOC_FIELD(type, field, char *),       \
+		.check = (chk)                                                                     \
+	}
 #define YDOC_KEY_BOOL(n, type, field)                                                              \
 	{                                                                                          \
 		.name = (n), .kind = YDOC_BOOL, .offset = YDOC_FIELD(type, field, bool)            \
@@ -160,6 +169,11 @@ struct ydoc_key {
 #define YDOC_KEY_MS(n, type, field, lo, hi)                                                        \
 	{                                                                                          \
 		.name = (n), .kind = YDOC_MS, .offset = YDOC_FIELD(type, field, unsigned),         \
+		.min = (lo), .max = (hi)                                                           \
+	}
+#define YDOC_KEY_MS64(n, type, field, lo, hi)                                                      \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_MS64, .offset = YDOC_FIELD(type, field, uint64_t),       \
 		.min = (lo), .max = (hi)                                                           \
 	}
 #define YDOC_KEY_CHOICE(n, type, field, names)                                                     \

@@ -59,18 +59,15 @@ static void
 health_answer(const struct pdp_stats *st, struct response *rs)
 {
 	struct jline j;
-	bool ok = st->store_type == STORE_NONE || st->store_up;
+	bool ok = !st->has_store || st->store_up;
 
 	jline_begin(&j);
 	jline_str(&j, "status", ok ? "ok" : "degraded");
 	jline_str(&j, "policy_revision", st->policies.revision);
-	jline_str(&j, "store",
-	          st->store_type == STORE_NONE    ? "none"
-	          : st->store_type == STORE_REDIS ? "redis"
-	                                          : "file");
-	jline_str(&j, "store_status", st->store_type == STORE_NONE ? "ok" : st->store_status);
+	jline_str(&j, "store", st->has_store ? st->store_name : "none");
+	jline_str(&j, "store_status", st->has_store ? st->store_status : "ok");
 	health_reload(&j, "last_policy_reload", &st->last_reload[RELOAD_WHAT_POLICIES]);
-	if (st->store_type == STORE_FILE)
+	if (st->store_reloads)
 		health_reload(&j, "last_store_reload", &st->last_reload[RELOAD_WHAT_STORE]);
 	response_admin(rs, ok, "application/json", j.buf, jline_end(&j));
 }

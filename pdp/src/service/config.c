@@ -1,13 +1,13 @@
 /* config.c - the daemon's configuration file, read into a read-only struct */
 #include "service/config.h"
 
-#include <arpa/inet.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/netaddr.h"
 #include "core/yaml_doc.h"
 
 static const char *const jwa_names[JWA_COUNT] = {
@@ -32,85 +32,22 @@ jwa_name(enum jwa alg)
 	return (unsigned)alg < JWA_COUNT ? jwa_names[alg] : "?";
 }
 
-static int
-set_string(struct ydoc_parse *p, yaml_node_t *v, char **dst)
-{
-	const char *s;
-	char *copy;
+static const char *const decision_names[] = {"allow", "deny", NULL};
 
-	if (ydoc_get_string(p->doc, v, &s, p->err, p->errsz) != 0)
-		return -1;
-	if (s[0] == '\0')
-		return YDOC_ERR(p, v, "must not be empty");
-	copy = strdup(s);
-	if (copy == NULL)
-		return YDOC_ERR(p, v, "out of memory");
-	free(*dst);
-	*dst = copy;
+static int
+check_endpoint(struct ydoc_parse *p, yaml_node_t *v, const char *s)
+{
+	char why[160];
+
+	if (netaddr_check_endpoint(s, why, sizeof(why)) != 0)
+		return YDOC_ERR(p, v, "%s", why);
 	return 0;
 }
 
 static int
-set_decision(struct ydoc_parse *p, yaml_node_t *v, enum decision_default *dst)
+check_listen(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	static const char *const names[] = {"allow", "deny"};
-	int k;
-
-	if (ydoc_get_choice(p->doc, v, "a decision", names, 2, &k, p->err, p->errsz) != 0)
-		return -1;
-	*dst = k == 0 ? DEFAULT_ALLOW : DEFAULT_DENY;
-	return 0;
-}
-
-/* "unix:/absolute/path" or "tcp:host:port" with an IPv4 or [IPv6] literal host. */
-static int
-check_address(struct ydoc_parse *p, yaml_node_t *v, const char *s)
-{
-	if (strncmp(s, "unix:", 5) == 0) {
-		if (s[5] != '/')
-			return YDOC_ERR(p, v, "unix socket path must be absolute (unix:/path)");
-		if (strlen(s + 5) >= 108)
-			return YDOC_ERR(p, v, "unix socket path too long");
-		return 0;
-	}
-	if (strncmp(s, "tcp:", 4) == 0) {
-		const char *host = s + 4, *colon = strrchr(host, ':');
-		char buf[64];
-		unsigned char addr[16];
-		size_t hl;
-		char *end;
-		long port;
-
-		if (colon == NULL)
-			return YDOC_ERR(p, v, "expected tcp:host:port");
-		hl = (size_t)(colon - host);
-		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
-			return YDOC_ERR(p, v, "bad port in \"%s\"", s);
-		if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(buf)) {
-			memcpy(buf, host + 1, hl - 2);
-			buf[hl - 2] = '\0';
-			if (inet_pton(AF_INET6, buf, addr) == 1)
-				return 0;
-		} else if (hl < sizeof(buf)) {
-			memcpy(buf, host, hl);
-			buf[hl] = '\0';
-			if (inet_pton(AF_INET, buf, addr) == 1)
-				return 0;
-		}
-		return YDOC_ERR(p, v, "host must be an IPv4 or [IPv6] address in \"%s\"", s);
-	}
-	return YDOC_ERR(p, v, "expected unix:/path or tcp:host:port");
-}
-
-static int
-h_listen(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config *c = t;
-
-	if (set_string(p, v, &c->listen) != 0)
-		return -1;
-	return check_address(p, v, c->listen);
+	return check_endpoint(p, v, ((struct config *)t)->listen);
 }
 
 static int
@@ -129,62 +66,11 @@ h_transport(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return YDOC_ERR(p, v, "expected epoll (the only transport)");
 }
 
+/* The realm is quoted into WWW-Authenticate: keep it a plain token. */
 static int
-h_threads(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_realm(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	uint64_t n;
-
-	if (ydoc_get_uint(p->doc, v, 1, 256, &n, p->err, p->errsz) != 0)
-		return -1;
-	((struct config *)t)->threads = (unsigned)n;
-	return 0;
-}
-
-static int
-h_backlog(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t n;
-
-	if (ydoc_get_uint(p->doc, v, 1, 65535, &n, p->err, p->errsz) != 0)
-		return -1;
-	((struct config *)t)->backlog = (unsigned)n;
-	return 0;
-}
-
-static int
-h_read_timeout(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t ms;
-
-	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
-		return -1;
-	if (ms < 10 || ms > 60000)
-		return YDOC_ERR(p, v, "read_timeout must be between 10ms and 60s");
-	((struct config *)t)->read_timeout_ms = (unsigned)ms;
-	return 0;
-}
-
-static int
-h_policies(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config *)t)->policies);
-}
-
-static int
-h_default_decision(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_decision(p, v, &((struct config *)t)->default_decision);
-}
-
-static int
-h_realm(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config *c = t;
-
-	if (set_string(p, v, &c->realm) != 0)
-		return -1;
-	/* The realm is quoted into WWW-Authenticate: keep it a plain token. */
-	for (const char *s = c->realm; *s; s++) {
+	for (const char *s = ((struct config *)t)->realm; *s; s++) {
 		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
 			return YDOC_ERR(p, v,
 			                "realm may hold printable ASCII only, without quotes");
@@ -203,110 +89,31 @@ h_log_level(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_decision_log(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_token_cookie(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return set_string(p, v, &((struct config *)t)->decision_log);
-}
-
-static int
-h_token_cookie(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config *c = t;
-
-	if (set_string(p, v, &c->token_cookie) != 0)
-		return -1;
-	for (const char *s = c->token_cookie; *s; s++) {
+	for (const char *s = ((struct config *)t)->token_cookie; *s; s++) {
 		if (*s <= 0x20 || *s >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *s) != NULL)
 			return YDOC_ERR(p, v, "not a valid cookie name");
 	}
 	return 0;
 }
 
-static int
-h_token_max_bytes(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t n;
-
-	if (ydoc_get_uint(p->doc, v, 256, 65536, &n, p->err, p->errsz) != 0)
-		return -1;
-	((struct config *)t)->max_token_bytes = (size_t)n;
-	return 0;
-}
-
-static int
-h_token_cache_entries(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t n;
-
-	if (ydoc_get_uint(p->doc, v, 0, 10000000, &n, p->err, p->errsz) != 0)
-		return -1;
-	((struct config *)t)->token_cache_entries = (size_t)n;
-	return 0;
-}
-
+/* The token keys are fields of struct config itself. */
 static const struct ydoc_key token_keys[] = {
-    YDOC_KEY_CALL("cookie", h_token_cookie),
-    YDOC_KEY_CALL("max_bytes", h_token_max_bytes),
-    YDOC_KEY_CALL("cache_entries", h_token_cache_entries),
+    YDOC_KEY_STRING_CHECKED("cookie", struct config, token_cookie, check_token_cookie),
+    YDOC_KEY_SIZE("max_bytes", struct config, max_token_bytes, 256, 65536),
+    YDOC_KEY_SIZE("cache_entries", struct config, token_cache_entries, 0, 10000000),
     YDOC_KEY_END,
 };
-
-static int
-h_token(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_parse_map(p, v, token_keys, t);
-}
-
-static int
-claim_name(struct ydoc_parse *p, yaml_node_t *v, char **dst)
-{
-	return set_string(p, v, dst);
-}
-
-static int
-h_claim_user(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return claim_name(p, v, &((struct config_claims *)t)->user);
-}
-
-static int
-h_claim_groups(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return claim_name(p, v, &((struct config_claims *)t)->groups);
-}
-
-static int
-h_claim_roles(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return claim_name(p, v, &((struct config_claims *)t)->roles);
-}
-
-static int
-h_claim_device_id(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return claim_name(p, v, &((struct config_claims *)t)->device_id);
-}
-
-static int
-h_claim_sign_in_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return claim_name(p, v, &((struct config_claims *)t)->sign_in_risk);
-}
 
 static const struct ydoc_key claim_keys[] = {
-    YDOC_KEY_CALL("user", h_claim_user),
-    YDOC_KEY_CALL("groups", h_claim_groups),
-    YDOC_KEY_CALL("roles", h_claim_roles),
-    YDOC_KEY_CALL("device_id", h_claim_device_id),
-    YDOC_KEY_CALL("sign_in_risk", h_claim_sign_in_risk),
+    YDOC_KEY_STRING("user", struct config_claims, user),
+    YDOC_KEY_STRING("groups", struct config_claims, groups),
+    YDOC_KEY_STRING("roles", struct config_claims, roles),
+    YDOC_KEY_STRING("device_id", struct config_claims, device_id),
+    YDOC_KEY_STRING("sign_in_risk", struct config_claims, sign_in_risk),
     YDOC_KEY_END,
 };
-
-static int
-h_iss_issuer(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config_issuer *)t)->issuer);
-}
 
 static int
 h_iss_audiences(struct ydoc_parse *p, yaml_node_t *v, void *t)
@@ -335,18 +142,6 @@ h_iss_audiences(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	}
 	free(list);
 	return 0;
-}
-
-static int
-h_iss_jwks_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config_issuer *)t)->jwks_file);
-}
-
-static int
-h_iss_hmac_secret_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config_issuer *)t)->hmac_secret_file);
 }
 
 static int
@@ -380,6 +175,7 @@ h_iss_algorithms(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
+/* Kept in seconds, as the token's times are; the bound has its own reason. */
 static int
 h_iss_leeway(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
@@ -393,20 +189,14 @@ h_iss_leeway(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
-static int
-h_iss_claims(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_parse_map(p, v, claim_keys, &((struct config_issuer *)t)->claims);
-}
-
 static const struct ydoc_key issuer_keys[] = {
-    YDOC_KEY_CALL("issuer", h_iss_issuer),
+    YDOC_KEY_STRING("issuer", struct config_issuer, issuer),
     YDOC_KEY_CALL("audiences", h_iss_audiences),
-    YDOC_KEY_CALL("jwks_file", h_iss_jwks_file),
-    YDOC_KEY_CALL("hmac_secret_file", h_iss_hmac_secret_file),
+    YDOC_KEY_STRING("jwks_file", struct config_issuer, jwks_file),
+    YDOC_KEY_STRING("hmac_secret_file", struct config_issuer, hmac_secret_file),
     YDOC_KEY_CALL("algorithms", h_iss_algorithms),
     YDOC_KEY_CALL("leeway", h_iss_leeway),
-    YDOC_KEY_CALL("claims", h_iss_claims),
+    YDOC_KEY_MAP("claims", struct config_issuer, claims, claim_keys),
     YDOC_KEY_END,
 };
 
@@ -502,234 +292,9 @@ h_issuers(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-h_store_type(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	static const char *const names[] = {"redis", "file", "none"};
-	static const enum store_type types[] = {STORE_REDIS, STORE_FILE, STORE_NONE};
-	int k;
-
-	if (ydoc_get_choice(p->doc, v, "type", names, 3, &k, p->err, p->errsz) != 0)
-		return -1;
-	((struct config_store *)t)->type = types[k];
-	((struct config_store *)t)->type_given = true;
-	return 0;
-}
-
-static int
-h_store_address(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config_store *s = t;
-
-	if (set_string(p, v, &s->address) != 0)
-		return -1;
-	return check_address(p, v, s->address);
-}
-
-static int
-h_store_path(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config_store *)t)->path);
-}
-
-static int
-h_store_prefix(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config_store *)t)->prefix);
-}
-
-static int
-h_store_timeout(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config_store *s = t;
-
-	if (ydoc_get_duration_ms(p->doc, v, &s->timeout_ms, p->err, p->errsz) != 0)
-		return -1;
-	if (s->timeout_ms == 0 || s->timeout_ms > 10000)
-		return YDOC_ERR(p, v, "timeout must be between 1ms and 10s");
-	return 0;
-}
-
-static int
-h_store_stale_max(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_get_duration_ms(p->doc, v, &((struct config_store *)t)->stale_max_ms, p->err,
-	                            p->errsz);
-}
-
-static int
-h_store_username(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config_store *)t)->username);
-}
-
-static int
-h_store_password_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config_store *)t)->password_file);
-}
-
-static int
-h_store_database(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t n;
-
-	if (ydoc_get_uint(p->doc, v, 0, 1000000, &n, p->err, p->errsz) != 0)
-		return -1;
-	((struct config_store *)t)->database = (unsigned)n;
-	return 0;
-}
-
-static int
-h_store_ttl(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config_store *s = t;
-
-	if (ydoc_get_duration_ms(p->doc, v, &s->ttl_ms, p->err, p->errsz) != 0)
-		return -1;
-	if (s->ttl_ms == 0)
-		return YDOC_ERR(p, v, "ttl must be longer than 0");
-	return 0;
-}
-
-static int
-h_store_negative_ttl(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config_store *s = t;
-
-	if (ydoc_get_duration_ms(p->doc, v, &s->negative_ttl_ms, p->err, p->errsz) != 0)
-		return -1;
-	if (s->negative_ttl_ms == 0)
-		return YDOC_ERR(p, v, "negative_ttl must be longer than 0");
-	return 0;
-}
-
-static int
-h_store_device_max_age(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t ms;
-
-	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
-		return -1;
-	if (ms % 1000 != 0)
-		return YDOC_ERR(p, v, "device_max_age is counted in whole seconds");
-	((struct config_store *)t)->device_max_age_s = ms / 1000;
-	return 0;
-}
-
-static int
-h_store_cache_entries(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t n;
-
-	if (ydoc_get_uint(p->doc, v, 0, 10000000, &n, p->err, p->errsz) != 0)
-		return -1;
-	((struct config_store *)t)->cache_entries = (size_t)n;
-	return 0;
-}
-
-/* A duration of 100ms to 10s into *out, named name in the error. */
-static int
-get_short_duration(struct ydoc_parse *p, yaml_node_t *v, const char *name, uint64_t *out)
-{
-	if (ydoc_get_duration_ms(p->doc, v, out, p->err, p->errsz) != 0)
-		return -1;
-	if (*out < 100 || *out > 10000)
-		return YDOC_ERR(p, v, "%s must be between 100ms and 10s", name);
-	return 0;
-}
-
-static int
-h_store_heartbeat(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return get_short_duration(p, v, "heartbeat", &((struct config_store *)t)->heartbeat_ms);
-}
-
-static int
-h_store_heartbeat_timeout(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return get_short_duration(p, v, "heartbeat_timeout",
-	                          &((struct config_store *)t)->heartbeat_timeout_ms);
-}
-
-static int
-h_store_replica_max_lag(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	uint64_t ms;
-
-	if (ydoc_get_duration_ms(p->doc, v, &ms, p->err, p->errsz) != 0)
-		return -1;
-	/* Redis counts master_last_io_seconds_ago in whole seconds. */
-	if (ms % 1000 != 0 || ms < 1000 || ms > 3600000)
-		return YDOC_ERR(p, v, "replica_max_lag must be whole seconds, between 1s and 1h");
-	((struct config_store *)t)->replica_max_lag_s = ms / 1000;
-	return 0;
-}
-
-static int
-h_store_on_error(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_decision(p, v, &((struct config_store *)t)->on_store_error);
-}
-
-static const struct ydoc_key store_keys[] = {
-    YDOC_KEY_CALL("type", h_store_type),
-    YDOC_KEY_CALL("address", h_store_address),
-    YDOC_KEY_CALL("path", h_store_path),
-    YDOC_KEY_CALL("prefix", h_store_prefix),
-    YDOC_KEY_CALL("timeout", h_store_timeout),
-    YDOC_KEY_CALL("stale_max", h_store_stale_max),
-    YDOC_KEY_CALL("on_store_error", h_store_on_error),
-    YDOC_KEY_CALL("username", h_store_username),
-    YDOC_KEY_CALL("password_file", h_store_password_file),
-    YDOC_KEY_CALL("database", h_store_database),
-    YDOC_KEY_CALL("ttl", h_store_ttl),
-    YDOC_KEY_CALL("negative_ttl", h_store_negative_ttl),
-    YDOC_KEY_CALL("device_max_age", h_store_device_max_age),
-    YDOC_KEY_CALL("cache_entries", h_store_cache_entries),
-    YDOC_KEY_CALL("heartbeat", h_store_heartbeat),
-    YDOC_KEY_CALL("heartbeat_timeout", h_store_heartbeat_timeout),
-    YDOC_KEY_CALL("replica_max_lag", h_store_replica_max_lag),
-    YDOC_KEY_END,
-};
-
-static int
 h_store(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	struct config_store *s = &((struct config *)t)->store;
-
-	s->negative_ttl_ms = 0;
-	if (ydoc_parse_map(p, v, store_keys, s) != 0)
-		return -1;
-	if (!s->type_given)
-		s->type = s->address != NULL ? STORE_REDIS
-		          : s->path != NULL  ? STORE_FILE
-		                             : STORE_NONE;
-	if (s->type != STORE_REDIS &&
-	    (s->address != NULL || s->username != NULL || s->password_file != NULL))
-		return YDOC_ERR(p, v, "address, username and password_file are for a redis store");
-	if (s->type != STORE_FILE && s->path != NULL)
-		return YDOC_ERR(p, v, "path is for a file store");
-	if (s->negative_ttl_ms == 0) /* not given: the default, within ttl */
-		s->negative_ttl_ms = s->ttl_ms < 30000 ? s->ttl_ms : 30000;
-	if (s->negative_ttl_ms > s->ttl_ms)
-		return YDOC_ERR(p, v, "negative_ttl must not be longer than ttl");
-	if (s->type == STORE_REDIS && s->address == NULL)
-		return YDOC_ERR(p, v, "a redis store needs \"address\"");
-	if (s->type == STORE_FILE && s->path == NULL)
-		return YDOC_ERR(p, v, "a file store needs \"path\"");
-	return 0;
-}
-
-static int
-h_reload_settle(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct config_reload *r = t;
-
-	if (ydoc_get_duration_ms(p->doc, v, &r->settle_ms, p->err, p->errsz) != 0)
-		return -1;
-	if (r->settle_ms < 10 || r->settle_ms > 60000)
-		return YDOC_ERR(p, v, "settle must be between 10ms and 60s");
-	return 0;
+	return store_config_parse(p, v, &((struct config *)t)->store);
 }
 
 /* A share as "50%" or 50. */
@@ -749,39 +314,27 @@ h_reload_max_drop(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key reload_keys[] = {
-    YDOC_KEY_CALL("settle", h_reload_settle),
+    YDOC_KEY_MS64("settle", struct config_reload, settle_ms, 10, 60000),
     YDOC_KEY_CALL("max_drop", h_reload_max_drop),
     YDOC_KEY_END,
 };
 
-static int
-h_reload(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_parse_map(p, v, reload_keys, &((struct config *)t)->reload);
-}
-
-static int
-h_pid_file(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return set_string(p, v, &((struct config *)t)->pid_file);
-}
-
 static const struct ydoc_key top_keys[] = {
-    YDOC_KEY_CALL("listen", h_listen),
-    YDOC_KEY_CALL("threads", h_threads),
-    YDOC_KEY_CALL("backlog", h_backlog),
+    YDOC_KEY_STRING_CHECKED("listen", struct config, listen, check_listen),
+    YDOC_KEY_UNSIGNED("threads", struct config, threads, 1, 256),
+    YDOC_KEY_UNSIGNED("backlog", struct config, backlog, 1, 65535),
     YDOC_KEY_CALL("transport", h_transport),
-    YDOC_KEY_CALL("read_timeout", h_read_timeout),
-    YDOC_KEY_CALL("policies", h_policies),
-    YDOC_KEY_CALL("default_decision", h_default_decision),
-    YDOC_KEY_CALL("realm", h_realm),
-    YDOC_KEY_CALL("token", h_token),
+    YDOC_KEY_MS("read_timeout", struct config, read_timeout_ms, 10, 60000),
+    YDOC_KEY_STRING("policies", struct config, policies),
+    YDOC_KEY_CHOICE("default_decision", struct config, default_decision, decision_names),
+    YDOC_KEY_STRING_CHECKED("realm", struct config, realm, check_realm),
+    {.name = "token", .kind = YDOC_MAP, .offset = 0, .arg = token_keys},
     YDOC_KEY_CALL("issuers", h_issuers),
     YDOC_KEY_CALL("store", h_store),
-    YDOC_KEY_CALL("decision_log", h_decision_log),
+    YDOC_KEY_STRING("decision_log", struct config, decision_log),
     YDOC_KEY_CALL("log_level", h_log_level),
-    YDOC_KEY_CALL("reload", h_reload),
-    YDOC_KEY_CALL("pid_file", h_pid_file),
+    YDOC_KEY_MAP("reload", struct config, reload, reload_keys),
+    YDOC_KEY_STRING("pid_file", struct config, pid_file),
     YDOC_KEY_END,
 };
 
@@ -796,21 +349,12 @@ config_defaults(struct config *c)
 	c->max_token_bytes = 8192;
 	c->token_cache_entries = 65536;
 	c->log_level = LOG_LVL_INFO;
-	c->store.type = STORE_NONE;
-	c->store.timeout_ms = 50;
-	c->store.stale_max_ms = 300000;
-	c->store.on_store_error = DEFAULT_DENY;
-	c->store.ttl_ms = 300000;
-	c->store.negative_ttl_ms = 30000; /* 0 while a store entry is read: see h_store */
-	c->store.cache_entries = 65536;
+	store_config_init(&c->store);
 	c->reload.settle_ms = 200;
 	c->reload.max_drop_pct = 50;
-	c->store.heartbeat_ms = 1000;
-	c->store.heartbeat_timeout_ms = 2000;
-	c->store.replica_max_lag_s = 3;
 	if ((c->listen = strdup("unix:/run/pdp/pdp.sock")) == NULL ||
 	    (c->policies = strdup("/etc/pdp/policies")) == NULL ||
-	    (c->realm = strdup("pdp")) == NULL || (c->store.prefix = strdup("pdp:")) == NULL)
+	    (c->realm = strdup("pdp")) == NULL)
 		return -1;
 	return 0;
 }
@@ -846,8 +390,8 @@ resolve_paths(struct config *c)
 			return -1;
 	}
 	if (resolve_path(&c->policies, dir) != 0 || resolve_path(&c->decision_log, dir) != 0 ||
-	    resolve_path(&c->store.path, dir) != 0 || resolve_path(&c->pid_file, dir) != 0 ||
-	    resolve_path(&c->store.password_file, dir) != 0)
+	    resolve_path(&c->pid_file, dir) != 0 ||
+	    store_config_resolve(&c->store, resolve_path, dir) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_issuers; i++) {
 		if (resolve_path(&c->issuers[i].jwks_file, dir) != 0 ||
@@ -899,7 +443,7 @@ check_read_timeout(struct ydoc *doc, yaml_node_t *root, const struct config *c, 
 {
 	yaml_node_t *at = map_value(doc, root, "read_timeout");
 
-	if (c->store.type != STORE_REDIS || c->read_timeout_ms > c->store.timeout_ms)
+	if (!store_config_waits(&c->store) || c->read_timeout_ms > c->store.timeout_ms)
 		return 0;
 	if (at == NULL)
 		at = map_value(doc, map_value(doc, root, "store"), "timeout");
@@ -998,10 +542,6 @@ config_free(struct config *c)
 	free(c->token_cookie);
 	free(c->decision_log);
 	free(c->pid_file);
-	free(c->store.address);
-	free(c->store.path);
-	free(c->store.username);
-	free(c->store.password_file);
-	free(c->store.prefix);
+	store_config_fini(&c->store);
 	free(c);
 }

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "context/store_config.h"
 #include "core/log.h"
+#include "core/types.h"
 
 /* JWS algorithms (RFC 7518) the verifier knows. */
 enum jwa {
@@ -31,8 +33,6 @@ enum jwa {
 int jwa_from_name(const char *name, size_t len);
 const char *jwa_name(enum jwa alg);
 
-enum decision_default { DEFAULT_ALLOW, DEFAULT_DENY };
-
 struct config_claims {
 	char *user;
 	char *groups;
@@ -51,30 +51,6 @@ struct config_issuer {
 	uint64_t leeway_s;
 	struct config_claims claims;
 	char where[64]; /* "file:line" of the entry, for later errors */
-};
-
-enum store_type { STORE_NONE, STORE_REDIS, STORE_FILE };
-
-struct config_store {
-	enum store_type type;
-	bool type_given;
-	char *address; /* redis: unix:/path or tcp:host:port */
-	char *username;
-	char *password_file;
-	unsigned database;
-	char *path; /* file */
-	char *prefix;
-	uint64_t timeout_ms;
-	uint64_t stale_max_ms;
-	uint64_t ttl_ms;           /* a cached record is fresh this long */
-	uint64_t negative_ttl_ms;  /* and "no record" this long */
-	uint64_t device_max_age_s; /* 0: any age; older device records are not compliant */
-	size_t cache_entries;      /* per kind: devices, users, revoked jtis */
-	enum decision_default on_store_error;
-
-	/* redis: checked every heartbeat_ms; stalled when an answer takes heartbeat_timeout_ms,
-	 * or when a replica heard nothing from its primary for replica_max_lag_s */
-	uint64_t heartbeat_ms, heartbeat_timeout_ms, replica_max_lag_s;
 };
 
 /* How reloads triggered by file changes behave (DESIGN §6). */

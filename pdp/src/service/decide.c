@@ -104,7 +104,7 @@ pdp_new(const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	if (cfg->store.type != STORE_NONE &&
+	if (cfg->store.backend != NULL &&
 	    (p->store = store_open(&cfg->store, n_readers, err, errsz)) == NULL)
 		goto fail;
 	return p;
@@ -183,9 +183,9 @@ pdp_stats_get(struct pdp *p, unsigned reader, struct pdp_stats *st)
 	for (int a = 0; a < JWA_COUNT; a++)
 		token_verifier_sig_stats(p->verifier, (enum jwa)a, &st->signatures[a].count,
 		                         &st->signatures[a].ns);
-	st->store_type = p->store == NULL                    ? STORE_NONE
-	                 : p->cfg->store.type == STORE_REDIS ? STORE_REDIS
-	                                                     : STORE_FILE;
+	st->has_store = p->store != NULL;
+	st->store_name = store_config_name(&p->cfg->store);
+	st->store_reloads = p->store != NULL && store_config_source(&p->cfg->store) != NULL;
 	if (p->store != NULL) {
 		st->store_up = store_healthy(p->store, st->store_status, sizeof(st->store_status));
 		store_get_stats(p->store, &st->store);

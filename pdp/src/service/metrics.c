@@ -121,7 +121,7 @@ metrics_format(struct pdp_stats *st, char *buf, size_t cap)
 	const struct store_stats *ss = &st->store;
 	const char *labels[] = {"token", "device", "user", "jti"};
 	size_t n_caches = 1;
-	bool store = st->store_type != STORE_NONE;
+	bool store = st->has_store;
 
 	if (cap == 0)
 		return 0;

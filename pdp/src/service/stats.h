@@ -90,7 +90,9 @@ struct pdp_stats {
 	struct {
 		uint64_t count, ns;
 	} signatures[JWA_COUNT];
-	enum store_type store_type; /* STORE_NONE: no context store; the rest is zero */
+	bool has_store;         /* false: no context store; the rest is zero */
+	const char *store_name; /* its backend's name, or "none" */
+	bool store_reloads;     /* its backend reads a file that reloads */
 	bool store_up;
 	char store_status[256]; /* "ok", or why the store is not up */
 	struct store_stats store;
