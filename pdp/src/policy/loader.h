@@ -79,6 +79,46 @@ bool loader_ids_overlap(const struct idlist *a, const struct idlist *b);
 /* qsort order of uint32_t ids. */
 int loader_sort_ids(const void *a, const void *b);
 
+/*
+ * Setters of YDOC_SLOT rows (parse.c), each for the field at the row's
+ * offset: an id; any string, copied; a list of strings with its count
+ * (arg: the count's offset from the list, a size_t); names interned into
+ * the set's strtab (arg: its offset in struct policy_set, a size_t) as an
+ * idlist; names from a table as a bit mask (arg: struct loader_names). Each
+ * returns 0, or -1 with a file:line:col error at the value.
+ */
+int loader_set_id(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
+int loader_set_text(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
+int loader_set_list(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
+int loader_set_idlist(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
+int loader_set_mask(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
+
+struct loader_names {
+	const char *const *names;
+	int count;
+	const char *what; /* "unknown <what> ..." */
+};
+
+#define LOADER_KEY_ID(n, type, field)                                                              \
+	YDOC_KEY_SLOT(n, loader_set_id, YDOC_FIELD(type, field, const char *), NULL)
+#define LOADER_KEY_TEXT(n, type, field)                                                            \
+	YDOC_KEY_SLOT(n, loader_set_text, YDOC_FIELD(type, field, const char *), NULL)
+/* A list and its count; chk (may be NULL) then checks the items. */
+#define LOADER_KEY_LIST(n, type, list, count, chk)                                                 \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_SLOT, .slot = loader_set_list,                           \
+		.offset = YDOC_FIELD(type, list, const char **),                                   \
+		.arg = &(const size_t){YDOC_FIELD(type, count, size_t) - offsetof(type, list)},    \
+		.check = (chk)                                                                     \
+	}
+/* Names of the strtab tab of struct policy_set into an idlist. */
+#define LOADER_KEY_IDLIST(n, type, field, tab)                                                     \
+	YDOC_KEY_SLOT(n, loader_set_idlist, YDOC_FIELD(type, field, struct idlist),                \
+	              &(const size_t){offsetof(struct policy_set, tab)})
+#define LOADER_KEY_MASK(n, type, field, names_, count_, what_)                                     \
+	YDOC_KEY_SLOT(n, loader_set_mask, YDOC_FIELD(type, field, unsigned),                       \
+	              (&(const struct loader_names){(names_), (count_), (what_)}))
+
 /* --- parsing (parse.c, parse_policy.c) --- */
 
 /* Parses the top level of one file into the next[kind] free slots of the set's arrays. */

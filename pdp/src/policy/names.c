@@ -8,8 +8,8 @@
 
 const char *const policy_method_names[METHOD_COUNT] = {"GET",   "HEAD",   "POST",   "PUT",
                                                        "PATCH", "DELETE", "OPTIONS"};
-const char *const policy_device_attr_names[DEVICE_ATTR_COUNT] = {
-    "id", "compliant", "managed", "trust", "platform", "os_version"};
+const char *const policy_device_attr_names[DEVICE_ATTR_COUNT + 1] = {
+    "id", "compliant", "managed", "trust", "platform", "os_version", NULL};
 
 int
 policy_name_lookup(const char *const *names, int count, const char *name)

@@ -1,5 +1,4 @@
-/* parse.c - policy files: the loader's readers, apps, locations, strengths and each file's top
- * level */
+/* parse.c - policy files into the model: shared readers, apps, locations, strengths */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,16 +272,56 @@ loader_refs(struct loader *l, enum ref_kind kind, yaml_node_t *v, struct idlist 
 	return 0;
 }
 
-/* --- apps ----------------------------------------------------------------- */
+/* --- setters of key rows ----------------------------------------------------- */
 
-static int
-app_id(struct ydoc_parse *p, yaml_node_t *v, void *t)
+int
+loader_set_id(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
 {
-	return loader_id(L(p), v, &((struct pol_app *)t)->id);
+	(void)k;
+	return loader_id(L(p), v, field);
 }
 
+int
+loader_set_text(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+{
+	const char *s;
+
+	(void)k;
+	if (ydoc_get_string(p->doc, v, &s, p->err, p->errsz) != 0)
+		return -1;
+	if ((*(const char **)field = loader_strdup(L(p), s)) == NULL)
+		return loader_oom(L(p), v);
+	return 0;
+}
+
+int
+loader_set_list(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+{
+	const size_t *count = k->arg;
+
+	return loader_list(L(p), v, field, (size_t *)(void *)((char *)field + *count), k->name);
+}
+
+int
+loader_set_idlist(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+{
+	const size_t *tab = k->arg;
+
+	return loader_idlist(L(p), v, (struct strtab *)(void *)((char *)L(p)->set + *tab), field,
+	                     k->name);
+}
+
+int
+loader_set_mask(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+{
+	const struct loader_names *a = k->arg;
+
+	return loader_mask(L(p), v, a->names, a->count, a->what, field);
+}
+
+/* A display name: read as a string, kept by no one. */
 static int
-app_name(struct ydoc_parse *p, yaml_node_t *v, void *t)
+read_label(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	const char *s;
 
@@ -290,13 +329,14 @@ app_name(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return ydoc_get_string(p->doc, v, &s, p->err, p->errsz);
 }
 
+/* --- apps ----------------------------------------------------------------- */
+
+/* Host names are matched in lower case. */
 static int
-app_hosts(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_hosts(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_app *a = t;
 
-	if (loader_list(L(p), v, &a->hosts, &a->n_hosts, "hosts") != 0)
-		return -1;
 	for (size_t i = 0; i < a->n_hosts; i++) {
 		char *h = (char *)a->hosts[i];
 
@@ -312,12 +352,10 @@ app_hosts(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-app_paths(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_paths(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_app *a = t;
 
-	if (loader_list(L(p), v, &a->paths, &a->n_paths, "paths") != 0)
-		return -1;
 	for (size_t i = 0; i < a->n_paths; i++) {
 		if (a->paths[i][0] != '/' || strpbrk(a->paths[i], "?#") != NULL)
 			return YDOC_ERR(p, v, "a path is a prefix starting with '/', not \"%s\"",
@@ -404,19 +442,13 @@ app_methods(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
-static int
-app_case_insensitive(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_get_bool(p->doc, v, &((struct pol_app *)t)->case_insensitive, p->err, p->errsz);
-}
-
 static const struct ydoc_key app_keys[] = {
-    YDOC_KEY_CALL("id", app_id),
-    YDOC_KEY_CALL("name", app_name),
-    YDOC_KEY_CALL("hosts", app_hosts),
-    YDOC_KEY_CALL("paths", app_paths),
+    LOADER_KEY_ID("id", struct pol_app, id),
+    YDOC_KEY_CALL("name", read_label),
+    LOADER_KEY_LIST("hosts", struct pol_app, hosts, n_hosts, check_hosts),
+    LOADER_KEY_LIST("paths", struct pol_app, paths, n_paths, check_paths),
     YDOC_KEY_CALL("methods", app_methods),
-    YDOC_KEY_CALL("case_insensitive", app_case_insensitive),
+    YDOC_KEY_BOOL("case_insensitive", struct pol_app, case_insensitive),
     YDOC_KEY_END,
 };
 
@@ -481,12 +513,6 @@ parse_app(struct loader *l, yaml_node_t *n, struct pol_app *a)
 /* --- locations ------------------------------------------------------------ */
 
 static int
-loc_id(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_id(L(p), v, &((struct pol_location *)t)->id);
-}
-
-static int
 loc_ranges(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_location *loc = t;
@@ -537,16 +563,13 @@ loc_countries(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
-static int
-loc_trusted(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_get_bool(p->doc, v, &((struct pol_location *)t)->trusted, p->err, p->errsz);
-}
-
 static const struct ydoc_key location_keys[] = {
-    YDOC_KEY_CALL("id", loc_id),           YDOC_KEY_CALL("name", app_name),
-    YDOC_KEY_CALL("ranges", loc_ranges),   YDOC_KEY_CALL("countries", loc_countries),
-    YDOC_KEY_CALL("trusted", loc_trusted), YDOC_KEY_END,
+    LOADER_KEY_ID("id", struct pol_location, id),
+    YDOC_KEY_CALL("name", read_label),
+    YDOC_KEY_CALL("ranges", loc_ranges),
+    YDOC_KEY_CALL("countries", loc_countries),
+    YDOC_KEY_BOOL("trusted", struct pol_location, trusted),
+    YDOC_KEY_END,
 };
 
 static int
@@ -564,12 +587,6 @@ parse_location(struct loader *l, yaml_node_t *n, struct pol_location *loc)
 }
 
 /* --- strengths ------------------------------------------------------------ */
-
-static int
-str_id(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_id(L(p), v, &((struct pol_strength *)t)->id);
-}
 
 /* The amr bit of value, interning it; -1 (with the error) past POLICY_MAX_AMR values. */
 static int
@@ -626,12 +643,10 @@ str_combinations(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-str_acr(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_acr(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_strength *s = t;
 
-	if (loader_list(L(p), v, &s->acr, &s->n_acr, "acr") != 0)
-		return -1;
 	for (size_t i = 0; i < s->n_acr; i++) {
 		/* acr values are quoted into WWW-Authenticate. */
 		if (strpbrk(s->acr[i], "\" \\\t") != NULL)
@@ -642,10 +657,10 @@ str_acr(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static const struct ydoc_key strength_keys[] = {
-    YDOC_KEY_CALL("id", str_id),
-    YDOC_KEY_CALL("name", app_name),
+    LOADER_KEY_ID("id", struct pol_strength, id),
+    YDOC_KEY_CALL("name", read_label),
     YDOC_KEY_CALL("combinations", str_combinations),
-    YDOC_KEY_CALL("acr", str_acr),
+    LOADER_KEY_LIST("acr", struct pol_strength, acr, n_acr, check_acr),
     YDOC_KEY_END,
 };
 

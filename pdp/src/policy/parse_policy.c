@@ -1,39 +1,25 @@
 /* parse_policy.c - one policy: its users, apps, conditions, grant and session controls */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy/loader.h"
 
-static int
-users_users(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_idlist(L(p), v, &L(p)->set->users, &((struct pol_users *)t)->users, "users");
-}
-
-static int
-users_groups(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_idlist(L(p), v, &L(p)->set->groups, &((struct pol_users *)t)->groups,
-	                     "groups");
-}
-
-static int
-users_roles(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_idlist(L(p), v, &L(p)->set->roles, &((struct pol_users *)t)->roles, "roles");
-}
+/* --- users and apps ------------------------------------------------------------ */
 
 static const struct ydoc_key userset_keys[] = {
-    YDOC_KEY_CALL("users", users_users),
-    YDOC_KEY_CALL("groups", users_groups),
-    YDOC_KEY_CALL("roles", users_roles),
+    LOADER_KEY_IDLIST("users", struct pol_users, users, users),
+    LOADER_KEY_IDLIST("groups", struct pol_users, groups, groups),
+    LOADER_KEY_IDLIST("roles", struct pol_users, roles, roles),
     YDOC_KEY_END,
 };
 
+/* all, or users, groups and roles into a struct pol_users; a row's min 1: it must name one. */
 static int
-parse_userset(struct loader *l, yaml_node_t *v, struct pol_users *u, bool include)
+set_userset(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
 {
+	struct pol_users *u = field;
 	const char *s = ydoc_scalar(v);
 
 	if (s != NULL && strcmp(s, "all") == 0) {
@@ -41,99 +27,91 @@ parse_userset(struct loader *l, yaml_node_t *v, struct pol_users *u, bool includ
 		return 0;
 	}
 	if (v->type != YAML_MAPPING_NODE)
-		return YDOC_ERR(&l->p, v,
+		return YDOC_ERR(p, v,
 		                "expected all or { users: [...], groups: [...], roles: [...] }");
-	if (ydoc_parse_map(&l->p, v, userset_keys, u) != 0)
+	if (ydoc_parse_map(p, v, userset_keys, u) != 0)
 		return -1;
-	if (include && u->users.n + u->groups.n + u->roles.n == 0)
-		return YDOC_ERR(&l->p, v,
+	if (k->min > 0 && u->users.n + u->groups.n + u->roles.n == 0)
+		return YDOC_ERR(p, v,
 		                "include names nobody: list users, groups or roles, or say all");
 	return 0;
 }
 
-static int
-pusers_include(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return parse_userset(L(p), v, &((struct pol_policy *)t)->users_include, true);
-}
-
-static int
-pusers_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return parse_userset(L(p), v, &((struct pol_policy *)t)->users_exclude, false);
-}
-
-static const struct ydoc_key pusers_keys[] = {
-    YDOC_KEY_CALL("include", pusers_include),
-    YDOC_KEY_CALL("exclude", pusers_exclude),
-    YDOC_KEY_END,
+/* How a list of references reads: its kind, its name in messages, what else it takes. */
+struct refs_arg {
+	enum ref_kind kind;
+	const char *what;
+	bool all;       /* "all" sets the set's all */
+	bool may_empty; /* [] names nothing (an exclude) */
 };
 
+/* A list of app or location ids (or keywords) into a struct pol_apps or pol_locations. */
 static int
-papps_include(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct pol_apps *a = &((struct pol_policy *)t)->apps_include;
-	const char *s = ydoc_scalar(v);
-
-	if (s != NULL && strcmp(s, "all") == 0) {
-		a->all = true;
-		return 0;
-	}
-	return loader_refs(L(p), REF_APP, v, &a->apps, "apps include", NULL, NULL);
-}
-
-static int
-papps_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	if (loader_empty_list(v))
-		return 0;
-	return loader_refs(L(p), REF_APP, v, &((struct pol_policy *)t)->apps_exclude.apps,
-	                   "apps exclude", NULL, NULL);
-}
-
-static const struct ydoc_key papps_keys[] = {
-    YDOC_KEY_CALL("include", papps_include),
-    YDOC_KEY_CALL("exclude", papps_exclude),
-    YDOC_KEY_END,
-};
-
-static int
-parse_locset(struct loader *l, yaml_node_t *v, struct pol_locations *s, const char *what)
+set_refs(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
 {
 	static const char *const keywords[2] = {"any", "trusted"};
-	bool *flags[2] = {&s->any, &s->trusted};
+	const struct refs_arg *a = k->arg;
+	const char *s = ydoc_scalar(v);
 
-	return loader_refs(l, REF_LOCATION, v, &s->locations, what, keywords, flags);
-}
-
-static int
-cloc_include(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return parse_locset(L(p), v, &((struct pol_conditions *)t)->loc_include,
-	                    "locations include");
-}
-
-static int
-cloc_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	if (loader_empty_list(v))
+	if (a->may_empty && loader_empty_list(v))
 		return 0;
-	return parse_locset(L(p), v, &((struct pol_conditions *)t)->loc_exclude,
-	                    "locations exclude");
+	if (a->kind == REF_APP) {
+		struct pol_apps *apps = field;
+
+		if (a->all && s != NULL && strcmp(s, "all") == 0) {
+			apps->all = true;
+			return 0;
+		}
+		return loader_refs(L(p), REF_APP, v, &apps->apps, a->what, NULL, NULL);
+	} else {
+		struct pol_locations *locs = field;
+		bool *flags[2] = {&locs->any, &locs->trusted};
+
+		return loader_refs(L(p), REF_LOCATION, v, &locs->locations, a->what, keywords,
+		                   flags);
+	}
 }
 
-static const struct ydoc_key cloc_keys[] = {
-    YDOC_KEY_CALL("include", cloc_include),
-    YDOC_KEY_CALL("exclude", cloc_exclude),
+#define REFS_KEY(n, type, field, ...)                                                              \
+	YDOC_KEY_SLOT(n, set_refs, offsetof(type, field), (&(const struct refs_arg){__VA_ARGS__}))
+
+static const struct ydoc_key pusers_keys[] = {
+    {.name = "include",
+     .kind = YDOC_SLOT,
+     .slot = set_userset,
+     .offset = offsetof(struct pol_policy, users_include),
+     .min = 1},
+    YDOC_KEY_SLOT("exclude", set_userset, offsetof(struct pol_policy, users_exclude), NULL),
     YDOC_KEY_END,
 };
 
-/* Platform lists accept "any" for every platform. */
+static const struct ydoc_key papps_keys[] = {
+    REFS_KEY("include", struct pol_policy, apps_include, .kind = REF_APP, .what = "apps include",
+             .all = true),
+    REFS_KEY("exclude", struct pol_policy, apps_exclude, .kind = REF_APP, .what = "apps exclude",
+             .may_empty = true),
+    YDOC_KEY_END,
+};
+
+/* --- conditions ------------------------------------------------------------------ */
+
+static const struct ydoc_key cloc_keys[] = {
+    REFS_KEY("include", struct pol_conditions, loc_include, .kind = REF_LOCATION,
+             .what = "locations include"),
+    REFS_KEY("exclude", struct pol_conditions, loc_exclude, .kind = REF_LOCATION,
+             .what = "locations exclude", .may_empty = true),
+    YDOC_KEY_END,
+};
+
+/* Platform lists accept "any" for every platform; a row's min 1: [] names none (an exclude). */
 static int
-platform_mask(struct loader *l, yaml_node_t *v, unsigned *out, const char *what)
+set_platforms(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
 {
+	unsigned *out = field;
 	const char *s = ydoc_scalar(v);
 
+	if (k->min > 0 && loader_empty_list(v))
+		return 0;
 	if (s != NULL && strcmp(s, "any") == 0) {
 		*out = PLATFORM_ALL_MASK;
 		return 0;
@@ -141,7 +119,7 @@ platform_mask(struct loader *l, yaml_node_t *v, unsigned *out, const char *what)
 	if (v->type == YAML_SEQUENCE_NODE) {
 		yaml_node_t *item;
 
-		YDOC_SEQ_FOREACH(l->p.doc, v, item)
+		YDOC_SEQ_FOREACH(p->doc, v, item)
 		{
 			const char *name = ydoc_scalar(item);
 
@@ -151,50 +129,25 @@ platform_mask(struct loader *l, yaml_node_t *v, unsigned *out, const char *what)
 			}
 		}
 	}
-	return loader_mask(l, v, platform_names, PLATFORM_COUNT, what, out);
-}
-
-static int
-cplat_include(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return platform_mask(L(p), v, &((struct pol_conditions *)t)->platform_include, "platform");
-}
-
-static int
-cplat_exclude(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	if (loader_empty_list(v))
-		return 0;
-	return platform_mask(L(p), v, &((struct pol_conditions *)t)->platform_exclude, "platform");
+	return loader_mask(L(p), v, platform_names, PLATFORM_COUNT, "platform", out);
 }
 
 static const struct ydoc_key cplat_keys[] = {
-    YDOC_KEY_CALL("include", cplat_include),
-    YDOC_KEY_CALL("exclude", cplat_exclude),
+    YDOC_KEY_SLOT("include", set_platforms,
+                  YDOC_FIELD(struct pol_conditions, platform_include, unsigned), NULL),
+    {.name = "exclude",
+     .kind = YDOC_SLOT,
+     .slot = set_platforms,
+     .offset = YDOC_FIELD(struct pol_conditions, platform_exclude, unsigned),
+     .min = 1},
     YDOC_KEY_END,
 };
 
 static int
-cond_user_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_mask(L(p), v, risk_level_names, RISK_COUNT, "risk level",
-	                   &((struct pol_conditions *)t)->user_risk);
-}
-
-static int
-cond_sign_in_risk(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_mask(L(p), v, risk_level_names, RISK_COUNT, "risk level",
-	                   &((struct pol_conditions *)t)->sign_in_risk);
-}
-
-static int
-cond_locations(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_locations(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_conditions *c = t;
 
-	if (ydoc_parse_map(p, v, cloc_keys, c) != 0)
-		return -1;
 	if (c->loc_include.locations.n == 0 && !c->loc_include.any && !c->loc_include.trusted)
 		return YDOC_ERR(p, v, "locations needs a non-empty include (ids, any or trusted)");
 	c->has_locations = true;
@@ -202,72 +155,26 @@ cond_locations(struct ydoc_parse *p, yaml_node_t *v, void *t)
 }
 
 static int
-cond_platforms(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_platforms(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_conditions *c = t;
 
-	if (ydoc_parse_map(p, v, cplat_keys, c) != 0)
-		return -1;
 	if (c->platform_include == 0)
 		return YDOC_ERR(p, v, "device_platforms needs a non-empty include");
 	c->has_platforms = true;
 	return 0;
 }
 
+/* equals, in or prefix (arg: its enum filter_op) into a struct pol_filter_rule. */
 static int
-cond_client_apps(struct ydoc_parse *p, yaml_node_t *v, void *t)
+set_rule_value(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
 {
-	static const char *const names[] = {"browser", "api"};
+	struct pol_filter_rule *r = field;
 
-	return loader_mask(L(p), v, names, 2, "client app",
-	                   &((struct pol_conditions *)t)->client_apps);
-}
-
-static int
-filter_mode(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	static const char *const names[] = {"include", "exclude"};
-	int k;
-
-	if (ydoc_get_choice(p->doc, v, "mode", names, 2, &k, p->err, p->errsz) != 0)
-		return -1;
-	((struct pol_device_filter *)t)->include = k == 0;
-	return 0;
-}
-
-static int
-filter_match(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	static const char *const names[] = {"all", "any"};
-	int k;
-
-	if (ydoc_get_choice(p->doc, v, "match", names, 2, &k, p->err, p->errsz) != 0)
-		return -1;
-	((struct pol_device_filter *)t)->match_any = k == 1;
-	return 0;
-}
-
-static int
-rule_attribute(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct pol_filter_rule *r = t;
-	int a = policy_name_lookup(policy_device_attr_names, DEVICE_ATTR_COUNT, ydoc_scalar(v));
-
-	if (a < 0)
-		return YDOC_ERR(p, v,
-		                "unknown device attribute (expected id, compliant, managed, trust, "
-		                "platform or os_version)");
-	r->attr = (enum device_attr)a;
-	return 0;
-}
-
-static int
-rule_value(struct ydoc_parse *p, yaml_node_t *v, struct pol_filter_rule *r, enum filter_op op)
-{
 	if (r->n_values != 0)
 		return YDOC_ERR(p, v, "a rule has exactly one of equals, in and prefix");
-	r->op = op;
-	if (op == FILTER_IN)
+	r->op = *(const enum filter_op *)k->arg;
+	if (r->op == FILTER_IN)
 		return loader_list(L(p), v, &r->values, &r->n_values, "in");
 	if (ydoc_scalar(v) == NULL || v->data.scalar.length == 0)
 		return YDOC_ERR(p, v, "expected a non-empty value");
@@ -278,29 +185,13 @@ rule_value(struct ydoc_parse *p, yaml_node_t *v, struct pol_filter_rule *r, enum
 	return 0;
 }
 
-static int
-rule_equals(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return rule_value(p, v, t, FILTER_EQUALS);
-}
-
-static int
-rule_in(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return rule_value(p, v, t, FILTER_IN);
-}
-
-static int
-rule_prefix(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return rule_value(p, v, t, FILTER_PREFIX);
-}
+#define RULE_VALUE_KEY(n, op) YDOC_KEY_SLOT(n, set_rule_value, 0, (&(const enum filter_op){op}))
 
 static const struct ydoc_key rule_keys[] = {
-    YDOC_KEY_CALL("attribute", rule_attribute),
-    YDOC_KEY_CALL("equals", rule_equals),
-    YDOC_KEY_CALL("in", rule_in),
-    YDOC_KEY_CALL("prefix", rule_prefix),
+    YDOC_KEY_CHOICE("attribute", struct pol_filter_rule, attr, policy_device_attr_names),
+    RULE_VALUE_KEY("equals", FILTER_EQUALS),
+    RULE_VALUE_KEY("in", FILTER_IN),
+    RULE_VALUE_KEY("prefix", FILTER_PREFIX),
     YDOC_KEY_END,
 };
 
@@ -331,45 +222,54 @@ filter_rules(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
+static const char *const filter_modes[] = {"include", "exclude", NULL};
+static const char *const filter_matches[] = {"all", "any", NULL};
+
 static const struct ydoc_key filter_keys[] = {
-    YDOC_KEY_CALL("mode", filter_mode),
-    YDOC_KEY_CALL("match", filter_match),
+    YDOC_KEY_CHOICE("mode", struct pol_device_filter, mode, filter_modes),
+    YDOC_KEY_CHOICE("match", struct pol_device_filter, match, filter_matches),
     YDOC_KEY_CALL("rules", filter_rules),
     YDOC_KEY_END,
 };
 
 static int
-cond_device_filter(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_device_filter(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_device_filter *f = &((struct pol_conditions *)t)->device_filter;
 	bool mode_given = false;
 	yaml_node_t *k, *val;
 
-	if (v->type == YAML_MAPPING_NODE) {
-		YDOC_MAP_FOREACH(p->doc, v, k, val)
-		{
-			(void)val;
-			if (strcmp(ydoc_scalar(k), "mode") == 0)
-				mode_given = true;
-		}
+	YDOC_MAP_FOREACH(p->doc, v, k, val)
+	{
+		(void)val;
+		mode_given |= strcmp(ydoc_scalar(k), "mode") == 0;
 	}
-	if (ydoc_parse_map(p, v, filter_keys, f) != 0)
-		return -1;
 	if (!mode_given || f->n_rules == 0)
 		return YDOC_ERR(p, v, "device_filter needs mode and rules");
 	f->present = true;
 	return 0;
 }
 
+static const char *const client_app_names[] = {"browser", "api"};
+
 static const struct ydoc_key cond_keys[] = {
-    YDOC_KEY_CALL("user_risk", cond_user_risk),
-    YDOC_KEY_CALL("sign_in_risk", cond_sign_in_risk),
-    YDOC_KEY_CALL("locations", cond_locations),
-    YDOC_KEY_CALL("device_platforms", cond_platforms),
-    YDOC_KEY_CALL("client_apps", cond_client_apps),
-    YDOC_KEY_CALL("device_filter", cond_device_filter),
+    LOADER_KEY_MASK("user_risk", struct pol_conditions, user_risk, risk_level_names, RISK_COUNT,
+                    "risk level"),
+    LOADER_KEY_MASK("sign_in_risk", struct pol_conditions, sign_in_risk, risk_level_names,
+                    RISK_COUNT, "risk level"),
+    {.name = "locations", .kind = YDOC_MAP, .arg = cloc_keys, .check = check_locations},
+    {.name = "device_platforms", .kind = YDOC_MAP, .arg = cplat_keys, .check = check_platforms},
+    LOADER_KEY_MASK("client_apps", struct pol_conditions, client_apps, client_app_names, 2,
+                    "client app"),
+    {.name = "device_filter",
+     .kind = YDOC_MAP,
+     .offset = offsetof(struct pol_conditions, device_filter),
+     .arg = filter_keys,
+     .check = check_device_filter},
     YDOC_KEY_END,
 };
+
+/* --- grant and session ------------------------------------------------------------- */
 
 static int
 parse_control(struct loader *l, yaml_node_t *item, struct pol_control *c)
@@ -434,18 +334,6 @@ parse_control(struct loader *l, yaml_node_t *item, struct pol_control *c)
 }
 
 static int
-grant_require(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	static const char *const names[] = {"all", "one"};
-	int k;
-
-	if (ydoc_get_choice(p->doc, v, "require", names, 2, &k, p->err, p->errsz) != 0)
-		return -1;
-	((struct pol_policy *)t)->require_one = k == 1;
-	return 0;
-}
-
-static int
 grant_controls(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_policy *pol = t;
@@ -466,72 +354,13 @@ grant_controls(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
+static const char *const grant_requires[] = {"all", "one", NULL};
+
 static const struct ydoc_key grant_keys[] = {
-    YDOC_KEY_CALL("require", grant_require),
+    YDOC_KEY_CHOICE("require", struct pol_policy, require, grant_requires),
     YDOC_KEY_CALL("controls", grant_controls),
     YDOC_KEY_END,
 };
-
-static int
-pol_id(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return loader_id(L(p), v, &((struct pol_policy *)t)->id);
-}
-
-static int
-pol_name(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	const char *s;
-
-	if (ydoc_get_string(p->doc, v, &s, p->err, p->errsz) != 0)
-		return -1;
-	((struct pol_policy *)t)->name = loader_strdup(L(p), s);
-	return 0;
-}
-
-static int
-pol_state(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	static const char *const names[] = {"enabled", "report-only", "disabled"};
-	int k;
-
-	if (ydoc_get_choice(p->doc, v, "state", names, 3, &k, p->err, p->errsz) != 0)
-		return -1;
-	((struct pol_policy *)t)->state = (enum policy_state)k;
-	return 0;
-}
-
-static int
-pol_users(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct pol_policy *pol = t;
-
-	if (ydoc_parse_map(p, v, pusers_keys, pol) != 0)
-		return -1;
-	if (!pol->users_include.all &&
-	    pol->users_include.users.n + pol->users_include.groups.n + pol->users_include.roles.n ==
-	        0)
-		return YDOC_ERR(p, v, "users needs include");
-	return 0;
-}
-
-static int
-pol_apps(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	struct pol_policy *pol = t;
-
-	if (ydoc_parse_map(p, v, papps_keys, pol) != 0)
-		return -1;
-	if (!pol->apps_include.all && pol->apps_include.apps.n == 0)
-		return YDOC_ERR(p, v, "apps needs include (app ids or all)");
-	return 0;
-}
-
-static int
-pol_conditions(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_parse_map(p, v, cond_keys, &((struct pol_policy *)t)->cond);
-}
 
 static int
 pol_grant(struct ydoc_parse *p, yaml_node_t *v, void *t)
@@ -577,21 +406,39 @@ static const struct ydoc_key session_keys[] = {
     YDOC_KEY_END,
 };
 
+/* --- a policy ------------------------------------------------------------------------ */
+
 static int
-pol_session(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_users(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return ydoc_parse_map(p, v, session_keys, t);
+	const struct pol_users *u = &((struct pol_policy *)t)->users_include;
+
+	if (!u->all && u->users.n + u->groups.n + u->roles.n == 0)
+		return YDOC_ERR(p, v, "users needs include");
+	return 0;
 }
 
+static int
+check_apps(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	const struct pol_apps *a = &((struct pol_policy *)t)->apps_include;
+
+	if (!a->all && a->apps.n == 0)
+		return YDOC_ERR(p, v, "apps needs include (app ids or all)");
+	return 0;
+}
+
+static const char *const policy_states[] = {"enabled", "report-only", "disabled", NULL};
+
 static const struct ydoc_key policy_keys[] = {
-    YDOC_KEY_CALL("id", pol_id),
-    YDOC_KEY_CALL("name", pol_name),
-    YDOC_KEY_CALL("state", pol_state),
-    YDOC_KEY_CALL("users", pol_users),
-    YDOC_KEY_CALL("apps", pol_apps),
-    YDOC_KEY_CALL("conditions", pol_conditions),
+    LOADER_KEY_ID("id", struct pol_policy, id),
+    LOADER_KEY_TEXT("name", struct pol_policy, name),
+    YDOC_KEY_CHOICE("state", struct pol_policy, state, policy_states),
+    {.name = "users", .kind = YDOC_MAP, .arg = pusers_keys, .check = check_users},
+    {.name = "apps", .kind = YDOC_MAP, .arg = papps_keys, .check = check_apps},
+    YDOC_KEY_MAP("conditions", struct pol_policy, cond, cond_keys),
     YDOC_KEY_CALL("grant", pol_grant),
-    YDOC_KEY_CALL("session", pol_session),
+    {.name = "session", .kind = YDOC_MAP, .arg = session_keys},
     YDOC_KEY_END,
 };
 
