@@ -58,6 +58,14 @@ int loader_ref(struct loader *l, enum ref_kind kind, const char *name, const yam
 int loader_id(struct loader *l, yaml_node_t *v, const char **out);
 /* A non-empty list of non-empty strings copied into the arena. */
 int loader_list(struct loader *l, yaml_node_t *v, const char ***out, size_t *n, const char *what);
+/*
+ * A list (as loader_list) and a zeroed arena array of as many elements of
+ * size, for the caller to convert its items into; NULL with the error.
+ */
+void *loader_list_array(struct loader *l, yaml_node_t *v, const char *what, size_t size,
+                        const char ***list, size_t *n);
+/* A zeroed arena array for the items of a non-empty sequence; else NULL with msg at v. */
+void *loader_seq_array(struct loader *l, yaml_node_t *v, size_t size, const char *msg);
 /* A list of names from names[0..count) as a bit mask. */
 int loader_mask(struct loader *l, yaml_node_t *v, const char *const *names, int count,
                 const char *what, unsigned *out);

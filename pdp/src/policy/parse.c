@@ -143,6 +143,36 @@ loader_list(struct loader *l, yaml_node_t *v, const char ***out, size_t *n, cons
 	return 0;
 }
 
+void *
+loader_list_array(struct loader *l, yaml_node_t *v, const char *what, size_t size,
+                  const char ***list, size_t *n)
+{
+	void *array;
+
+	if (loader_list(l, v, list, n, what) != 0)
+		return NULL;
+	if ((array = loader_alloc(l, *n * size)) == NULL)
+		loader_oom(l, v);
+	return array;
+}
+
+void *
+loader_seq_array(struct loader *l, yaml_node_t *v, size_t size, const char *msg)
+{
+	size_t n = v->type == YAML_SEQUENCE_NODE
+	               ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
+	               : 0;
+	void *array;
+
+	if (n == 0) {
+		YDOC_ERR(&l->p, v, "%s", msg);
+		return NULL;
+	}
+	if ((array = loader_alloc(l, n * size)) == NULL)
+		loader_oom(l, v);
+	return array;
+}
+
 /* A list of names from names[] as a bit mask. */
 int
 loader_mask(struct loader *l, yaml_node_t *v, const char *const *names, int count, const char *what,
@@ -519,11 +549,9 @@ loc_ranges(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	const char **list;
 	size_t n;
 
-	if (loader_list(L(p), v, &list, &n, "ranges") != 0)
-		return -1;
-	loc->ranges = loader_alloc(L(p), n * sizeof(*loc->ranges));
+	loc->ranges = loader_list_array(L(p), v, "ranges", sizeof(*loc->ranges), &list, &n);
 	if (loc->ranges == NULL)
-		return loader_oom(L(p), v);
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char why[160];
 
@@ -541,11 +569,10 @@ loc_countries(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	const char **list;
 	size_t n;
 
-	if (loader_list(L(p), v, &list, &n, "countries") != 0)
-		return -1;
-	loc->countries = loader_alloc(L(p), n * sizeof(*loc->countries));
+	loc->countries =
+	    loader_list_array(L(p), v, "countries", sizeof(*loc->countries), &list, &n);
 	if (loc->countries == NULL)
-		return loader_oom(L(p), v);
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const char *c = list[i];
 
@@ -611,16 +638,11 @@ str_combinations(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	uint64_t *combos;
 	size_t n = 0;
 
-	if (v->type != YAML_SEQUENCE_NODE ||
-	    v->data.sequence.items.top == v->data.sequence.items.start)
-		return YDOC_ERR(
-		    p, v,
-		    "combinations is a non-empty list of amr lists, e.g. [[pwd, otp], [hwk]]");
-	combos =
-	    loader_alloc(L(p), (size_t)(v->data.sequence.items.top - v->data.sequence.items.start) *
-	                           sizeof(*combos));
+	combos = loader_seq_array(
+	    L(p), v, sizeof(*combos),
+	    "combinations is a non-empty list of amr lists, e.g. [[pwd, otp], [hwk]]");
 	if (combos == NULL)
-		return loader_oom(L(p), v);
+		return -1;
 	YDOC_SEQ_FOREACH(p->doc, v, item)
 	{
 		const char **values;

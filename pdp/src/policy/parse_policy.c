@@ -200,14 +200,10 @@ filter_rules(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_device_filter *f = t;
 	yaml_node_t *item;
-	size_t n;
 
-	if (v->type != YAML_SEQUENCE_NODE ||
-	    (n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)) == 0)
-		return YDOC_ERR(p, v, "rules is a non-empty list");
-	f->rules = loader_alloc(L(p), n * sizeof(*f->rules));
-	if (f->rules == NULL)
-		return loader_oom(L(p), v);
+	if ((f->rules =
+	         loader_seq_array(L(p), v, sizeof(*f->rules), "rules is a non-empty list")) == NULL)
+		return -1;
 	YDOC_SEQ_FOREACH(p->doc, v, item)
 	{
 		struct pol_filter_rule *r = &f->rules[f->n_rules++];
@@ -338,14 +334,11 @@ grant_controls(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
 	struct pol_policy *pol = t;
 	yaml_node_t *item;
-	size_t n;
 
-	if (v->type != YAML_SEQUENCE_NODE ||
-	    (n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)) == 0)
-		return YDOC_ERR(p, v, "controls is a non-empty list");
-	pol->controls = loader_alloc(L(p), n * sizeof(*pol->controls));
+	pol->controls =
+	    loader_seq_array(L(p), v, sizeof(*pol->controls), "controls is a non-empty list");
 	if (pol->controls == NULL)
-		return loader_oom(L(p), v);
+		return -1;
 	YDOC_SEQ_FOREACH(p->doc, v, item)
 	{
 		if (parse_control(L(p), item, &pol->controls[pol->n_controls++]) != 0)
