@@ -1,4 +1,4 @@
-/* fuzz_cases.c - libFuzzer target: any bytes as a policy test-case file */
+/* fuzz_cases.c - libFuzzer target: bytes as a test-case file and as pdp explain's values */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	policy_cases_free(pc);
+	/* The same bytes as each of pdp explain's --claims, --device and --user: an error
+	 * names that option, and a built case names its caller. */
+	for (int i = 0; i < 3; i++) {
+		static const char *const options[] = {"--claims", "--device", "--user"};
+		struct policy_explain x = {.host = "h", .claims = "{sub: a}"};
+
+		if (i == 0)
+			x.claims = text;
+		else if (i == 1)
+			x.device = text;
+		else
+			x.user = text;
+		pc = policy_case_explain(&x, 1800000000, err, sizeof(err));
+		if (pc == NULL && strncmp(err, options[i], strlen(options[i])) != 0 &&
+		    strcmp(err, "out of memory") != 0)
+			abort();
+		if (pc != NULL && (pc->n != 1 || pc->cases[0].subject.user == NULL))
+			abort();
+		policy_cases_free(pc);
+	}
 	free(text);
 	return 0;
 }

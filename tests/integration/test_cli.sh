@@ -107,6 +107,15 @@ check "explain --json" 0 \
 	--url api.example.com/payroll/run --method POST --ip 203.0.113.5 --user '{risk: high}'
 check "explain: a bad claims value names the field" 1 'risk must be one of none, low, medium, high, not "severe"' \
 	"$bin/pdp" explain "$root/policies" --claims '{sub: a}' --url h/ --user '{risk: severe}'
+# Each option's value is a document of its own: a newline cannot add keys or cases.
+check "explain: --claims cannot add a device record" 1 '^--claims:2:5: did not find expected <document start>$' \
+	"$bin/pdp" explain "$root/policies" --claims $'{sub: a}\n    device: {compliant: true, managed: true}' --url h/
+check "explain: --device cannot add a case" 1 '^--device:2:3: did not find expected <document start>$' \
+	"$bin/pdp" explain "$root/policies" --claims '{sub: a}' --url h/ --device $'{compliant: true}\n  - name: y'
+check "explain: --user is a flow mapping, not a block" 1 '^--user:1:1: expected a mapping such as' \
+	"$bin/pdp" explain "$root/policies" --claims '{sub: a}' --url h/ --user $'risk: high\nexpect: deny'
+check "explain: --claims as JSON, errors at their place in it" 1 '^--claims:1:14: unknown key "sb"' \
+	"$bin/pdp" explain "$root/policies" --claims '{"sub": "a", "sb": 1}' --url h/
 
 pdp_make_keys "$bin" "$work" >/dev/null
 pdp_write_config "$work" "$work/pdp.sock"

@@ -145,14 +145,14 @@ loads_the_whole_model(void **state)
 	assert_true(p->cond.loc_exclude.trusted);
 	assert_int_equal(p->cond.loc_exclude.locations.ids[0], 0);
 	assert_true(p->cond.device_filter.present);
-	assert_false(p->cond.device_filter.include);
-	assert_true(p->cond.device_filter.match_any);
+	assert_int_equal(p->cond.device_filter.mode, FILTER_MODE_EXCLUDE);
+	assert_int_equal(p->cond.device_filter.match, FILTER_MATCH_ANY);
 	assert_int_equal(p->cond.device_filter.n_rules, 3);
 	assert_int_equal(p->cond.device_filter.rules[1].op, FILTER_IN);
 	assert_int_equal(p->cond.device_filter.rules[1].n_values, 2);
 	assert_int_equal(p->cond.device_filter.rules[2].op, FILTER_PREFIX);
 	assert_string_equal(p->cond.device_filter.rules[2].values[0], "10.");
-	assert_true(p->require_one);
+	assert_int_equal(p->require, GRANT_REQUIRE_ONE);
 	assert_int_equal(p->n_controls, 4);
 	assert_int_equal(p->controls[0].type, CONTROL_STRENGTH);
 	assert_int_equal(p->controls[0].strength, 0);
@@ -297,9 +297,11 @@ loader_errors(void **state)
 	             "    conditions: { device_filter: { rules: [{ attribute: trust, equals: x }] "
 	             "} }\n    grant: block\n",
 	             "policies.yaml:5:34", "needs mode and rules");
-	expect_error(POL "    conditions: { device_filter: { mode: include, rules: [{ attribute: "
-	                 "color, equals: x }] } }\n    grant: block\n",
-	             "policies.yaml:5:72", "unknown device attribute");
+	expect_error(
+	    POL "    conditions: { device_filter: { mode: include, rules: [{ attribute: "
+	        "color, equals: x }] } }\n    grant: block\n",
+	    "policies.yaml:5:72",
+	    "attribute is id, compliant, managed, trust, platform or os_version, not \"color\"");
 	expect_error(POL "    conditions: { device_filter: { mode: include, rules: [{ attribute: "
 	                 "trust, equals: x, prefix: y }] } }\n    grant: block\n",
 	             "policies.yaml:5:98", "exactly one of equals, in and prefix");

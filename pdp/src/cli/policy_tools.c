@@ -2,7 +2,6 @@
 #include "cli/policy_tools.h"
 
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,24 +210,6 @@ test_main(int argc, char **argv)
 	return failed == 0 && passed > 0 ? 0 : 1;
 }
 
-/* Appends "key: <value as a quoted scalar>" to a YAML flow mapping in buf. */
-static void
-flow_str(char *buf, size_t bufsz, const char *key, const char *value)
-{
-	json_t *v;
-	char *q;
-	size_t o = strlen(buf);
-
-	if (value == NULL)
-		return;
-	v = json_string(value);
-	q = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-	if (q != NULL)
-		snprintf(buf + o, bufsz - o, "%s%s: %s", buf[o - 1] == '{' ? "" : ", ", key, q);
-	free(q);
-	json_decref(v);
-}
-
 int
 explain_main(int argc, char **argv)
 {
@@ -250,7 +231,7 @@ explain_main(int argc, char **argv)
 	const char *path = NULL, *dir = NULL, *claims = NULL, *token = NULL, *url = NULL;
 	const char *method = "GET", *ip = NULL, *country = NULL, *client = NULL, *ua = NULL;
 	const char *device = NULL, *user = NULL;
-	char host[256] = "", uri[4096] = "/", request[8192] = "{", *text = NULL, err[1024];
+	char host[256] = "", uri[4096] = "/", err[1024];
 	struct config *cfg = NULL;
 	struct policy_set *set = NULL;
 	struct policy_cases *cases = NULL;
@@ -349,24 +330,24 @@ explain_main(int argc, char **argv)
 			fprintf(stderr, "token rejected: %s (%s)\n", token_strerror(e), why);
 			goto out;
 		}
-		claims = "{sub: token}";
 	}
-	flow_str(request, sizeof(request), "method", method);
-	flow_str(request, sizeof(request), "host", host);
-	flow_str(request, sizeof(request), "uri", uri);
-	flow_str(request, sizeof(request), "ip", ip);
-	flow_str(request, sizeof(request), "country", country);
-	flow_str(request, sizeof(request), "client", client);
-	flow_str(request, sizeof(request), "user_agent", ua);
-	strncat(request, "}", sizeof(request) - strlen(request) - 1);
-	if (asprintf(&text,
-	             "cases:\n  - name: explain\n    request: %s\n    claims: %s\n%s%s%s%s%s%s    "
-	             "expect: allow\n",
-	             request, claims, device ? "    device: " : "", device ? device : "",
-	             device ? "\n" : "", user ? "    user: " : "", user ? user : "",
-	             user ? "\n" : "") < 0)
-		goto out;
-	cases = policy_cases_load_buffer("(command line)", text, now, err, sizeof(err));
+	{
+		struct policy_explain x = {
+		    .method = method,
+		    .host = host,
+		    .uri = uri,
+		    .ip = ip,
+		    .country = country,
+		    .client = client,
+		    .user_agent = ua,
+		    .claims = claims,
+		    .subject = verified,
+		    .device = device,
+		    .user = user,
+		};
+
+		cases = policy_case_explain(&x, now, err, sizeof(err));
+	}
 	if (cases == NULL) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
@@ -378,8 +359,6 @@ explain_main(int argc, char **argv)
 		struct eval_input in;
 		struct eval_result res;
 
-		if (verified != NULL)
-			pc->subject = *verified;
 		policy_case_input(set, pc, now,
 		                  cfg == NULL || cfg->default_decision == DEFAULT_ALLOW, buf, 2048,
 		                  &ids, &in);
@@ -391,7 +370,6 @@ explain_main(int argc, char **argv)
 	}
 	rc = 0;
 out:
-	free(text);
 	free(verified);
 	policy_cases_free(cases);
 	policy_set_free(set);

@@ -513,6 +513,9 @@ ydoc_parse_key(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, v
 	case YDOC_MAP:
 		rc = ydoc_parse_map(p, v, k->arg, field);
 		break;
+	case YDOC_SLOT:
+		rc = k->slot(p, k, v, field);
+		break;
 	default:
 		return YDOC_ERR(p, v, "internal error: no reader for key \"%s\"", k->name);
 	}

@@ -104,6 +104,9 @@ struct ydoc_parse {
  *                  (or an enum whose values follow the names' order)
  *   YDOC_MAP       a mapping read by the key table at arg into the struct at
  *                  offset
+ *   YDOC_SLOT      the row's slot fn reads the value into the field at offset,
+ *                  given the row for its arg and limits: one setter shared by
+ *                  many rows, as nginx's ngx_conf_set_*_slot with cmd->offset
  */
 enum ydoc_kind {
 	YDOC_CALL,
@@ -115,6 +118,7 @@ enum ydoc_kind {
 	YDOC_MS64,
 	YDOC_CHOICE,
 	YDOC_MAP,
+	YDOC_SLOT,
 };
 
 /*
@@ -131,6 +135,7 @@ struct ydoc_key {
 	uint64_t min, max;
 	const void *arg;
 	int (*check)(struct ydoc_parse *p, yaml_node_t *v, void *target);
+	int (*slot)(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
 };
 
 /* offsetof(type, field), refused at compile time unless field is a ctype. */
@@ -184,6 +189,11 @@ struct ydoc_key {
 #define YDOC_KEY_MAP(n, type, field, table)                                                        \
 	{                                                                                          \
 		.name = (n), .kind = YDOC_MAP, .offset = offsetof(type, field), .arg = (table)     \
+	}
+/* A YDOC_SLOT row: setter f with its data a for the field at byte offset off. */
+#define YDOC_KEY_SLOT(n, f, off, a)                                                                \
+	{                                                                                          \
+		.name = (n), .kind = YDOC_SLOT, .slot = (f), .offset = (off), .arg = (a)           \
 	}
 #define YDOC_KEY_END                                                                               \
 	{                                                                                          \

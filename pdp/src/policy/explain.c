@@ -102,7 +102,8 @@ explain_text(FILE *f, const struct policy_set *set, const struct eval_input *in,
 		}
 		fprintf(f, "APPLIES: %s", ep.satisfied ? "satisfied" : "NOT satisfied");
 		if (pol->n_controls > 0)
-			fprintf(f, "; require %s:", pol->require_one ? "one" : "all");
+			fprintf(f,
+			        "; require %s:", pol->require == GRANT_REQUIRE_ONE ? "one" : "all");
 		for (size_t i = 0; i < pol->n_controls; i++)
 			fprintf(f, " %s %s%s",
 			        explain_control(set, &pol->controls[i], buf, sizeof(buf)),
@@ -172,8 +173,9 @@ explain_json(FILE *f, const struct policy_set *set, const struct eval_input *in,
 			json_object_set_new(o, "grant", json_string("block"));
 		} else {
 			json_object_set_new(o, "satisfied", json_boolean(ep.satisfied));
-			json_object_set_new(o, "require",
-			                    json_string(pol->require_one ? "one" : "all"));
+			json_object_set_new(
+			    o, "require",
+			    json_string(pol->require == GRANT_REQUIRE_ONE ? "one" : "all"));
 			for (size_t i = 0; i < pol->n_controls; i++) {
 				json_t *c = json_object();
 

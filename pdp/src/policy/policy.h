@@ -111,6 +111,8 @@ struct pol_locations {
 };
 
 enum filter_op { FILTER_EQUALS, FILTER_IN, FILTER_PREFIX };
+enum filter_mode { FILTER_MODE_INCLUDE, FILTER_MODE_EXCLUDE };
+enum filter_match { FILTER_MATCH_ALL, FILTER_MATCH_ANY };
 enum device_attr {
 	DEVICE_ATTR_ID,
 	DEVICE_ATTR_COMPLIANT,
@@ -120,7 +122,8 @@ enum device_attr {
 	DEVICE_ATTR_OS_VERSION,
 	DEVICE_ATTR_COUNT
 };
-extern const char *const policy_device_attr_names[DEVICE_ATTR_COUNT];
+/* NULL-ended, for choice rows. */
+extern const char *const policy_device_attr_names[DEVICE_ATTR_COUNT + 1];
 
 struct pol_filter_rule {
 	enum device_attr attr;
@@ -131,8 +134,8 @@ struct pol_filter_rule {
 
 struct pol_device_filter {
 	bool present;
-	bool include;   /* mode: include (policy applies to matching devices) or exclude */
-	bool match_any; /* rules combined with OR instead of AND */
+	enum filter_mode mode;   /* include: the policy applies to matching devices */
+	enum filter_match match; /* any: rules combined with OR instead of AND */
 	struct pol_filter_rule *rules;
 	size_t n_rules;
 };
@@ -156,6 +159,8 @@ enum control_type {
 	CONTROL_PASSWORD_CHANGE,
 };
 
+enum grant_require { GRANT_REQUIRE_ALL, GRANT_REQUIRE_ONE };
+
 struct pol_control {
 	enum control_type type;
 	uint32_t strength;     /* index into set->strengths */
@@ -175,7 +180,7 @@ struct pol_policy {
 	struct pol_apps apps_include, apps_exclude;
 	struct pol_conditions cond;
 	bool block;
-	bool require_one; /* require: one (OR) instead of all (AND) */
+	enum grant_require require; /* one (OR) or all (AND) of the controls */
 	struct pol_control *controls;
 	size_t n_controls;
 	int64_t sign_in_frequency_s; /* POLICY_NO_FREQUENCY when unset */

@@ -76,101 +76,79 @@ get_time(struct ydoc_parse *p, yaml_node_t *v, int64_t *out)
 	return 0;
 }
 
+/* --- setters of key rows: the field at the row's offset ------------------------ */
+
 static int
-get_enum(struct ydoc_parse *p, yaml_node_t *v, const char *const *names, int n, const char *what,
-         int *out)
+set_str(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
 {
-	return ydoc_get_choice(p->doc, v, what, names, n, out, p->err, p->errsz);
+	(void)k;
+	return get_str(p, v, field);
 }
+
+static int
+set_strlist(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+{
+	(void)k;
+	return get_strlist(p, v, field);
+}
+
+static int
+set_time(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+{
+	(void)k;
+	return get_time(p, v, field);
+}
+
+#define KEY_STR(n, type, field)                                                                    \
+	YDOC_KEY_SLOT(n, set_str, YDOC_FIELD(type, field, const char *), NULL)
+#define KEY_STRLIST(n, type, field)                                                                \
+	YDOC_KEY_SLOT(n, set_strlist, YDOC_FIELD(type, field, struct strlist), NULL)
+#define KEY_TIME(n, type, field) YDOC_KEY_SLOT(n, set_time, YDOC_FIELD(type, field, int64_t), NULL)
 
 /* --- request ------------------------------------------------------------------ */
 
-#define STR_FIELD(fn, field)                                                                       \
-	static int fn(struct ydoc_parse *p, yaml_node_t *v, void *t)                               \
-	{                                                                                          \
-		return get_str(p, v, &((struct policy_case *)t)->field);                           \
-	}
-
 static int
-req_method(struct ydoc_parse *p, yaml_node_t *v, void *t)
+check_method(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	const char **m = &((struct policy_case *)t)->method;
+	const char *m = ((struct policy_case *)t)->method;
 
-	if (get_str(p, v, m) != 0)
-		return -1;
-	if (!policy_method_token(*m))
-		return YDOC_ERR(p, v, "\"%s\" is not an HTTP method token (RFC 9110)", *m);
+	if (!policy_method_token(m))
+		return YDOC_ERR(p, v, "\"%s\" is not an HTTP method token (RFC 9110)", m);
 	return 0;
 }
 
-STR_FIELD(req_host, host)
-STR_FIELD(req_uri, uri)
-STR_FIELD(req_ip, ip)
-STR_FIELD(req_country, country)
-STR_FIELD(req_user_agent, user_agent)
-
-static int
-req_client(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	static const char *const names[] = {"browser", "api"};
-	int k = 0;
-
-	if (get_enum(p, v, names, 2, "client", &k) != 0)
-		return -1;
-	((struct policy_case *)t)->client = (enum client_app)k;
-	return 0;
-}
+static const char *const client_names[] = {"browser", "api", NULL};
 
 static const struct ydoc_key request_keys[] = {
-    YDOC_KEY_CALL("method", req_method),   YDOC_KEY_CALL("host", req_host),
-    YDOC_KEY_CALL("uri", req_uri),         YDOC_KEY_CALL("ip", req_ip),
-    YDOC_KEY_CALL("country", req_country), YDOC_KEY_CALL("user_agent", req_user_agent),
-    YDOC_KEY_CALL("client", req_client),   YDOC_KEY_END,
+    {.name = "method",
+     .kind = YDOC_SLOT,
+     .slot = set_str,
+     .offset = YDOC_FIELD(struct policy_case, method, const char *),
+     .check = check_method},
+    KEY_STR("host", struct policy_case, host),
+    KEY_STR("uri", struct policy_case, uri),
+    KEY_STR("ip", struct policy_case, ip),
+    KEY_STR("country", struct policy_case, country),
+    KEY_STR("user_agent", struct policy_case, user_agent),
+    YDOC_KEY_CHOICE("client", struct policy_case, client, client_names),
+    YDOC_KEY_END,
 };
 
-/* --- claims ----------------------------------------------------------------- */
-
-#define SUBJ_STR(fn, field)                                                                        \
-	static int fn(struct ydoc_parse *p, yaml_node_t *v, void *t)                               \
-	{                                                                                          \
-		return get_str(p, v, &((struct policy_case *)t)->subject.field);                   \
-	}
-#define SUBJ_LIST(fn, field)                                                                       \
-	static int fn(struct ydoc_parse *p, yaml_node_t *v, void *t)                               \
-	{                                                                                          \
-		return get_strlist(p, v, &((struct policy_case *)t)->subject.field);               \
-	}
-#define SUBJ_TIME(fn, field)                                                                       \
-	static int fn(struct ydoc_parse *p, yaml_node_t *v, void *t)                               \
-	{                                                                                          \
-		return get_time(p, v, &((struct policy_case *)t)->subject.field);                  \
-	}
-
-SUBJ_STR(claim_sub, user)
-SUBJ_LIST(claim_groups, groups)
-SUBJ_LIST(claim_roles, roles)
-SUBJ_LIST(claim_amr, amr)
-SUBJ_STR(claim_acr, acr)
-SUBJ_TIME(claim_auth_time, auth_time)
-SUBJ_TIME(claim_iat, iat)
-SUBJ_STR(claim_deviceid, device_id)
-SUBJ_STR(claim_risk, sign_in_risk)
-SUBJ_STR(claim_client, client_id)
-SUBJ_STR(claim_jti, jti)
+/* --- claims: a token's, into struct subject ------------------------------------------ */
 
 static const struct ydoc_key claim_keys[] = {
-    YDOC_KEY_CALL("sub", claim_sub),
-    YDOC_KEY_CALL("groups", claim_groups),
-    YDOC_KEY_CALL("roles", claim_roles),
-    YDOC_KEY_CALL("amr", claim_amr),
-    YDOC_KEY_CALL("acr", claim_acr),
-    YDOC_KEY_CALL("auth_time", claim_auth_time),
-    YDOC_KEY_CALL("iat", claim_iat),
-    YDOC_KEY_CALL("deviceid", claim_deviceid),
-    YDOC_KEY_CALL("signin_risk", claim_risk),
-    YDOC_KEY_CALL("azp", claim_client),
-    YDOC_KEY_CALL("client_id", claim_client),
-    YDOC_KEY_CALL("jti", claim_jti),
+    KEY_STR("sub", struct subject, user),
+    KEY_STRLIST("groups", struct subject, groups),
+    KEY_STRLIST("roles", struct subject, roles),
+    KEY_STRLIST("amr", struct subject, amr),
+    KEY_STR("acr", struct subject, acr),
+    KEY_TIME("auth_time", struct subject, auth_time),
+    KEY_TIME("iat", struct subject, iat),
+    KEY_STR("deviceid", struct subject, device_id),
+    KEY_STR("signin_risk", struct subject, sign_in_risk),
+    KEY_STR("azp", struct subject, client_id),
+    KEY_STR("client_id", struct subject, client_id),
+    KEY_STR("jti", struct subject, jti),
     YDOC_KEY_END,
 };
 
@@ -180,26 +158,6 @@ static const char *
 copy_n(void *ctx, const char *s, size_t n)
 {
 	return arena_strndup(&((struct policy_cases *)ctx)->mem, s, n);
-}
-
-/* --- a case ----------------------------------------------------------------------- */
-
-static int
-case_name(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return get_str(p, v, &((struct policy_case *)t)->name);
-}
-
-static int
-case_request(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_parse_map(p, v, request_keys, t);
-}
-
-static int
-case_claims(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	return ydoc_parse_map(p, v, claim_keys, t);
 }
 
 static int
@@ -220,18 +178,7 @@ case_user(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return record_user_yaml(p, v, &c->user, NULL);
 }
 
-static int
-case_expect(struct ydoc_parse *p, yaml_node_t *v, void *t)
-{
-	static const char *const names[] = {"allow", "deny", "step-up"};
-	static const enum decision values[] = {DECISION_ALLOW, DECISION_DENY, DECISION_STEP_UP};
-	int k = 0;
-
-	if (get_enum(p, v, names, 3, "expect", &k) != 0)
-		return -1;
-	((struct policy_case *)t)->expect = values[k];
-	return 0;
-}
+/* --- a case ----------------------------------------------------------------------- */
 
 static int
 case_expect_policies(struct ydoc_parse *p, yaml_node_t *v, void *t)
@@ -249,16 +196,32 @@ case_expect_policies(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
+/* In the order of enum decision. */
+static const char *const expect_names[] = {"allow", "deny", "step-up", NULL};
+
 static const struct ydoc_key case_keys[] = {
-    YDOC_KEY_CALL("name", case_name),
-    YDOC_KEY_CALL("request", case_request),
-    YDOC_KEY_CALL("claims", case_claims),
+    KEY_STR("name", struct policy_case, name),
+    {.name = "request", .kind = YDOC_MAP, .arg = request_keys},
+    YDOC_KEY_MAP("claims", struct policy_case, subject, claim_keys),
     YDOC_KEY_CALL("device", case_device),
     YDOC_KEY_CALL("user", case_user),
-    YDOC_KEY_CALL("expect", case_expect),
+    YDOC_KEY_CHOICE("expect", struct policy_case, expect, expect_names),
     YDOC_KEY_CALL("expect_policies", case_expect_policies),
     YDOC_KEY_END,
 };
+
+/* A case's defaults: GET /, an API client, no device or user record, a token issued now. */
+static void
+case_init(struct case_parse *cp, struct policy_case *c, const char *where)
+{
+	memset(c, 0, sizeof(*c));
+	c->method = "GET";
+	c->uri = "/";
+	c->client = CLIENT_API;
+	record_device_init(&c->device);
+	c->subject.iat = cp->now;
+	c->where = copy(&cp->p, where);
+}
 
 static int
 parse_case(struct case_parse *cp, yaml_node_t *n, struct policy_case *c)
@@ -267,15 +230,9 @@ parse_case(struct case_parse *cp, yaml_node_t *n, struct policy_case *c)
 	yaml_node_t *k, *v;
 	bool has_expect = false;
 
-	memset(c, 0, sizeof(*c));
-	c->method = "GET";
-	c->uri = "/";
-	c->client = CLIENT_API;
-	record_device_init(&c->device);
-	c->subject.iat = cp->now;
 	snprintf(where, sizeof(where), "%s:%zu:%zu", ydoc_name(cp->p.doc), n->start_mark.line + 1,
 	         n->start_mark.column + 1);
-	c->where = copy(&cp->p, where);
+	case_init(cp, c, where);
 	if (ydoc_parse_map(&cp->p, n, case_keys, c) != 0)
 		return -1;
 	YDOC_MAP_FOREACH(cp->p.doc, n, k, v)
@@ -360,6 +317,121 @@ policy_cases_load_buffer(const char *name, const char *buf, int64_t now, char *e
 	}
 	ydoc_free(doc);
 	return pc;
+}
+
+/*
+ * One command-line value read as a case's key would read it: text must be a
+ * flow mapping (YAML flow or JSON) and is a document of its own, named by
+ * its option in messages, so nothing in it reaches beyond its key.
+ */
+static int
+explain_arg(struct case_parse *cp, const char *option, const char *text,
+            int (*read)(struct ydoc_parse *p, yaml_node_t *v, void *t), void *target)
+{
+	struct ydoc *doc = ydoc_load_buffer(option, text, strlen(text), cp->p.err, cp->p.errsz);
+	yaml_node_t *root;
+	int rc = -1;
+
+	if (doc == NULL)
+		return -1;
+	cp->p.doc = doc;
+	root = ydoc_root_required(doc, "{}", cp->p.err, cp->p.errsz);
+	if (root == NULL)
+		goto out;
+	if (root->type != YAML_MAPPING_NODE ||
+	    root->data.mapping.style != YAML_FLOW_MAPPING_STYLE) {
+		YDOC_ERR(&cp->p, root,
+		         "expected a mapping such as {a: x, b: [y, z]} (YAML flow or JSON)");
+		goto out;
+	}
+	rc = read(&cp->p, root, target);
+out:
+	cp->p.doc = NULL;
+	ydoc_free(doc);
+	return rc;
+}
+
+static int
+explain_claims(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	struct policy_case *c = t;
+
+	if (ydoc_parse_map(p, v, claim_keys, &c->subject) != 0)
+		return -1;
+	if (c->subject.user == NULL)
+		return YDOC_ERR(p, v, "the claims need a sub");
+	return 0;
+}
+
+/* A command-line string kept in the cases' arena; NULL stays NULL. */
+static int
+explain_copy(struct policy_cases *pc, const char *s, const char **out, char *err, size_t errsz)
+{
+	*out = s != NULL ? arena_strndup(&pc->mem, s, strlen(s)) : NULL;
+	if (s != NULL && *out == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct policy_cases *
+policy_case_explain(const struct policy_explain *x, int64_t now, char *err, size_t errsz)
+{
+	struct policy_cases *pc = cases_new();
+	struct case_parse cp = {{NULL, err, errsz}, pc, now};
+	struct policy_case *c;
+	int client;
+
+	err[0] = '\0';
+	if (pc == NULL || (pc->cases = calloc(1, sizeof(*pc->cases))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	c = &pc->cases[0];
+	case_init(&cp, c, "(command line)");
+	c->name = "explain";
+	if (x->method != NULL && !policy_method_token(x->method)) {
+		snprintf(err, errsz, "--method: \"%s\" is not an HTTP method token (RFC 9110)",
+		         x->method);
+		goto fail;
+	}
+	if (x->client != NULL) {
+		if ((client = policy_name_lookup(client_names, 2, x->client)) < 0) {
+			snprintf(err, errsz, "--client: client is browser or api, not \"%s\"",
+			         x->client);
+			goto fail;
+		}
+		c->client = (enum client_app)client;
+	}
+	if (x->host == NULL) {
+		snprintf(err, errsz, "explain needs a host");
+		goto fail;
+	}
+	if ((x->method != NULL && explain_copy(pc, x->method, &c->method, err, errsz) != 0) ||
+	    (x->uri != NULL && explain_copy(pc, x->uri, &c->uri, err, errsz) != 0) ||
+	    explain_copy(pc, x->host, &c->host, err, errsz) != 0 ||
+	    explain_copy(pc, x->ip, &c->ip, err, errsz) != 0 ||
+	    explain_copy(pc, x->country, &c->country, err, errsz) != 0 ||
+	    explain_copy(pc, x->user_agent, &c->user_agent, err, errsz) != 0)
+		goto fail;
+	if (x->subject != NULL)
+		c->subject = *x->subject;
+	else if (x->claims == NULL) {
+		snprintf(err, errsz, "explain needs claims or a verified token's subject");
+		goto fail;
+	} else if (explain_arg(&cp, "--claims", x->claims, explain_claims, c) != 0)
+		goto fail;
+	if ((x->device != NULL && explain_arg(&cp, "--device", x->device, case_device, c) != 0) ||
+	    (x->user != NULL && explain_arg(&cp, "--user", x->user, case_user, c) != 0))
+		goto fail;
+	pc->n = 1;
+	return pc;
+fail:
+	if (err[0] == '\0')
+		snprintf(err, errsz, "out of memory");
+	policy_cases_free(pc);
+	return NULL;
 }
 
 static int

@@ -45,6 +45,28 @@ struct policy_cases *policy_cases_load(const char *dir, int64_t now, char *err, 
 struct policy_cases *policy_cases_load_buffer(const char *name, const char *buf, int64_t now,
                                               char *err, size_t errsz);
 
+/*
+ * What pdp explain was given: the request's fields as text (NULL: the case
+ * default, GET / from an API client), and the caller either as claims text
+ * or as a verified token's subject. claims, device and user are read as a
+ * case's claims, device and user keys (a flow mapping, YAML or JSON), each
+ * as a document of its own.
+ */
+struct policy_explain {
+	const char *method, *host, *uri, *ip, *country, *client, *user_agent;
+	const char *claims;            /* NULL when subject is given */
+	const struct subject *subject; /* used as is; must outlive the cases */
+	const char *device, *user;     /* NULL: no record */
+};
+
+/*
+ * The one case (named "explain") that x describes, at now. Errors name the
+ * option and, within its value, line:col. Returns NULL with the reason in
+ * err; free with policy_cases_free.
+ */
+struct policy_cases *policy_case_explain(const struct policy_explain *x, int64_t now, char *err,
+                                         size_t errsz);
+
 void policy_cases_free(struct policy_cases *pc);
 
 /*

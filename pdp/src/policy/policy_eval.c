@@ -496,12 +496,12 @@ filter_matches(const struct pol_device_filter *f, const struct device_record *d)
 			else
 				m = strcmp(v, r->values[j]) == 0;
 		}
-		if (m && f->match_any)
+		if (m && f->match == FILTER_MATCH_ANY)
 			return true;
-		if (!m && !f->match_any)
+		if (!m && f->match != FILTER_MATCH_ANY)
 			return false;
 	}
-	return !f->match_any;
+	return f->match != FILTER_MATCH_ANY;
 }
 
 static enum eval_why
@@ -547,8 +547,8 @@ applies(const struct pol_policy *pol, const struct eval_input *in, const struct 
 	}
 	if (c->client_apps != 0 && !(c->client_apps & CLIENT_BIT(in->client)))
 		return EVAL_CLIENT_APP;
-	if (c->device_filter.present &&
-	    filter_matches(&c->device_filter, in->device) != c->device_filter.include)
+	if (c->device_filter.present && filter_matches(&c->device_filter, in->device) !=
+	                                    (c->device_filter.mode == FILTER_MODE_INCLUDE))
 		return EVAL_DEVICE_FILTER;
 	return EVAL_APPLIES;
 }
@@ -657,10 +657,10 @@ check_policy(const struct policy_set *set, const struct eval_input *in, const st
 	/* Signing in again gives a stronger authentication and a fresh sign-in time,
 	 * nothing else: with require all, every unmet control must be a strength;
 	 * with require one, some control must be. */
-	if (pol->require_one && !any_met) {
+	if (pol->require == GRANT_REQUIRE_ONE && !any_met) {
 		out->reauth_fixable = any_strength;
 		out->reason = any_strength ? control_reason(CONTROL_STRENGTH) : first_unfixable;
-	} else if (!pol->require_one && !all_met) {
+	} else if (pol->require != GRANT_REQUIRE_ONE && !all_met) {
 		out->reauth_fixable = first_unfixable == NULL;
 		out->reason =
 		    first_unfixable != NULL ? first_unfixable : control_reason(CONTROL_STRENGTH);
