@@ -23,6 +23,9 @@ run() { # NAME COMMAND...
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+# The source tree's layers: includes go down, never in a cycle (no build needed).
+run "source layers" tests/layout/test_layers.sh
+
 for variant in release sanitize; do
 	dir=build-test-$variant
 	args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)

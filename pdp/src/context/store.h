@@ -9,20 +9,10 @@
 #include <stdint.h>
 
 #include "context/store_config.h"
+#include "context/store_types.h"
 #include "core/cache.h"
 #include "core/reload_guard.h"
 #include "core/types.h"
-
-enum store_kind { STORE_DEVICE, STORE_USER, STORE_JTI, STORE_KINDS };
-extern const char *const store_kind_names[STORE_KINDS]; /* "device", "user", "jti" */
-
-enum store_err {
-	STORE_OK,
-	STORE_UNAVAILABLE, /* down, slow past the timeout, or refusing */
-	STORE_BAD_RECORD,  /* a record with a field the PDP cannot read */
-	STORE_NO_MEMORY,
-};
-const char *store_strerror(enum store_err e);
 
 struct store;
 struct store_value; /* a record as a backend answered it (context/store_backend.h) */

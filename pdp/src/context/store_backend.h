@@ -7,10 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "context/store.h"
+#include "context/store_types.h"
 #include "core/reload_guard.h"
 #include "core/types.h"
 #include "core/yaml_doc.h"
+
+struct store;
 
 /*
  * A backend's answer for one key: the record, or found = false for "no

@@ -6,28 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "context/store_types.h"
 #include "core/types.h"
 #include "core/yaml_doc.h"
-
-struct store_backend;
-
-/*
- * The store section (DESIGN §4, §5). The keys every store has are fields;
- * the chosen backend's own keys (a Redis address, a file's path) live in
- * backend_cfg, which only that backend reads.
- */
-struct config_store {
-	const struct store_backend *backend; /* NULL: no store */
-	void *backend_cfg;                   /* the backend's keys; owned, NULL without a backend */
-	bool type_given;
-	uint64_t timeout_ms;
-	uint64_t stale_max_ms;
-	uint64_t ttl_ms;           /* a cached record is fresh this long */
-	uint64_t negative_ttl_ms;  /* and "no record" this long */
-	uint64_t device_max_age_s; /* 0: any age; older device records are not compliant */
-	size_t cache_entries;      /* per kind: devices, users, revoked jtis */
-	enum decision_default on_store_error;
-};
 
 /* Sets every key to its default: no store. */
 void store_config_init(struct config_store *s);

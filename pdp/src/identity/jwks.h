@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "service/config.h"
+#include "identity/issuer.h"
 
 enum jwk_type { JWK_RSA, JWK_EC, JWK_OCT };
 

@@ -176,17 +176,18 @@ xstrdup(const char *s)
 }
 
 struct token_verifier *
-token_verifier_new(const struct config *cfg, char *err, size_t errsz)
+token_verifier_new(const struct config_issuer *issuers, size_t n_issuers, size_t max_token_bytes,
+                   char *err, size_t errsz)
 {
 	static const char *const md_names[3] = {"SHA256", "SHA384", "SHA512"};
 	struct token_verifier *v = calloc(1, sizeof(*v));
 
 	pthread_once(&scratch_once, scratch_init_once);
-	if (v == NULL || (v->issuers = calloc(cfg->n_issuers, sizeof(struct issuer))) == NULL) {
+	if (v == NULL || (v->issuers = calloc(n_issuers, sizeof(struct issuer))) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	v->max_bytes = cfg->max_token_bytes;
+	v->max_bytes = max_token_bytes;
 	if ((v->headers = calloc(TOKEN_KNOWN_HEADERS, sizeof(*v->headers))) == NULL ||
 	    (v->sig = calloc(JWA_COUNT, sizeof(*v->sig))) == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -198,8 +199,8 @@ token_verifier_new(const struct config *cfg, char *err, size_t errsz)
 			goto fail;
 		}
 	}
-	for (size_t i = 0; i < cfg->n_issuers; i++) {
-		const struct config_issuer *ci = &cfg->issuers[i];
+	for (size_t i = 0; i < n_issuers; i++) {
+		const struct config_issuer *ci = &issuers[i];
 		struct issuer *is = &v->issuers[v->n_issuers++];
 		int rc;
 

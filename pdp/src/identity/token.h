@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "core/types.h"
-#include "service/config.h"
+#include "identity/issuer.h"
 
 enum token_err {
 	TOKEN_OK = 0,
@@ -53,7 +53,8 @@ struct token_verifier;
  * reason in err. The verifier keeps no pointer into cfg; free with
  * token_verifier_free.
  */
-struct token_verifier *token_verifier_new(const struct config *cfg, char *err, size_t errsz);
+struct token_verifier *token_verifier_new(const struct config_issuer *issuers, size_t n_issuers,
+                                          size_t max_token_bytes, char *err, size_t errsz);
 void token_verifier_free(struct token_verifier *v);
 
 /*

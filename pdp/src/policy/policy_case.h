@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
-#include "identity/token.h"
+#include "core/types.h"
 #include "policy/policy_eval.h"
 
 /* One case: a caller, a request, and what the policies should decide. */

@@ -10,28 +10,6 @@
 #include "core/netaddr.h"
 #include "core/yaml_doc.h"
 
-static const char *const jwa_names[JWA_COUNT] = {
-    [JWA_HS256] = "HS256", [JWA_HS384] = "HS384", [JWA_HS512] = "HS512",
-    [JWA_RS256] = "RS256", [JWA_RS384] = "RS384", [JWA_RS512] = "RS512",
-    [JWA_ES256] = "ES256", [JWA_ES384] = "ES384", [JWA_ES512] = "ES512",
-};
-
-int
-jwa_from_name(const char *name, size_t len)
-{
-	for (int i = 0; i < JWA_COUNT; i++) {
-		if (strlen(jwa_names[i]) == len && memcmp(jwa_names[i], name, len) == 0)
-			return i;
-	}
-	return -1;
-}
-
-const char *
-jwa_name(enum jwa alg)
-{
-	return (unsigned)alg < JWA_COUNT ? jwa_names[alg] : "?";
-}
-
 static const char *const decision_names[] = {"allow", "deny", NULL};
 
 static int

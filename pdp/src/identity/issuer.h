@@ -1,0 +1,53 @@
+/* issuer.h - the issuers the verifier trusts, as configured, and the JWS algorithms */
+#ifndef PDP_ISSUER_H
+#define PDP_ISSUER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* JWS algorithms (RFC 7518) the verifier knows. */
+enum jwa {
+	JWA_HS256,
+	JWA_HS384,
+	JWA_HS512,
+	JWA_RS256,
+	JWA_RS384,
+	JWA_RS512,
+	JWA_ES256,
+	JWA_ES384,
+	JWA_ES512,
+	JWA_COUNT
+};
+#define JWA_BIT(a)   (1u << (a))
+#define JWA_HS_MASK  (JWA_BIT(JWA_HS256) | JWA_BIT(JWA_HS384) | JWA_BIT(JWA_HS512))
+#define JWA_RS_MASK  (JWA_BIT(JWA_RS256) | JWA_BIT(JWA_RS384) | JWA_BIT(JWA_RS512))
+#define JWA_ES_MASK  (JWA_BIT(JWA_ES256) | JWA_BIT(JWA_ES384) | JWA_BIT(JWA_ES512))
+#define JWA_ALL_MASK ((1u << JWA_COUNT) - 1)
+
+/* Returns the algorithm named name ("RS256"), or -1. "none" is never an algorithm. */
+int jwa_from_name(const char *name, size_t len);
+const char *jwa_name(enum jwa alg);
+
+/* The claim names an issuer's tokens use for each part of the subject. */
+struct config_claims {
+	char *user;
+	char *groups;
+	char *roles;
+	char *device_id;
+	char *sign_in_risk;
+};
+
+/* One issuer of the config file's issuers list (DESIGN §4). */
+struct config_issuer {
+	char *issuer;
+	char **audiences;
+	size_t n_audiences;
+	char *jwks_file; /* exactly one of jwks_file and hmac_secret_file */
+	char *hmac_secret_file;
+	unsigned algorithms; /* JWA_BIT mask */
+	uint64_t leeway_s;
+	struct config_claims claims;
+	char where[64]; /* "file:line" of the entry, for later errors */
+};
+
+#endif
