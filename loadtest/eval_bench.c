@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "bench.h"
-#include "policy/policy_eval.h"
-#include "policy/policy_load.h"
+#include "policy/eval.h"
+#include "policy/load.h"
 #include "policy_gen.h"
 
 #define APPS     1000

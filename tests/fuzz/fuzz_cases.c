@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy_case.h"
+#include "policy/cases.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <strings.h>
 
 #include "core/log.h"
-#include "policy/policy_eval.h"
-#include "policy/policy_load.h"
+#include "policy/eval.h"
+#include "policy/load.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy_eval.h"
-#include "policy/policy_load.h"
+#include "policy/eval.h"
+#include "policy/load.h"
 #include "testlib.h"
 
 #define NOW 1800000000

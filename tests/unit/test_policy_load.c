@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy/policy_load.h"
+#include "policy/load.h"
 #include "testlib.h"
 
 static const char apps_yaml[] = "apps:\n"

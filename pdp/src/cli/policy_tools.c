@@ -10,9 +10,9 @@
 #include "cli/common.h"
 #include "context/store.h"
 #include "identity/token.h"
+#include "policy/cases.h"
 #include "policy/explain.h"
-#include "policy/policy_case.h"
-#include "policy/policy_load.h"
+#include "policy/load.h"
 #include "service/config.h"
 
 /* What check, test and explain read the policies from, when given neither. */

@@ -20,7 +20,7 @@
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
-#include "policy/policy_load.h"
+#include "policy/load.h"
 #include "service/config.h"
 #include "service/decide.h"
 #include "transport/fcgi_server.h"

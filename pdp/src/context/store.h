@@ -99,15 +99,6 @@ void store_lookup(struct store *s, unsigned worker, const char *device_id, const
 void store_lookup_done(struct store_lookup *l);
 
 /*
- * An event from the pdp:events channel: "device <id>", "user <user>",
- * "jti <jti>" drop that entry; "flush" (or anything unreadable) drops all.
- */
-void store_event(struct store *s, const char *msg, size_t len);
-
-/* Drops every cached record. */
-void store_flush(struct store *s);
-
-/*
  * Health: false when the store is not ready, events are not flowing or the
  * last fetch failed; why says which.
  */

@@ -105,6 +105,15 @@ struct store *store_open_backend(const struct store_backend *ops, const struct c
                                  unsigned n_workers, char *err, size_t errsz);
 
 /*
+ * An event from the pdp:events channel: "device <id>", "user <user>",
+ * "jti <jti>" drop that entry; "flush" (or anything unreadable) drops all.
+ */
+void store_event(struct store *s, const char *msg, size_t len);
+
+/* Drops every cached record. */
+void store_flush(struct store *s);
+
+/*
  * Whether events are flowing. While they are not, cached records are not
  * trusted as fresh; when they flow again everything cached is dropped, since
  * events may have been missed.

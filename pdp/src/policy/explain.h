@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "policy/policy_eval.h"
+#include "policy/eval.h"
 
 /*
  * Writes, for in against set, the request and subject as evaluated, then

@@ -11,8 +11,8 @@
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/reload_guard.h"
+#include "policy/load.h"
 #include "policy/loader.h"
-#include "policy/policy_load.h"
 
 #define POLICY_MAX_FILE_BYTES (16u << 20)
 #define POLICY_MAX_FILES      4096

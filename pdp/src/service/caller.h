@@ -9,7 +9,7 @@
 
 #include "context/store.h"
 #include "core/types.h"
-#include "policy/policy_eval.h"
+#include "policy/eval.h"
 
 /*
  * A verified caller as the token cache keeps it: the subject, and its names

@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 #include "core/types.h"
+#include "policy/eval.h"
 #include "policy/policy.h"
-#include "policy/policy_eval.h"
 #include "service/decision_log.h"
 #include "transport/request.h"
 #include "transport/response.h"

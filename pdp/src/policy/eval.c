@@ -1,5 +1,5 @@
-/* policy_eval.c - conditional-access evaluation of one request against a policy set */
-#include "policy/policy_eval.h"
+/* eval.c - conditional-access evaluation of one request against a policy set */
+#include "policy/eval.h"
 
 #include <stddef.h>
 #include <string.h>

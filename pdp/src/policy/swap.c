@@ -1,10 +1,10 @@
-/* policy_swap.c - the live policy set: lock-free reads, atomic replacement on reload */
-#include "policy/policy_swap.h"
+/* swap.c - the live policy set: lock-free reads, atomic replacement on reload */
+#include "policy/swap.h"
 
 #include <sched.h>
 #include <stdlib.h>
 
-#include "policy/policy_load.h"
+#include "policy/load.h"
 
 int
 policy_swap_init(struct policy_swap *sw, struct policy_set *set, unsigned n_readers)

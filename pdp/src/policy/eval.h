@@ -1,4 +1,4 @@
-/* policy_eval.h - conditional-access evaluation of one request against a policy set */
+/* eval.h - conditional-access evaluation of one request against a policy set */
 #ifndef PDP_POLICY_EVAL_H
 #define PDP_POLICY_EVAL_H
 

@@ -1,5 +1,5 @@
-/* policy_case.c - policy test cases (policies/tests/ files): what-if requests and expectations */
-#include "policy/policy_case.h"
+/* cases.c - policy test cases (policies/tests/ files): what-if requests and expectations */
+#include "policy/cases.h"
 
 #include <dirent.h>
 #include <errno.h>

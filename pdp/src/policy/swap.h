@@ -1,4 +1,4 @@
-/* policy_swap.h - the live policy set: lock-free reads, atomic replacement on reload */
+/* swap.h - the live policy set: lock-free reads, atomic replacement on reload */
 #ifndef PDP_POLICY_SWAP_H
 #define PDP_POLICY_SWAP_H
 

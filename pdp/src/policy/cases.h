@@ -1,4 +1,4 @@
-/* policy_case.h - policy test cases (policies/tests/ files): what-if requests and expectations */
+/* cases.h - policy test cases (policies/tests/ files): what-if requests and expectations */
 #ifndef PDP_POLICY_CASE_H
 #define PDP_POLICY_CASE_H
 
@@ -8,7 +8,7 @@
 
 #include "core/arena.h"
 #include "core/types.h"
-#include "policy/policy_eval.h"
+#include "policy/eval.h"
 
 /* One case: a caller, a request, and what the policies should decide. */
 struct policy_case {

@@ -1,4 +1,4 @@
-/* policy_load.h - policy files (YAML) into an immutable, versioned policy set */
+/* load.h - policy files (YAML) into an immutable, versioned policy set */
 #ifndef PDP_POLICY_LOAD_H
 #define PDP_POLICY_LOAD_H
 
