@@ -116,7 +116,7 @@ stats(struct pdp *p)
 {
 	static struct pdp_stats st;
 
-	pdp_stats_get(p, 0, &st);
+	pdp_stats_get(p, 0, true, &st);
 	return &st;
 }
 

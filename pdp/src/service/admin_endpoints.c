@@ -72,26 +72,36 @@ health_answer(const struct pdp_stats *st, struct response *rs)
 	response_admin(rs, ok, "application/json", j.buf, jline_end(&j));
 }
 
-void
-admin_answer(struct pdp_stats *st, const struct request *r, struct response *rs)
+enum admin_endpoint
+admin_endpoint_of(const struct request *r)
 {
-	if (r->uri != NULL || r->method != NULL) {
-		response_error(rs);
-		return;
-	}
-	if (strcmp(r->admin, "metrics") == 0) {
-		static _Thread_local char text[RESPONSE_MAX_BYTES];
-		size_t n = metrics_format(st, text, sizeof(text));
+	if (r->uri != NULL || r->method != NULL)
+		return ADMIN_NONE;
+	if (strcmp(r->admin, "metrics") == 0)
+		return ADMIN_METRICS;
+	if (strcmp(r->admin, "health") == 0)
+		return ADMIN_HEALTH;
+	return ADMIN_NONE;
+}
 
+void
+admin_endpoint_answer(enum admin_endpoint e, const struct pdp_stats *st, struct response *rs)
+{
+	static _Thread_local char text[RESPONSE_MAX_BYTES];
+	size_t n;
+
+	switch (e) {
+	case ADMIN_HEALTH:
+		health_answer(st, rs);
+		return;
+	case ADMIN_METRICS:
+		n = metrics_format(st, text, sizeof(text));
 		if (n == 0)
 			response_error(rs);
 		else
 			response_admin(rs, true, "text/plain; version=0.0.4", text, n);
 		return;
-	}
-	if (strcmp(r->admin, "health") != 0) {
+	default:
 		response_error(rs);
-		return;
 	}
-	health_answer(st, rs);
 }

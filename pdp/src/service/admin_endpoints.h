@@ -6,13 +6,18 @@
 #include "transport/request.h"
 #include "transport/response.h"
 
+enum admin_endpoint { ADMIN_NONE, ADMIN_HEALTH, ADMIN_METRICS };
+
 /*
- * Answers the admin request r (r->admin: "health" or "metrics", which
- * deploy/nginx routes here for local callers only) from the snapshot st.
- * One that also carries the auth params is a miswired auth location, and
- * an unknown endpoint a miswired admin one: both 500, so that an admin
- * answer can never pass for an allow.
+ * Which endpoint the admin request r asks for (r->admin: "health" or
+ * "metrics", which deploy/nginx routes here for local callers only).
+ * ADMIN_NONE, to be answered 500, for an unknown endpoint (a miswired admin
+ * location) and for one that also carries the auth params (a miswired auth
+ * location), so that an admin answer can never pass for an allow.
  */
-void admin_answer(struct pdp_stats *st, const struct request *r, struct response *rs);
+enum admin_endpoint admin_endpoint_of(const struct request *r);
+
+/* Answers endpoint e (not ADMIN_NONE) from the snapshot st. */
+void admin_endpoint_answer(enum admin_endpoint e, const struct pdp_stats *st, struct response *rs);
 
 #endif

@@ -168,29 +168,31 @@ pdp_policy_info(struct pdp *p, unsigned reader, struct policy_info *out)
 }
 
 void
-pdp_stats_get(struct pdp *p, unsigned reader, struct pdp_stats *st)
+pdp_stats_get(struct pdp *p, unsigned reader, bool counters, struct pdp_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&p->last_reload_lock);
+	memcpy(st->last_reload, p->last_reload, sizeof(st->last_reload));
+	pthread_mutex_unlock(&p->last_reload_lock);
+	pdp_policy_info(p, reader, &st->policies);
+	st->has_store = p->store != NULL;
+	st->store_name = store_config_name(&p->cfg->store);
+	st->store_reloads = p->store != NULL && store_config_source(&p->cfg->store) != NULL;
+	if (p->store != NULL)
+		st->store_up = store_healthy(p->store, st->store_status, sizeof(st->store_status));
+	if (!counters)
+		return;
 	stats_counters_sum(p->counters, p->n_readers ? p->n_readers : 1, &st->sum);
 	st->reloads = atomic_load(&p->reloads);
 	st->reload_failures = atomic_load(&p->reload_failures);
 	for (int w = 0; w < RELOAD_WHATS; w++)
 		st->reload_refused[w] = atomic_load(&p->reload_refused[w]);
-	pthread_mutex_lock(&p->last_reload_lock);
-	memcpy(st->last_reload, p->last_reload, sizeof(st->last_reload));
-	pthread_mutex_unlock(&p->last_reload_lock);
-	pdp_policy_info(p, reader, &st->policies);
 	cache_get_stats(p->token_cache, &st->token_cache);
 	for (int a = 0; a < JWA_COUNT; a++)
 		token_verifier_sig_stats(p->verifier, (enum jwa)a, &st->signatures[a].count,
 		                         &st->signatures[a].ns);
-	st->has_store = p->store != NULL;
-	st->store_name = store_config_name(&p->cfg->store);
-	st->store_reloads = p->store != NULL && store_config_source(&p->cfg->store) != NULL;
-	if (p->store != NULL) {
-		st->store_up = store_healthy(p->store, st->store_status, sizeof(st->store_status));
+	if (p->store != NULL)
 		store_get_stats(p->store, &st->store);
-	}
 	if (p->dlog != NULL)
 		st->decision_log_dropped = decision_log_dropped(p->dlog);
 }
@@ -465,10 +467,15 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	enum token_err e;
 
 	if (r->admin != NULL) {
+		enum admin_endpoint ep = admin_endpoint_of(r);
 		struct pdp_stats st;
 
-		pdp_stats_get(p, reader, &st);
-		admin_answer(&st, r, rs);
+		if (ep == ADMIN_NONE) {
+			response_error(rs);
+			return;
+		}
+		pdp_stats_get(p, reader, ep == ADMIN_METRICS, &st);
+		admin_endpoint_answer(ep, &st, rs);
 		return;
 	}
 	if (r->method == NULL || r->host == NULL || r->uri == NULL) {

@@ -56,10 +56,13 @@ void pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t 
                 struct response *rs);
 
 /*
- * A snapshot of p's counters and state for the admin endpoints, read as
- * reader. Takes no lock a decision takes; not for the decision path.
+ * A snapshot of p's state for the admin endpoints, read as reader: the
+ * policy set serving, the last reloads, the store's health; with counters,
+ * also everything metrics count. The caches' statistics lock each shard of
+ * each cache in turn (a decision on that shard waits for one copy), so
+ * health, which polls, leaves counters out. Not for the decision path.
  */
-void pdp_stats_get(struct pdp *p, unsigned reader, struct pdp_stats *st);
+void pdp_stats_get(struct pdp *p, unsigned reader, bool counters, struct pdp_stats *st);
 
 /* The policy set serving now (revision, counts), read as reader. */
 void pdp_policy_info(struct pdp *p, unsigned reader, struct policy_info *out);
@@ -70,7 +73,7 @@ const struct config *pdp_config(const struct pdp *p);
 /* Has the decision log reopen its file (after rotation); without one, nothing. */
 void pdp_reopen_log(struct pdp *p);
 
-/* The context store p decides with (NULL: none), e.g. to flush it or feed it events. */
+/* The context store p decides with (NULL: none). */
 struct store *pdp_store(struct pdp *p);
 
 /*

@@ -56,13 +56,13 @@ head(struct out *o, const char *name, const char *type, const char *help)
 }
 
 static uint64_t
-load(atomic_uint_fast64_t *v)
+load(const atomic_uint_fast64_t *v)
 {
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
 static void
-latency(struct out *o, struct latency_histogram *h)
+latency(struct out *o, const struct latency_histogram *h)
 {
 	uint64_t cumulative = 0;
 
@@ -113,10 +113,10 @@ caches(struct out *o, const char *name, const char *type, const char *help,
 }
 
 size_t
-metrics_format(struct pdp_stats *st, char *buf, size_t cap)
+metrics_format(const struct pdp_stats *st, char *buf, size_t cap)
 {
 	struct out o = {.buf = buf, .cap = cap};
-	struct pdp_counters *c = &st->sum;
+	const struct pdp_counters *c = &st->sum;
 	struct cache_stats cs[1 + STORE_KINDS] = {{0}};
 	const struct store_stats *ss = &st->store;
 	const char *labels[] = {"token", "device", "user", "jti"};

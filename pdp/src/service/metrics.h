@@ -11,6 +11,6 @@
  * reloads, policy revision, decision-log drops) into buf as Prometheus text
  * format 0.0.4. Returns the length, or 0 when cap is too small.
  */
-size_t metrics_format(struct pdp_stats *st, char *buf, size_t cap);
+size_t metrics_format(const struct pdp_stats *st, char *buf, size_t cap);
 
 #endif

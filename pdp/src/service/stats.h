@@ -13,7 +13,6 @@
 #include "core/cache.h"
 #include "core/types.h"
 #include "identity/token.h"
-#include "service/config.h"
 
 /* Upper bounds of the decision latency buckets, in nanoseconds (then +Inf). */
 #define METRICS_BUCKETS 12
