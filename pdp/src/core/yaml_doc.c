@@ -414,8 +414,9 @@ ydoc_get_strings(const struct ydoc *d, const yaml_node_t *n, const char ***out, 
 	return 0;
 }
 
-void
-ydoc_format_ms(uint64_t ms, char *buf, size_t size)
+/* A duration in ms written the way a config file would ("250ms", "60s", "5m"). */
+static void
+format_ms(uint64_t ms, char *buf, size_t size)
 {
 	static const struct {
 		const char *suffix;
@@ -441,8 +442,8 @@ read_ms(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, uint64_t
 		return -1;
 	if (*out >= k->min && *out <= k->max)
 		return 0;
-	ydoc_format_ms(k->min, lo, sizeof(lo));
-	ydoc_format_ms(k->max, hi, sizeof(hi));
+	format_ms(k->min, lo, sizeof(lo));
+	format_ms(k->max, hi, sizeof(hi));
 	return YDOC_ERR(p, v, "%s must be between %s and %s", k->name, lo, hi);
 }
 
@@ -484,7 +485,10 @@ ydoc_parse_key(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, v
 
 	switch (k->kind) {
 	case YDOC_CALL:
-		return k->fn(p, v, target);
+		if (k->fn == NULL)
+			return YDOC_ERR(p, v, "internal error: no reader for key \"%s\"", k->name);
+		rc = k->fn(p, v, target);
+		break;
 	case YDOC_STRING:
 		rc = read_string(p, v, (char **)(void *)field);
 		break;
@@ -514,6 +518,8 @@ ydoc_parse_key(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, v
 		rc = ydoc_parse_map(p, v, k->arg, field);
 		break;
 	case YDOC_SLOT:
+		if (k->slot == NULL)
+			return YDOC_ERR(p, v, "internal error: no reader for key \"%s\"", k->name);
 		rc = k->slot(p, k, v, field);
 		break;
 	default:

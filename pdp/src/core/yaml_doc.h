@@ -2,6 +2,7 @@
 #ifndef PDP_YAML_DOC_H
 #define PDP_YAML_DOC_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,7 +110,7 @@ struct ydoc_parse {
  *                  many rows, as nginx's ngx_conf_set_*_slot with cmd->offset
  */
 enum ydoc_kind {
-	YDOC_CALL,
+	YDOC_CALL = 1, /* 0 is no kind: a row written without one is refused, never called */
 	YDOC_STRING,
 	YDOC_BOOL,
 	YDOC_UNSIGNED,
@@ -124,7 +125,8 @@ enum ydoc_kind {
 /*
  * One key of a mapping, as nginx's ngx_command_t describes a directive: its
  * name, how its value is read and where it goes. check, when set, runs after
- * a typed read with the same target (e.g. to refuse a string's characters).
+ * the read (of any kind) with the same target (e.g. to refuse a string's
+ * characters).
  * Write rows with the YDOC_KEY_* macros; a table ends with YDOC_KEY_END.
  */
 struct ydoc_key {
@@ -141,7 +143,17 @@ struct ydoc_key {
 /* offsetof(type, field), refused at compile time unless field is a ctype. */
 #define YDOC_FIELD(type, field, ctype)                                                             \
 	(offsetof(type, field) +                                                                   \
-	 0 * sizeof(char[sizeof(((type *)0)->field) == sizeof(ctype) ? 1 : -1]))
+	 0 * sizeof(                                                                               \
+	         char[__builtin_types_compatible_p(__typeof__(((type *)0)->field), ctype) ? 1      \
+	                                                                                  : -1]))
+
+/* The same for an enum field, which a choice writes as an int: refused unless int-sized. */
+#define YDOC_FIELD_ENUM(type, field)                                                               \
+	(offsetof(type, field) +                                                                   \
+	 0 * sizeof(char[sizeof(((type *)0)->field) == sizeof(int) ? 1 : -1]))
+
+/* hi, refused at compile time when an unsigned field cannot hold it. */
+#define YDOC_UINT_MAX(hi) ((hi) + 0 * sizeof(char[(hi) <= UINT_MAX ? 1 : -1]))
 
 #define YDOC_KEY_CALL(n, f)                                                                        \
 	{                                                                                          \
@@ -164,7 +176,7 @@ struct ydoc_key {
 #define YDOC_KEY_UNSIGNED(n, type, field, lo, hi)                                                  \
 	{                                                                                          \
 		.name = (n), .kind = YDOC_UNSIGNED, .offset = YDOC_FIELD(type, field, unsigned),   \
-		.min = (lo), .max = (hi)                                                           \
+		.min = (lo), .max = YDOC_UINT_MAX(hi)                                              \
 	}
 #define YDOC_KEY_SIZE(n, type, field, lo, hi)                                                      \
 	{                                                                                          \
@@ -174,7 +186,7 @@ struct ydoc_key {
 #define YDOC_KEY_MS(n, type, field, lo, hi)                                                        \
 	{                                                                                          \
 		.name = (n), .kind = YDOC_MS, .offset = YDOC_FIELD(type, field, unsigned),         \
-		.min = (lo), .max = (hi)                                                           \
+		.min = (lo), .max = YDOC_UINT_MAX(hi)                                              \
 	}
 #define YDOC_KEY_MS64(n, type, field, lo, hi)                                                      \
 	{                                                                                          \
@@ -183,7 +195,7 @@ struct ydoc_key {
 	}
 #define YDOC_KEY_CHOICE(n, type, field, names)                                                     \
 	{                                                                                          \
-		.name = (n), .kind = YDOC_CHOICE, .offset = YDOC_FIELD(type, field, int),          \
+		.name = (n), .kind = YDOC_CHOICE, .offset = YDOC_FIELD_ENUM(type, field),          \
 		.arg = (names)                                                                     \
 	}
 #define YDOC_KEY_MAP(n, type, field, table)                                                        \
@@ -210,9 +222,6 @@ int ydoc_parse_map(struct ydoc_parse *p, yaml_node_t *n, const struct ydoc_key *
 
 /* Reads one value as row k describes it; what ydoc_parse_map does per key. */
 int ydoc_parse_key(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *target);
-
-/* A duration in ms written the way a config file would ("250ms", "60s", "5m"). */
-void ydoc_format_ms(uint64_t ms, char *buf, size_t size);
 
 /* Pairs of a mapping, for iteration; NULL/0 when n is not a mapping. */
 #define YDOC_MAP_FOREACH(d, n, k, v)                                                               \

@@ -58,12 +58,6 @@ int loader_ref(struct loader *l, enum ref_kind kind, const char *name, const yam
 int loader_id(struct loader *l, yaml_node_t *v, const char **out);
 /* A non-empty list of non-empty strings copied into the arena. */
 int loader_list(struct loader *l, yaml_node_t *v, const char ***out, size_t *n, const char *what);
-/*
- * A list (as loader_list) and a zeroed arena array of as many elements of
- * size, for the caller to convert its items into; NULL with the error.
- */
-void *loader_list_array(struct loader *l, yaml_node_t *v, const char *what, size_t size,
-                        const char ***list, size_t *n);
 /* A zeroed arena array for the items of a non-empty sequence; else NULL with msg at v. */
 void *loader_seq_array(struct loader *l, yaml_node_t *v, size_t size, const char *msg);
 /* A list of names from names[0..count) as a bit mask. */
@@ -80,8 +74,6 @@ int loader_refs(struct loader *l, enum ref_kind kind, yaml_node_t *v, struct idl
                 const char *what, const char *const *keywords, bool *flags[]);
 /* An empty list, where one means "nothing excluded". */
 bool loader_empty_list(const yaml_node_t *v);
-/* The n-th item of a list node (a lone scalar is its own item), for error positions. */
-const yaml_node_t *loader_list_item(struct ydoc *doc, const yaml_node_t *v, size_t n);
 /* Whether two sorted idlists share an id. */
 bool loader_ids_overlap(const struct idlist *a, const struct idlist *b);
 /* qsort order of uint32_t ids. */
@@ -116,7 +108,10 @@ struct loader_names {
 	{                                                                                          \
 		.name = (n), .kind = YDOC_SLOT, .slot = loader_set_list,                           \
 		.offset = YDOC_FIELD(type, list, const char **),                                   \
-		.arg = &(const size_t){YDOC_FIELD(type, count, size_t) - offsetof(type, list)},    \
+		.arg =                                                                             \
+		    &(const size_t){                                                               \
+		        YDOC_FIELD(type, count, size_t) - offsetof(type, list) +                   \
+		        0 * sizeof(char[offsetof(type, count) > offsetof(type, list) ? 1 : -1])},  \
 		.check = (chk)                                                                     \
 	}
 /* Names of the strtab tab of struct policy_set into an idlist. */

@@ -143,9 +143,13 @@ loader_list(struct loader *l, yaml_node_t *v, const char ***out, size_t *n, cons
 	return 0;
 }
 
-void *
-loader_list_array(struct loader *l, yaml_node_t *v, const char *what, size_t size,
-                  const char ***list, size_t *n)
+/*
+ * A list (as loader_list) and a zeroed arena array of as many elements of
+ * size, for the caller to convert its items into; NULL with the error.
+ */
+static void *
+list_array(struct loader *l, yaml_node_t *v, const char *what, size_t size, const char ***list,
+           size_t *n)
 {
 	void *array;
 
@@ -262,8 +266,8 @@ loader_idlist(struct loader *l, yaml_node_t *v, struct strtab *tab, struct idlis
 }
 
 /* The n-th item of a list node (a lone scalar is its own item), for error positions. */
-const yaml_node_t *
-loader_list_item(struct ydoc *doc, const yaml_node_t *v, size_t n)
+static const yaml_node_t *
+list_item(struct ydoc *doc, const yaml_node_t *v, size_t n)
 {
 	if (v->type != YAML_SEQUENCE_NODE)
 		return v;
@@ -294,7 +298,7 @@ loader_refs(struct loader *l, enum ref_kind kind, yaml_node_t *v, struct idlist 
 			*flags[kw] = true;
 			continue;
 		}
-		if (loader_ref(l, kind, names[i], loader_list_item(l->p.doc, v, i), &ids[k++]) != 0)
+		if (loader_ref(l, kind, names[i], list_item(l->p.doc, v, i), &ids[k++]) != 0)
 			return -1;
 	}
 	out->ids = ids;
@@ -422,7 +426,7 @@ method_list(struct ydoc_parse *p, yaml_node_t *v, struct pol_methods *m)
 	if (m->other == NULL)
 		return loader_oom(L(p), v);
 	for (size_t i = 0; i < n; i++) {
-		const yaml_node_t *item = loader_list_item(p->doc, v, i);
+		const yaml_node_t *item = list_item(p->doc, v, i);
 		unsigned bit = policy_method_bit(list[i]);
 
 		if (!policy_method_token(list[i]))
@@ -549,7 +553,7 @@ loc_ranges(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	const char **list;
 	size_t n;
 
-	loc->ranges = loader_list_array(L(p), v, "ranges", sizeof(*loc->ranges), &list, &n);
+	loc->ranges = list_array(L(p), v, "ranges", sizeof(*loc->ranges), &list, &n);
 	if (loc->ranges == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -569,8 +573,7 @@ loc_countries(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	const char **list;
 	size_t n;
 
-	loc->countries =
-	    loader_list_array(L(p), v, "countries", sizeof(*loc->countries), &list, &n);
+	loc->countries = list_array(L(p), v, "countries", sizeof(*loc->countries), &list, &n);
 	if (loc->countries == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
