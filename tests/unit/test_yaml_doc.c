@@ -215,6 +215,50 @@ nested_maps_read_into_their_struct(void **state)
 	expect_error("inner: 3\n", "t.yaml:1:8: expected a mapping");
 }
 
+/* A call row's check runs after its reader; a row without a kind or reader is refused. */
+static int
+check_calls(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	struct target *x = t;
+
+	x->checked = x->calls;
+	return 0;
+}
+
+static void
+rows_without_a_reader_are_refused(void **state)
+{
+	static const struct ydoc_key rows[] = {
+	    {.name = "call", .kind = YDOC_CALL, .fn = h_call, .check = check_calls},
+	    {.name = "nokind"},
+	    {.name = "nofn", .kind = YDOC_CALL},
+	    {.name = "noslot", .kind = YDOC_SLOT},
+	    YDOC_KEY_END,
+	};
+	static const char *const texts[] = {"nokind: 1\n", "nofn: 1\n", "noslot: 1\n"};
+	struct target x = {0};
+	char err[512];
+	struct ydoc *d;
+	struct ydoc_parse p;
+
+	(void)state;
+	d = ydoc_load_buffer("t.yaml", "call: ring\n", 11, err, sizeof(err));
+	assert_non_null(d);
+	p = (struct ydoc_parse){d, err, sizeof(err)};
+	assert_int_equal(ydoc_parse_map(&p, ydoc_root(d), rows, &x), 0);
+	assert_int_equal(x.checked, 1); /* the check saw what the call wrote */
+	ydoc_free(d);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		d = ydoc_load_buffer("t.yaml", texts[i], strlen(texts[i]), err, sizeof(err));
+		assert_non_null(d);
+		p = (struct ydoc_parse){d, err, sizeof(err)};
+		assert_int_equal(ydoc_parse_map(&p, ydoc_root(d), rows, &x), -1);
+		if (strstr(err, "internal error: no reader for key") == NULL)
+			fail_msg("\"%s\": %s", texts[i], err);
+		ydoc_free(d);
+	}
+}
+
 int
 main(void)
 {
@@ -224,6 +268,7 @@ main(void)
 	    cmocka_unit_test(unknown_keys_list_the_known_ones),
 	    cmocka_unit_test(check_runs_after_the_typed_read),
 	    cmocka_unit_test(nested_maps_read_into_their_struct),
+	    cmocka_unit_test(rows_without_a_reader_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
