@@ -260,12 +260,6 @@ store_answered(struct store *s)
 	}
 }
 
-bool
-store_is_failing(struct store *s)
-{
-	return atomic_load_explicit(&s->failing, memory_order_relaxed);
-}
-
 /*
  * Until when a cached value may serve while the backend fails: stale_max
  * past the later of its confirmation and the outage's start (until then,

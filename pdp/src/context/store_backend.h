@@ -138,7 +138,4 @@ bool store_is_ready(struct store *s);
 /* A backend heard from the store again (a fetch or a PING answered): no longer failing. */
 void store_answered(struct store *s);
 
-/* Whether the last fetch failed (and nothing answered since). */
-bool store_is_failing(struct store *s);
-
 #endif
