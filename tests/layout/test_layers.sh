@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The source tree's layers, checked: each file includes only from the layers
-# below its own (docs/DESIGN.md, "Layout"), and no two modules include each
-# other, directly or through others.
+# below its own (docs/DESIGN.md, "Layout"), no two modules include each
+# other, directly or through others, and the evaluator includes nothing of
+# the policy loader.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 src=pdp/src
@@ -49,6 +50,28 @@ for f in $(cd "$src" && find . -name '*.[ch]' | sed 's|^\./||' | sort); do
 		fi
 		[ "${inc%.h}" != "$module" ] && echo "$module ${inc%.h}" >>"$edges"
 	done < <(sed -n 's/^#include "\(.*\)"/\1/p' "$src/$f")
+done
+
+# The evaluator builds without the loader: nothing it includes, directly or
+# through others, is the loader's.
+closure() { # FILE: every header FILE reaches through includes
+	local todo=("$1") seen=" " f inc
+	while [ ${#todo[@]} -gt 0 ]; do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		while read -r inc; do
+			[[ "$seen" == *" $inc "* ]] && continue
+			seen+="$inc "
+			[ -f "$src/$inc" ] && todo+=("$inc")
+		done < <(sed -n 's/^#include "\(.*\)"/\1/p' "$src/$f")
+	done
+	echo "$seen"
+}
+for f in policy/eval.c policy/eval.h; do
+	for loader in policy/loader.h policy/load.h; do
+		[[ "$(closure "$f")" == *" $loader "* ]] &&
+			fail "$src/$f: the evaluator reaches the loader's $loader"
+	done
 done
 
 # tsort names the modules of a cycle on stderr.
