@@ -1,6 +1,6 @@
 /* cases.h - policy test cases (policies/tests/ files): what-if requests and expectations */
-#ifndef PDP_POLICY_CASE_H
-#define PDP_POLICY_CASE_H
+#ifndef PDP_POLICY_CASES_H
+#define PDP_POLICY_CASES_H
 
 #include <stdbool.h>
 #include <stddef.h>

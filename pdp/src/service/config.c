@@ -316,7 +316,7 @@ static const struct ydoc_key top_keys[] = {
     YDOC_KEY_END,
 };
 
-/* Table-driven defaults: every key has a safe value before the file is read. */
+/* The defaults: every key has a safe value before the file is read. */
 static int
 config_defaults(struct config *c)
 {
