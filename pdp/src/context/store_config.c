@@ -165,9 +165,10 @@ store_config_parse(struct ydoc_parse *p, yaml_node_t *v, struct config_store *s)
 	if (v->type != YAML_MAPPING_NODE)
 		return YDOC_ERR(p, v, "expected a mapping");
 	for (; store_backends[n] != NULL; n++) {
-		if (n == BACKENDS_MAX)
-			return YDOC_ERR(p, v, "internal error: more than %d store backends",
-			                BACKENDS_MAX);
+		if (n == BACKENDS_MAX) {
+			YDOC_ERR(p, v, "internal error: more than %d store backends", BACKENDS_MAX);
+			goto out;
+		}
 		if ((cfgs[n] = store_backends[n]->config_new()) == NULL) {
 			YDOC_ERR(p, v, "out of memory");
 			goto out;
