@@ -1,4 +1,4 @@
-/* keytool.c - test and demo keys, JWKS export and token minting (libjwt) */
+/* keytool.c - test and demo keys, JWKS export and token minting (libjwt, OpenSSL) */
 #include "keytool.h"
 
 #include <jansson.h>
@@ -11,6 +11,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "core/b64.h"
 
@@ -29,6 +30,8 @@ keytool_generate(const char *kind)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	if (strcmp(kind, "p521") == 0)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	if (strcmp(kind, "ed25519") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	return NULL;
 }
 
@@ -114,6 +117,17 @@ keytool_public_jwk(EVP_PKEY *key, const char *kid, const char *alg)
 		json_object_set_new(jwk, "crv", json_string(crv));
 		if (set_b64_bn(jwk, "x", a, size) != 0 || set_b64_bn(jwk, "y", b, size) != 0)
 			goto out;
+	} else if (EVP_PKEY_is_a(key, "ED25519")) {
+		unsigned char raw[32];
+		char x[B64URL_ENCODED_LEN(sizeof(raw)) + 1];
+		size_t rl = sizeof(raw);
+
+		if (EVP_PKEY_get_raw_public_key(key, raw, &rl) != 1 || rl != sizeof(raw))
+			goto out;
+		b64url_encode(x, raw, rl);
+		json_object_set_new(jwk, "kty", json_string("OKP"));
+		json_object_set_new(jwk, "crv", json_string("Ed25519"));
+		json_object_set_new(jwk, "x", json_string(x));
 	} else {
 		goto out;
 	}
@@ -130,6 +144,20 @@ out:
 	return out;
 }
 
+/* keytool_mint for the algorithms libjwt lacks: the PEM key parsed, then keytool_sign. */
+static char *
+mint_openssl(const char *alg, const unsigned char *key, size_t key_len, const char *header_json,
+             const char *claims_json)
+{
+	BIO *bio = BIO_new_mem_buf(key, (int)key_len);
+	EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	char *tok = pkey != NULL ? keytool_sign(alg, pkey, header_json, claims_json) : NULL;
+
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	return tok;
+}
+
 char *
 keytool_mint(const char *alg, const unsigned char *key, size_t key_len, const char *header_json,
              const char *claims_json)
@@ -141,6 +169,9 @@ keytool_mint(const char *alg, const unsigned char *key, size_t key_len, const ch
 	char *tok = NULL;
 	jwt_alg_t a = jwt_str_alg(alg);
 
+	/* libjwt 1.10 (Debian 12) knows neither PSS nor EdDSA: OpenSSL signs those. */
+	if (strncmp(alg, "PS", 2) == 0 || strcmp(alg, "EdDSA") == 0)
+		return mint_openssl(alg, key, key_len, header_json, claims_json);
 	if (a == JWT_ALG_INVAL || a == JWT_ALG_NONE || jwt_new(&jwt) != 0)
 		return NULL;
 	if (jwt_add_grants_json(jwt, claims_json) != 0)
@@ -177,16 +208,31 @@ append_b64(char *out, size_t *o, const void *p, size_t n)
 char *
 keytool_sign(const char *alg, EVP_PKEY *key, const char *header_json, const char *claims_json)
 {
-	bool es = strcmp(alg, "ES256") == 0;
+	static const struct {
+		const char *alg;
+		const EVP_MD *(*md)(void); /* NULL: EdDSA signs the message itself */
+		bool pss;
+		size_t es; /* ECDSA: the size of r and of s */
+	} algs[] = {
+	    {"RS256", EVP_sha256, false, 0},  {"RS384", EVP_sha384, false, 0},
+	    {"RS512", EVP_sha512, false, 0},  {"PS256", EVP_sha256, true, 0},
+	    {"PS384", EVP_sha384, true, 0},   {"PS512", EVP_sha512, true, 0},
+	    {"ES256", EVP_sha256, false, 32}, {"EdDSA", NULL, false, 0},
+	};
 	size_t hl = header_json != NULL ? strlen(header_json) : 2, cl = strlen(claims_json);
 	size_t cap = B64URL_ENCODED_LEN(hl + 16) + B64URL_ENCODED_LEN(cl) + 1024, o = 0, siglen = 0;
 	char *out = malloc(cap), *hdr = malloc(hl + 32);
 	unsigned char sig[1024], raw[64];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t ai = 0, es;
 	bool ok = false;
 
-	if (out == NULL || hdr == NULL || md == NULL || (!es && strcmp(alg, "RS256") != 0))
+	while (ai < sizeof(algs) / sizeof(algs[0]) && strcmp(alg, algs[ai].alg) != 0)
+		ai++;
+	if (out == NULL || hdr == NULL || md == NULL || ai == sizeof(algs) / sizeof(algs[0]))
 		goto done;
+	es = algs[ai].es;
 	/* {"alg":"RS256"} then the caller's members, which begin after its '{'. */
 	snprintf(hdr, hl + 32, "{\"alg\":\"%s\"%s%s", alg,
 	         header_json != NULL && strcmp(header_json, "{}") != 0 ? "," : "",
@@ -195,7 +241,10 @@ keytool_sign(const char *alg, EVP_PKEY *key, const char *header_json, const char
 	out[o++] = '.';
 	append_b64(out, &o, claims_json, cl);
 	siglen = sizeof(sig);
-	if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	if (EVP_DigestSignInit(md, &pctx, algs[ai].md ? algs[ai].md() : NULL, NULL, key) != 1 ||
+	    (algs[ai].pss &&
+	     (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) ||
 	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)out, o) != 1)
 		goto done;
 	out[o++] = '.';
@@ -206,12 +255,12 @@ keytool_sign(const char *alg, EVP_PKEY *key, const char *header_json, const char
 
 		if (es_sig == NULL)
 			goto done;
-		ok = BN_bn2binpad(ECDSA_SIG_get0_r(es_sig), raw, 32) == 32 &&
-		     BN_bn2binpad(ECDSA_SIG_get0_s(es_sig), raw + 32, 32) == 32;
+		ok = BN_bn2binpad(ECDSA_SIG_get0_r(es_sig), raw, (int)es) == (int)es &&
+		     BN_bn2binpad(ECDSA_SIG_get0_s(es_sig), raw + es, (int)es) == (int)es;
 		ECDSA_SIG_free(es_sig);
 		if (!ok)
 			goto done;
-		append_b64(out, &o, raw, 64);
+		append_b64(out, &o, raw, 2 * es);
 	} else {
 		append_b64(out, &o, sig, siglen);
 	}

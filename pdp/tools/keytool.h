@@ -19,7 +19,8 @@ char *keytool_private_pem(EVP_PKEY *key, size_t *len);
 char *keytool_public_jwk(EVP_PKEY *key, const char *kid, const char *alg);
 
 /*
- * Mints a compact JWS with libjwt. alg is "RS256" etc.; key is a PEM private
+ * Mints a compact JWS with libjwt (PS256/384/512 and EdDSA, which libjwt 1.10
+ * lacks, with OpenSSL through keytool_sign). alg is "RS256" etc.; key is a PEM private
  * key or an HMAC secret of key_len bytes; header_json and claims_json are JSON
  * objects (header_json may be NULL; "alg" is set by libjwt). The caller frees
  * the result with free(). NULL on failure.
@@ -29,10 +30,10 @@ char *keytool_mint(const char *alg, const unsigned char *key, size_t key_len,
 
 /*
  * Signs a compact JWS with OpenSSL and a key parsed once (fast: for load
- * runs minting many tokens). alg is "RS256" (an RSA key) or "ES256" (a
- * P-256 key); header_json holds every header member but "alg", which is
- * added first (e.g. {"kid":"k1","typ":"JWT"}, or NULL). The caller frees.
- * NULL on failure.
+ * runs minting many tokens). alg is RS256/384/512 or PS256/384/512 (an RSA
+ * key), ES256 (a P-256 key) or EdDSA (an Ed25519 key); header_json holds every header member but
+ * "alg", which is added first (e.g. {"kid":"k1","typ":"JWT"}, or NULL). The caller frees. NULL on
+ * failure.
  */
 char *keytool_sign(const char *alg, EVP_PKEY *key, const char *header_json,
                    const char *claims_json);

@@ -21,10 +21,11 @@ usage(FILE *f)
 	           "       pdp-mint token --alg ALG --key FILE [--kid KID] [--ttl SECONDS]\n"
 	           "                      [--header JSON] --claims JSON\n"
 	           "\n"
-	           "KIND is rsa, rsa3072, rsa4096, p256, p384 or p521. keygen writes the private\n"
-	           "key and adds the public key to the JWKS file (created when missing).\n"
-	           "token signs CLAIMS with libjwt; iat and exp default to now and now+TTL\n"
-	           "(3600); in iat, exp, nbf and auth_time a value below 1000000000 is taken\n"
+	           "KIND is rsa, rsa3072, rsa4096, p256, p384, p521 or ed25519. keygen writes\n"
+	           "the private key and adds the public key to the JWKS file (created when\n"
+	           "missing). token signs CLAIMS with libjwt (PS256/384/512 and EdDSA with\n"
+	           "OpenSSL); iat and exp default to now and now+TTL (3600); in iat, exp, nbf\n"
+	           "and auth_time a value below 1000000000 is taken\n"
 	           "as seconds from now (negative: in the past).\n");
 }
 

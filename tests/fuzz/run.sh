@@ -31,6 +31,13 @@ cp deploy/pdp.yaml "$corpus/config/sample.yaml"
 printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\n    leeway: 5m\nstore: { type: redis, address: "tcp:[::1]:6379", timeout: 20ms }\nreload: { settle: 1s, max_drop: 25%% }\npid_file: /run/pdp.pid\n' >"$corpus/config/full.yaml"
 "$build/pdp/pdp-mint" keygen rsa --kid r --key "$build/k1.pem" --jwks "$corpus/jwks/rsa.json" >/dev/null
 "$build/pdp/pdp-mint" keygen p384 --kid e --key "$build/k2.pem" --jwks "$corpus/jwks/ec.json" >/dev/null
+"$build/pdp/pdp-mint" keygen ed25519 --kid d --key "$build/k3.pem" --jwks "$corpus/jwks/ed25519.json" >/dev/null
+# Keys as issuers publish them: x5c beside n/e and alone, an enc key first, unknown members.
+x5c=$(openssl req -x509 -key "$build/k1.pem" -subj /CN=fuzz -days 1 -outform DER 2>/dev/null | base64 -w0)
+n=$(sed -n 's/.*"n": "\([^"]*\)".*/\1/p' "$corpus/jwks/rsa.json")
+printf '{"keys":[{"kty":"RSA","use":"sig","kid":"r","x5t":"x","n":"%s","e":"AQAB","x5c":["%s"],"issuer":"https://login.example.com/t/v2.0"}]}' "$n" "$x5c" >"$corpus/jwks/entra.json"
+printf '{"keys":[{"kid":"enc","kty":"RSA","alg":"RSA-OAEP","use":"enc","n":"%s","e":"AQAB"},{"kid":"r","kty":"RSA","alg":"PS256","use":"sig","x5c":["%s"],"x5t#S256":"y","key_ops":["verify"]}]}' "$n" "$x5c" >"$corpus/jwks/keycloak.json"
+printf '{"keys":[{"kty":"OKP","crv":"X25519","x":"AAAA"},{"kty":"EC","crv":"secp256k1","x":"AA","y":"AA"},{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x5c":["MIIB"]}]}' >"$corpus/jwks/skipped.json"
 printf 'Bearer abc.def.ghi\0theme=1; pdp_token="x.y.z"' >"$corpus/request/both"
 printf 'a.example:8443\0/x?a=1&rd=https://e/\x01"\\\xc3\xa9' >"$corpus/request/sign-in"
 # FastCGI: a piece-size byte, then a request as nginx sends it; one kept open for a second;

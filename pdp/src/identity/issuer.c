@@ -4,9 +4,10 @@
 #include <string.h>
 
 static const char *const jwa_names[JWA_COUNT] = {
-    [JWA_HS256] = "HS256", [JWA_HS384] = "HS384", [JWA_HS512] = "HS512",
-    [JWA_RS256] = "RS256", [JWA_RS384] = "RS384", [JWA_RS512] = "RS512",
-    [JWA_ES256] = "ES256", [JWA_ES384] = "ES384", [JWA_ES512] = "ES512",
+    [JWA_HS256] = "HS256", [JWA_HS384] = "HS384", [JWA_HS512] = "HS512", [JWA_RS256] = "RS256",
+    [JWA_RS384] = "RS384", [JWA_RS512] = "RS512", [JWA_ES256] = "ES256", [JWA_ES384] = "ES384",
+    [JWA_ES512] = "ES512", [JWA_PS256] = "PS256", [JWA_PS384] = "PS384", [JWA_PS512] = "PS512",
+    [JWA_EDDSA] = "EdDSA",
 };
 
 int

@@ -16,15 +16,20 @@ enum jwa {
 	JWA_ES256,
 	JWA_ES384,
 	JWA_ES512,
+	JWA_PS256, /* RSASSA-PSS, MGF1 with the same hash, salt as long as the hash */
+	JWA_PS384,
+	JWA_PS512,
+	JWA_EDDSA, /* EdDSA with Ed25519 (RFC 8037) */
 	JWA_COUNT
 };
 #define JWA_BIT(a)   (1u << (a))
 #define JWA_HS_MASK  (JWA_BIT(JWA_HS256) | JWA_BIT(JWA_HS384) | JWA_BIT(JWA_HS512))
 #define JWA_RS_MASK  (JWA_BIT(JWA_RS256) | JWA_BIT(JWA_RS384) | JWA_BIT(JWA_RS512))
 #define JWA_ES_MASK  (JWA_BIT(JWA_ES256) | JWA_BIT(JWA_ES384) | JWA_BIT(JWA_ES512))
+#define JWA_PS_MASK  (JWA_BIT(JWA_PS256) | JWA_BIT(JWA_PS384) | JWA_BIT(JWA_PS512))
 #define JWA_ALL_MASK ((1u << JWA_COUNT) - 1)
 
-/* Returns the algorithm named name ("RS256"), or -1. "none" is never an algorithm. */
+/* Returns the algorithm named name ("RS256", "EdDSA"), or -1. "none" is never an algorithm. */
 int jwa_from_name(const char *name, size_t len);
 const char *jwa_name(enum jwa alg);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "core/b64.h"
 #include "core/file.h"
@@ -84,8 +86,64 @@ pkey_from_params(const char *type, OSSL_PARAM_BLD *bld)
 	return pkey;
 }
 
+/*
+ * The public key of the first certificate of the JWK's "x5c" (base64, not
+ * base64url, DER X.509; RFC 7517 §4.7) into *cert, or NULL when the JWK has
+ * no "x5c". Only the key is used: the certificate's chain, dates and names
+ * mean nothing to a JWS verifier that trusts the JWKS file itself.
+ */
 static int
-jwk_rsa(json_t *key, struct jwk *k, char *why, size_t whysz)
+jwk_x5c(json_t *key, EVP_PKEY **cert, char *why, size_t whysz)
+{
+	json_t *x5c = json_object_get(key, "x5c");
+	json_t *first = json_array_get(x5c, 0);
+	const char *s = json_string_value(first);
+	size_t n = json_string_length(first);
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_ENCODE_CTX *dec = NULL;
+	int l1 = 0, l2 = 0;
+	X509 *x = NULL;
+
+	*cert = NULL;
+	if (x5c == NULL)
+		return 0;
+	if (s == NULL || n == 0 || n > INT_MAX) {
+		snprintf(why, whysz, "\"x5c\" must be an array of base64 certificates");
+		return -1;
+	}
+	der = malloc(n);
+	dec = EVP_ENCODE_CTX_new();
+	if (der == NULL || dec == NULL) {
+		snprintf(why, whysz, "out of memory");
+		goto done;
+	}
+	EVP_DecodeInit(dec);
+	if (EVP_DecodeUpdate(dec, der, &l1, (const unsigned char *)s, (int)n) < 0 ||
+	    EVP_DecodeFinal(dec, der + l1, &l2) != 1) {
+		snprintf(why, whysz, "\"x5c\" certificate 1 is not base64");
+		goto done;
+	}
+	p = der;
+	x = d2i_X509(NULL, &p, (long)(l1 + l2));
+	if (x == NULL || p != der + l1 + l2 || (*cert = X509_get_pubkey(x)) == NULL)
+		snprintf(why, whysz, "\"x5c\" certificate 1 is not a DER X.509 certificate");
+done:
+	X509_free(x);
+	EVP_ENCODE_CTX_free(dec);
+	free(der);
+	return *cert != NULL ? 0 : -1;
+}
+
+/* True when the JWK has none of the members named: its key then comes from "x5c". */
+static bool
+jwk_lacks(json_t *key, const char *a, const char *b)
+{
+	return json_object_get(key, a) == NULL && (b == NULL || json_object_get(key, b) == NULL);
+}
+
+static int
+jwk_rsa(json_t *key, EVP_PKEY *cert, struct jwk *k, char *why, size_t whysz)
 {
 	unsigned char *n = NULL, *e = NULL;
 	size_t nl = 0, el = 0;
@@ -93,14 +151,23 @@ jwk_rsa(json_t *key, struct jwk *k, char *why, size_t whysz)
 	OSSL_PARAM_BLD *bld = NULL;
 	int rc = -1;
 
-	n = jwk_member(key, "n", &nl);
-	e = jwk_member(key, "e", &el);
-	if (n == NULL || e == NULL) {
-		snprintf(why, whysz, "RSA key needs base64url \"n\" and \"e\"");
-		goto fail;
+	if (cert != NULL && jwk_lacks(key, "n", "e")) {
+		if (!EVP_PKEY_is_a(cert, "RSA") ||
+		    EVP_PKEY_get_bn_param(cert, OSSL_PKEY_PARAM_RSA_N, &bn) != 1 ||
+		    EVP_PKEY_get_bn_param(cert, OSSL_PKEY_PARAM_RSA_E, &be) != 1) {
+			snprintf(why, whysz, "\"x5c\" certificate 1 holds no RSA key");
+			goto fail;
+		}
+	} else {
+		n = jwk_member(key, "n", &nl);
+		e = jwk_member(key, "e", &el);
+		if (n == NULL || e == NULL) {
+			snprintf(why, whysz, "RSA key needs base64url \"n\" and \"e\"");
+			goto fail;
+		}
+		bn = BN_bin2bn(n, (int)nl, NULL);
+		be = BN_bin2bn(e, (int)el, NULL);
 	}
-	bn = BN_bin2bn(n, (int)nl, NULL);
-	be = BN_bin2bn(e, (int)el, NULL);
 	bld = OSSL_PARAM_BLD_new();
 	if (bn == NULL || be == NULL || bld == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
@@ -123,7 +190,7 @@ jwk_rsa(json_t *key, struct jwk *k, char *why, size_t whysz)
 		goto fail;
 	}
 	k->type = JWK_RSA;
-	k->algorithms = JWA_RS_MASK;
+	k->algorithms = JWA_RS_MASK | JWA_PS_MASK;
 	rc = 0;
 fail:
 	OSSL_PARAM_BLD_free(bld);
@@ -134,8 +201,30 @@ fail:
 	return rc;
 }
 
+/* The EC point of cert into new x and y buffers of size bytes, if cert is on group. */
+static bool
+ec_from_cert(EVP_PKEY *cert, const char *group, size_t size, unsigned char **x, unsigned char **y)
+{
+	char name[64];
+	BIGNUM *bx = NULL, *by = NULL;
+	bool ok = false;
+
+	if (EVP_PKEY_is_a(cert, "EC") &&
+	    EVP_PKEY_get_utf8_string_param(cert, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
+	                                   NULL) == 1 &&
+	    strcmp(name, group) == 0 &&
+	    EVP_PKEY_get_bn_param(cert, OSSL_PKEY_PARAM_EC_PUB_X, &bx) == 1 &&
+	    EVP_PKEY_get_bn_param(cert, OSSL_PKEY_PARAM_EC_PUB_Y, &by) == 1 &&
+	    (*x = malloc(size)) != NULL && (*y = malloc(size)) != NULL)
+		ok = BN_bn2binpad(bx, *x, (int)size) == (int)size &&
+		     BN_bn2binpad(by, *y, (int)size) == (int)size;
+	BN_free(bx);
+	BN_free(by);
+	return ok;
+}
+
 static int
-jwk_ec(json_t *key, struct jwk *k, char *why, size_t whysz)
+jwk_ec(json_t *key, EVP_PKEY *cert, struct jwk *k, char *why, size_t whysz)
 {
 	static const struct {
 		const char *crv, *group;
@@ -157,12 +246,25 @@ jwk_ec(json_t *key, struct jwk *k, char *why, size_t whysz)
 		if (strcmp(crv, curves[ci].crv) == 0)
 			break;
 	}
-	if (crv == NULL || ci == sizeof(curves) / sizeof(curves[0])) {
+	if (crv == NULL) {
 		snprintf(why, whysz, "EC key needs \"crv\" P-256, P-384 or P-521");
 		goto fail;
 	}
-	x = jwk_member(key, "x", &xl);
-	y = jwk_member(key, "y", &yl);
+	if (ci == sizeof(curves) / sizeof(curves[0])) {
+		snprintf(why, whysz, "EC curve \"%s\" is not supported (P-256, P-384 or P-521)",
+		         crv);
+		return 1;
+	}
+	if (cert != NULL && jwk_lacks(key, "x", "y")) {
+		if (!ec_from_cert(cert, curves[ci].group, curves[ci].size, &x, &y)) {
+			snprintf(why, whysz, "\"x5c\" certificate 1 holds no %s key", crv);
+			goto fail;
+		}
+		xl = yl = curves[ci].size;
+	} else {
+		x = jwk_member(key, "x", &xl);
+		y = jwk_member(key, "y", &yl);
+	}
 	if (x == NULL || y == NULL || xl != curves[ci].size || yl != curves[ci].size) {
 		snprintf(why, whysz, "EC key needs base64url \"x\" and \"y\" of %zu bytes",
 		         curves[ci].size);
@@ -198,12 +300,97 @@ fail:
 	return rc;
 }
 
+static int
+jwk_okp(json_t *key, EVP_PKEY *cert, struct jwk *k, char *why, size_t whysz)
+{
+	const char *crv = json_string_value(json_object_get(key, "crv"));
+	unsigned char *x = NULL, raw[32];
+	size_t xl = sizeof(raw);
+
+	if (crv == NULL) {
+		snprintf(why, whysz, "OKP key needs \"crv\" Ed25519");
+		return -1;
+	}
+	if (strcmp(crv, "Ed25519") != 0) {
+		snprintf(why, whysz, "OKP curve \"%s\" is not supported (Ed25519 only)", crv);
+		return 1;
+	}
+	if (cert != NULL && jwk_lacks(key, "x", NULL)) {
+		if (!EVP_PKEY_is_a(cert, "ED25519") ||
+		    EVP_PKEY_get_raw_public_key(cert, raw, &xl) != 1 || xl != sizeof(raw)) {
+			snprintf(why, whysz, "\"x5c\" certificate 1 holds no Ed25519 key");
+			return -1;
+		}
+	} else {
+		x = jwk_member(key, "x", &xl);
+		if (x == NULL || xl != sizeof(raw)) {
+			free(x);
+			snprintf(why, whysz, "Ed25519 key needs base64url \"x\" of 32 bytes");
+			return -1;
+		}
+		memcpy(raw, x, sizeof(raw));
+		free(x);
+	}
+	k->pkey = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, raw, sizeof(raw));
+	if (k->pkey == NULL) {
+		snprintf(why, whysz, "not a valid Ed25519 public key");
+		return -1;
+	}
+	k->type = JWK_OKP;
+	k->algorithms = JWA_BIT(JWA_EDDSA);
+	return 0;
+}
+
+/* Writes the names of the algorithms in mask, comma-separated, into buf. */
+static void
+jwa_list(unsigned mask, char *buf, size_t bufsz)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int a = 0; a < JWA_COUNT && n < bufsz; a++) {
+		if (mask & JWA_BIT(a))
+			n += (size_t)snprintf(buf + n, bufsz - n, "%s%s", n ? ", " : "",
+			                      jwa_name((enum jwa)a));
+	}
+}
+
+/* The key by its kty: 0, 1 to skip it, or -1; "x5c" is read only for a known kty. */
+static int
+jwk_key(json_t *key, const char *kty, struct jwk *k, char *why, size_t whysz)
+{
+	EVP_PKEY *cert = NULL;
+	int rc;
+
+	if (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0 && strcmp(kty, "OKP") != 0) {
+		snprintf(why, whysz, "key type \"%s\" is not supported (RSA, EC or OKP)", kty);
+		return 1;
+	}
+	if (jwk_x5c(key, &cert, why, whysz) != 0)
+		return -1;
+	if (strcmp(kty, "RSA") == 0)
+		rc = jwk_rsa(key, cert, k, why, whysz);
+	else if (strcmp(kty, "EC") == 0)
+		rc = jwk_ec(key, cert, k, why, whysz);
+	else
+		rc = jwk_okp(key, cert, k, why, whysz);
+	/* Both the members and "x5c": they must be one key, else neither is trusted. */
+	if (rc == 0 && cert != NULL && EVP_PKEY_eq(k->pkey, cert) != 1) {
+		snprintf(why, whysz,
+		         "\"x5c\" certificate 1 holds another key than the JWK's members");
+		rc = -1;
+	}
+	EVP_PKEY_free(cert);
+	return rc;
+}
+
 /* Fills k from one JWK. Returns 0, 1 to skip the key (why says so), or -1 on error. */
 static int
 jwk_parse(json_t *key, unsigned allowed, struct jwk *k, char *why, size_t whysz)
 {
 	const char *kty, *use, *alg;
 	json_t *kid;
+	int r;
 
 	if (!json_is_object(key)) {
 		snprintf(why, whysz, "not a JSON object");
@@ -228,31 +415,37 @@ jwk_parse(json_t *key, unsigned allowed, struct jwk *k, char *why, size_t whysz)
 		snprintf(why, whysz, "missing \"kty\"");
 		return -1;
 	}
-	if (strcmp(kty, "RSA") == 0) {
-		if (jwk_rsa(key, k, why, whysz) != 0)
-			return -1;
-	} else if (strcmp(kty, "EC") == 0) {
-		if (jwk_ec(key, k, why, whysz) != 0)
-			return -1;
-	} else {
-		snprintf(why, whysz, "key type \"%s\" is not supported", kty);
+	alg = json_string_value(json_object_get(key, "alg"));
+	if (alg != NULL && jwa_from_name(alg, strlen(alg)) < 0) {
+		snprintf(why, whysz, "\"alg\" %s is not a JWS algorithm the verifier knows", alg);
 		return 1;
 	}
-	alg = json_string_value(json_object_get(key, "alg"));
+	r = jwk_key(key, kty, k, why, whysz);
+	if (r != 0)
+		return r;
 	if (alg != NULL) {
 		int a = jwa_from_name(alg, strlen(alg));
 
-		if (a < 0 || !(k->algorithms & JWA_BIT(a))) {
+		if (!(k->algorithms & JWA_BIT(a))) {
 			snprintf(why, whysz, "\"alg\" %s does not fit a key of type %s", alg, kty);
-			return a < 0 ? 1 : -1;
+			return -1;
 		}
 		k->algorithms = JWA_BIT(a);
+		if (!(allowed & JWA_BIT(a))) {
+			snprintf(why, whysz, "\"alg\" %s is not in the issuer's algorithms", alg);
+			return 1;
+		}
 	}
-	k->algorithms &= allowed;
-	if (k->algorithms == 0) {
-		snprintf(why, whysz, "verifies no algorithm the issuer allows");
+	if ((k->algorithms & allowed) == 0) {
+		char fits[128];
+
+		jwa_list(k->algorithms, fits, sizeof(fits));
+		snprintf(why, whysz,
+		         "a key of type %s verifies %s, none of them in the issuer's algorithms",
+		         kty, fits);
 		return 1;
 	}
+	k->algorithms &= allowed;
 	return 0;
 }
 
@@ -326,8 +519,21 @@ jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md)
 		return ctx;
 	ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
 	if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1 ||
-	    (k->type == JWK_RSA && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) ||
 	    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	/* The padding follows alg, never the signature: RS* PKCS#1 v1.5; PS* PSS (RFC 7518 §3.5).
+	 */
+	if (k->type == JWK_RSA && !(JWA_BIT(alg) & JWA_PS_MASK) &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	if (k->type == JWK_RSA && (JWA_BIT(alg) & JWA_PS_MASK) &&
+	    (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1)) {
 		EVP_PKEY_CTX_free(ctx);
 		return NULL;
 	}
@@ -390,6 +596,8 @@ keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *
 	json_t *root = NULL, *keys;
 	json_error_t jerr;
 	struct keyset *ks = NULL;
+	char skipped[512] = "";
+	size_t sl = 0;
 	int rc = -1;
 
 	if (file_read(path, JWKS_MAX_FILE_BYTES, &buf, &len, err, errsz) != 0)
@@ -426,6 +634,11 @@ keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *
 			log_warn("%s: key %zu%s%s%s skipped: %s", path, i + 1,
 			         k->kid ? " (kid \"" : "", k->kid ? k->kid : "",
 			         k->kid ? "\")" : "", why);
+			if (sl < sizeof(skipped))
+				sl += (size_t)snprintf(
+				    skipped + sl, sizeof(skipped) - sl, "%skey %zu%s%s%s: %s",
+				    sl ? "; " : "", i + 1, k->kid ? " (kid \"" : "",
+				    k->kid ? k->kid : "", k->kid ? "\")" : "", why);
 			jwk_clear(k);
 			continue;
 		}
@@ -447,7 +660,8 @@ keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *
 		ks->n++;
 	}
 	if (ks->n == 0) {
-		errf(err, errsz, "%s: no usable signing key for the issuer's algorithms", path);
+		errf(err, errsz, "%s: no usable signing key for the issuer's algorithms%s%s%s",
+		     path, sl ? " (" : "", skipped, sl ? ")" : "");
 		goto fail;
 	}
 	*out = ks;

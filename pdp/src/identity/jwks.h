@@ -9,7 +9,7 @@
 
 #include "identity/issuer.h"
 
-enum jwk_type { JWK_RSA, JWK_EC, JWK_OCT };
+enum jwk_type { JWK_RSA, JWK_EC, JWK_OKP, JWK_OCT };
 
 struct jwk_pool;
 
@@ -17,7 +17,7 @@ struct jwk {
 	char *kid; /* NULL when the key has none */
 	enum jwk_type type;
 	unsigned algorithms;   /* JWA_BIT mask this key may verify: pinned by the key */
-	EVP_PKEY *pkey;        /* RSA and EC */
+	EVP_PKEY *pkey;        /* RSA, EC and OKP (Ed25519) */
 	unsigned char *secret; /* oct */
 	size_t secret_len;
 	struct jwk_pool *pool; /* verify or MAC contexts ready for reuse */
@@ -29,12 +29,16 @@ struct keyset {
 };
 
 /*
- * Reads a JWKS file (RFC 7517) of RSA (>= 2048 bits) and EC (P-256, P-384,
- * P-521) public keys. A key's algorithms are pinned by its type and curve (and
- * its "alg" member when present), intersected with allowed (a JWA_BIT mask).
- * Keys that cannot verify anything allowed, or whose "use" is not "sig", are
- * skipped with a warning; a file with no usable key is an error. Returns 0 and
- * a keyset the caller frees with keyset_free, or -1 with the reason in err.
+ * Reads a JWKS file (RFC 7517) of RSA (>= 2048 bits), EC (P-256, P-384,
+ * P-521) and OKP (Ed25519, RFC 8037) public keys, given by their members or
+ * by the first certificate of "x5c" (when both, they must be the same key).
+ * A key's algorithms are pinned by its type and curve (RSA: RS* and PS*; EC:
+ * the ES* of its curve; Ed25519: EdDSA) and by its "alg" member when present,
+ * intersected with allowed (a JWA_BIT mask). Keys that cannot verify anything
+ * allowed, whose "use" is not "sig", or of a type or curve not known are
+ * skipped with a warning; other members are ignored. A file with no usable
+ * key is an error that says why each key was skipped. Returns 0 and a keyset
+ * the caller frees with keyset_free, or -1 with the reason in err.
  */
 int keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *err,
                      size_t errsz);
@@ -57,10 +61,11 @@ const struct jwk *keyset_find(const struct keyset *ks, const char *kid, size_t k
 void keyset_free(struct keyset *ks);
 
 /*
- * A verify context for key k set up for alg (its digest and padding), ready
- * for EVP_PKEY_verify of a digest. Setting one up costs about as much as a
- * fifth of an RSA verify, so contexts are kept and reused. Returns NULL when
- * out of memory; give it back with jwk_ctx_put.
+ * A verify context for RSA or EC key k set up for alg (its digest and
+ * padding: PKCS#1 v1.5 for RS*, PSS for PS*), ready for EVP_PKEY_verify of a
+ * digest. (Ed25519 signs the message, not a digest: see token.c.) Setting one up costs about as
+ * much as a fifth of an RSA verify, so contexts are kept and reused. Returns NULL when out of
+ * memory; give it back with jwk_ctx_put.
  */
 EVP_PKEY_CTX *jwk_ctx_get(const struct jwk *k, enum jwa alg, const EVP_MD *md);
 

@@ -139,7 +139,7 @@ h_iss_algorithms(struct ydoc_parse *p, yaml_node_t *v, void *t)
 			YDOC_ERR(
 			    p, v,
 			    "unsupported algorithm \"%s\" (expected HS256, HS384, HS512, RS256, "
-			    "RS384, RS512, ES256, ES384 or ES512)",
+			    "RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA)",
 			    list[i]);
 			free(list);
 			return -1;

@@ -85,11 +85,11 @@ latency(struct out *o, const struct latency_histogram *h)
 static void
 signatures(struct out *o, const struct pdp_stats *st)
 {
-	static const enum jwa algs[] = {JWA_RS256, JWA_RS384, JWA_RS512,
-	                                JWA_ES256, JWA_ES384, JWA_ES512};
+	static const enum jwa algs[] = {JWA_RS256, JWA_RS384, JWA_RS512, JWA_PS256, JWA_PS384,
+	                                JWA_PS512, JWA_ES256, JWA_ES384, JWA_ES512, JWA_EDDSA};
 
 	head(o, "pdp_signature_verify_seconds", "summary",
-	     "RSA and ECDSA signature checks of first-seen tokens (a cached token is not "
+	     "RSA, ECDSA and EdDSA signature checks of first-seen tokens (a cached token is not "
 	     "checked again), by algorithm.");
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		uint64_t n = st->signatures[algs[i]].count, ns = st->signatures[algs[i]].ns;
