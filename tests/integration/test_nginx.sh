@@ -19,11 +19,23 @@ start_pdp() {
 }
 
 pdp_make_keys "$bin" "$work"
+# Keys as an issuer publishes them: RSA only by x5c and without "alg" (the issuer's
+# algorithms pick PS256), Ed25519, and an encryption key first.
+"$bin/pdp-mint" keygen rsa --kid ps-1 --key "$work/ps-1.pem" >/dev/null
+"$bin/pdp-mint" keygen ed25519 --kid ed-1 --key "$work/ed-1.pem" --jwks "$work/keys.json" >/dev/null
+x5c=$(openssl req -x509 -key "$work/ps-1.pem" -subj /CN=ps-1 -days 1 -outform DER 2>/dev/null | base64 -w0)
+ed=$(tr -d ' \n' <"$work/keys.json" | sed 's/^{"keys":\[\(.*\)\]}$/\1/')
+printf '{"keys":[{"kty":"RSA","use":"enc","alg":"RSA-OAEP","kid":"enc-1","x5c":["%s"]},{"kty":"RSA","kid":"ps-1","x5t":"eA","issuer":"https://keys.example.com/","x5c":["%s"]},%s]}' \
+	"$x5c" "$x5c" "$ed" >"$work/keys.json"
 # The embedded context store: a file of device and user records, reloaded on change.
 printf 'devices:\n  - { id: dev-9, compliant: true, trust: joined }\n' >"$work/context.yaml"
 # A short settle window: the reloads under load below change a file and send SIGHUP every
 # 40 ms, and a SIGHUP while a change settles confirms that reload and waits for it.
-pdp_write_config "$work" "$sock" "store: { type: file, path: context.yaml }
+pdp_write_config "$work" "$sock" "  - issuer: https://keys.example.com/
+    audiences: [https://apps.example.com]
+    jwks_file: keys.json
+    algorithms: [PS256, EdDSA]
+store: { type: file, path: context.yaml }
 reload: { settle: 10ms }"
 "$bin/pdp" check -c "$work/pdp.yaml" >/dev/null || { echo "pdp check failed"; exit 1; }
 start_pdp
@@ -57,6 +69,14 @@ expect "RS256 token: allowed, identity reaches the upstream" "user=alice@example
 expect "ES256 token allowed" 200 "$(status "$(mint ES256 "$(claims '')")")"
 hs=$(pdp_mint "$bin" "$work" HS256 "{\"iss\":\"https://internal.example.com/\",\"aud\":\"$aud\",\"sub\":\"svc\",\"amr\":[\"mfa\"]}")
 expect "HS256 token of a second issuer allowed" 200 "$(status "$hs")"
+kclaims='{"iss":"https://keys.example.com/","aud":"https://apps.example.com","sub":"bob","amr":["mfa"]}'
+kmint() { "$bin/pdp-mint" token --alg "$1" --key "$work/$2.pem" --kid "$3" --claims "$kclaims"; }
+expect "PS256 token, key published only by x5c, allowed" 200 "$(status "$(kmint PS256 ps-1 ps-1)")"
+expect "EdDSA token allowed" 200 "$(status "$(kmint EdDSA ed-1 ed-1)")"
+expect "RS256 token for a PS256 issuer refused" 401 "$(status "$(kmint RS256 ps-1 ps-1)")"
+expect "EdDSA token naming the RSA key refused" 401 "$(status "$(kmint EdDSA ed-1 ps-1)")"
+expect "PS256 token naming the Ed25519 key refused" 401 "$(status "$(kmint PS256 ps-1 ed-1)")"
+expect "token naming the encryption key refused" 401 "$(status "$(kmint PS256 ps-1 enc-1)")"
 expect "token from the configured cookie allowed" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' --cookie "pdp_token=$good" "$url/app")"
 expect "repeated token (cache hit) still allowed" 200 "$(status "$good")"
