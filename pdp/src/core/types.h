@@ -77,6 +77,7 @@ struct subject {
 	int64_t iat;
 	int64_t exp;
 	int64_t valid_until; /* exp plus the issuer's leeway: when a cached entry dies */
+	bool groups_overage; /* the issuer left the groups out and its on_groups_overage denies */
 };
 
 /* What the context store knows of a device (NULL in an input: unknown device). */

@@ -430,6 +430,14 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	    .default_allow = p->cfg->default_decision == DEFAULT_ALLOW,
 	};
 
+	/* The issuer left the groups out: a decision on no groups would be a silent guess. */
+	if (s->groups_overage) {
+		reason = "group overage, the token lists no groups";
+		response_deny(rs, "identity", reason);
+		if (p->dlog != NULL)
+			decision_line_caller(p->dlog, r, s, device, rs, reason, NULL, t0);
+		return;
+	}
 	if (p->store != NULL) {
 		bool answered = gather_context(p, reader, r, s, c, now, &sl, &in, &device, thumb,
 		                               &store, &reason, rs);
