@@ -95,6 +95,16 @@ expect "on_groups_overage: ignore: decided with no groups (the policy blocks)" \
 got=$(answer "$(mint $entra_ignore "$overage")")
 expect_match "on_groups_overage: ignore: not the overage reason" '^403 admins-only' "$got"
 
+# --- pdp explain -c: the same mapping and the same overage answer ------------------
+ex() { "$bin/pdp" explain -c "$work/pdp.yaml" --url https://admin.test/ --token "$1" 2>&1; }
+expect_match "explain: Keycloak admin by realm_access.roles is allowed" '^decision: allow' \
+	"$(ex "$(mint $kc ',"preferred_username":"alice","realm_access":{"roles":["admin"]}')")"
+expect_match "explain: Keycloak token without the role is denied" '^decision: deny' \
+	"$(ex "$(mint $kc ',"preferred_username":"bob","realm_access":{"roles":[]}')")"
+expect_match "explain: Entra overage says why" \
+	'^decision: deny \(403\): identity: group overage, the token lists no groups' \
+	"$(ex "$(mint $entra "$overage")")"
+
 # --- size: a 9 KB token passes nginx and the PDP ----------------------------------
 pad=$(head -c 9000 /dev/zero | tr '\0' 'g')
 big=$(mint $entra ",\"oid\":\"o-4\",\"groups\":[\"admins\"],\"pad\":\"$pad\"")

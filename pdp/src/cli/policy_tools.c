@@ -333,6 +333,18 @@ explain_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* As the daemon answers it (service/decide.c), before any policy. */
+	if (verified != NULL && verified->groups_overage) {
+		if (json)
+			printf("{\"decision\":\"deny\",\"status\":403,\"reason\":\"identity: group "
+			       "overage, the token lists no groups\"}\n");
+		else
+			printf("decision: deny (403): identity: group overage, the token lists no "
+			       "groups "
+			       "(issuer's on_groups_overage: deny)\n");
+		rc = 0;
+		goto out;
+	}
 	{
 		struct policy_explain x = {
 		    .method = method,
