@@ -711,24 +711,14 @@ lists_bad(const struct jdoc_val *const *v, const struct claim_ref *refs, size_t 
 	return NULL;
 }
 
-static size_t
-lists_len(const struct jdoc_val *const *v, size_t n)
+/* Adds the items of the n lists to *items, and their slots and strings to *bytes. */
+static void
+lists_measure(const struct jdoc_val *const *v, size_t n, size_t *items, size_t *bytes)
 {
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++)
-		len += list_len(v[i]);
-	return len;
-}
-
-static size_t
-lists_size(const struct jdoc_val *const *v, size_t n)
-{
-	size_t size = 0;
-
-	for (size_t i = 0; i < n; i++)
-		size += strlist_size(v[i]);
-	return size;
+	for (size_t i = 0; i < n; i++) {
+		*items += list_len(v[i]);
+		*bytes += strlist_size(v[i]);
+	}
 }
 
 /* The n lists merged into out, in order, duplicates kept. */
@@ -812,12 +802,12 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 		            bad);
 	overage = groups_overage(payload, &f, m->n_groups);
 
-	nslots =
-	    lists_len(f.groups, m->n_groups) + lists_len(f.roles, m->n_roles) + list_len(f.amr);
-	strings = str_size(f.user) + lists_size(f.groups, m->n_groups) +
-	          lists_size(f.roles, m->n_roles) + strlist_size(f.amr) + str_size(f.acr) +
-	          str_size(f.device_id) + str_size(f.sign_in_risk) + str_size(f.client_id) +
-	          str_size(f.jti) + is->name_len + 1;
+	nslots = list_len(f.amr);
+	strings = str_size(f.user) + strlist_size(f.amr) + str_size(f.acr) + str_size(f.device_id) +
+	          str_size(f.sign_in_risk) + str_size(f.client_id) + str_size(f.jti) +
+	          is->name_len + 1;
+	lists_measure(f.groups, m->n_groups, &nslots, &strings);
+	lists_measure(f.roles, m->n_roles, &nslots, &strings);
 	s = malloc(sizeof(*s) + strings);
 	if (s == NULL)
 		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
