@@ -35,6 +35,7 @@ threads: 2
 policies: policies
 default_decision: allow
 realm: pdp-test
+log_level: debug
 issuers:
   - issuer: $kc
     audiences: [$aud]
@@ -99,6 +100,10 @@ expect_match "on_groups_overage: ignore: not the overage reason" '^403 admins-on
 ex() { "$bin/pdp" explain -c "$work/pdp.yaml" --url https://admin.test/ --token "$1" 2>&1; }
 expect_match "explain: Keycloak admin by realm_access.roles is allowed" '^decision: allow' \
 	"$(ex "$(mint $kc ',"preferred_username":"alice","realm_access":{"roles":["admin"]}')")"
+expect_match "explain: names the mapped claims the token lacks" '^absent mapped claims: groups, amr, acr, device_id, sign_in_risk, client_id$' \
+	"$(ex "$(mint $kc ',"preferred_username":"alice","realm_access":{"roles":["admin"]}')")"
+expect_match "explain: absent roles are named" '^absent mapped claims: groups, roles,' \
+	"$(ex "$(mint $kc ',"preferred_username":"alice"')")"
 expect_match "explain: Keycloak token without the role is denied" '^decision: deny' \
 	"$(ex "$(mint $kc ',"preferred_username":"bob","realm_access":{"roles":[]}')")"
 expect_match "explain: Entra overage says why" \
@@ -113,6 +118,9 @@ expect "a 9 KB token passes nginx and is allowed" 200 "$(status "$big")"
 huge=$(mint $entra ",\"oid\":\"o-4\",\"pad\":\"$(head -c 17000 /dev/zero | tr '\0' 'g')\"")
 expect "a token over 16 KiB: 401 token too large" 401 "$(status "$huge")"
 
+expect_match "debug log names the mapped claims a token lacks" \
+	'the token carries none of its issuer.s mapped claims for groups, amr, acr, device_id, sign_in_risk, client_id' \
+	"$(cat "$work/pdp.log")"
 expect_no_crash_report "$work/pdp.log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -124,11 +124,23 @@ keycloak_nested_roles_merge(void **state)
 	assert_list(&s->roles, roles, 3);
 	assert_string_equal(s->user, "alice");
 	assert_false(s->groups_overage);
+	/* Absent mapped claims are marked, and named. */
+	{
+		char names[128];
+
+		assert_int_equal(s->absent, SUBJECT_ABSENT_GROUPS | SUBJECT_ABSENT_AMR |
+		                                SUBJECT_ABSENT_ACR | SUBJECT_ABSENT_DEVICE_ID |
+		                                SUBJECT_ABSENT_SIGN_IN_RISK |
+		                                SUBJECT_ABSENT_CLIENT_ID);
+		assert_string_equal(subject_absent_names(s->absent, names, sizeof(names)),
+		                    "groups, amr, acr, device_id, sign_in_risk, client_id");
+	}
 	free(s);
 	/* Absent nested claims: no roles, no error. */
 	assert_int_equal(verify(KC, ",\"preferred_username\":\"alice\",\"realm_access\":{}", &s),
 	                 TOKEN_OK);
 	assert_int_equal(s->roles.n, 0);
+	assert_true(s->absent & SUBJECT_ABSENT_ROLES);
 	free(s);
 	/* A path through a non-object is absent, not an error. */
 	assert_int_equal(verify(KC, ",\"preferred_username\":\"a\",\"realm_access\":[1]", &s),

@@ -333,6 +333,12 @@ explain_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (verified != NULL && verified->absent != 0 && !json) {
+		char names[128];
+
+		printf("absent mapped claims: %s\n",
+		       subject_absent_names(verified->absent, names, sizeof(names)));
+	}
 	/* As the daemon answers it (service/decide.c), before any policy. */
 	if (verified != NULL && verified->groups_overage) {
 		if (json)

@@ -736,6 +736,17 @@ pack_lists(struct packer *pk, const struct jdoc_val *const *v, size_t n, struct 
 	pk->slots += out->n;
 }
 
+/* Whether any of the n claims is present. */
+static bool
+any_present(const struct jdoc_val *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] != NULL)
+			return true;
+	}
+	return false;
+}
+
 /* Whether the token says it left its groups out (Entra's overage): _claim_names.groups or
  * hasgroups. */
 static bool
@@ -743,10 +754,8 @@ groups_overage(const struct jdoc *payload, const struct found *f, size_t n_group
 {
 	const struct jdoc_val *has = claim(payload, "hasgroups");
 
-	for (size_t i = 0; i < n_groups; i++) {
-		if (f->groups[i] != NULL)
-			return false;
-	}
+	if (any_present(f->groups, n_groups))
+		return false;
 	return jdoc_found(payload, CLAIMS_PATH_OVERAGE) != NULL ||
 	       (has != NULL && has->kind == JDOC_TRUE);
 }
@@ -831,6 +840,13 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 	s->exp = exp;
 	s->valid_until = exp + is->leeway;
 	s->groups_overage = overage && m->on_groups_overage == GROUPS_OVERAGE_DENY;
+	s->absent = (!any_present(f.groups, m->n_groups) ? SUBJECT_ABSENT_GROUPS : 0) |
+	            (!any_present(f.roles, m->n_roles) ? SUBJECT_ABSENT_ROLES : 0) |
+	            (f.amr == NULL ? SUBJECT_ABSENT_AMR : 0) |
+	            (f.acr == NULL ? SUBJECT_ABSENT_ACR : 0) |
+	            (f.device_id == NULL ? SUBJECT_ABSENT_DEVICE_ID : 0) |
+	            (f.sign_in_risk == NULL ? SUBJECT_ABSENT_SIGN_IN_RISK : 0) |
+	            (f.client_id == NULL ? SUBJECT_ABSENT_CLIENT_ID : 0);
 	*out = s;
 	return TOKEN_OK;
 }

@@ -535,6 +535,13 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		unverified = token_strerror(e);
 		goto done;
 	}
+	if (s->absent != 0 && log_threshold >= LOG_LVL_DEBUG) {
+		char id[80], names[128];
+
+		log_debug("request %s: the token carries none of its issuer's mapped claims for %s",
+		          log_escape(id, sizeof(id), r->request_id),
+		          subject_absent_names(s->absent, names, sizeof(names)));
+	}
 	/* Only verified tokens are cached, and only until they expire. */
 	{
 		struct caller *c = caller_new(s);
