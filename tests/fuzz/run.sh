@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,config,jwks,request,policy,cases,context,fcgi,matching,info} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,request,policy,cases,context,fcgi,matching,info} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -27,6 +27,9 @@ mint '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"
 printf 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.' >"$corpus/token/alg-none"
 printf '{"iss":"https:\\/\\/idp\\u002e","exp":1.9e9,"nbf":-0,"groups":["a","\\ud83d\\ude00"],"o":{"k":[true,false,null]}}' >"$corpus/json/claims"
 printf '{"alg":"RS256","kid":"k\xc3\xa9","typ":"JWT"}' >"$corpus/json/header"
+# Claim names, one a line, an empty line, then the payload they are looked up in.
+printf 'realm_access.roles\nresource_access.api.roles\nhttps://corp.example.com/roles\n_claim_names.groups\n\n{"realm_access":{"roles":["admin"]},"resource_access":{"api":{"roles":["r"]},"x":{}},"https://corp.example.com/roles":["a"],"_claim_names":{"groups":"src1"}}' >"$corpus/claims/keycloak"
+printf 'a.b.c\na..b\na.b.c.d.e.f.g.h.i\n\n{"a":{"b":{"c":[1,{"d":2}]},"b":3}}' >"$corpus/claims/deep"
 cp deploy/pdp.yaml "$corpus/config/sample.yaml"
 printf 'issuers:\n  - issuer: i\n    audiences: [a, b]\n    hmac_secret_file: s\n    leeway: 5m\nstore: { type: redis, address: "tcp:[::1]:6379", timeout: 20ms }\nreload: { settle: 1s, max_drop: 25%% }\npid_file: /run/pdp.pid\n' >"$corpus/config/full.yaml"
 "$build/pdp/pdp-mint" keygen rsa --kid r --key "$build/k1.pem" --jwks "$corpus/jwks/rsa.json" >/dev/null
@@ -72,7 +75,7 @@ printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/p
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json config jwks request policy cases context fcgi matching info)
+targets=(token json claims config jwks request policy cases context fcgi matching info)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

@@ -59,7 +59,7 @@ minimal_config_gets_safe_defaults(void **state)
 	assert_int_equal(c->read_timeout_ms, 1000);
 	assert_int_equal(c->default_decision, DEFAULT_ALLOW);
 	assert_null(c->token_cookie);
-	assert_int_equal(c->max_token_bytes, 8192);
+	assert_int_equal(c->max_token_bytes, 16384);
 	assert_string_equal(store_config_name(&c->store), "none");
 	assert_int_equal(c->store.on_store_error, DEFAULT_DENY);
 	assert_int_equal(c->store.timeout_ms, 50);
@@ -67,8 +67,10 @@ minimal_config_gets_safe_defaults(void **state)
 	assert_int_equal(c->issuers[0].leeway_s, 60);
 	assert_int_equal(c->issuers[0].algorithms, JWA_BIT(JWA_RS256) | JWA_BIT(JWA_ES256));
 	assert_string_equal(c->issuers[0].claims.user, "sub");
-	assert_string_equal(c->issuers[0].claims.groups, "groups");
-	assert_string_equal(c->issuers[0].claims.roles, "roles");
+	assert_int_equal(c->issuers[0].claims.n_groups, 1);
+	assert_string_equal(c->issuers[0].claims.groups[0], "groups");
+	assert_int_equal(c->issuers[0].claims.n_roles, 1);
+	assert_string_equal(c->issuers[0].claims.roles[0], "roles");
 	assert_string_equal(c->issuers[0].claims.device_id, "deviceid");
 	assert_string_equal(c->issuers[0].claims.sign_in_risk, "signin_risk");
 	config_free(c);

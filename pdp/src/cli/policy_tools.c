@@ -333,6 +333,24 @@ explain_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (verified != NULL && verified->absent != 0 && !json) {
+		char names[128];
+
+		printf("absent mapped claims: %s\n",
+		       subject_absent_names(verified->absent, names, sizeof(names)));
+	}
+	/* As the daemon answers it (service/decide.c), before any policy. */
+	if (verified != NULL && verified->groups_overage) {
+		if (json)
+			printf("{\"decision\":\"deny\",\"status\":403,\"reason\":\"identity: group "
+			       "overage, the token lists no groups\"}\n");
+		else
+			printf("decision: deny (403): identity: group overage, the token lists no "
+			       "groups "
+			       "(issuer's on_groups_overage: deny)\n");
+		rc = 0;
+		goto out;
+	}
 	{
 		struct policy_explain x = {
 		    .method = method,

@@ -24,6 +24,10 @@ struct jdoc {
 	size_t n_items;
 	struct key keys[JDOC_MAX_KEYS]; /* a stack: the names of the nested objects open */
 	size_t n_keys;
+	const struct jdoc_path *paths; /* looked for below the top level, or NULL */
+	size_t n_paths;
+	struct jdoc_val found[JDOC_MAX_PATHS];
+	uint32_t found_mask; /* bit i: found[i] holds the value at paths[i] */
 };
 
 struct parse {
@@ -42,7 +46,8 @@ static const char *const jdoc_errors[] = {
     [JDOC_LIMIT] = "nested too deep or too many members",
 };
 
-static enum jdoc_err parse_value(struct parse *ps, int depth, struct jdoc_val *v, bool keep);
+static enum jdoc_err parse_value(struct parse *ps, int depth, struct jdoc_val *v, bool keep,
+                                 uint32_t want, uint32_t seg);
 
 const char *
 jdoc_strerror(enum jdoc_err err)
@@ -414,7 +419,7 @@ parse_array(struct parse *ps, int depth, struct jdoc_val *v, bool keep)
 			}
 			if (keep)
 				item = &d->items[d->n_items++];
-			if ((e = parse_value(ps, depth, item, false)) != JDOC_OK)
+			if ((e = parse_value(ps, depth, item, false, 0, 0)) != JDOC_OK)
 				return e;
 			n++;
 			if ((e = after_value(ps, ']', &closed)) != JDOC_OK)
@@ -433,8 +438,41 @@ parse_array(struct parse *ps, int depth, struct jdoc_val *v, bool keep)
  * The object at ps->p (its '{'). The top-level one keeps its members; a
  * nested one keeps its names on the key stack only until they are checked.
  */
+/* Whether segment seg of path p is k. */
+static bool
+seg_is(const struct jdoc_path *p, uint32_t seg, const struct key *k)
+{
+	return seg < p->n_segs && p->len[seg] == k->len &&
+	       memcmp(p->seg[seg], k->name, k->len) == 0;
+}
+
+/*
+ * For member k at segment seg of the paths in want: the paths that continue
+ * below it (returned), and in *end the one that ends at it (-1 if none).
+ */
+static uint32_t
+paths_step(const struct jdoc *d, uint32_t want, uint32_t seg, const struct key *k, int *end)
+{
+	uint32_t next = 0;
+
+	*end = -1;
+	for (uint32_t i = 0; want != 0; i++, want >>= 1) {
+		if (!(want & 1) || !seg_is(&d->paths[i], seg, k))
+			continue;
+		if (d->paths[i].n_segs == seg + 1)
+			*end = (int)i;
+		else
+			next |= 1u << i;
+	}
+	return next;
+}
+
+/*
+ * The object at ps->p; want holds the paths whose first seg segments led
+ * here (for the top level: all of them, seg 0).
+ */
 static enum jdoc_err
-parse_object(struct parse *ps, int depth, bool top)
+parse_object(struct parse *ps, int depth, bool top, uint32_t want, uint32_t seg)
 {
 	struct jdoc *d = ps->d;
 	size_t base = d->n_keys;
@@ -450,6 +488,8 @@ parse_object(struct parse *ps, int depth, bool top)
 	for (;;) {
 		struct jdoc_val dropped, *v = &dropped;
 		struct key k;
+		uint32_t next = 0;
+		int end = -1;
 
 		if (ps->p >= ps->end || *ps->p != '"')
 			return JDOC_SYNTAX;
@@ -460,6 +500,8 @@ parse_object(struct parse *ps, int depth, bool top)
 			return JDOC_SYNTAX;
 		ps->p++;
 		skip_space(ps);
+		if (want != 0)
+			next = paths_step(d, want, seg, &k, &end);
 		if (top) {
 			if (d->n_members == JDOC_MAX_MEMBERS)
 				return JDOC_LIMIT;
@@ -469,8 +511,12 @@ parse_object(struct parse *ps, int depth, bool top)
 			if (d->n_keys == JDOC_MAX_KEYS)
 				return JDOC_LIMIT;
 			d->keys[d->n_keys++] = k;
+			if (end >= 0) {
+				v = &d->found[end];
+				d->found_mask |= 1u << end;
+			}
 		}
-		if ((e = parse_value(ps, depth, v, top)) != JDOC_OK)
+		if ((e = parse_value(ps, depth, v, top || end >= 0, next, seg + 1)) != JDOC_OK)
 			return e;
 		if ((e = after_value(ps, '}', &closed)) != JDOC_OK)
 			return e;
@@ -488,7 +534,7 @@ parse_object(struct parse *ps, int depth, bool top)
 }
 
 static enum jdoc_err
-parse_value(struct parse *ps, int depth, struct jdoc_val *v, bool keep)
+parse_value(struct parse *ps, int depth, struct jdoc_val *v, bool keep, uint32_t want, uint32_t seg)
 {
 	struct key s;
 	enum jdoc_err e;
@@ -500,7 +546,7 @@ parse_value(struct parse *ps, int depth, struct jdoc_val *v, bool keep)
 		if (depth >= JDOC_MAX_DEPTH)
 			return JDOC_LIMIT;
 		v->kind = JDOC_OBJECT;
-		return parse_object(ps, depth + 1, false);
+		return parse_object(ps, depth + 1, false, want, seg);
 	case '[':
 		if (depth >= JDOC_MAX_DEPTH)
 			return JDOC_LIMIT;
@@ -523,25 +569,65 @@ parse_value(struct parse *ps, int depth, struct jdoc_val *v, bool keep)
 	}
 }
 
+int
+jdoc_path_compile(struct jdoc_path *p, const char *name, size_t len)
+{
+	size_t start = 0;
+
+	p->n_segs = 0;
+	if (len > UINT32_MAX)
+		return -1;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && name[i] != '.')
+			continue;
+		if (i == start || p->n_segs == JDOC_MAX_SEGS)
+			return -1;
+		p->seg[p->n_segs] = name + start;
+		p->len[p->n_segs++] = (uint32_t)(i - start);
+		start = i + 1;
+	}
+	return 0;
+}
+
 enum jdoc_err
 jdoc_parse(struct jdoc *d, char *text, size_t len)
 {
+	return jdoc_parse_paths(d, text, len, NULL, 0);
+}
+
+enum jdoc_err
+jdoc_parse_paths(struct jdoc *d, char *text, size_t len, const struct jdoc_path *paths, size_t n)
+{
 	struct parse ps = {.d = d, .p = text, .end = text + len};
+	uint32_t want = 0;
 	enum jdoc_err e;
 
 	d->n_members = d->n_items = d->n_keys = 0;
+	d->paths = paths;
+	d->n_paths = n < JDOC_MAX_PATHS ? n : JDOC_MAX_PATHS;
+	d->found_mask = 0;
+	for (size_t i = 0; i < d->n_paths; i++) {
+		if (paths[i].n_segs >= 2)
+			want |= 1u << i;
+	}
 	if (len > UINT32_MAX)
 		return JDOC_LIMIT;
 	skip_space(&ps);
 	if (ps.p >= ps.end || *ps.p != '{')
 		return JDOC_NOT_OBJECT;
-	e = parse_object(&ps, 1, true);
+	e = parse_object(&ps, 1, true, want, 0);
 	skip_space(&ps);
 	if (e == JDOC_OK && ps.p != ps.end)
 		e = JDOC_SYNTAX;
 	if (e != JDOC_OK)
-		d->n_members = 0;
+		d->n_members = d->found_mask = 0;
 	return e;
+}
+
+const struct jdoc_val *
+jdoc_found(const struct jdoc *d, size_t i)
+{
+	return i < d->n_paths && (d->found_mask & (1u << i)) ? &d->found[i] : NULL;
 }
 
 const struct jdoc_val *

@@ -51,6 +51,27 @@ struct jdoc_val {
 	uint8_t kind; /* enum jdoc_kind */
 };
 
+/*
+ * A dotted path through nested objects ("realm_access.roles"), compiled once:
+ * its segments point into the name it was compiled from, which must outlive
+ * it. A parse given a set of paths keeps the value at each (see jdoc_found).
+ */
+#define JDOC_MAX_PATHS 32 /* paths one parse looks for */
+#define JDOC_MAX_SEGS  8  /* segments of one path */
+
+struct jdoc_path {
+	const char *seg[JDOC_MAX_SEGS];
+	uint32_t len[JDOC_MAX_SEGS];
+	uint32_t n_segs;
+};
+
+/*
+ * Splits name (len bytes) at its dots into p. Returns 0, or -1 when a
+ * segment is empty or there are more than JDOC_MAX_SEGS. A name without a
+ * dot is a path of one segment (a top-level member).
+ */
+int jdoc_path_compile(struct jdoc_path *p, const char *name, size_t len);
+
 /* A parser's tables (some 550 KiB, touched only as far as used), reused between documents. */
 struct jdoc;
 
@@ -66,6 +87,17 @@ void jdoc_free(struct jdoc *d);
  * into it and last until text changes or d parses again.
  */
 enum jdoc_err jdoc_parse(struct jdoc *d, char *text, size_t len);
+
+/*
+ * The same, also keeping the value found at each of the n paths (at most
+ * JDOC_MAX_PATHS, each of two segments or more) nested below the top level;
+ * arrays there are kept as the top level's are.
+ */
+enum jdoc_err jdoc_parse_paths(struct jdoc *d, char *text, size_t len,
+                               const struct jdoc_path *paths, size_t n);
+
+/* The value the last parse found at its i-th path, or NULL when absent. */
+const struct jdoc_val *jdoc_found(const struct jdoc *d, size_t i);
 
 /* The top-level member called name (len bytes), or NULL. */
 const struct jdoc_val *jdoc_get(const struct jdoc *d, const char *name, size_t len);

@@ -77,7 +77,23 @@ struct subject {
 	int64_t iat;
 	int64_t exp;
 	int64_t valid_until; /* exp plus the issuer's leeway: when a cached entry dies */
+	bool groups_overage; /* the issuer left the groups out and its on_groups_overage denies */
+	unsigned absent;     /* SUBJECT_ABSENT_* bits: mapped claims the token did not carry */
 };
+
+/* Mapped claims a token may leave out, as bits of struct subject's absent. */
+enum {
+	SUBJECT_ABSENT_GROUPS = 1u << 0,
+	SUBJECT_ABSENT_ROLES = 1u << 1,
+	SUBJECT_ABSENT_AMR = 1u << 2,
+	SUBJECT_ABSENT_ACR = 1u << 3,
+	SUBJECT_ABSENT_DEVICE_ID = 1u << 4,
+	SUBJECT_ABSENT_SIGN_IN_RISK = 1u << 5,
+	SUBJECT_ABSENT_CLIENT_ID = 1u << 6,
+};
+
+/* The names of the claims in absent ("groups, roles"), NUL-terminated in buf; "" for none. */
+const char *subject_absent_names(unsigned absent, char *buf, size_t size);
 
 /* What the context store knows of a device (NULL in an input: unknown device). */
 struct device_record {

@@ -33,14 +33,26 @@ enum jwa {
 int jwa_from_name(const char *name, size_t len);
 const char *jwa_name(enum jwa alg);
 
-/* The claim names an issuer's tokens use for each part of the subject. */
+/*
+ * The claim names an issuer's tokens use for each part of the subject. Each
+ * is an exact top-level member, else a dotted path through nested objects;
+ * groups and roles list several whose values merge, in order.
+ */
 struct config_claims {
 	char *user;
-	char *groups;
-	char *roles;
+	char **groups;
+	size_t n_groups;
+	char **roles;
+	size_t n_roles;
 	char *device_id;
 	char *sign_in_risk;
+	char *amr;
+	char *acr;
+	char *client_id; /* NULL: azp, else client_id */
 };
+
+/* What a token that signals group overage and lists no groups gets (DESIGN §4). */
+enum groups_overage { GROUPS_OVERAGE_DENY, GROUPS_OVERAGE_IGNORE };
 
 /* One issuer of the config file's issuers list (DESIGN §4). */
 struct config_issuer {
@@ -52,7 +64,8 @@ struct config_issuer {
 	unsigned algorithms; /* JWA_BIT mask */
 	uint64_t leeway_s;
 	struct config_claims claims;
-	char where[64]; /* "file:line" of the entry, for later errors */
+	int on_groups_overage; /* enum groups_overage */
+	char where[64];        /* "file:line" of the entry, for later errors */
 };
 
 #endif

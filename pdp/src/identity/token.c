@@ -18,6 +18,7 @@
 #include "core/b64.h"
 #include "core/clock.h"
 #include "core/json_doc.h"
+#include "identity/claims.h"
 #include "identity/jwks.h"
 
 /* Upper bounds that no legitimate token comes near; they bound work on hostile input. */
@@ -95,7 +96,7 @@ struct issuer {
 	size_t n_audiences;
 	unsigned algorithms;
 	int64_t leeway;
-	struct config_claims claims;
+	struct claim_map claims;
 	struct keyset *keys;
 };
 
@@ -125,6 +126,7 @@ struct token_verifier {
 	struct issuer *issuers;
 	size_t n_issuers;
 	size_t max_bytes;
+	struct claim_paths paths; /* the issuers' dotted claim names, looked for in every payload */
 	EVP_MD *md[3]; /* SHA-256/384/512 fetched once: implicit fetches cost on every call */
 	_Atomic(struct known_header *) *headers; /* TOKEN_KNOWN_HEADERS slots, filled in order */
 	struct token_sig_stats *sig;             /* per algorithm; first-seen tokens only */
@@ -188,6 +190,7 @@ token_verifier_new(const struct config_issuer *issuers, size_t n_issuers, size_t
 		goto fail;
 	}
 	v->max_bytes = max_token_bytes;
+	claim_paths_init(&v->paths);
 	if ((v->headers = calloc(TOKEN_KNOWN_HEADERS, sizeof(*v->headers))) == NULL ||
 	    (v->sig = calloc(JWA_COUNT, sizeof(*v->sig))) == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -209,17 +212,13 @@ token_verifier_new(const struct config_issuer *issuers, size_t n_issuers, size_t
 		is->algorithms = ci->algorithms;
 		is->leeway = (int64_t)ci->leeway_s;
 		is->audiences = calloc(ci->n_audiences, sizeof(char *));
-		is->claims.user = xstrdup(ci->claims.user);
-		is->claims.groups = xstrdup(ci->claims.groups);
-		is->claims.roles = xstrdup(ci->claims.roles);
-		is->claims.device_id = xstrdup(ci->claims.device_id);
-		is->claims.sign_in_risk = xstrdup(ci->claims.sign_in_risk);
-		if (is->name == NULL || is->audiences == NULL || is->claims.user == NULL ||
-		    is->claims.groups == NULL || is->claims.roles == NULL ||
-		    is->claims.device_id == NULL || is->claims.sign_in_risk == NULL) {
+		if (is->name == NULL || is->audiences == NULL) {
 			snprintf(err, errsz, "out of memory");
 			goto fail;
 		}
+		if (claim_map_compile(&is->claims, &ci->claims, ci->on_groups_overage, &v->paths,
+		                      err, errsz) != 0)
+			goto fail;
 		for (size_t j = 0; j < ci->n_audiences; j++) {
 			if ((is->audiences[j] = strdup(ci->audiences[j])) == NULL) {
 				snprintf(err, errsz, "out of memory");
@@ -253,11 +252,7 @@ token_verifier_free(struct token_verifier *v)
 		for (size_t j = 0; j < is->n_audiences; j++)
 			free(is->audiences[j]);
 		free(is->audiences);
-		free(is->claims.user);
-		free(is->claims.groups);
-		free(is->claims.roles);
-		free(is->claims.device_id);
-		free(is->claims.sign_in_risk);
+		claim_map_free(&is->claims);
 		keyset_free(is->keys);
 	}
 	free(v->issuers);
@@ -276,14 +271,15 @@ token_verifier_free(struct token_verifier *v)
  */
 static enum token_err
 segment_parse(struct jdoc *doc, const char *what, const char *seg, size_t len, char *text,
-              char *why, size_t whysz)
+              const struct claim_paths *paths, char *why, size_t whysz)
 {
 	long n = b64url_decode((unsigned char *)text, seg, len);
 	enum jdoc_err e;
 
 	if (n <= 0)
 		return fail(TOKEN_MALFORMED, why, whysz, "%s is not base64url", what);
-	e = jdoc_parse(doc, text, (size_t)n);
+	e = paths != NULL ? jdoc_parse_paths(doc, text, (size_t)n, paths->path, paths->n)
+	                  : jdoc_parse(doc, text, (size_t)n);
 	if (e != JDOC_OK)
 		return fail(TOKEN_MALFORMED, why, whysz, "%s: %s", what, jdoc_strerror(e));
 	return TOKEN_OK;
@@ -533,8 +529,8 @@ audience_ok(const struct issuer *is, const struct jdoc_val *aud)
 
 /* Claims the subject copies, found and type-checked before the one allocation. */
 struct found {
-	const struct jdoc_val *user, *groups, *roles, *amr, *acr, *device_id, *sign_in_risk,
-	    *client_id, *jti;
+	const struct jdoc_val *user, *amr, *acr, *device_id, *sign_in_risk, *client_id, *jti;
+	const struct jdoc_val *groups[CLAIMS_MAX_LIST], *roles[CLAIMS_MAX_LIST];
 };
 
 static bool
@@ -618,6 +614,18 @@ opt_string(const struct jdoc *payload, const char *name, const struct jdoc_val *
 	return 0;
 }
 
+/* The same for a mapped claim. */
+static int
+opt_mapped(const struct jdoc *payload, const struct claim_ref *r, const struct jdoc_val **out)
+{
+	const struct jdoc_val *v = claim_lookup(payload, r);
+
+	if (v != NULL && v->kind != JDOC_STRING)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* The code point at u[*i] (len bytes), advancing *i past it; -1 for malformed UTF-8. */
 static long
 utf8_next(const unsigned char *u, size_t len, size_t *i)
@@ -677,6 +685,17 @@ token_identity_ok(const char *s, size_t len)
 	return len > 0 && !space_char(c);
 }
 
+/* Whether every item of list v (or none) names an identity. */
+static bool
+strlist_clean(const struct jdoc_val *v)
+{
+	for (size_t k = 0; v != NULL && k < v->len; k++) {
+		if (!token_identity_ok(v->items[k].str, v->items[k].len))
+			return false;
+	}
+	return true;
+}
+
 /* The first identity claim among f's that token_identity_ok refuses (its name), or NULL. */
 static const char *
 unclean_claim(const struct issuer *is, const struct found *f)
@@ -684,59 +703,126 @@ unclean_claim(const struct issuer *is, const struct found *f)
 	const struct {
 		const char *name;
 		const struct jdoc_val *v;
-	} strs[] = {{is->claims.user, f->user},
-	            {is->claims.device_id, f->device_id},
+	} strs[] = {{is->claims.user.name, f->user},
+	            {is->claims.device_id.name, f->device_id},
 	            {"jti", f->jti},
-	            {"azp or client_id", f->client_id}},
-	  lists[] = {{is->claims.groups, f->groups}, {is->claims.roles, f->roles}};
+	            {is->claims.client_id.name ? is->claims.client_id.name : "azp or client_id",
+	             f->client_id}};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (strs[i].v != NULL && !token_identity_ok(strs[i].v->str, strs[i].v->len))
 			return strs[i].name;
 	}
-	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		for (size_t k = 0; lists[i].v != NULL && k < lists[i].v->len; k++) {
-			const struct jdoc_val *item = &lists[i].v->items[k];
-
-			if (!token_identity_ok(item->str, item->len))
-				return lists[i].name;
-		}
+	for (size_t i = 0; i < is->claims.n_groups; i++) {
+		if (!strlist_clean(f->groups[i]))
+			return is->claims.groups[i].name;
+	}
+	for (size_t i = 0; i < is->claims.n_roles; i++) {
+		if (!strlist_clean(f->roles[i]))
+			return is->claims.roles[i].name;
 	}
 	return NULL;
+}
+
+/* Whether each of the n lists is absent or an array of strings. */
+static const char *
+lists_bad(const struct jdoc_val *const *v, const struct claim_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strlist_ok(v[i]))
+			return refs[i].name;
+	}
+	return NULL;
+}
+
+/* Adds the items of the n lists to *items, and their slots and strings to *bytes. */
+static void
+lists_measure(const struct jdoc_val *const *v, size_t n, size_t *items, size_t *bytes)
+{
+	for (size_t i = 0; i < n; i++) {
+		*items += list_len(v[i]);
+		*bytes += strlist_size(v[i]);
+	}
+}
+
+/* The n lists merged into out, in order, duplicates kept. */
+static void
+pack_lists(struct packer *pk, const struct jdoc_val *const *v, size_t n, struct strlist *out)
+{
+	out->items = NULL;
+	out->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; v[i] != NULL && k < v[i]->len; k++)
+			pk->slots[out->n++] = pack_str(pk, &v[i]->items[k]);
+	}
+	if (out->n > 0)
+		out->items = pk->slots;
+	pk->slots += out->n;
+}
+
+/* Whether any of the n claims is present. */
+static bool
+any_present(const struct jdoc_val *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the token says it left its groups out (Entra's overage): _claim_names.groups or
+ * hasgroups. */
+static bool
+groups_overage(const struct jdoc *payload, const struct found *f, size_t n_groups)
+{
+	const struct jdoc_val *has = claim(payload, "hasgroups");
+
+	if (any_present(f->groups, n_groups))
+		return false;
+	return jdoc_found(payload, CLAIMS_PATH_OVERAGE) != NULL ||
+	       (has != NULL && has->kind == JDOC_TRUE);
 }
 
 static enum token_err
 subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, int64_t exp,
               struct subject **out, char *why, size_t whysz)
 {
-	struct found f;
+	const struct claim_map *m = &is->claims;
+	struct found f = {0};
 	struct subject *s;
 	struct packer pk;
 	const struct jdoc_val *v;
 	int64_t auth_time = 0;
 	size_t nslots, strings;
 	const char *bad;
+	bool overage;
 
-	if (opt_string(payload, is->claims.user, &f.user) != 0 || f.user == NULL ||
-	    f.user->len == 0)
+	if (opt_mapped(payload, &m->user, &f.user) != 0 || f.user == NULL || f.user->len == 0)
 		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim \"%s\" must be a non-empty string",
-		            is->claims.user);
-	f.groups = claim(payload, is->claims.groups);
-	f.roles = claim(payload, is->claims.roles);
-	f.amr = claim(payload, "amr");
-	if (!strlist_ok(f.groups) || !strlist_ok(f.roles) || !strlist_ok(f.amr))
-		return fail(TOKEN_BAD_CLAIM, why, whysz,
-		            "claims \"%s\", \"%s\" and \"amr\" must be arrays of strings",
-		            is->claims.groups, is->claims.roles);
-	if (opt_string(payload, "acr", &f.acr) != 0 ||
-	    opt_string(payload, is->claims.device_id, &f.device_id) != 0 ||
-	    opt_string(payload, is->claims.sign_in_risk, &f.sign_in_risk) != 0 ||
+		            m->user.name);
+	for (size_t i = 0; i < m->n_groups; i++)
+		f.groups[i] = claim_lookup(payload, &m->groups[i]);
+	for (size_t i = 0; i < m->n_roles; i++)
+		f.roles[i] = claim_lookup(payload, &m->roles[i]);
+	f.amr = claim_lookup(payload, &m->amr);
+	if ((bad = lists_bad(f.groups, m->groups, m->n_groups)) != NULL ||
+	    (bad = lists_bad(f.roles, m->roles, m->n_roles)) != NULL ||
+	    (bad = lists_bad(&f.amr, &m->amr, 1)) != NULL)
+		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim \"%s\" must be an array of strings",
+		            bad);
+	if (opt_mapped(payload, &m->acr, &f.acr) != 0 ||
+	    opt_mapped(payload, &m->device_id, &f.device_id) != 0 ||
+	    opt_mapped(payload, &m->sign_in_risk, &f.sign_in_risk) != 0 ||
 	    opt_string(payload, "jti", &f.jti) != 0 ||
-	    opt_string(payload, "azp", &f.client_id) != 0)
+	    (m->client_id.name != NULL ? opt_mapped(payload, &m->client_id, &f.client_id)
+	                               : opt_string(payload, "azp", &f.client_id)) != 0)
 		return fail(TOKEN_BAD_CLAIM, why, whysz,
-		            "claims acr, %s, %s, jti and azp must be strings", is->claims.device_id,
-		            is->claims.sign_in_risk);
-	if (f.client_id == NULL && opt_string(payload, "client_id", &f.client_id) != 0)
+		            "claims %s, %s, %s, jti and %s must be strings",
+		            m->acr.name ? m->acr.name : "acr", m->device_id.name,
+		            m->sign_in_risk.name, m->client_id.name ? m->client_id.name : "azp");
+	if (m->client_id.name == NULL && f.client_id == NULL &&
+	    opt_string(payload, "client_id", &f.client_id) != 0)
 		return fail(TOKEN_BAD_CLAIM, why, whysz, "claim client_id must be a string");
 	v = claim(payload, "auth_time");
 	if (v != NULL && numeric_date(v, &auth_time) != 0)
@@ -747,12 +833,14 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 		            "claim \"%s\" is empty or holds a control or invisible character or "
 		            "surrounding whitespace",
 		            bad);
+	overage = groups_overage(payload, &f, m->n_groups);
 
-	nslots = list_len(f.groups) + list_len(f.roles) + list_len(f.amr);
-	strings = str_size(f.user) + strlist_size(f.groups) + strlist_size(f.roles) +
-	          strlist_size(f.amr) + str_size(f.acr) + str_size(f.device_id) +
+	nslots = list_len(f.amr);
+	strings = str_size(f.user) + strlist_size(f.amr) + str_size(f.acr) + str_size(f.device_id) +
 	          str_size(f.sign_in_risk) + str_size(f.client_id) + str_size(f.jti) +
 	          is->name_len + 1;
+	lists_measure(f.groups, m->n_groups, &nslots, &strings);
+	lists_measure(f.roles, m->n_roles, &nslots, &strings);
 	s = malloc(sizeof(*s) + strings);
 	if (s == NULL)
 		return fail(TOKEN_NO_MEMORY, why, whysz, "out of memory");
@@ -763,8 +851,8 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 	s->issuer = pk.strings;
 	pk.strings += is->name_len + 1;
 	s->user = pack_str(&pk, f.user);
-	pack_list(&pk, f.groups, &s->groups);
-	pack_list(&pk, f.roles, &s->roles);
+	pack_lists(&pk, f.groups, m->n_groups, &s->groups);
+	pack_lists(&pk, f.roles, m->n_roles, &s->roles);
 	pack_list(&pk, f.amr, &s->amr);
 	s->acr = pack_str(&pk, f.acr);
 	s->device_id = pack_str(&pk, f.device_id);
@@ -775,6 +863,14 @@ subject_build(const struct issuer *is, const struct jdoc *payload, int64_t iat, 
 	s->iat = iat;
 	s->exp = exp;
 	s->valid_until = exp + is->leeway;
+	s->groups_overage = overage && m->on_groups_overage == GROUPS_OVERAGE_DENY;
+	s->absent = (!any_present(f.groups, m->n_groups) ? SUBJECT_ABSENT_GROUPS : 0) |
+	            (!any_present(f.roles, m->n_roles) ? SUBJECT_ABSENT_ROLES : 0) |
+	            (f.amr == NULL ? SUBJECT_ABSENT_AMR : 0) |
+	            (f.acr == NULL ? SUBJECT_ABSENT_ACR : 0) |
+	            (f.device_id == NULL ? SUBJECT_ABSENT_DEVICE_ID : 0) |
+	            (f.sign_in_risk == NULL ? SUBJECT_ABSENT_SIGN_IN_RISK : 0) |
+	            (f.client_id == NULL ? SUBJECT_ABSENT_CLIENT_ID : 0);
 	*out = s;
 	return TOKEN_OK;
 }
@@ -848,7 +944,7 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		kid_len = known->kid_len;
 		goto payload;
 	}
-	if ((e = segment_parse(sc->doc, "header", token, head_len, sc->text, why, whysz)) !=
+	if ((e = segment_parse(sc->doc, "header", token, head_len, sc->text, NULL, why, whysz)) !=
 	    TOKEN_OK)
 		return e;
 	jv = claim(sc->doc, "alg");
@@ -868,8 +964,8 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 		kid_len = kid->len;
 	}
 payload:
-	if ((e = segment_parse(sc->doc, "payload", dot1 + 1, body_len, payload_text, why, whysz)) !=
-	    TOKEN_OK)
+	if ((e = segment_parse(sc->doc, "payload", dot1 + 1, body_len, payload_text, &v->paths, why,
+	                       whysz)) != TOKEN_OK)
 		return e;
 	/* The issuer picks the keys; the token's claims are trusted only after the signature. */
 	jv = claim(sc->doc, "iss");

@@ -84,14 +84,72 @@ static const struct ydoc_key token_keys[] = {
     YDOC_KEY_END,
 };
 
+static void
+names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* A claim name or a list of them (groups, roles) into the char ** at field, its count after it. */
+static int
+slot_claim_names(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+{
+	char ***out = field;
+	size_t *count = (size_t *)((char *)field + sizeof(char **));
+	const char **list = NULL;
+	char **names;
+	size_t n = 0;
+
+	(void)k;
+	if (ydoc_get_strings(p->doc, v, &list, &n, p->err, p->errsz) != 0)
+		return -1;
+	if (n == 0 || n > 8) {
+		free(list);
+		return YDOC_ERR(p, v, "expected one to 8 claim names");
+	}
+	if ((names = calloc(n, sizeof(char *))) == NULL) {
+		free(list);
+		return YDOC_ERR(p, v, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (list[i][0] == '\0' || (names[i] = strdup(list[i])) == NULL) {
+			names_free(names, i);
+			free(list);
+			return YDOC_ERR(p, v, "a claim name must be a non-empty string");
+		}
+	}
+	free(list);
+	names_free(*out, *count);
+	*out = names;
+	*count = n;
+	return 0;
+}
+
+#define CLAIM_NAMES_ROW(n, list, count)                                                            \
+	YDOC_KEY_SLOT(                                                                             \
+	    n, slot_claim_names,                                                                   \
+	    YDOC_FIELD(struct config_claims, list, char **) +                                      \
+	        0 * sizeof(char[offsetof(struct config_claims, count) ==                           \
+	                                offsetof(struct config_claims, list) + sizeof(char **)     \
+	                            ? 1                                                            \
+	                            : -1]),                                                        \
+	    NULL)
+
 static const struct ydoc_key claim_keys[] = {
     YDOC_KEY_STRING("user", struct config_claims, user),
-    YDOC_KEY_STRING("groups", struct config_claims, groups),
-    YDOC_KEY_STRING("roles", struct config_claims, roles),
+    CLAIM_NAMES_ROW("groups", groups, n_groups),
+    CLAIM_NAMES_ROW("roles", roles, n_roles),
     YDOC_KEY_STRING("device_id", struct config_claims, device_id),
     YDOC_KEY_STRING("sign_in_risk", struct config_claims, sign_in_risk),
+    YDOC_KEY_STRING("amr", struct config_claims, amr),
+    YDOC_KEY_STRING("acr", struct config_claims, acr),
+    YDOC_KEY_STRING("client_id", struct config_claims, client_id),
     YDOC_KEY_END,
 };
+
+static const char *const overage_names[] = {"deny", "ignore", NULL};
 
 static int
 h_iss_audiences(struct ydoc_parse *p, yaml_node_t *v, void *t)
@@ -175,6 +233,7 @@ static const struct ydoc_key issuer_keys[] = {
     YDOC_KEY_CALL("algorithms", h_iss_algorithms),
     YDOC_KEY_CALL("leeway", h_iss_leeway),
     YDOC_KEY_MAP("claims", struct config_issuer, claims, claim_keys),
+    YDOC_KEY_CHOICE("on_groups_overage", struct config_issuer, on_groups_overage, overage_names),
     YDOC_KEY_END,
 };
 
@@ -186,11 +245,23 @@ claims_defaults(struct config_claims *c)
 		const char *value;
 	} defaults[] = {
 	    {offsetof(struct config_claims, user), "sub"},
-	    {offsetof(struct config_claims, groups), "groups"},
-	    {offsetof(struct config_claims, roles), "roles"},
 	    {offsetof(struct config_claims, device_id), "deviceid"},
 	    {offsetof(struct config_claims, sign_in_risk), "signin_risk"},
+	    {offsetof(struct config_claims, amr), "amr"},
+	    {offsetof(struct config_claims, acr), "acr"},
 	};
+	static const char *const lists[][2] = {{"groups", NULL}, {"roles", NULL}};
+	char ***list_fields[] = {&c->groups, &c->roles};
+	size_t *list_counts[] = {&c->n_groups, &c->n_roles};
+
+	for (size_t i = 0; i < 2; i++) {
+		if (*list_fields[i] != NULL)
+			continue;
+		if ((*list_fields[i] = calloc(1, sizeof(char *))) == NULL ||
+		    ((*list_fields[i])[0] = strdup(lists[i][0])) == NULL)
+			return -1;
+		*list_counts[i] = 1;
+	}
 
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		char **slot = (char **)((char *)c + defaults[i].off);
@@ -324,7 +395,7 @@ config_defaults(struct config *c)
 	c->backlog = 4096;
 	c->read_timeout_ms = 1000;
 	c->default_decision = DEFAULT_ALLOW;
-	c->max_token_bytes = 8192;
+	c->max_token_bytes = 16384;
 	c->token_cache_entries = 65536;
 	c->log_level = LOG_LVL_INFO;
 	store_config_init(&c->store);
@@ -507,10 +578,13 @@ config_free(struct config *c)
 		free(is->jwks_file);
 		free(is->hmac_secret_file);
 		free(is->claims.user);
-		free(is->claims.groups);
-		free(is->claims.roles);
+		names_free(is->claims.groups, is->claims.n_groups);
+		names_free(is->claims.roles, is->claims.n_roles);
 		free(is->claims.device_id);
 		free(is->claims.sign_in_risk);
+		free(is->claims.amr);
+		free(is->claims.acr);
+		free(is->claims.client_id);
 	}
 	free(c->issuers);
 	free(c->path);

@@ -430,6 +430,14 @@ decide_for_subject(struct pdp *p, unsigned reader, const struct request *r, cons
 	    .default_allow = p->cfg->default_decision == DEFAULT_ALLOW,
 	};
 
+	/* The issuer left the groups out: a decision on no groups would be a silent guess. */
+	if (s->groups_overage) {
+		reason = "group overage, the token lists no groups";
+		response_deny(rs, "identity", reason);
+		if (p->dlog != NULL)
+			decision_line_caller(p->dlog, r, s, device, rs, reason, NULL, t0);
+		return;
+	}
 	if (p->store != NULL) {
 		bool answered = gather_context(p, reader, r, s, c, now, &sl, &in, &device, thumb,
 		                               &store, &reason, rs);
@@ -526,6 +534,13 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 		reject_token(p, reader, r, e, why, rs);
 		unverified = token_strerror(e);
 		goto done;
+	}
+	if (s->absent != 0 && log_threshold >= LOG_LVL_DEBUG) {
+		char id[80], names[128];
+
+		log_debug("request %s: the token carries none of its issuer's mapped claims for %s",
+		          log_escape(id, sizeof(id), r->request_id),
+		          subject_absent_names(s->absent, names, sizeof(names)));
 	}
 	/* Only verified tokens are cached, and only until they expire. */
 	{
