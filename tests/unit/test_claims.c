@@ -64,8 +64,7 @@ setup(void **state)
 	t.cfg = config_load(test_write_file("pdp.yaml", cfg), err, sizeof(err));
 	if (t.cfg == NULL)
 		fail_msg("%s", err);
-	t.v = token_verifier_new(t.cfg->issuers, t.cfg->n_issuers, t.cfg->max_token_bytes, err,
-	                         sizeof(err));
+	t.v = config_token_verifier(t.cfg, err, sizeof(err));
 	if (t.v == NULL)
 		fail_msg("%s", err);
 	return 0;

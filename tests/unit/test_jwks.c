@@ -153,8 +153,7 @@ ver_open(struct ver *w, const char *path, const char *algs)
 	w->cfg = config_load(test_write_file("jwks.yaml", cfg), w->err, sizeof(w->err));
 	if (w->cfg == NULL)
 		fail_msg("%s", w->err);
-	w->v = token_verifier_new(w->cfg->issuers, w->cfg->n_issuers, w->cfg->max_token_bytes,
-	                          w->err, sizeof(w->err));
+	w->v = config_token_verifier(w->cfg, w->err, sizeof(w->err));
 	return w->v != NULL;
 }
 

@@ -88,8 +88,7 @@ setup(void **state)
 	t.cfg = config_load(test_write_file("pdp.yaml", cfg), err, sizeof(err));
 	if (t.cfg == NULL)
 		fail_msg("%s", err);
-	t.v = token_verifier_new(t.cfg->issuers, t.cfg->n_issuers, t.cfg->max_token_bytes, err,
-	                         sizeof(err));
+	t.v = config_token_verifier(t.cfg, err, sizeof(err));
 	if (t.v == NULL)
 		fail_msg("%s", err);
 	return 0;
@@ -732,7 +731,7 @@ expect_keys_error(const char *jwks, const char *algs, const char *want)
 	test_write_file("bad.json", jwks);
 	c = config_load(test_write_file("bad.yaml", cfg), err, sizeof(err));
 	assert_non_null(c);
-	v = token_verifier_new(c->issuers, c->n_issuers, c->max_token_bytes, err, sizeof(err));
+	v = config_token_verifier(c, err, sizeof(err));
 	if (v != NULL || strstr(err, "bad.json") == NULL || strstr(err, want) == NULL)
 		fail_msg("jwks %s: got \"%s\", wanted \"%s\"", jwks, v ? "(loaded)" : err, want);
 	config_free(c);
@@ -754,8 +753,7 @@ static void
 verified_headers_are_remembered_and_bounded(void **state)
 {
 	char err[256], hdr[128];
-	struct token_verifier *v = token_verifier_new(t.cfg->issuers, t.cfg->n_issuers,
-	                                              t.cfg->max_token_bytes, err, sizeof(err));
+	struct token_verifier *v = config_token_verifier(t.cfg, err, sizeof(err));
 	char *body = claims(ISS, NULL), *other = claims(ISS, ",\"groups\":[\"admins\"]");
 	char *hbody = claims(HISS, NULL), *tok;
 	size_t n;
@@ -808,8 +806,7 @@ static void
 signature_checks_are_counted_and_timed(void **state)
 {
 	char err[256];
-	struct token_verifier *v = token_verifier_new(t.cfg->issuers, t.cfg->n_issuers,
-	                                              t.cfg->max_token_bytes, err, sizeof(err));
+	struct token_verifier *v = config_token_verifier(t.cfg, err, sizeof(err));
 	char *body = claims(ISS, NULL), *hbody = claims(HISS, NULL);
 	uint64_t ns = 0;
 
@@ -886,7 +883,7 @@ hmac_secret_must_be_long_enough(void **state)
 	                                          "    hmac_secret_file: short\n"),
 	                err, sizeof(err));
 	assert_non_null(c);
-	v = token_verifier_new(c->issuers, c->n_issuers, c->max_token_bytes, err, sizeof(err));
+	v = config_token_verifier(c, err, sizeof(err));
 	assert_null(v);
 	assert_non_null(strstr(err, "too short for HS256"));
 	config_free(c);

@@ -57,8 +57,7 @@ check_main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		v = token_verifier_new(cfg->issuers, cfg->n_issuers, cfg->max_token_bytes, err,
-		                       sizeof(err));
+		v = config_token_verifier(cfg, err, sizeof(err));
 		if (v == NULL) {
 			fprintf(stderr, "%s: %s\n", path, err);
 			config_free(cfg);
@@ -317,8 +316,7 @@ explain_main(int argc, char **argv)
 	if (load_for_tools("explain", path, dir, &cfg, &set) != 0)
 		return 2;
 	if (token != NULL) {
-		struct token_verifier *v = token_verifier_new(
-		    cfg->issuers, cfg->n_issuers, cfg->max_token_bytes, err, sizeof(err));
+		struct token_verifier *v = config_token_verifier(cfg, err, sizeof(err));
 		char why[256] = "";
 		enum token_err e;
 

@@ -9,6 +9,7 @@
 
 #include "core/netaddr.h"
 #include "core/yaml_doc.h"
+#include "identity/token.h"
 
 static const char *const decision_names[] = {"allow", "deny", NULL};
 
@@ -561,6 +562,12 @@ config_load_buffer(const char *name, const char *buf, size_t len, char *err, siz
 	c = config_from_doc(doc, err, errsz);
 	ydoc_free(doc);
 	return c;
+}
+
+struct token_verifier *
+config_token_verifier(const struct config *cfg, char *err, size_t errsz)
+{
+	return token_verifier_new(cfg->issuers, cfg->n_issuers, cfg->max_token_bytes, err, errsz);
 }
 
 void

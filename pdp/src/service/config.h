@@ -57,4 +57,13 @@ struct config *config_load_buffer(const char *name, const char *buf, size_t len,
 
 void config_free(struct config *cfg);
 
+struct token_verifier;
+
+/*
+ * A verifier of the tokens of the issuers cfg trusts, within its token size
+ * limit (token_verifier_new with cfg's issuers and token.max_bytes): NULL
+ * with the reason in err.
+ */
+struct token_verifier *config_token_verifier(const struct config *cfg, char *err, size_t errsz);
+
 #endif

@@ -80,8 +80,7 @@ pdp_new(const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 		goto fail;
 	}
 	memset(p->counters, 0, slots * sizeof(*p->counters));
-	p->verifier =
-	    token_verifier_new(cfg->issuers, cfg->n_issuers, cfg->max_token_bytes, err, errsz);
+	p->verifier = config_token_verifier(cfg, err, errsz);
 	if (p->verifier == NULL)
 		goto fail;
 	p->token_cache = cache_new(cfg->token_cache_entries, caller_free);
