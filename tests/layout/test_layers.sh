@@ -55,14 +55,14 @@ done
 # The evaluator builds without the loader: nothing it includes, directly or
 # through others, is the loader's.
 closure() { # FILE: every header FILE reaches through includes
-	local todo=("$1") seen=" " f inc
-	while [ ${#todo[@]} -gt 0 ]; do
-		f=${todo[0]}
-		todo=("${todo[@]:1}")
+	local queue=("$1") seen=" " f inc
+	while [ ${#queue[@]} -gt 0 ]; do
+		f=${queue[0]}
+		queue=("${queue[@]:1}")
 		while read -r inc; do
 			[[ "$seen" == *" $inc "* ]] && continue
 			seen+="$inc "
-			[ -f "$src/$inc" ] && todo+=("$inc")
+			[ -f "$src/$inc" ] && queue+=("$inc")
 		done < <(sed -n 's/^#include "\(.*\)"/\1/p' "$src/$f")
 	done
 	echo "$seen"
