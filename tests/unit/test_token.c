@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 
 #include "identity/jwks.h"
+#include "identity/subject.h"
 #include "identity/token.h"
 #include "keytool.h"
 #include "service/config.h"
@@ -650,23 +651,23 @@ identity_claims_must_be_clean(void **state)
 			fail_msg("refused %s", good[i]);
 	}
 	/* Not UTF-8 at all: the JSON parser refuses the payload (escaped_claims_are_decoded). */
-	assert_true(token_identity_ok("a b", 3));
-	assert_false(token_identity_ok("a\xc2\x80", 3));
-	assert_false(token_identity_ok("a\xc2\xa0", 3)); /* U+00A0: trim() strips it */
-	assert_true(token_identity_ok("a\xc2\xa0"
+	assert_true(identity_name_ok("a b", 3));
+	assert_false(identity_name_ok("a\xc2\x80", 3));
+	assert_false(identity_name_ok("a\xc2\xa0", 3)); /* U+00A0: trim() strips it */
+	assert_true(identity_name_ok("a\xc2\xa0"
 	                              "b",
 	                              4));
-	assert_false(token_identity_ok("\xe3\x80\x80"
+	assert_false(identity_name_ok("\xe3\x80\x80"
 	                               "a",
 	                               4));                  /* U+3000 */
-	assert_false(token_identity_ok("a\xef\xbb\xbf", 4)); /* U+FEFF */
-	assert_false(token_identity_ok("a\xe2\x80\x8b"
+	assert_false(identity_name_ok("a\xef\xbb\xbf", 4)); /* U+FEFF */
+	assert_false(identity_name_ok("a\xe2\x80\x8b"
 	                               "b",
 	                               5));                     /* U+200B */
-	assert_true(token_identity_ok("a\xf0\x9f\x98\x80", 5)); /* U+1F600 */
-	assert_false(token_identity_ok("a\xe2\x80", 3));        /* cut short */
-	assert_false(token_identity_ok("a\x80", 2));
-	assert_false(token_identity_ok("", 0));
+	assert_true(identity_name_ok("a\xf0\x9f\x98\x80", 5)); /* U+1F600 */
+	assert_false(identity_name_ok("a\xe2\x80", 3));        /* cut short */
+	assert_false(identity_name_ok("a\x80", 2));
+	assert_false(identity_name_ok("", 0));
 }
 
 static void

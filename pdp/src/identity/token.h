@@ -28,19 +28,6 @@ enum token_err {
 /* A short reason fit for RFC 6750 error_description (no token data in it). */
 const char *token_strerror(enum token_err err);
 
-/*
- * Whether s (len bytes of UTF-8) may name an identity (user, group, role,
- * device, jti, client): not empty, valid UTF-8, no C0, DEL or C1 control
- * character, no invisible format character (U+00AD, U+061C, U+180E,
- * U+200B..U+200F, U+202A..U+202E, U+2060..U+206F, U+FEFF) anywhere, no
- * Unicode White_Space (U+0020, U+0085, U+00A0, U+1680, U+2000..U+200A,
- * U+2028, U+2029, U+202F, U+205F, U+3000) at either end. What fails here
- * would reach the upstream rewritten (nginx and proxies strip control bytes,
- * trim() in JS, Python and .NET strips Unicode spaces), or look like another
- * name, as a different identity than the one the policies judged.
- */
-bool token_identity_ok(const char *s, size_t len);
-
 struct token_verifier;
 
 /* Distinct header segments of verified tokens the verifier remembers, each at most so long. */

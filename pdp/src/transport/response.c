@@ -25,7 +25,7 @@ puts_(struct response *rs, const char *s)
 /*
  * Appends a header value from claims: in list items ',' and '%' are
  * percent-encoded so the comma list stays unambiguous. A control character
- * (token_identity_ok refuses them in claims) makes the answer a 500: a value
+ * (identity_name_ok refuses them in claims) makes the answer a 500: a value
  * is never rewritten into another identity, nor a header injected.
  */
 static bool
