@@ -2,6 +2,7 @@
 #ifndef PDP_ISSUER_H
 #define PDP_ISSUER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,9 +60,16 @@ struct config_issuer {
 	char *issuer;
 	char **audiences;
 	size_t n_audiences;
-	char *jwks_file; /* exactly one of jwks_file and hmac_secret_file */
+	/* Where the keys come from: exactly one of jwks_file, jwks_uri, discovery,
+	 * hmac_secret_file. */
+	char *jwks_file;
+	char *jwks_uri; /* https; http only to a loopback address */
+	bool discovery; /* jwks_uri from {issuer}/.well-known/openid-configuration */
 	char *hmac_secret_file;
-	unsigned algorithms; /* JWA_BIT mask */
+	char *tls_ca_file;            /* NULL: the system's trust store (jwks_uri, discovery) */
+	uint64_t jwks_refresh_ms;     /* fetched keys are refreshed this often (default 5m) */
+	uint64_t jwks_min_refetch_ms; /* an unknown kid refetches at most this often (30s) */
+	unsigned algorithms;          /* JWA_BIT mask */
 	uint64_t leeway_s;
 	struct config_claims claims;
 	int on_groups_overage; /* enum groups_overage */

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 
@@ -21,6 +22,7 @@ struct jwk {
 	unsigned char *secret; /* oct */
 	size_t secret_len;
 	struct jwk_pool *pool; /* verify or MAC contexts ready for reuse */
+	uint64_t serial;       /* set by the keyring: the same key keeps it across rotations */
 };
 
 struct keyset {
@@ -42,6 +44,16 @@ struct keyset {
  */
 int keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *err,
                      size_t errsz);
+
+/*
+ * The same for a JWKS already in memory (text, len bytes), fetched from
+ * source (a URL, for messages).
+ */
+int keyset_parse_jwks(const char *text, size_t len, const char *source, unsigned allowed,
+                      struct keyset **out, char *err, size_t errsz);
+
+/* Whether a and b are the same key: type, kid and key material. */
+bool jwk_same(const struct jwk *a, const struct jwk *b);
 
 /*
  * Reads an HMAC secret (the file's bytes, less one trailing newline). Each
