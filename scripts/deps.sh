@@ -5,7 +5,8 @@
 #                   (no unit tests, no load tools), nginx, Redis and curl
 #   deps.sh [test]  run's, plus what scripts/test.sh needs: cmocka and libfcgi for
 #                   the unit tests and the harness, clang for the fuzzers, the tools
-#                   the integration tests and the load harness call
+#                   the integration tests and the load harness call, and node + npm for
+#                   the OpenID provider the identity-provider test runs (tests/idp)
 #   deps.sh --list PROFILE   prints the profile's packages, one a line; installs nothing
 set -euo pipefail
 
@@ -21,6 +22,7 @@ test_packages=(
 	libcmocka-dev libfcgi-dev libfcgi-bin openssl jq
 	clang libclang-rt-14-dev
 	wrk gnuplot-nox
+	nodejs npm
 )
 
 list=0
@@ -43,6 +45,8 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
+	# A nodejs that bundles npm (NodeSource's) provides it, and conflicts with Debian's.
+	[ "$p" = npm ] && command -v npm >/dev/null && continue
 	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -36,6 +36,7 @@ for variant in release sanitize; do
 	run "command line ($variant)" tests/integration/test_cli.sh "$dir/pdp"
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
 	run "claims as issuers emit them, through nginx ($variant)" tests/integration/test_claims.sh "$dir/pdp"
+	run "identity provider over TLS: discovery, rotation, failure ($variant)" tests/integration/test_idp.sh "$dir/pdp"
 	run "context store through nginx and Redis ($variant)" tests/integration/test_redis.sh "$dir/pdp"
 	run "app matching through nginx ($variant)" tests/integration/test_matching.sh "$dir/pdp"
 	run "slow and hostile peers on the socket ($variant)" tests/integration/test_slow_peer.sh "$dir/pdp"
