@@ -118,7 +118,7 @@ pdp_free(struct pdp *p)
 {
 	if (p == NULL)
 		return;
-	if (p->policies.active != NULL)
+	if (p->policies.readers.active != NULL)
 		policy_swap_fini(&p->policies);
 	store_close(p->store);
 	decision_log_close(p->dlog);
