@@ -44,7 +44,7 @@ const provider = new Provider(opts.issuer, {
 				return {
 					scope: 'api',
 					audience: resource,
-					accessTokenTTL: 600,
+					accessTokenTTL: 3600,
 					accessTokenFormat: 'jwt',
 					jwt: { sign: { alg: 'RS256' } },
 				};

@@ -176,7 +176,12 @@ expect "b: health shows the failed fetch as network" network "$(jq -r '.last_fet
 expect "b: health's key source is discovery" discovery "$(jq -r '.keys' <<<"$got")" "$got"
 expect "b: health is 503 while an issuer has no keys" 503 "$(health_code)"
 expect "b: still 500 while keys are unavailable" 500 "$(status "$tok1")"
+for _ in $(seq 1 100); do
+	grep -q 'keys unavailable' "$work/decisions.jsonl" "$work/pdp.log" 2>/dev/null && break
+	sleep 0.05
+done
 expect_match "b: the reason is keys unavailable" 'keys unavailable' "$(cat "$work/decisions.jsonl" "$work/pdp.log" 2>/dev/null)"
+expect "b: no key-set age while there is no set" "" "$(metric "pdp_jwks_age_seconds{issuer=\"$issuer\"}")"
 
 idp_up "$work/k1.json"
 got=$(until_issuer "$issuer" '.ready == true')
@@ -188,6 +193,7 @@ expect "b: the same token is now allowed" 200 "$(status "$tok1")"
 expect "b: metrics count the network failures" yes "$(at_least 1 "$(fetches "$issuer" network)")"
 expect "b: metrics count the good fetch" yes "$(at_least 1 "$(fetches "$issuer" ok)")"
 expect "b: metrics show the kids in the set" yes "$(at_least 1 "$(metric "pdp_jwks_keys{issuer=\"$issuer\"}")")"
+expect "b: metrics show the key set's age" yes "$(at_least 0 "$(metric "pdp_jwks_age_seconds{issuer=\"$issuer\"}")")"
 
 # === a. discovery + private CA: a fresh token, and one for another audience ============
 tok1b=$(idp_token)
@@ -233,8 +239,9 @@ got=$(until_issuer "$issuer" '.ready == true')
 expect "jwks_uri: the issuer is ready" true "$(jq -r '.ready' <<<"$got")" "$got"
 expect "jwks_uri: health's key source is jwks_uri" jwks_uri "$(jq -r '.keys' <<<"$got")" "$got"
 expect "jwks_uri: a token of the provider is allowed" 200 "$(status "$tok2")"
+sleep "$min_refetch" # no refetch asked within jwks_min_refetch before the forged tokens come
 
-keys forge "$work/forger.json" 200 "{\"iss\":\"$issuer\",\"aud\":\"$aud\",\"sub\":\"mallory\",\"exp\":$((now + 600))}" >"$work/forged.txt"
+keys forge "$work/forger.json" 200 "{\"iss\":\"$issuer\",\"aud\":\"$aud\",\"sub\":\"mallory\",\"exp\":$((now + 3600))}" >"$work/forged.txt"
 expect "d: 200 forged tokens with distinct kids" 200 "$(cut -d. -f1 "$work/forged.txt" | sort -u | wc -l)"
 before=$(jwks_gets)
 t0=$(date +%s%N)
@@ -275,7 +282,7 @@ expect "f: a configured issuer other than the document's: result invalid" invali
 err=$(jq -r '.last_fetch.error // empty' <<<"$got")
 expect "f: the error names both issuers" yes \
 	"$([[ $err == *"$issuer/"* ]] && [ "$(grep -o -F "$issuer" <<<"$err" | wc -l)" -ge 2 ] && echo yes)" "error: $err"
-tok_slash=$(keys sign "$work/k2.json" "{\"iss\":\"$issuer/\",\"aud\":\"$aud\",\"sub\":\"svc\",\"exp\":$((now + 600))}")
+tok_slash=$(keys sign "$work/k2.json" "{\"iss\":\"$issuer/\",\"aud\":\"$aud\",\"sub\":\"svc\",\"exp\":$((now + 3600))}")
 expect "f: a token of that issuer is answered 500" 500 "$(status "$tok_slash")"
 expect "f: metrics count it as invalid" yes "$(at_least 1 "$(fetches "$issuer/" invalid)")"
 expect "e, f: health is 503" 503 "$(health_code)"
@@ -284,11 +291,22 @@ pdp_stop "failing issuers run"
 # === g. jwks_file replaced under load, then rewritten + SIGHUP; no restart ==============
 files_iss=https://files.example/
 cp "$work/k1.pub.json" "$work/jwks.json"
+# A second issuer's file as a Kubernetes ConfigMap mounts it: cm/jwks.json -> ..data/jwks.json,
+# ..data -> ..v1; an update makes ..v2 and swaps the ..data link.
+cm_iss=https://configmap.example/
+mkdir -p "$work/cm/..v1"
+cp "$work/k1.pub.json" "$work/cm/..v1/jwks.json"
+ln -s ..v1 "$work/cm/..data"
+ln -s ..data/jwks.json "$work/cm/jwks.json"
 pdp_run "  - issuer: $files_iss
     audiences: [$aud]
     jwks_file: jwks.json
+    algorithms: [RS256]
+  - issuer: $cm_iss
+    audiences: [$aud]
+    jwks_file: cm/jwks.json
     algorithms: [RS256]"
-file_tok() { keys sign "$work/$1.json" "{\"iss\":\"$files_iss\",\"aud\":\"$aud\",\"sub\":\"file-$1\",\"exp\":$((now + 600))}"; }
+file_tok() { keys sign "$work/$1.json" "{\"iss\":\"${2:-$files_iss}\",\"aud\":\"$aud\",\"sub\":\"file-$1\",\"exp\":$((now + 3600))}"; }
 ft1=$(file_tok k1)
 ft2=$(file_tok k2)
 ft3=$(file_tok k3)
@@ -305,7 +323,7 @@ load() {
 	curl -s -K "$3.curlrc" -H "Host: api.test" -H "Authorization: Bearer $1" -w '%{stderr}%{http_code}\n' 2>"$3"
 }
 # swap_under_load OLD NEW CHANGE...: 2 x 200 requests (OLD's and NEW's tokens) while CHANGE
-# runs once 50 have been answered; prints the answers' counts ("N CODE" each).
+# runs once 20 have been answered; prints the answers' counts ("N CODE" each).
 swap_under_load() {
 	local old=$1 new=$2 l p
 	shift 2
@@ -315,7 +333,7 @@ swap_under_load() {
 	load "$new" 200 "$work/load-new" &
 	load_pids+=($!)
 	for _ in $(seq 1 500); do
-		[ "$(cat "$work/load-old" "$work/load-new" | wc -l)" -ge 50 ] && break
+		[ "$(cat "$work/load-old" "$work/load-new" | wc -l)" -ge 20 ] && break
 		sleep 0.01
 	done
 	"$@"
@@ -325,10 +343,13 @@ swap_under_load() {
 	echo "# $((400 - l)) of the 400 requests were sent after the change" >&2
 	cat "$work/load-old" "$work/load-new" | sort | uniq -c | awk '{ print $1, $2 }' | tr '\n' ' '
 }
+# answered_bad COUNTS: "TOTAL BAD" of swap_under_load's counts, BAD being answers other than
+# 200 and 401 (a 500 above all).
+answered_bad() { awk '{ for (i = 1; i < NF; i += 2) { t += $i; if ($(i + 1) !~ /^(200|401)$/) b += $i } } END { print t + 0, b + 0 }' <<<"$1"; }
 replace_file() { cp "$work/k2.pub.json" "$work/jwks.json.new" && mv "$work/jwks.json.new" "$work/jwks.json"; }
 counts=$(swap_under_load "$ft1" "$ft2" replace_file)
 expect "g: 400 requests across the atomic replace: all answered, none 500" "400 0" \
-	"$(awk '{ for (i = 1; i < NF; i += 2) { t += $i; if ($(i + 1) !~ /^(200|401)$/) b += $i } } END { print t + 0, b + 0 }' <<<"$counts")" "answers: $counts"
+	"$(answered_bad "$counts")" "answers: $counts"
 expect "g: after the replace, k2's token is allowed (polled)" 200 "$(until_status 200 "$ft2")"
 expect "g: after the replace, removed k1's cached token is refused" 401 "$(until_status 401 "$ft1")"
 expect "g: the same PDP process serves (no restart)" yes "$(kill -0 "$pdp_pid" 2>/dev/null && echo yes)"
@@ -336,9 +357,23 @@ expect "g: the same PDP process serves (no restart)" yes "$(kill -0 "$pdp_pid" 2
 rewrite_and_hup() { cat "$work/k3.pub.json" >"$work/jwks.json" && kill -HUP "$pdp_pid"; }
 counts=$(swap_under_load "$ft2" "$ft3" rewrite_and_hup)
 expect "g: 400 requests across a rewrite + SIGHUP: all answered, none 500" "400 0" \
-	"$(awk '{ for (i = 1; i < NF; i += 2) { t += $i; if ($(i + 1) !~ /^(200|401)$/) b += $i } } END { print t + 0, b + 0 }' <<<"$counts")" "answers: $counts"
+	"$(answered_bad "$counts")" "answers: $counts"
 expect "g: after SIGHUP, k3's token is allowed (polled)" 200 "$(until_status 200 "$ft3")"
 expect "g: after SIGHUP, removed k2's cached token is refused" 401 "$(until_status 401 "$ft2")"
+
+cm1=$(file_tok k1 "$cm_iss")
+cm2=$(file_tok k2 "$cm_iss")
+expect "g: the ConfigMap file's key k1 is allowed" 200 "$(status "$cm1")"
+expect "g: k2, not yet in the ConfigMap, is refused" 401 "$(status "$cm2")"
+swap_configmap() {
+	mkdir "$work/cm/..v2" && cp "$work/k2.pub.json" "$work/cm/..v2/jwks.json" &&
+		ln -s ..v2 "$work/cm/..data_tmp" && mv -T "$work/cm/..data_tmp" "$work/cm/..data" && rm -rf "$work/cm/..v1"
+}
+counts=$(swap_under_load "$cm1" "$cm2" swap_configmap)
+expect "g: 400 requests across the ConfigMap's symlink swap: all answered, none 500" "400 0" \
+	"$(answered_bad "$counts")" "answers: $counts"
+expect "g: after the symlink swap, k2's token is allowed (polled)" 200 "$(until_status 200 "$cm2")"
+expect "g: after the symlink swap, removed k1's cached token is refused" 401 "$(until_status 401 "$cm1")"
 pdp_stop "jwks_file run"
 
 # === h. pdp check: jwks_uri must be https (plain http only on loopback) ==================
