@@ -64,7 +64,7 @@ setup(void **state)
 	t.cfg = config_load(test_write_file("pdp.yaml", cfg), err, sizeof(err));
 	if (t.cfg == NULL)
 		fail_msg("%s", err);
-	t.v = config_token_verifier(t.cfg, err, sizeof(err));
+	t.v = config_token_verifier(t.cfg, 0, err, sizeof(err));
 	if (t.v == NULL)
 		fail_msg("%s", err);
 	return 0;
@@ -93,7 +93,7 @@ verify(const char *iss, const char *extra, struct subject **s)
 	                     iss, (long long)t.now - 10, (long long)t.now + 600, extra) > 0);
 	tok = keytool_mint("HS256", t.secret, sizeof(t.secret), NULL, body);
 	assert_non_null(tok);
-	e = token_verify(t.v, tok, strlen(tok), t.now, s, NULL, 0);
+	e = token_verify(t.v, 0, tok, strlen(tok), t.now, s, NULL, 0);
 	free(tok);
 	free(body);
 	return e;

@@ -123,10 +123,12 @@ stats(struct pdp *p)
 static char *
 text(const struct response *rs)
 {
-	static char buf[RESPONSE_MAX_BYTES + 1];
+	static char buf[RESPONSE_MAX_BYTES + RESPONSE_MAX_BODY_BYTES + 1];
 
 	memcpy(buf, rs->buf, rs->len);
-	buf[rs->len] = '\0';
+	if (rs->body_len > 0)
+		memcpy(buf + rs->len, rs->body, rs->body_len);
+	buf[rs->len + rs->body_len] = '\0';
 	return buf;
 }
 
@@ -889,7 +891,7 @@ static void
 metrics_fit_at_their_widest(void **state)
 {
 	struct fixture *f = *state;
-	static char buf[RESPONSE_MAX_BYTES];
+	static char buf[RESPONSE_MAX_BODY_BYTES];
 	struct pdp_stats *st = stats(f->pdp);
 	struct pdp_counters *c = &st->sum;
 	struct response rs;
@@ -897,8 +899,22 @@ metrics_fit_at_their_widest(void **state)
 
 	for (int d = 0; d <= DECISION_ERROR; d++)
 		atomic_store(&c->decisions[d], UINT64_MAX);
-	for (int e = 0; e <= TOKEN_NO_MEMORY; e++)
+	for (int e = 0; e < TOKEN_ERRORS; e++)
 		atomic_store(&c->token_errors[e], UINT64_MAX);
+	/* As many issuers as are shown, each with the longest name a label keeps. */
+	st->n_issuers = STATS_ISSUERS_MAX;
+	for (size_t i = 0; i < STATS_ISSUERS_MAX; i++) {
+		static char name[300];
+
+		memset(name, '"', sizeof(name) - 1);
+		st->issuers[i].issuer = name;
+		st->issuers[i].source = "discovery";
+		st->issuers[i].keys.has_keys = true;
+		st->issuers[i].keys.n_keys = SIZE_MAX;
+		st->issuers[i].keys.loaded_at_ms = 1;
+		for (int r = 0; r < KEYS_RESULTS; r++)
+			st->issuers[i].keys.attempts[r] = UINT64_MAX;
+	}
 	for (int b = 0; b <= METRICS_BUCKETS; b++)
 		atomic_store(&c->latency.bucket[b], UINT64_MAX / (METRICS_BUCKETS + 1));
 	atomic_store(&c->latency.sum_ns, UINT64_MAX);

@@ -153,7 +153,7 @@ ver_open(struct ver *w, const char *path, const char *algs)
 	w->cfg = config_load(test_write_file("jwks.yaml", cfg), w->err, sizeof(w->err));
 	if (w->cfg == NULL)
 		fail_msg("%s", w->err);
-	w->v = config_token_verifier(w->cfg, w->err, sizeof(w->err));
+	w->v = config_token_verifier(w->cfg, 0, w->err, sizeof(w->err));
 	return w->v != NULL;
 }
 
@@ -225,7 +225,7 @@ check(struct ver *w, char *token)
 {
 	struct subject *s = NULL;
 	char why[256];
-	enum token_err e = token_verify(w->v, token, strlen(token), t.now, &s, why, sizeof(why));
+	enum token_err e = token_verify(w->v, 0, token, strlen(token), t.now, &s, why, sizeof(why));
 
 	free(s);
 	free(token);

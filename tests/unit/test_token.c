@@ -89,7 +89,7 @@ setup(void **state)
 	t.cfg = config_load(test_write_file("pdp.yaml", cfg), err, sizeof(err));
 	if (t.cfg == NULL)
 		fail_msg("%s", err);
-	t.v = config_token_verifier(t.cfg, err, sizeof(err));
+	t.v = config_token_verifier(t.cfg, 0, err, sizeof(err));
 	if (t.v == NULL)
 		fail_msg("%s", err);
 	return 0;
@@ -141,7 +141,7 @@ static enum token_err
 verify_tok(const char *tok, struct subject **s)
 {
 	char why[256];
-	enum token_err e = token_verify(t.v, tok, strlen(tok), t.now, s, why, sizeof(why));
+	enum token_err e = token_verify(t.v, 0, tok, strlen(tok), t.now, s, why, sizeof(why));
 
 	if (e == TOKEN_OK)
 		assert_non_null(*s);
@@ -635,7 +635,7 @@ identity_claims_must_be_clean(void **state)
 		         (long long)t.now + 600, bad[i]);
 		/* Signed as they are: a JSON library may refuse to make some. */
 		tok = test_sign(t.key[K_R1], "SHA256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", body);
-		if (token_verify(t.v, tok, strlen(tok), t.now, &s, why, sizeof(why)) !=
+		if (token_verify(t.v, 0, tok, strlen(tok), t.now, &s, why, sizeof(why)) !=
 		    TOKEN_BAD_CLAIM)
 			fail_msg("accepted %s", bad[i]);
 		assert_null(s);
@@ -655,15 +655,15 @@ identity_claims_must_be_clean(void **state)
 	assert_false(identity_name_ok("a\xc2\x80", 3));
 	assert_false(identity_name_ok("a\xc2\xa0", 3)); /* U+00A0: trim() strips it */
 	assert_true(identity_name_ok("a\xc2\xa0"
-	                              "b",
-	                              4));
+	                             "b",
+	                             4));
 	assert_false(identity_name_ok("\xe3\x80\x80"
-	                               "a",
-	                               4));                  /* U+3000 */
+	                              "a",
+	                              4));                  /* U+3000 */
 	assert_false(identity_name_ok("a\xef\xbb\xbf", 4)); /* U+FEFF */
 	assert_false(identity_name_ok("a\xe2\x80\x8b"
-	                               "b",
-	                               5));                     /* U+200B */
+	                              "b",
+	                              5));                     /* U+200B */
 	assert_true(identity_name_ok("a\xf0\x9f\x98\x80", 5)); /* U+1F600 */
 	assert_false(identity_name_ok("a\xe2\x80", 3));        /* cut short */
 	assert_false(identity_name_ok("a\x80", 2));
@@ -680,7 +680,7 @@ oversized_tokens_are_rejected_before_parsing(void **state)
 	(void)state;
 	memset(big, 'A', n);
 	big[n] = '\0';
-	assert_int_equal(token_verify(t.v, big, n, t.now, &s, NULL, 0), TOKEN_TOO_LARGE);
+	assert_int_equal(token_verify(t.v, 0, big, n, t.now, &s, NULL, 0), TOKEN_TOO_LARGE);
 	assert_null(s);
 	free(big);
 	/* A legitimately signed token with a huge claim is too large as well. */
@@ -710,7 +710,7 @@ token_need_not_be_nul_terminated(void **state)
 	(void)state;
 	memcpy(buf, tok, n);
 	memcpy(buf + n, "garbage", 8);
-	assert_int_equal(token_verify(t.v, buf, n, t.now, &s, NULL, 0), TOKEN_OK);
+	assert_int_equal(token_verify(t.v, 0, buf, n, t.now, &s, NULL, 0), TOKEN_OK);
 	free(s);
 	free(buf);
 	free(tok);
@@ -732,7 +732,7 @@ expect_keys_error(const char *jwks, const char *algs, const char *want)
 	test_write_file("bad.json", jwks);
 	c = config_load(test_write_file("bad.yaml", cfg), err, sizeof(err));
 	assert_non_null(c);
-	v = config_token_verifier(c, err, sizeof(err));
+	v = config_token_verifier(c, 0, err, sizeof(err));
 	if (v != NULL || strstr(err, "bad.json") == NULL || strstr(err, want) == NULL)
 		fail_msg("jwks %s: got \"%s\", wanted \"%s\"", jwks, v ? "(loaded)" : err, want);
 	config_free(c);
@@ -743,7 +743,7 @@ static enum token_err
 check_with(struct token_verifier *v, char *tok)
 {
 	struct subject *s = NULL;
-	enum token_err e = token_verify(v, tok, strlen(tok), t.now, &s, NULL, 0);
+	enum token_err e = token_verify(v, 0, tok, strlen(tok), t.now, &s, NULL, 0);
 
 	free(s);
 	free(tok);
@@ -754,7 +754,7 @@ static void
 verified_headers_are_remembered_and_bounded(void **state)
 {
 	char err[256], hdr[128];
-	struct token_verifier *v = config_token_verifier(t.cfg, err, sizeof(err));
+	struct token_verifier *v = config_token_verifier(t.cfg, 0, err, sizeof(err));
 	char *body = claims(ISS, NULL), *other = claims(ISS, ",\"groups\":[\"admins\"]");
 	char *hbody = claims(HISS, NULL), *tok;
 	size_t n;
@@ -807,7 +807,7 @@ static void
 signature_checks_are_counted_and_timed(void **state)
 {
 	char err[256];
-	struct token_verifier *v = config_token_verifier(t.cfg, err, sizeof(err));
+	struct token_verifier *v = config_token_verifier(t.cfg, 0, err, sizeof(err));
 	char *body = claims(ISS, NULL), *hbody = claims(HISS, NULL);
 	uint64_t ns = 0;
 
@@ -884,7 +884,7 @@ hmac_secret_must_be_long_enough(void **state)
 	                                          "    hmac_secret_file: short\n"),
 	                err, sizeof(err));
 	assert_non_null(c);
-	v = config_token_verifier(c, err, sizeof(err));
+	v = config_token_verifier(c, 0, err, sizeof(err));
 	assert_null(v);
 	assert_non_null(strstr(err, "too short for HS256"));
 	config_free(c);

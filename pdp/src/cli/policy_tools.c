@@ -57,7 +57,7 @@ check_main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		v = config_token_verifier(cfg, err, sizeof(err));
+		v = config_token_verifier(cfg, 0, err, sizeof(err));
 		if (v == NULL) {
 			fprintf(stderr, "%s: %s\n", path, err);
 			config_free(cfg);
@@ -316,7 +316,7 @@ explain_main(int argc, char **argv)
 	if (load_for_tools("explain", path, dir, &cfg, &set) != 0)
 		return 2;
 	if (token != NULL) {
-		struct token_verifier *v = config_token_verifier(cfg, err, sizeof(err));
+		struct token_verifier *v = config_token_verifier(cfg, 0, err, sizeof(err));
 		char why[256] = "";
 		enum token_err e;
 
@@ -324,7 +324,8 @@ explain_main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			goto out;
 		}
-		e = token_verify(v, token, strlen(token), (time_t)now, &verified, why, sizeof(why));
+		e = token_verify(v, 0, token, strlen(token), (time_t)now, &verified, why,
+		                 sizeof(why));
 		token_verifier_free(v);
 		if (e != TOKEN_OK) {
 			fprintf(stderr, "token rejected: %s (%s)\n", token_strerror(e), why);

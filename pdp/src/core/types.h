@@ -79,6 +79,10 @@ struct subject {
 	int64_t valid_until; /* exp plus the issuer's leeway: when a cached entry dies */
 	bool groups_overage; /* the issuer left the groups out and its on_groups_overage denies */
 	unsigned absent;     /* SUBJECT_ABSENT_* bits: mapped claims the token did not carry */
+	/* The key that verified the token, as the verifier's keyring knows it. */
+	uint32_t issuer_index;
+	uint64_t key_serial;
+	uint64_t key_removals; /* the issuer's removal count when it was verified */
 };
 
 /* Mapped claims a token may leave out, as bits of struct subject's absent. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -592,7 +593,21 @@ int
 keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *err, size_t errsz)
 {
 	char *buf = NULL;
-	size_t len = 0, count;
+	size_t len = 0;
+	int rc;
+
+	if (file_read(path, JWKS_MAX_FILE_BYTES, &buf, &len, err, errsz) != 0)
+		return -1;
+	rc = keyset_parse_jwks(buf, len, path, allowed, out, err, errsz);
+	free(buf);
+	return rc;
+}
+
+int
+keyset_parse_jwks(const char *text, size_t len, const char *path, unsigned allowed,
+                  struct keyset **out, char *err, size_t errsz)
+{
+	size_t count;
 	json_t *root = NULL, *keys;
 	json_error_t jerr;
 	struct keyset *ks = NULL;
@@ -600,9 +615,7 @@ keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *
 	size_t sl = 0;
 	int rc = -1;
 
-	if (file_read(path, JWKS_MAX_FILE_BYTES, &buf, &len, err, errsz) != 0)
-		return -1;
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		errf(err, errsz, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		goto fail;
@@ -670,8 +683,24 @@ keyset_load_jwks(const char *path, unsigned allowed, struct keyset **out, char *
 fail:
 	keyset_free(ks);
 	json_decref(root);
-	free(buf);
 	return rc;
+}
+
+static bool
+kid_equal(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+bool
+jwk_same(const struct jwk *a, const struct jwk *b)
+{
+	if (a->type != b->type || a->algorithms != b->algorithms || !kid_equal(a->kid, b->kid))
+		return false;
+	if (a->type == JWK_OCT)
+		return a->secret_len == b->secret_len &&
+		       CRYPTO_memcmp(a->secret, b->secret, a->secret_len) == 0;
+	return a->pkey != NULL && b->pkey != NULL && EVP_PKEY_eq(a->pkey, b->pkey) == 1;
 }
 
 int

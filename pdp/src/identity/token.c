@@ -1,4 +1,4 @@
-/* token.c - JWT verification against configured issuers, keys parsed once */
+/* token.c - JWT verification against configured issuers and their live key sets */
 #include "identity/token.h"
 
 #include <pthread.h>
@@ -20,6 +20,7 @@
 #include "core/json_doc.h"
 #include "identity/claims.h"
 #include "identity/jwks.h"
+#include "identity/keyring.h"
 #include "identity/subject.h"
 
 /* Upper bounds that no legitimate token comes near; they bound work on hostile input. */
@@ -96,7 +97,7 @@ struct issuer {
 	unsigned algorithms;
 	int64_t leeway;
 	struct claim_map claims;
-	struct keyset *keys;
+	size_t index; /* in the keyring */
 };
 
 /*
@@ -104,7 +105,8 @@ struct issuer {
  * few distinct headers an issuer sends need not be decoded and parsed again
  * for every first-seen token. Only a verified token adds one, so a caller
  * without a key cannot fill the table; it is never emptied while the
- * verifier lives (keys load only at start), and a full table just stops
+ * verifier lives (a header names a kid, not a key: rotation leaves it
+ * true), and a full table just stops
  * adding.
  */
 struct known_header {
@@ -122,6 +124,7 @@ struct token_sig_stats {
 };
 
 struct token_verifier {
+	struct keyring *ring;
 	struct issuer *issuers;
 	size_t n_issuers;
 	size_t max_bytes;
@@ -131,7 +134,7 @@ struct token_verifier {
 	struct token_sig_stats *sig;             /* per algorithm; first-seen tokens only */
 };
 
-static const char *const token_errors[] = {
+static const char *const token_errors[TOKEN_ERRORS] = {
     [TOKEN_OK] = "ok",
     [TOKEN_TOO_LARGE] = "token too large",
     [TOKEN_MALFORMED] = "malformed token",
@@ -144,6 +147,7 @@ static const char *const token_errors[] = {
     [TOKEN_BAD_AUDIENCE] = "audience not accepted",
     [TOKEN_BAD_CLAIM] = "invalid claims",
     [TOKEN_NO_MEMORY] = "out of memory",
+    [TOKEN_KEYS_UNAVAILABLE] = "keys unavailable",
 };
 
 const char *
@@ -178,7 +182,7 @@ xstrdup(const char *s)
 
 struct token_verifier *
 token_verifier_new(const struct config_issuer *issuers, size_t n_issuers, size_t max_token_bytes,
-                   char *err, size_t errsz)
+                   unsigned n_readers, char *err, size_t errsz)
 {
 	static const char *const md_names[3] = {"SHA256", "SHA384", "SHA512"};
 	struct token_verifier *v = calloc(1, sizeof(*v));
@@ -204,7 +208,6 @@ token_verifier_new(const struct config_issuer *issuers, size_t n_issuers, size_t
 	for (size_t i = 0; i < n_issuers; i++) {
 		const struct config_issuer *ci = &issuers[i];
 		struct issuer *is = &v->issuers[v->n_issuers++];
-		int rc;
 
 		is->name = xstrdup(ci->issuer);
 		is->name_len = strlen(ci->issuer);
@@ -225,14 +228,10 @@ token_verifier_new(const struct config_issuer *issuers, size_t n_issuers, size_t
 			}
 			is->n_audiences++;
 		}
-		if (ci->jwks_file != NULL)
-			rc = keyset_load_jwks(ci->jwks_file, ci->algorithms, &is->keys, err, errsz);
-		else
-			rc = keyset_load_hmac(ci->hmac_secret_file, ci->algorithms, &is->keys, err,
-			                      errsz);
-		if (rc != 0)
-			goto fail;
+		is->index = i;
 	}
+	if ((v->ring = keyring_new(issuers, n_issuers, n_readers, err, errsz)) == NULL)
+		goto fail;
 	return v;
 fail:
 	token_verifier_free(v);
@@ -252,8 +251,8 @@ token_verifier_free(struct token_verifier *v)
 			free(is->audiences[j]);
 		free(is->audiences);
 		claim_map_free(&is->claims);
-		keyset_free(is->keys);
 	}
+	keyring_free(v->ring);
 	free(v->issuers);
 	for (int i = 0; i < 3; i++)
 		EVP_MD_free(v->md[i]);
@@ -525,9 +524,53 @@ typ_ok(const struct jdoc_val *typ)
 	return strcasecmp(t, "JWT") == 0 || strcasecmp(t, "at+jwt") == 0;
 }
 
+struct keyring *
+token_verifier_keyring(struct token_verifier *v)
+{
+	return v->ring;
+}
+
+bool
+token_subject_current(const struct token_verifier *v, unsigned reader, const struct subject *s)
+{
+	return keyring_key_live(v->ring, reader, s->issuer_index, s->key_serial, s->key_removals);
+}
+
+/*
+ * The key of is that may verify alg (by kid), read under the keyring as
+ * reader: on TOKEN_OK the caller calls keyring_exit once done with *key.
+ * An unknown kid asks the fetcher for the issuer's set again.
+ */
+static enum token_err
+key_get(const struct token_verifier *v, unsigned reader, const struct issuer *is, enum jwa alg,
+        const char *kid, size_t kid_len, const struct jwk **key, uint64_t *removals, char *why,
+        size_t whysz)
+{
+	const struct keyset *ks;
+
+	/* Read before the set: a set replaced after this read has moved the count. */
+	*removals = keyring_removals(v->ring, is->index);
+	keyring_enter(v->ring, reader);
+	ks = keyring_keys(v->ring, is->index);
+	if (ks == NULL) {
+		keyring_exit(v->ring, reader);
+		return fail(TOKEN_KEYS_UNAVAILABLE, why, whysz,
+		            "the issuer's keys have not been loaded yet");
+	}
+	*key = keyset_find(ks, kid, kid_len, alg);
+	if (*key == NULL) {
+		keyring_exit(v->ring, reader);
+		if (kid != NULL)
+			keyring_want_refetch(v->ring, is->index, clock_ns());
+		return fail(TOKEN_UNKNOWN_KEY, why, whysz, "no %s key matches the token's kid",
+		            jwa_name(alg));
+	}
+	return TOKEN_OK;
+}
+
 enum token_err
-token_verify(const struct token_verifier *v, const char *token, size_t len, time_t now,
-             struct subject **out, char *why, size_t whysz)
+token_verify(const struct token_verifier *v, unsigned reader, const char *token, size_t len,
+             time_t now, struct subject **out, char *why, size_t whysz)
 {
 	const char *dot1, *dot2, *sig_b64;
 	size_t head_len, body_len, sig_b64_len;
@@ -543,6 +586,8 @@ token_verify(const struct token_verifier *v, const char *token, size_t len, time
 	int alg;
 	long sig_len;
 	int64_t exp, nbf = 0, iat = 0;
+	uint64_t removals, serial;
+	bool signed_ok;
 	enum token_err e;
 
 	*out = NULL;
@@ -612,12 +657,14 @@ payload:
 	if (!(is->algorithms & JWA_BIT(alg)))
 		return fail(TOKEN_BAD_ALG, why, whysz, "%s is not allowed for this issuer",
 		            jwa_name((enum jwa)alg));
-	key = keyset_find(is->keys, kid_name, kid_len, (enum jwa)alg);
-	if (key == NULL)
-		return fail(TOKEN_UNKNOWN_KEY, why, whysz, "no %s key matches the token's kid",
-		            jwa_name((enum jwa)alg));
-	if (!signature_ok(v, sc, key, (enum jwa)alg, token, (size_t)(dot2 - token), sig,
-	                  (size_t)sig_len))
+	if ((e = key_get(v, reader, is, (enum jwa)alg, kid_name, kid_len, &key, &removals, why,
+	                 whysz)) != TOKEN_OK)
+		return e;
+	signed_ok = signature_ok(v, sc, key, (enum jwa)alg, token, (size_t)(dot2 - token), sig,
+	                         (size_t)sig_len);
+	serial = key->serial;
+	keyring_exit(v->ring, reader);
+	if (!signed_ok)
 		return fail(TOKEN_BAD_SIGNATURE, why, whysz, "%s signature does not verify",
 		            jwa_name((enum jwa)alg));
 
@@ -638,6 +685,9 @@ payload:
 	switch (subject_build(&is->claims, is->name, is->name_len, is->leeway, sc->doc, iat, exp,
 	                      out, why, whysz)) {
 	case SUBJECT_OK:
+		(*out)->issuer_index = (uint32_t)is->index;
+		(*out)->key_serial = serial;
+		(*out)->key_removals = removals;
 		e = TOKEN_OK;
 		break;
 	case SUBJECT_NO_MEMORY:

@@ -2,27 +2,21 @@
 #ifndef PDP_POLICY_SWAP_H
 #define PDP_POLICY_SWAP_H
 
-#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/epoch.h"
 #include "policy/policy.h"
 
 /*
- * Readers mark the generation they read under; a swap publishes the new set,
- * bumps the generation and frees the old set only once no reader still marks
- * an older generation. A reader costs two atomic stores and no lock, and
- * keeps the set it started with until it ends.
+ * The set is read under an epoch (core/epoch.h): a reader costs two atomic
+ * stores and no lock, and keeps the set it started with until it ends; a
+ * swap publishes the new set and frees the old one once its readers are done.
  */
-struct policy_swap_mark {
-	alignas(64) _Atomic(uint64_t) generation; /* in use, 0 when idle; a line per reader */
-};
-
 struct policy_swap {
 	_Atomic(struct policy_set *) current;
-	atomic_uint_fast64_t generation;
-	unsigned n_readers;
-	struct policy_swap_mark *active; /* one per reader */
+	uint64_t serial; /* the last set's; each set gets the next */
+	struct epoch readers;
 };
 
 /* Takes ownership of set. n_readers: one slot per thread that reads. Returns 0 or -1 (memory). */

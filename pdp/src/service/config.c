@@ -609,9 +609,10 @@ config_load_buffer(const char *name, const char *buf, size_t len, char *err, siz
 }
 
 struct token_verifier *
-config_token_verifier(const struct config *cfg, char *err, size_t errsz)
+config_token_verifier(const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 {
-	return token_verifier_new(cfg->issuers, cfg->n_issuers, cfg->max_token_bytes, err, errsz);
+	return token_verifier_new(cfg->issuers, cfg->n_issuers, cfg->max_token_bytes, n_readers,
+	                          err, errsz);
 }
 
 void

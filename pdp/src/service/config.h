@@ -64,6 +64,7 @@ struct token_verifier;
  * limit (token_verifier_new with cfg's issuers and token.max_bytes): NULL
  * with the reason in err.
  */
-struct token_verifier *config_token_verifier(const struct config *cfg, char *err, size_t errsz);
+struct token_verifier *config_token_verifier(const struct config *cfg, unsigned n_readers,
+                                             char *err, size_t errsz);
 
 #endif

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "identity/cert.h"
+#include "identity/keyring.h"
 #include "policy/eval.h"
 #include "policy/load.h"
 #include "policy/swap.h"
@@ -80,7 +81,7 @@ pdp_new(const struct config *cfg, unsigned n_readers, char *err, size_t errsz)
 		goto fail;
 	}
 	memset(p->counters, 0, slots * sizeof(*p->counters));
-	p->verifier = config_token_verifier(cfg, err, errsz);
+	p->verifier = config_token_verifier(cfg, n_readers, err, errsz);
 	if (p->verifier == NULL)
 		goto fail;
 	p->token_cache = cache_new(cfg->token_cache_entries, caller_free);
@@ -118,7 +119,7 @@ pdp_free(struct pdp *p)
 {
 	if (p == NULL)
 		return;
-	if (p->policies.active != NULL)
+	if (p->policies.readers.active != NULL)
 		policy_swap_fini(&p->policies);
 	store_close(p->store);
 	decision_log_close(p->dlog);
@@ -166,6 +167,43 @@ pdp_policy_info(struct pdp *p, unsigned reader, struct policy_info *out)
 	policy_swap_read_end(&p->policies, reader);
 }
 
+static const char *
+key_source(const struct config_issuer *is)
+{
+	return is->jwks_file != NULL  ? "jwks_file"
+	       : is->jwks_uri != NULL ? "jwks_uri"
+	       : is->discovery        ? "discovery"
+	                              : "hmac_secret_file";
+}
+
+/* Each issuer's keys, and whether all have some. */
+static void
+issuers_get(struct pdp *p, struct pdp_stats *st)
+{
+	struct keyring *kr = token_verifier_keyring(p->verifier);
+
+	st->keys_ready = true;
+	snprintf(st->keys_status, sizeof(st->keys_status), "ok");
+	for (size_t i = 0; i < keyring_size(kr); i++) {
+		struct keyring_status ks;
+		const struct config_issuer *is = keyring_issuer(kr, i);
+
+		keyring_status(kr, i, &ks);
+		if (!ks.has_keys && st->keys_ready) {
+			st->keys_ready = false;
+			snprintf(st->keys_status, sizeof(st->keys_status),
+			         "keys unavailable for issuer %s", is->issuer);
+		}
+		if (st->n_issuers < STATS_ISSUERS_MAX) {
+			struct issuer_stats *out = &st->issuers[st->n_issuers++];
+
+			out->issuer = is->issuer;
+			out->source = key_source(is);
+			out->keys = ks;
+		}
+	}
+}
+
 void
 pdp_stats_get(struct pdp *p, unsigned reader, bool counters, struct pdp_stats *st)
 {
@@ -179,6 +217,7 @@ pdp_stats_get(struct pdp *p, unsigned reader, bool counters, struct pdp_stats *s
 	st->store_reloads = p->store != NULL && store_config_source(&p->cfg->store) != NULL;
 	if (p->store != NULL)
 		st->store_up = store_healthy(p->store, st->store_status, sizeof(st->store_status));
+	issuers_get(p, st);
 	if (!counters)
 		return;
 	stats_counters_sum(p->counters, p->n_readers ? p->n_readers : 1, &st->sum);
@@ -285,7 +324,8 @@ reject_token(struct pdp *p, unsigned reader, const struct request *r, enum token
              const char *why, struct response *rs)
 {
 	atomic_fetch_add_explicit(&p->counters[reader].token_errors[e], 1, memory_order_relaxed);
-	if (e == TOKEN_NO_MEMORY) {
+	if (e == TOKEN_NO_MEMORY || e == TOKEN_KEYS_UNAVAILABLE) {
+		/* Not the caller's fault: a 500, which nginx turns into its own error. */
 		response_error(rs);
 		return;
 	}
@@ -514,18 +554,24 @@ pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t now, 
 	if (hit != NULL) {
 		struct caller *c = cache_entry_value(hit);
 
-		decide_for_subject(p, reader, r, c->subject, c, now, t0, rs);
+		if (token_subject_current(p->verifier, reader, c->subject)) {
+			decide_for_subject(p, reader, r, c->subject, c, now, t0, rs);
+			cache_release(p->token_cache, hit);
+			goto done;
+		}
+		/* Its key left the issuer's set: verify again, as a first-seen token. */
 		cache_release(p->token_cache, hit);
-		goto done;
+		cache_invalidate(p->token_cache, r->token, r->token_len);
 	}
-	e = token_verify(p->verifier, r->token, r->token_len, now, &s, why, sizeof(why));
+	e = token_verify(p->verifier, reader, r->token, r->token_len, now, &s, why, sizeof(why));
 	/*
 	 * A token that verifies is b64token syntax: its three segments decode as
 	 * strict base64url. So the syntax is checked only on a refusal, where it
 	 * gives the clearer reason; any credential outside b64token is malformed,
 	 * whatever else the verifier found first.
 	 */
-	if (e != TOKEN_OK && e != TOKEN_NO_MEMORY && !request_token_wellformed(r)) {
+	if (e != TOKEN_OK && e != TOKEN_NO_MEMORY && e != TOKEN_KEYS_UNAVAILABLE &&
+	    !request_token_wellformed(r)) {
 		e = TOKEN_MALFORMED;
 		snprintf(why, sizeof(why), "credential is not b64token syntax");
 	}

@@ -425,6 +425,14 @@ jline_int(struct jline *j, const char *key, long long value)
 }
 
 void
+jline_bool(struct jline *j, const char *key, bool value)
+{
+	jmember(j, key);
+	jput(j, value ? "true" : "false", value ? 4 : 5);
+	jdone(j);
+}
+
+void
 jline_now(struct jline *j, const char *key)
 {
 	/* The date and time of day change once a second: formatted then, per thread. */

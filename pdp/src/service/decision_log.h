@@ -69,6 +69,7 @@ void jline_mark(struct jline *j, const char *key);
 /* Bytes still free for members before jline_end. */
 size_t jline_room(const struct jline *j);
 void jline_int(struct jline *j, const char *key, long long value);
+void jline_bool(struct jline *j, const char *key, bool value);
 /* The time now as UTC to the millisecond, as "2026-11-23T04:33:14.820Z". */
 void jline_now(struct jline *j, const char *key);
 void jline_open(struct jline *j, const char *key,

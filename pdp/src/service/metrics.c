@@ -5,16 +5,17 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "identity/token.h"
 
 /* Label values for enum token_err, in order. */
 static const char *const token_reasons[] = {
-    "ok",          "too_large",     "malformed", "bad_alg",       "unknown_issuer",
-    "unknown_key", "bad_signature", "expired",   "not_yet_valid", "bad_audience",
-    "bad_claim",   "no_memory",
+    "ok",          "too_large",     "malformed",        "bad_alg",       "unknown_issuer",
+    "unknown_key", "bad_signature", "expired",          "not_yet_valid", "bad_audience",
+    "bad_claim",   "no_memory",     "keys_unavailable",
 };
-_Static_assert(sizeof(token_reasons) / sizeof(token_reasons[0]) == TOKEN_NO_MEMORY + 1,
+_Static_assert(sizeof(token_reasons) / sizeof(token_reasons[0]) == TOKEN_ERRORS,
                "a label for every token error");
 
 /* Label values for enum decision: Prometheus prefers no '-' in values people match on. */
@@ -101,6 +102,53 @@ signatures(struct out *o, const struct pdp_stats *st)
 	}
 }
 
+/* v as a label value: backslash, double quote and newline escaped (cut to fit buf). */
+static const char *
+label_value(const char *v, char *buf, size_t bufsz)
+{
+	size_t o = 0;
+
+	for (; *v != '\0' && o + 3 < bufsz; v++) {
+		if (*v == '\\' || *v == '"' || *v == '\n')
+			buf[o++] = '\\';
+		buf[o++] = *v == '\n' ? 'n' : *v;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Each issuer's key fetches by result, its set's size and age. */
+static void
+jwks(struct out *o, const struct pdp_stats *st)
+{
+	char name[STATS_ISSUERS_MAX][264]; /* escaped, cut at 260 bytes */
+	struct timespec now;
+	int64_t now_ms;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	for (size_t i = 0; i < st->n_issuers; i++)
+		label_value(st->issuers[i].issuer, name[i], sizeof(name[i]));
+	head(o, "pdp_jwks_fetch_total", "counter",
+	     "Loads of an issuer's keys (fetches, key file rereads), by result.");
+	for (size_t i = 0; i < st->n_issuers; i++) {
+		for (int r = 0; r < KEYS_RESULTS; r++)
+			emit(o, "pdp_jwks_fetch_total{issuer=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+			     name[i], keys_result_name((enum keys_result)r),
+			     st->issuers[i].keys.attempts[r]);
+	}
+	head(o, "pdp_jwks_keys", "gauge", "Keys in the issuer's current set.");
+	for (size_t i = 0; i < st->n_issuers; i++)
+		emit(o, "pdp_jwks_keys{issuer=\"%s\"} %zu\n", name[i], st->issuers[i].keys.n_keys);
+	head(o, "pdp_jwks_age_seconds", "gauge",
+	     "Seconds since the issuer's current key set was loaded (absent while it has none).");
+	for (size_t i = 0; i < st->n_issuers; i++) {
+		if (st->issuers[i].keys.has_keys)
+			emit(o, "pdp_jwks_age_seconds{issuer=\"%s\"} %.3f\n", name[i],
+			     (double)(now_ms - st->issuers[i].keys.loaded_at_ms) / 1e3);
+	}
+}
+
 /* One family of per-cache counters: token, then the store's device, user and jti caches. */
 static void
 caches(struct out *o, const char *name, const char *type, const char *help,
@@ -130,11 +178,12 @@ metrics_format(const struct pdp_stats *st, char *buf, size_t cap)
 		emit(&o, "pdp_decisions_total{decision=\"%s\"} %" PRIu64 "\n", decision_labels[d],
 		     load(&c->decisions[d]));
 	head(&o, "pdp_token_rejections_total", "counter", "Tokens refused, by reason.");
-	for (int e = TOKEN_OK + 1; e <= TOKEN_NO_MEMORY; e++)
+	for (int e = TOKEN_OK + 1; e < TOKEN_ERRORS; e++)
 		emit(&o, "pdp_token_rejections_total{reason=\"%s\"} %" PRIu64 "\n",
 		     token_reasons[e], load(&c->token_errors[e]));
 	latency(&o, &c->latency);
 	signatures(&o, st);
+	jwks(&o, st);
 
 	cs[0] = st->token_cache;
 	if (store) {

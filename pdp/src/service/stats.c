@@ -18,7 +18,7 @@ stats_counters_sum(struct pdp_counters *readers, size_t n, struct pdp_counters *
 		for (int d = 0; d <= DECISION_ERROR; d++)
 			sum->decisions[d] +=
 			    atomic_load_explicit(&c->decisions[d], memory_order_relaxed);
-		for (int e = 0; e <= TOKEN_NO_MEMORY; e++)
+		for (int e = 0; e < TOKEN_ERRORS; e++)
 			sum->token_errors[e] +=
 			    atomic_load_explicit(&c->token_errors[e], memory_order_relaxed);
 		sum->revoked += atomic_load_explicit(&c->revoked, memory_order_relaxed);

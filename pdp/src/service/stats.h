@@ -12,6 +12,7 @@
 #include "context/store.h"
 #include "core/cache.h"
 #include "core/types.h"
+#include "identity/keyring.h"
 #include "identity/token.h"
 
 /* Upper bounds of the decision latency buckets, in nanoseconds (then +Inf). */
@@ -44,7 +45,7 @@ latency_observe(struct latency_histogram *h, int64_t ns)
  */
 struct pdp_counters {
 	alignas(64) atomic_uint_fast64_t decisions[DECISION_ERROR + 1];
-	atomic_uint_fast64_t token_errors[TOKEN_NO_MEMORY + 1];
+	atomic_uint_fast64_t token_errors[TOKEN_ERRORS];
 	atomic_uint_fast64_t revoked;        /* tokens refused by jti or revoked_before */
 	atomic_uint_fast64_t store_refusals; /* answers given by on_store_error */
 	atomic_uint_fast64_t store_reused;   /* lookups answered by the caller's memo */
@@ -74,6 +75,16 @@ struct policy_info {
 	size_t n_policies, n_files;
 };
 
+/* Issuers health and metrics show, in config order; keys_ready covers them all. */
+#define STATS_ISSUERS_MAX 16
+
+/* One issuer's keys: where they come from, and how loading them goes. */
+struct issuer_stats {
+	const char *issuer;
+	const char *source; /* "jwks_file", "jwks_uri", "discovery" or "hmac_secret_file" */
+	struct keyring_status keys;
+};
+
 /*
  * A consistent-enough copy of everything the PDP counts and of its state,
  * for the admin endpoints: counters are summed over readers (each read
@@ -96,6 +107,10 @@ struct pdp_stats {
 	char store_status[256]; /* "ok", or why the store is not up */
 	struct store_stats store;
 	uint64_t decision_log_dropped; /* 0 without a decision log */
+	bool keys_ready;               /* every issuer has keys */
+	char keys_status[256];         /* "ok", or which issuer has none */
+	struct issuer_stats issuers[STATS_ISSUERS_MAX];
+	size_t n_issuers;
 };
 
 #endif

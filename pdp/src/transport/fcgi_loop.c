@@ -305,19 +305,20 @@ conn_answer(struct loop *l, struct conn *c, bool refused)
 {
 	struct fcgi_loops *all = l->all;
 	unsigned char head[FCGI_PROTO_HEAD_BYTES], tail[FCGI_PROTO_TAIL_BYTES];
-	struct iovec iov[3];
+	struct iovec iov[4];
 
 	if (refused)
 		response_error(&l->rs);
 	else
 		all->handler(all->ctx, l->index, l->envp, &l->rs);
-	if (l->rs.len > FCGI_PROTO_MAX_ANSWER)
+	if (l->rs.len + l->rs.body_len > FCGI_PROTO_MAX_ANSWER)
 		response_error(&l->rs);
-	fcgi_proto_frame(c->p.id, l->rs.len, head, tail);
+	fcgi_proto_frame(c->p.id, l->rs.len + l->rs.body_len, head, tail);
 	iov[0] = (struct iovec){head, sizeof(head)};
 	iov[1] = (struct iovec){l->rs.buf, l->rs.len};
-	iov[2] = (struct iovec){tail, sizeof(tail)};
-	return conn_send(l, c, iov, 3);
+	iov[2] = (struct iovec){(void *)l->rs.body, l->rs.body_len};
+	iov[3] = (struct iovec){tail, sizeof(tail)};
+	return conn_send(l, c, iov, 4);
 }
 
 /*

@@ -206,6 +206,8 @@ begin(struct response *rs, enum decision d, int status, const char *status_line)
 	rs->status = status;
 	rs->len = 0;
 	rs->overflow = false;
+	rs->body = NULL;
+	rs->body_len = 0;
 	puts_(rs, status_line);
 	puts_(rs, "X-PDP-Decision: ");
 	puts_(rs, decision_name(d));
@@ -320,6 +322,8 @@ response_admin(struct response *rs, bool ok, const char *content_type, const cha
 	rs->status = ok ? 200 : 503;
 	rs->len = 0;
 	rs->overflow = false;
+	rs->body = body;
+	rs->body_len = len;
 	puts_(rs, ok ? "Status: 200 OK\r\n" : "Status: 503 Service Unavailable\r\n");
 	snprintf(num, sizeof(num), "Content-Length: %zu\r\n", len);
 	puts_(rs, "Content-Type: ");
@@ -327,8 +331,7 @@ response_admin(struct response *rs, bool ok, const char *content_type, const cha
 	puts_(rs, "\r\nCache-Control: no-store\r\n");
 	puts_(rs, num);
 	puts_(rs, "\r\n");
-	put(rs, body, len);
-	if (rs->overflow)
+	if (rs->overflow || len > RESPONSE_MAX_BODY_BYTES)
 		response_error(rs);
 }
 
@@ -342,6 +345,8 @@ response_error(struct response *rs)
 	rs->decision = DECISION_ERROR;
 	rs->status = 500;
 	rs->overflow = false;
+	rs->body = NULL;
+	rs->body_len = 0;
 	memcpy(rs->buf, text, sizeof(text) - 1);
 	rs->len = sizeof(text) - 1;
 }

@@ -12,11 +12,17 @@
 /* X-PDP-Groups is cut at a group boundary past this, so a huge group list cannot break nginx. */
 #define RESPONSE_MAX_GROUPS_BYTES 4096
 
+/* The longest body an admin answer carries (FastCGI sends an answer as one record). */
+#define RESPONSE_MAX_BODY_BYTES 60000
+
+/* An answer: its status line and headers in buf, then (admin answers only) body. */
 struct response {
 	enum decision decision;
 	int status;
 	size_t len;
 	bool overflow;
+	const char *body; /* NULL, or body_len bytes that live until the answer is sent */
+	size_t body_len;
 	char buf[RESPONSE_MAX_BYTES];
 };
 
@@ -75,7 +81,8 @@ void response_step_up(struct response *rs, const char *description, const char *
 /*
  * An admin endpoint's answer (never a decision): 200 when ok, else 503, with
  * body as content_type (health: application/json; metrics: Prometheus text).
- * A body that does not fit is a 500.
+ * The body is not copied: it must live until the answer is sent. A body
+ * over RESPONSE_MAX_BODY_BYTES is a 500.
  */
 void response_admin(struct response *rs, bool ok, const char *content_type, const char *body,
                     size_t len);
