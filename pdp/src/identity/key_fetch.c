@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "identity/discovery.h"
 #include "identity/http_get.h"
@@ -39,8 +40,7 @@ struct fetch_issuer {
 	int64_t last_refetch_ms;  /* monotonic: the last fetch a refetch request caused */
 	unsigned failures;        /* in a row, for the backoff */
 	atomic_bool want_refetch; /* set by request threads (on_refetch) */
-	struct stat seen;         /* the key file as last read (src == SRC_FILE) */
-	bool seen_ok;
+	struct file_seen seen;    /* the key file as last read (src == SRC_FILE) */
 };
 
 struct key_fetch {
@@ -75,25 +75,6 @@ on_refetch(void *arg, size_t issuer)
 		return;
 	atomic_store(&f->is[issuer].want_refetch, true);
 	wake(f);
-}
-
-/* Whether the key file is another one than when last seen (rewritten, renamed over, a symlink
- * swapped). */
-static bool
-file_moved(struct fetch_issuer *fi, const char *path)
-{
-	struct stat st;
-	bool ok = stat(path, &st) == 0;
-	bool moved = ok != fi->seen_ok ||
-	             (ok && (st.st_dev != fi->seen.st_dev || st.st_ino != fi->seen.st_ino ||
-	                     st.st_size != fi->seen.st_size ||
-	                     st.st_mtim.tv_sec != fi->seen.st_mtim.tv_sec ||
-	                     st.st_mtim.tv_nsec != fi->seen.st_mtim.tv_nsec));
-
-	if (ok)
-		fi->seen = st;
-	fi->seen_ok = ok;
-	return moved;
 }
 
 /* Rereads a key file: a set that loads replaces the live one, anything else keeps it. */
@@ -229,7 +210,7 @@ take_requests(struct key_fetch *f, int64_t now)
 		if (fi->src == SRC_FILE && all) {
 			char err[KEYRING_ERROR_MAX];
 
-			file_moved(fi, ci->jwks_file);
+			file_moved(ci->jwks_file, &fi->seen);
 			reread_file(f->kr, i, err, sizeof(err));
 		}
 		if (fi->src != SRC_REMOTE)
@@ -261,7 +242,7 @@ check_files(struct key_fetch *f)
 		char err[KEYRING_ERROR_MAX];
 
 		if (f->is[i].src == SRC_FILE &&
-		    file_moved(&f->is[i], keyring_issuer(f->kr, i)->jwks_file))
+		    file_moved(keyring_issuer(f->kr, i)->jwks_file, &f->is[i].seen))
 			reread_file(f->kr, i, err, sizeof(err));
 	}
 }
@@ -339,7 +320,7 @@ watch_files(struct key_fetch *f)
 
 		if (f->is[i].src != SRC_FILE)
 			continue;
-		file_moved(&f->is[i], path);
+		file_moved(path, &f->is[i].seen);
 		if (f->ifd < 0 && (f->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
 			log_warn("%s: cannot watch for changes (%s); reread with SIGHUP", path,
 			         strerror(errno));
