@@ -347,15 +347,20 @@ failures_keep_the_last_keys(void **state)
 	big[1099998] = '}';
 	big[1099999] = '\0';
 	route(0, "/jwks", 200, "", big);
-	free(big);
 	assert_int_equal(key_fetch_once(w.kr, w.err, sizeof(w.err)), -1);
 	assert_non_null(strstr(w.err, "larger than"));
 	assert_int_equal(status(&w).last_result, KEYS_INVALID);
+	/* An error page that long is still the error status. */
+	route(0, "/jwks", 500, "", big);
+	free(big);
+	assert_int_equal(key_fetch_once(w.kr, w.err, sizeof(w.err)), -1);
+	assert_non_null(strstr(w.err, "HTTP status 500"));
+	assert_int_equal(status(&w).last_result, KEYS_HTTP_STATUS);
 
 	st = status(&w);
 	assert_true(has_kid(&w, "a"));
 	assert_int_equal(st.attempts[KEYS_OK], 1);
-	assert_int_equal(st.attempts[KEYS_HTTP_STATUS], 2);
+	assert_int_equal(st.attempts[KEYS_HTTP_STATUS], 3);
 	assert_int_equal(st.attempts[KEYS_INVALID], 3);
 	world_free(&w);
 	free(doc);

@@ -146,8 +146,9 @@ http_get(const char *url, const char *ca_file, size_t max, atomic_bool *cancel,
 		goto out;
 	}
 	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK) {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+	/* An error page too long to keep is still an error status, not an invalid set. */
+	if (rc == CURLE_OK || (out->status != 0 && out->status != 200)) {
 		if (out->status != 200) {
 			r = KEYS_HTTP_STATUS;
 			snprintf(err, errsz, "%s: HTTP status %ld%s", url, out->status,
