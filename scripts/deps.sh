@@ -10,11 +10,12 @@
 #   deps.sh --list PROFILE   prints the profile's packages, one a line; installs nothing
 set -euo pipefail
 
-# libssl-dev, libjwt-dev: the daemon links OpenSSL, pdp-mint libjwt too; procps: ps,
+# libssl-dev, libjwt-dev: the daemon links OpenSSL, pdp-mint libjwt too; libcurl4-openssl-dev:
+# the daemon fetches issuers' keys with libcurl (on OpenSSL, as the rest); procps: ps,
 # with which lib.sh waits for Redis to exit; curl: the demo's calls.
 run_packages=(
 	build-essential cmake pkg-config
-	libjwt-dev libssl-dev libyaml-dev libjansson-dev libhiredis-dev
+	libjwt-dev libssl-dev libyaml-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev
 	nginx-light redis-server redis-tools curl procps
 )
 test_packages=(

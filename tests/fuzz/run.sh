@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,claims,config,jwks,request,policy,cases,context,fcgi,matching,info} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,matching,info} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -41,6 +41,10 @@ n=$(sed -n 's/.*"n": "\([^"]*\)".*/\1/p' "$corpus/jwks/rsa.json")
 printf '{"keys":[{"kty":"RSA","use":"sig","kid":"r","x5t":"x","n":"%s","e":"AQAB","x5c":["%s"],"issuer":"https://login.example.com/t/v2.0"}]}' "$n" "$x5c" >"$corpus/jwks/entra.json"
 printf '{"keys":[{"kid":"enc","kty":"RSA","alg":"RSA-OAEP","use":"enc","n":"%s","e":"AQAB"},{"kid":"r","kty":"RSA","alg":"PS256","use":"sig","x5c":["%s"],"x5t#S256":"y","key_ops":["verify"]}]}' "$n" "$x5c" >"$corpus/jwks/keycloak.json"
 printf '{"keys":[{"kty":"OKP","crv":"X25519","x":"AAAA"},{"kty":"EC","crv":"secp256k1","x":"AA","y":"AA"},{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x5c":["MIIB"]}]}' >"$corpus/jwks/skipped.json"
+# Discovery: the configured issuer, a newline, then the document (Entra's shape, a mismatch, a bad jwks_uri).
+printf 'https://login.example.com/t/v2.0\n{"token_endpoint":"https://login.example.com/t/oauth2/v2.0/token","jwks_uri":"https:\\/\\/login.example.com\\/t\\/discovery\\/v2.0\\/keys","issuer":"https://login.example.com/t/v2.0","response_types_supported":["code"],"mtls_endpoint_aliases":{"a":"b"}}' >"$corpus/discovery/entra"
+printf 'http://127.0.0.1:3000/\n{"issuer":"http://127.0.0.1:3000","jwks_uri":"http://[::1]:3000/jwks"}' >"$corpus/discovery/mismatch"
+printf 'public, max-age=300, no-cache\n{"issuer":"public, max-age=300, no-cache","jwks_uri":"http://127.0.0.1@evil/"}' >"$corpus/discovery/cache-control"
 printf 'Bearer abc.def.ghi\0theme=1; pdp_token="x.y.z"' >"$corpus/request/both"
 printf 'a.example:8443\0/x?a=1&rd=https://e/\x01"\\\xc3\xa9' >"$corpus/request/sign-in"
 # FastCGI: a piece-size byte, then a request as nginx sends it; one kept open for a second;
@@ -65,6 +69,7 @@ cat policies/*.yaml >"$corpus/policy/all-in-one.yaml"
 printf 'apps:\n  - { id: a, hosts: [x], paths: [/P/, /q], methods: { except: [GET, X-Y] }, case_insensitive: true }\n  - { id: b, hosts: [x], paths: [/p/], methods: [GET, PROPFIND], case_insensitive: true }\n  - { id: c, hosts: [y], paths: [/p/] }\n' >"$corpus/policy/methods-and-paths.yaml"
 printf 'apps: []\npolicies:\n# cut here\n' >"$corpus/policy/cut.yaml"
 cp policies/tests/*.yaml "$corpus/cases/"
+for f in tests/integration/idp/tests/*.yaml; do cp "$f" "$corpus/cases/idp-${f##*/}"; done
 printf '{sub: a, amr: [pwd], auth_time: -60}' >"$corpus/cases/explain-claims"
 printf '{"compliant": true, "risk": "high"}' >"$corpus/cases/explain-json"
 printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, platform: ios, os_version: "17.1", updated: 1790000000 }\nusers:\n  - { id: u1, risk: medium, disabled: false, revoked_before: 1790000000 }\n  - { id: u2 }\nrevoked_jtis: [j1, j2]\n' >"$corpus/context/full.yaml"
@@ -75,7 +80,7 @@ printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/p
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json claims config jwks request policy cases context fcgi matching info)
+targets=(token json claims config jwks discovery request policy cases context fcgi matching info)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

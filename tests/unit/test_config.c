@@ -287,7 +287,8 @@ issuer_mistakes_are_errors(void **state)
 	expect_error("issuers:\n  - audiences: [a]\n    jwks_file: /j\n", "pdp.yaml:2:5",
 	             "needs \"issuer\"");
 	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n", "pdp.yaml:2:5",
-	             "exactly one of jwks_file and hmac_secret_file");
+	             "issuer \"i\" needs exactly one of jwks_file, jwks_uri, discovery: true and "
+	             "hmac_secret_file (0 given)");
 	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    jwks_file: /j\n"
 	             "    hmac_secret_file: /s\n",
 	             "pdp.yaml:2:5", "exactly one of");
@@ -308,6 +309,130 @@ issuer_mistakes_are_errors(void **state)
 	expect_error("issuers:\n  - issuer: i\n    audiences: [a]\n    jwks_file: /j\n"
 	             "    leeway: 1h\n",
 	             "pdp.yaml:5:13", "defeats expiry");
+}
+
+/* An issuer's keys from its URL: the keys, their defaults and what they refuse. */
+static void
+fetched_keys_config(void **state)
+{
+	static const char text[] =
+	    "issuers:\n"
+	    "  - issuer: https://login.example.com/t/v2.0/\n"
+	    "    audiences: [a]\n"
+	    "    discovery: true\n"
+	    "    tls_ca_file: ca/idp.pem\n"
+	    "    jwks_refresh: 1h\n"
+	    "    jwks_min_refetch: 10s\n"
+	    "    algorithms: [RS256, PS256]\n"
+	    "  - issuer: https://kc.example.com/realms/r\n"
+	    "    audiences: [a]\n"
+	    "    jwks_uri: https://kc.example.com/realms/r/protocol/openid-connect/certs\n"
+	    "  - issuer: http://127.0.0.1:8080/\n"
+	    "    audiences: [a]\n"
+	    "    jwks_uri: http://[::1]:8080/jwks\n"
+	    "    tls_ca_file: /etc/ssl/private-ca.pem\n"
+	    "  - issuer: http://localhost:8080\n"
+	    "    audiences: [a]\n"
+	    "    discovery: true\n";
+	char err[512];
+	struct config *c = load(text, err, sizeof(err));
+	const struct config_issuer *is;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	is = &c->issuers[0];
+	assert_true(is->discovery);
+	assert_null(is->jwks_uri);
+	assert_null(is->jwks_file);
+	assert_string_equal(is->tls_ca_file, "/etc/pdp/ca/idp.pem"); /* relative to the config */
+	assert_int_equal(is->jwks_refresh_ms, 3600000);
+	assert_int_equal(is->jwks_min_refetch_ms, 10000);
+	assert_int_equal(is->algorithms, JWA_BIT(JWA_RS256) | JWA_BIT(JWA_PS256));
+	is = &c->issuers[1];
+	assert_false(is->discovery);
+	assert_string_equal(is->jwks_uri,
+	                    "https://kc.example.com/realms/r/protocol/openid-connect/certs");
+	assert_null(is->tls_ca_file);
+	/* The defaults: refreshed every 5m, refetched for an unknown kid at most every 30s. */
+	assert_int_equal(is->jwks_refresh_ms, 300000);
+	assert_int_equal(is->jwks_min_refetch_ms, 30000);
+	/* Public keys fetched get the algorithms a JWKS file gets. */
+	assert_int_equal(is->algorithms, JWA_BIT(JWA_RS256) | JWA_BIT(JWA_ES256));
+	assert_string_equal(c->issuers[2].jwks_uri, "http://[::1]:8080/jwks");
+	assert_string_equal(c->issuers[2].tls_ca_file, "/etc/ssl/private-ca.pem");
+	assert_true(c->issuers[3].discovery);
+	config_free(c);
+	/* Key files keep the same defaults, unused. */
+	c = load(minimal, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->issuers[0].jwks_refresh_ms, 300000);
+	assert_int_equal(c->issuers[0].jwks_min_refetch_ms, 30000);
+	assert_null(c->issuers[0].tls_ca_file);
+	config_free(c);
+}
+
+#define ISS "issuers:\n  - issuer: https://idp.example.com/\n    audiences: [a]\n"
+
+static void
+fetched_keys_mistakes(void **state)
+{
+	(void)state;
+	/* Exactly one source of keys. */
+	expect_error(
+	    ISS "    jwks_file: /j\n    jwks_uri: https://idp.example.com/k\n", "pdp.yaml:2:5",
+	    "issuer \"https://idp.example.com/\" needs exactly one of jwks_file, jwks_uri, "
+	    "discovery: true and hmac_secret_file (2 given)");
+	expect_error(ISS "    discovery: true\n    jwks_uri: https://idp.example.com/k\n",
+	             "pdp.yaml:2:5", "(2 given)");
+	expect_error(ISS "    discovery: true\n    hmac_secret_file: /s\n", "pdp.yaml:2:5",
+	             "(2 given)");
+	expect_error(ISS "    discovery: false\n", "pdp.yaml:2:5", "(0 given)");
+	expect_error(ISS "    discovery: yes please\n", "pdp.yaml:4:16", "true or false");
+	/* Plain http only to this machine; the rule says what is allowed. */
+	expect_error(ISS "    jwks_uri: http://idp.example.com/keys\n", "pdp.yaml:4:15",
+	             "jwks_uri must be https:// (http:// only to a loopback address: "
+	             "127.0.0.0/8, [::1], localhost)");
+	expect_error(ISS "    jwks_uri: http://127.0.0.1@evil.example/keys\n", "pdp.yaml:4:15",
+	             "jwks_uri must not hold credentials");
+	expect_error(ISS "    jwks_uri: http://10.0.0.1/keys\n", "pdp.yaml:4:15", "loopback");
+	expect_error(ISS "    jwks_uri: http://[::2]/keys\n", "pdp.yaml:4:15", "loopback");
+	expect_error(ISS "    jwks_uri: ftp://idp.example.com/keys\n", "pdp.yaml:4:15",
+	             "must be https://");
+	expect_error(ISS "    jwks_uri: /etc/pdp/jwks.json\n", "pdp.yaml:4:15", "must be https://");
+	expect_error(ISS "    jwks_uri: https:///keys\n", "pdp.yaml:4:15",
+	             "jwks_uri names no host");
+	expect_error(ISS "    jwks_uri: \"https://idp.example.com/a b\"\n", "pdp.yaml:4:15",
+	             "spaces or control characters");
+	/* Discovery fetches from the issuer's own URL: it must pass the same rule. */
+	expect_error("issuers:\n  - issuer: http://idp.example.com\n    audiences: [a]\n"
+	             "    discovery: true\n",
+	             "pdp.yaml:2:5",
+	             "issuer \"http://idp.example.com\": discovery needs an issuer URL that must "
+	             "be https://");
+	expect_error("issuers:\n  - issuer: idp\n    audiences: [a]\n    discovery: true\n",
+	             "pdp.yaml:2:5", "discovery needs an issuer URL");
+	/* A CA file trusts a server: only for keys fetched from one. */
+	expect_error(ISS "    jwks_file: /j\n    tls_ca_file: ca.pem\n", "pdp.yaml:2:5",
+	             "issuer \"https://idp.example.com/\": tls_ca_file is only for keys fetched "
+	             "with jwks_uri or discovery");
+	expect_error(ISS "    hmac_secret_file: /s\n    tls_ca_file: ca.pem\n", "pdp.yaml:2:5",
+	             "tls_ca_file is only for");
+	expect_error(ISS "    discovery: true\n    tls_ca_file: ''\n", "pdp.yaml:5:18", "");
+	/* Ranges. */
+	expect_error(ISS "    discovery: true\n    jwks_refresh: 500ms\n", "pdp.yaml:5:19",
+	             "between 1s and 1d");
+	expect_error(ISS "    discovery: true\n    jwks_refresh: 2d\n", "pdp.yaml:5:19",
+	             "between 1s and 1d");
+	expect_error(ISS "    discovery: true\n    jwks_min_refetch: 0\n", "pdp.yaml:5:23",
+	             "between 1s and 1h");
+	expect_error(ISS "    discovery: true\n    jwks_min_refetch: 2h\n", "pdp.yaml:5:23",
+	             "between 1s and 1h");
+	expect_error(ISS "    discovery: true\n    jwks_refresh: often\n", "pdp.yaml:5:19",
+	             "duration");
+	/* Fetched keys are public keys: HMAC algorithms are refused as with a JWKS file. */
+	expect_error(ISS "    discovery: true\n    algorithms: [HS256]\n", "pdp.yaml:2:5",
+	             "HS algorithms need hmac_secret_file");
 }
 
 static void
@@ -355,6 +480,8 @@ main(void)
 	    cmocka_unit_test(store_keys),
 	    cmocka_unit_test(wrong_types_and_ranges_are_errors),
 	    cmocka_unit_test(issuer_mistakes_are_errors),
+	    cmocka_unit_test(fetched_keys_config),
+	    cmocka_unit_test(fetched_keys_mistakes),
 	    cmocka_unit_test(yaml_level_errors),
 	    cmocka_unit_test(missing_file_is_named),
 	    cmocka_unit_test(load_from_file),

@@ -1,6 +1,8 @@
 /* test_file.c - reading small files whole */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/file.h"
 #include "testlib.h"
@@ -68,6 +70,40 @@ secrets_lose_one_trailing_newline(void **state)
 	free(buf);
 }
 
+/* A path watched through a symlink: a rename over it, a swapped link, removal. */
+static void
+moved_files_are_told(void **state)
+{
+	struct file_seen seen = {.ok = false};
+	char path[600], link[600], tmp[700];
+	const char *a = test_write_file("moved-a", "one"), *b;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", test_path("moved"));
+	snprintf(link, sizeof(link), "%s", test_path("moved-link"));
+	assert_false(file_moved(path, &seen)); /* absent, and was */
+	assert_int_equal(symlink(a, link), 0);
+	assert_int_equal(symlink(link, path), 0);
+	assert_true(file_moved(path, &seen)); /* appeared */
+	assert_false(file_moved(path, &seen));
+	/* Another file of the same size and time renamed over the target: a new inode. */
+	b = test_write_file("moved-b", "two");
+	assert_int_equal(rename(b, a), 0);
+	assert_true(file_moved(path, &seen));
+	assert_false(file_moved(path, &seen));
+	/* The link swapped for one to another file, as a ConfigMap's "..data". */
+	b = test_write_file("moved-c", "three");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", link);
+	assert_int_equal(symlink(b, tmp), 0);
+	assert_int_equal(rename(tmp, link), 0);
+	assert_true(file_moved(path, &seen));
+	assert_false(file_moved(path, &seen));
+	assert_int_equal(unlink(b), 0);
+	assert_true(file_moved(path, &seen)); /* vanished */
+	assert_false(seen.ok);
+	assert_false(file_moved(path, &seen));
+}
+
 int
 main(void)
 {
@@ -75,6 +111,7 @@ main(void)
 	    cmocka_unit_test(reads_whole_files_up_to_the_bound),
 	    cmocka_unit_test(files_without_a_size_are_read_to_the_end),
 	    cmocka_unit_test(secrets_lose_one_trailing_newline),
+	    cmocka_unit_test(moved_files_are_told),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

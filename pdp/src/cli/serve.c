@@ -84,8 +84,7 @@ struct watch {
 	int policies_wd, store_wd;
 	const char *store_name; /* the file's name in its directory */
 	const char *store_path;
-	struct stat store_seen; /* the file the path last led to (through symlinks) */
-	bool store_seen_ok;
+	struct file_seen store_seen; /* the file the path last led to (through symlinks) */
 	char store_dir[4096];
 	/* Written (IN_MODIFY) and not yet closed or renamed: policy files by name, the store. */
 	char policies_open[WATCH_OPEN_MAX][NAME_MAX + 1];
@@ -93,27 +92,11 @@ struct watch {
 	bool store_open;
 };
 
-/*
- * Whether the path leads to another file, or the same file changed, since last asked. A
- * mounted Kubernetes ConfigMap changes a file without an event in its name: the file is a
- * symlink through "..data", which is swapped for a link to a new directory.
- */
+/* Whether the store's path leads to another file, or the same file changed, since last asked. */
 static bool
 watch_store_moved(struct watch *w)
 {
-	struct stat st;
-	bool ok = stat(w->store_path, &st) == 0;
-	bool moved =
-	    ok != w->store_seen_ok ||
-	    (ok && (st.st_dev != w->store_seen.st_dev || st.st_ino != w->store_seen.st_ino ||
-	            st.st_size != w->store_seen.st_size ||
-	            st.st_mtim.tv_sec != w->store_seen.st_mtim.tv_sec ||
-	            st.st_mtim.tv_nsec != w->store_seen.st_mtim.tv_nsec));
-
-	if (ok)
-		w->store_seen = st;
-	w->store_seen_ok = ok;
-	return moved;
+	return file_moved(w->store_path, &w->store_seen);
 }
 
 /* IN_MODIFY: a file still being written, which holds a pending reload back until writes settle. */
@@ -387,8 +370,10 @@ serve_loop(struct pdp *pdp, unsigned reader)
 
 		if (reload_requested) {
 			/* SIGHUP: both, whatever inotify saw, and what they drop is meant. An
-			 * input being written waits for its writes to settle, confirmed. */
+			 * input being written waits for its writes to settle, confirmed. The
+			 * issuers' keys are read again too, on their own thread. */
 			reload_requested = 0;
+			pdp_keys_reread(pdp);
 			if (!policies_due && pending_confirm(&pol, w.n_policies_open > 0,
 			                                     clock_ms(), settle, "a policy file"))
 				policies_due = policies_confirmed = true;
@@ -607,6 +592,8 @@ serve_main(int argc, char **argv)
 	install_signals();
 	/* One reader slot per worker, and the last for this thread. */
 	if ((pdp = pdp_new(cfg, cfg->threads + 1, err, sizeof(err))) == NULL)
+		fatal("%s: %s", path, err);
+	if (pdp_keys_start(pdp, err, sizeof(err)) != 0)
 		fatal("%s: %s", path, err);
 	fd = fcgi_listen(cfg->listen, cfg->backlog, err, sizeof(err));
 	if (fd < 0)

@@ -105,3 +105,20 @@ file_read_secret(const char *path, size_t max, char **buf, size_t *len, char *er
 		(*buf)[--*len] = '\0';
 	return 0;
 }
+
+bool
+file_moved(const char *path, struct file_seen *seen)
+{
+	struct stat st;
+	bool ok = stat(path, &st) == 0;
+	bool moved = ok != seen->ok ||
+	             (ok && (st.st_dev != seen->st.st_dev || st.st_ino != seen->st.st_ino ||
+	                     st.st_size != seen->st.st_size ||
+	                     st.st_mtim.tv_sec != seen->st.st_mtim.tv_sec ||
+	                     st.st_mtim.tv_nsec != seen->st.st_mtim.tv_nsec));
+
+	if (ok)
+		seen->st = st;
+	seen->ok = ok;
+	return moved;
+}

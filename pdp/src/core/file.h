@@ -2,7 +2,9 @@
 #ifndef PDP_FILE_H
 #define PDP_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 /*
  * Reads path, at most max bytes, into a new NUL-terminated buffer (*len
@@ -22,5 +24,20 @@ int file_read_settled(const char *path, size_t max, unsigned gap_ms, unsigned ma
 /* The same for a secret: one trailing newline ("\n" or "\r\n") is not part of it. */
 int file_read_secret(const char *path, size_t max, char **buf, size_t *len, char *err,
                      size_t errsz);
+
+/* What a path last led to (through symlinks): see file_moved. */
+struct file_seen {
+	struct stat st;
+	bool ok; /* the path led to a file */
+};
+
+/*
+ * Whether path leads to another file (device, inode), or the same file
+ * changed (size, mtime), or appeared or vanished, since seen; seen is
+ * updated. A mounted Kubernetes ConfigMap changes a file without an event in
+ * its name: the file is a symlink through "..data", which is swapped for a
+ * link to a new directory.
+ */
+bool file_moved(const char *path, struct file_seen *seen);
 
 #endif

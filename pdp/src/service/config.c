@@ -9,6 +9,7 @@
 
 #include "core/netaddr.h"
 #include "core/yaml_doc.h"
+#include "identity/discovery.h"
 #include "identity/token.h"
 
 static const char *const decision_names[] = {"allow", "deny", NULL};
@@ -226,11 +227,27 @@ h_iss_leeway(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
+/* Keys are fetched over verified TLS; plain http only where no one can listen in. */
+static int
+check_jwks_uri(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	char why[160];
+
+	if (discovery_check_url(((struct config_issuer *)t)->jwks_uri, why, sizeof(why)) != 0)
+		return YDOC_ERR(p, v, "jwks_uri %s", why);
+	return 0;
+}
+
 static const struct ydoc_key issuer_keys[] = {
     YDOC_KEY_STRING("issuer", struct config_issuer, issuer),
     YDOC_KEY_CALL("audiences", h_iss_audiences),
     YDOC_KEY_STRING("jwks_file", struct config_issuer, jwks_file),
+    YDOC_KEY_STRING_CHECKED("jwks_uri", struct config_issuer, jwks_uri, check_jwks_uri),
+    YDOC_KEY_BOOL("discovery", struct config_issuer, discovery),
     YDOC_KEY_STRING("hmac_secret_file", struct config_issuer, hmac_secret_file),
+    YDOC_KEY_STRING("tls_ca_file", struct config_issuer, tls_ca_file),
+    YDOC_KEY_MS64("jwks_refresh", struct config_issuer, jwks_refresh_ms, 1000, 86400000),
+    YDOC_KEY_MS64("jwks_min_refetch", struct config_issuer, jwks_min_refetch_ms, 1000, 3600000),
     YDOC_KEY_CALL("algorithms", h_iss_algorithms),
     YDOC_KEY_CALL("leeway", h_iss_leeway),
     YDOC_KEY_MAP("claims", struct config_issuer, claims, claim_keys),
@@ -273,11 +290,58 @@ claims_defaults(struct config_claims *c)
 	return 0;
 }
 
+int
+config_claims_default(struct config_claims *c)
+{
+	memset(c, 0, sizeof(*c));
+	return claims_defaults(c);
+}
+
+void
+config_claims_free(struct config_claims *c)
+{
+	free(c->user);
+	names_free(c->groups, c->n_groups);
+	names_free(c->roles, c->n_roles);
+	free(c->device_id);
+	free(c->sign_in_risk);
+	free(c->amr);
+	free(c->acr);
+	free(c->client_id);
+}
+
+/* Exactly one source of keys; a CA file only for the sources fetched over TLS. */
+static int
+check_key_source(struct ydoc_parse *p, yaml_node_t *n, const struct config_issuer *is)
+{
+	int sources = (is->jwks_file != NULL) + (is->jwks_uri != NULL) + is->discovery +
+	              (is->hmac_secret_file != NULL);
+	char why[160];
+
+	if (sources != 1)
+		return YDOC_ERR(p, n,
+		                "issuer \"%s\" needs exactly one of jwks_file, jwks_uri, "
+		                "discovery: true and hmac_secret_file (%d given)",
+		                is->issuer, sources);
+	if (is->tls_ca_file != NULL && is->jwks_uri == NULL && !is->discovery)
+		return YDOC_ERR(p, n,
+		                "issuer \"%s\": tls_ca_file is only for keys fetched with jwks_uri "
+		                "or discovery",
+		                is->issuer);
+	/* Discovery fetches {issuer}/.well-known/...: the issuer itself must pass the URL rule. */
+	if (is->discovery && discovery_check_url(is->issuer, why, sizeof(why)) != 0)
+		return YDOC_ERR(p, n, "issuer \"%s\": discovery needs an issuer URL that %s",
+		                is->issuer, why);
+	return 0;
+}
+
 static int
 parse_issuer(struct ydoc_parse *p, yaml_node_t *n, struct config_issuer *is, struct config *c)
 {
 	snprintf(is->where, sizeof(is->where), "%s:%zu", ydoc_name(p->doc), n->start_mark.line + 1);
 	is->leeway_s = 60;
+	is->jwks_refresh_ms = 300000;
+	is->jwks_min_refetch_ms = 30000;
 	if (ydoc_parse_map(p, n, issuer_keys, is) != 0)
 		return -1;
 	if (is->issuer == NULL)
@@ -288,15 +352,14 @@ parse_issuer(struct ydoc_parse *p, yaml_node_t *n, struct config_issuer *is, str
 		    "issuer \"%s\" needs \"audiences\": without them a token minted for "
 		    "any other application would be accepted",
 		    is->issuer);
-	if ((is->jwks_file == NULL) == (is->hmac_secret_file == NULL))
-		return YDOC_ERR(p, n,
-		                "issuer \"%s\" needs exactly one of jwks_file and hmac_secret_file",
-		                is->issuer);
+	if (check_key_source(p, n, is) != 0)
+		return -1;
 	if (is->algorithms == 0)
-		is->algorithms = is->jwks_file != NULL ? JWA_BIT(JWA_RS256) | JWA_BIT(JWA_ES256)
-		                                       : JWA_BIT(JWA_HS256);
+		is->algorithms = is->hmac_secret_file == NULL
+		                     ? JWA_BIT(JWA_RS256) | JWA_BIT(JWA_ES256)
+		                     : JWA_BIT(JWA_HS256);
 	/* Key confusion is refused here already: HMAC algorithms never go with public keys. */
-	if (is->jwks_file != NULL && (is->algorithms & JWA_HS_MASK))
+	if (is->hmac_secret_file == NULL && (is->algorithms & JWA_HS_MASK))
 		return YDOC_ERR(p, n,
 		                "issuer \"%s\": HS algorithms need hmac_secret_file, not a JWKS",
 		                is->issuer);
@@ -445,7 +508,8 @@ resolve_paths(struct config *c)
 		goto out;
 	for (size_t i = 0; i < c->n_issuers; i++) {
 		if (resolve_path(&c->issuers[i].jwks_file, dir) != 0 ||
-		    resolve_path(&c->issuers[i].hmac_secret_file, dir) != 0)
+		    resolve_path(&c->issuers[i].hmac_secret_file, dir) != 0 ||
+		    resolve_path(&c->issuers[i].tls_ca_file, dir) != 0)
 			goto out;
 	}
 	rc = 0;
@@ -584,15 +648,10 @@ config_free(struct config *c)
 			free(is->audiences[j]);
 		free(is->audiences);
 		free(is->jwks_file);
+		free(is->jwks_uri);
 		free(is->hmac_secret_file);
-		free(is->claims.user);
-		names_free(is->claims.groups, is->claims.n_groups);
-		names_free(is->claims.roles, is->claims.n_roles);
-		free(is->claims.device_id);
-		free(is->claims.sign_in_risk);
-		free(is->claims.amr);
-		free(is->claims.acr);
-		free(is->claims.client_id);
+		free(is->tls_ca_file);
+		config_claims_free(&is->claims);
 	}
 	free(c->issuers);
 	free(c->path);
