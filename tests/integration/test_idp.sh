@@ -12,6 +12,7 @@ idp=$(cd "$here/../idp" && pwd)
 . "$here/../../scripts/lib.sh"
 . "$here/assert.sh"
 . "$here/fixture.sh"
+. "$here/requests.sh" # status, until_status
 
 command -v node >/dev/null && command -v npm >/dev/null || { echo "node and npm are needed (scripts/deps.sh test)"; exit 1; }
 
@@ -55,6 +56,7 @@ done
 idp_port=$(pdp_free_port)
 issuer=https://127.0.0.1:$idp_port
 aud=https://api.test
+host=api.test
 now=$(date +%s)
 other_aud=https://other.test
 idp_log=$work/idp-requests.log
@@ -118,23 +120,12 @@ pdp_stop() { # RUN
 	pdp_pid=""
 }
 
-status() { curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Host: api.test" -H "Authorization: Bearer $1" "$url/"; }
 body() { curl -s -m 5 -H "Host: api.test" -H "Authorization: Bearer $1" "$url/"; }
 health_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$url/pdp/health"; }
 # issuer_health ISSUER: the issuer's entry of the health JSON (compact), or nothing.
 issuer_health() { curl -s -m 5 "$url/pdp/health" | jq -c --arg i "$1" '.issuers[]? | select(.issuer == $i)' 2>/dev/null; }
 metric() { pdp_metric "$1" "$(curl -s -m 5 "$url/pdp/metrics")"; }
 fetches() { metric "pdp_jwks_fetch_total{issuer=\"$1\",result=\"$2\"}"; }
-# until_status WANT TOKEN: asks up to 20 s (0.1 s apart) until the answer is WANT; prints the last.
-until_status() {
-	local got
-	for _ in $(seq 1 200); do
-		got=$(status "$2")
-		[ "$got" = "$1" ] && break
-		sleep 0.1
-	done
-	echo "$got"
-}
 # until_issuer ISSUER JQ_TEST: polls health up to 20 s until the issuer's entry passes the
 # test; prints the last entry.
 until_issuer() {
@@ -159,23 +150,21 @@ expect "the provider issues a JWT access token signed by its key k1" k1 "$(kid_o
 expect "the provider issues a token for the other audience" k1 "$(kid_of "$tok_other")"
 
 # === b. discovery with the private CA; the PDP starts before the provider ===============
-discovery_issuer="  - issuer: $issuer
-    audiences: [$aud]
-    discovery: true
-    tls_ca_file: ca.pem
-    algorithms: [RS256]
-    jwks_refresh: 2s
-    jwks_min_refetch: 1s"
-pdp_run "$discovery_issuer"
+# discovery_issuer ISSUER: the config of an issuer found by discovery, trusting the private CA.
+discovery_issuer() {
+	printf '  - issuer: %s\n    audiences: [%s]\n    discovery: true\n    tls_ca_file: ca.pem\n' "$1" "$aud"
+	printf '    algorithms: [RS256]\n    jwks_refresh: 2s\n    jwks_min_refetch: 1s\n'
+}
+pdp_run "$(discovery_issuer "$issuer")"
 fixture_nginx
 
-expect "b: the provider down: its token is answered 500 (nginx fails closed)" 500 "$(status "$tok1")"
+expect "b: the provider down: its token is answered 500 (nginx fails closed)" 500 "$(status "$tok1" $host)"
 got=$(until_issuer "$issuer" '.last_fetch.result == "network"')
 expect "b: health says the issuer is not ready" false "$(jq -r '.ready' <<<"$got")" "$got"
 expect "b: health shows the failed fetch as network" network "$(jq -r '.last_fetch.result' <<<"$got")" "$got"
 expect "b: health's key source is discovery" discovery "$(jq -r '.keys' <<<"$got")" "$got"
 expect "b: health is 503 while an issuer has no keys" 503 "$(health_code)"
-expect "b: still 500 while keys are unavailable" 500 "$(status "$tok1")"
+expect "b: still 500 while keys are unavailable" 500 "$(status "$tok1" $host)"
 for _ in $(seq 1 100); do
 	grep -q 'keys unavailable' "$work/decisions.jsonl" "$work/pdp.log" 2>/dev/null && break
 	sleep 0.05
@@ -189,7 +178,7 @@ expect "b: once the provider is up, the issuer is ready (within 20 s)" true "$(j
 expect "b: health shows its kids" yes "$(at_least 1 "$(jq -r '.kids' <<<"$got")")" "$got"
 expect "b: the last fetch is ok" ok "$(jq -r '.last_fetch.result' <<<"$got")" "$got"
 expect "b: health is 200 again" 200 "$(health_code)"
-expect "b: the same token is now allowed" 200 "$(status "$tok1")"
+expect "b: the same token is now allowed" 200 "$(status "$tok1" $host)"
 expect "b: metrics count the network failures" yes "$(at_least 1 "$(fetches "$issuer" network)")"
 expect "b: metrics count the good fetch" yes "$(at_least 1 "$(fetches "$issuer" ok)")"
 expect "b: metrics show the kids in the set" yes "$(at_least 1 "$(metric "pdp_jwks_keys{issuer=\"$issuer\"}")")"
@@ -197,21 +186,21 @@ expect "b: metrics show the key set's age" yes "$(at_least 0 "$(metric "pdp_jwks
 
 # === a. discovery + private CA: a fresh token, and one for another audience ============
 tok1b=$(idp_token)
-expect "a: a new token from the provider is allowed" 200 "$(status "$tok1b")"
+expect "a: a new token from the provider is allowed" 200 "$(status "$tok1b" $host)"
 expect_match "a: nginx passes the client's identity on" '^user=svc-reports ' "$(body "$tok1b")"
-expect "a: a token for another audience is refused (401)" 401 "$(status "$tok_other")"
+expect "a: a token for another audience is refused (401)" 401 "$(status "$tok_other" $host)"
 
 # === c. rotation: a new key set, the old key removed, no restart ======================
-expect "c: the k1 token is allowed (and cached) before the rotation" 200 "$(status "$tok1")"
+expect "c: the k1 token is allowed (and cached) before the rotation" 200 "$(status "$tok1" $host)"
 serving_pid=$pdp_pid
 before_rot=$(jwks_gets)
 idp_down
 idp_up "$work/k2.json"
 tok2=$(idp_token)
 expect "c: after the restart the provider signs with k2" k2 "$(kid_of "$tok2")"
-expect "c: a token of the new key is allowed (polled, 20 s bound)" 200 "$(until_status 200 "$tok2")"
-expect "c: the cached token of the removed key is refused (polled, 20 s bound)" 401 "$(until_status 401 "$tok1")"
-expect "c: the other cached k1 token is refused too" 401 "$(status "$tok1b")"
+expect "c: a token of the new key is allowed (polled, 20 s bound)" 200 "$(until_status 200 "$tok2" $host 1000)"
+expect "c: the cached token of the removed key is refused (polled, 20 s bound)" 401 "$(until_status 401 "$tok1" $host 1000)"
+expect "c: the other cached k1 token is refused too" 401 "$(status "$tok1b" $host)"
 expect "c: the PDP fetched the new set from the provider" yes "$(at_least $((before_rot + 1)) "$(jwks_gets)")"
 expect "c: no PDP restart (the same process serves)" yes "$(kill -0 "$serving_pid" 2>/dev/null && [ "$serving_pid" = "$pdp_pid" ] && echo yes)"
 
@@ -220,7 +209,7 @@ idp_down
 got=$(until_issuer "$issuer" '.last_fetch.result == "network"')
 expect "outage: health shows the failed refresh" network "$(jq -r '.last_fetch.result' <<<"$got")" "$got"
 expect "outage: the issuer stays ready on its last good keys" true "$(jq -r '.ready' <<<"$got")" "$got"
-expect "outage: the new key's token is still allowed" 200 "$(status "$tok2")"
+expect "outage: the new key's token is still allowed" 200 "$(status "$tok2" $host)"
 idp_up "$work/k2.json"
 got=$(until_issuer "$issuer" '.last_fetch.result == "ok"')
 expect "outage: fetches recover once the provider is back" ok "$(jq -r '.last_fetch.result' <<<"$got")" "$got"
@@ -238,7 +227,7 @@ pdp_run "  - issuer: $issuer
 got=$(until_issuer "$issuer" '.ready == true')
 expect "jwks_uri: the issuer is ready" true "$(jq -r '.ready' <<<"$got")" "$got"
 expect "jwks_uri: health's key source is jwks_uri" jwks_uri "$(jq -r '.keys' <<<"$got")" "$got"
-expect "jwks_uri: a token of the provider is allowed" 200 "$(status "$tok2")"
+expect "jwks_uri: a token of the provider is allowed" 200 "$(status "$tok2" $host)"
 sleep "$min_refetch" # no refetch asked within jwks_min_refetch before the forged tokens come
 
 keys forge "$work/forger.json" 200 "{\"iss\":\"$issuer\",\"aud\":\"$aud\",\"sub\":\"mallory\",\"exp\":$((now + 3600))}" >"$work/forged.txt"
@@ -246,7 +235,7 @@ expect "d: 200 forged tokens with distinct kids" 200 "$(cut -d. -f1 "$work/forge
 before=$(jwks_gets)
 t0=$(date +%s%N)
 : >"$work/forged.codes"
-while read -r t; do status "$t" >>"$work/forged.codes"; echo >>"$work/forged.codes"; done <"$work/forged.txt"
+while read -r t; do status "$t" $host >>"$work/forged.codes"; echo >>"$work/forged.codes"; done <"$work/forged.txt"
 sleep 0.5 # a refetch the last tokens asked for lands in the window
 elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
 n=$(($(jwks_gets) - before))
@@ -257,7 +246,7 @@ expect "d: every forged token is refused (401)" "200 401" "$(sort "$work/forged.
 expect "d: unknown kids made the PDP refetch (at least once)" yes "$(at_least 1 "$n")"
 expect "d: at most one JWKS fetch per jwks_min_refetch (${n} in ${elapsed_ms} ms, bound ${bound})" yes \
 	"$([ "$n" -le "$bound" ] && echo yes)"
-expect "d: the provider's token is still allowed" 200 "$(status "$tok2")"
+expect "d: the provider's token is still allowed" 200 "$(status "$tok2" $host)"
 pdp_stop "jwks_uri run"
 
 # === e. TLS against the system store; f. a discovery document of another issuer ==========
@@ -267,17 +256,11 @@ pdp_run "  - issuer: $issuer
     algorithms: [RS256]
     jwks_refresh: 2s
     jwks_min_refetch: 1s
-  - issuer: $issuer/
-    audiences: [$aud]
-    discovery: true
-    tls_ca_file: ca.pem
-    algorithms: [RS256]
-    jwks_refresh: 2s
-    jwks_min_refetch: 1s"
+$(discovery_issuer "$issuer/")"
 got=$(until_issuer "$issuer" '.last_fetch.result == "tls"')
 expect "e: without tls_ca_file the private CA is not trusted: result tls" tls "$(jq -r '.last_fetch.result' <<<"$got")" "$got"
 expect "e: the issuer is not ready" false "$(jq -r '.ready' <<<"$got")" "$got"
-expect "e: its token is answered 500" 500 "$(status "$tok2")"
+expect "e: its token is answered 500" 500 "$(status "$tok2" $host)"
 expect "e: metrics count the TLS failure" yes "$(at_least 1 "$(fetches "$issuer" tls)")"
 got=$(until_issuer "$issuer/" '.last_fetch.result == "invalid"')
 expect "f: a configured issuer other than the document's: result invalid" invalid "$(jq -r '.last_fetch.result' <<<"$got")" "$got"
@@ -285,7 +268,7 @@ err=$(jq -r '.last_fetch.error // empty' <<<"$got")
 expect "f: the error names both issuers" yes \
 	"$([[ $err == *"$issuer/"* ]] && [ "$(grep -o -F "$issuer" <<<"$err" | wc -l)" -ge 2 ] && echo yes)" "error: $err"
 tok_slash=$(keys sign "$work/k2.json" "{\"iss\":\"$issuer/\",\"aud\":\"$aud\",\"sub\":\"svc\",\"exp\":$((now + 3600))}")
-expect "f: a token of that issuer is answered 500" 500 "$(status "$tok_slash")"
+expect "f: a token of that issuer is answered 500" 500 "$(status "$tok_slash" $host)"
 expect "f: metrics count it as invalid" yes "$(at_least 1 "$(fetches "$issuer/" invalid)")"
 expect "e, f: health is 503" 503 "$(health_code)"
 pdp_stop "failing issuers run"
@@ -312,8 +295,8 @@ file_tok() { keys sign "$work/$1.json" "{\"iss\":\"${2:-$files_iss}\",\"aud\":\"
 ft1=$(file_tok k1)
 ft2=$(file_tok k2)
 ft3=$(file_tok k3)
-expect "g: the file's key k1 is allowed" 200 "$(status "$ft1")"
-expect "g: k2, not yet in the file, is refused" 401 "$(status "$ft2")"
+expect "g: the file's key k1 is allowed" 200 "$(status "$ft1" $host)"
+expect "g: k2, not yet in the file, is refused" 401 "$(status "$ft2" $host)"
 got=$(issuer_health "$files_iss")
 expect "g: health's key source is jwks_file" jwks_file "$(jq -r '.keys' <<<"$got")" "$got"
 
@@ -348,34 +331,32 @@ swap_under_load() {
 # answered_bad COUNTS: "TOTAL BAD" of swap_under_load's counts, BAD being answers other than
 # 200 and 401 (a 500 above all).
 answered_bad() { awk '{ for (i = 1; i < NF; i += 2) { t += $i; if ($(i + 1) !~ /^(200|401)$/) b += $i } } END { print t + 0, b + 0 }' <<<"$1"; }
-replace_file() { cp "$work/k2.pub.json" "$work/jwks.json.new" && mv "$work/jwks.json.new" "$work/jwks.json"; }
-counts=$(swap_under_load "$ft1" "$ft2" replace_file)
+cp "$work/k2.pub.json" "$work/jwks.json.new"
+counts=$(swap_under_load "$ft1" "$ft2" mv "$work/jwks.json.new" "$work/jwks.json")
 expect "g: 400 requests across the atomic replace: all answered, none 500" "400 0" \
 	"$(answered_bad "$counts")" "answers: $counts"
-expect "g: after the replace, k2's token is allowed (polled)" 200 "$(until_status 200 "$ft2")"
-expect "g: after the replace, removed k1's cached token is refused" 401 "$(until_status 401 "$ft1")"
+expect "g: after the replace, k2's token is allowed (polled)" 200 "$(until_status 200 "$ft2" $host 1000)"
+expect "g: after the replace, removed k1's cached token is refused" 401 "$(until_status 401 "$ft1" $host 1000)"
 expect "g: the same PDP process serves (no restart)" yes "$(kill -0 "$pdp_pid" 2>/dev/null && echo yes)"
 
 rewrite_and_hup() { cat "$work/k3.pub.json" >"$work/jwks.json" && kill -HUP "$pdp_pid"; }
 counts=$(swap_under_load "$ft2" "$ft3" rewrite_and_hup)
 expect "g: 400 requests across a rewrite + SIGHUP: all answered, none 500" "400 0" \
 	"$(answered_bad "$counts")" "answers: $counts"
-expect "g: after SIGHUP, k3's token is allowed (polled)" 200 "$(until_status 200 "$ft3")"
-expect "g: after SIGHUP, removed k2's cached token is refused" 401 "$(until_status 401 "$ft2")"
+expect "g: after SIGHUP, k3's token is allowed (polled)" 200 "$(until_status 200 "$ft3" $host 1000)"
+expect "g: after SIGHUP, removed k2's cached token is refused" 401 "$(until_status 401 "$ft2" $host 1000)"
 
 cm1=$(file_tok k1 "$cm_iss")
 cm2=$(file_tok k2 "$cm_iss")
-expect "g: the ConfigMap file's key k1 is allowed" 200 "$(status "$cm1")"
-expect "g: k2, not yet in the ConfigMap, is refused" 401 "$(status "$cm2")"
-swap_configmap() {
-	mkdir "$work/cm/..v2" && cp "$work/k2.pub.json" "$work/cm/..v2/jwks.json" &&
-		ln -s ..v2 "$work/cm/..data_tmp" && mv -T "$work/cm/..data_tmp" "$work/cm/..data" && rm -rf "$work/cm/..v1"
-}
-counts=$(swap_under_load "$cm1" "$cm2" swap_configmap)
+expect "g: the ConfigMap file's key k1 is allowed" 200 "$(status "$cm1" $host)"
+expect "g: k2, not yet in the ConfigMap, is refused" 401 "$(status "$cm2" $host)"
+mkdir "$work/cm/..v2" && cp "$work/k2.pub.json" "$work/cm/..v2/jwks.json" && ln -s ..v2 "$work/cm/..data_tmp"
+counts=$(swap_under_load "$cm1" "$cm2" mv -T "$work/cm/..data_tmp" "$work/cm/..data")
+rm -rf "$work/cm/..v1"
 expect "g: 400 requests across the ConfigMap's symlink swap: all answered, none 500" "400 0" \
 	"$(answered_bad "$counts")" "answers: $counts"
-expect "g: after the symlink swap, k2's token is allowed (polled)" 200 "$(until_status 200 "$cm2")"
-expect "g: after the symlink swap, removed k1's cached token is refused" 401 "$(until_status 401 "$cm1")"
+expect "g: after the symlink swap, k2's token is allowed (polled)" 200 "$(until_status 200 "$cm2" $host 1000)"
+expect "g: after the symlink swap, removed k1's cached token is refused" 401 "$(until_status 401 "$cm1" $host 1000)"
 pdp_stop "jwks_file run"
 
 # === h. pdp check: jwks_uri must be https (plain http only on loopback) ==================
