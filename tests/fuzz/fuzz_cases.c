@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/case_claims.h"
 #include "policy/cases.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -11,11 +12,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1), err[1024];
+	static struct case_claims *cc;
+	struct policy_claims_map map;
 	struct policy_cases *pc;
 
+	/* The default claim mapping, as pdp test has it without a config. */
+	if (cc == NULL && (cc = case_claims_new(NULL, err, sizeof(err))) == NULL)
+		abort();
+	map.map = case_claims_map;
+	map.ctx = cc;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	pc = policy_cases_load_buffer("/fuzz/cases.yaml", text, 1800000000, err, sizeof(err));
+	pc = policy_cases_load_buffer("/fuzz/cases.yaml", text, 1800000000, &map, err, sizeof(err));
 	if (pc == NULL && strncmp(err, "/fuzz/cases.yaml", 16) != 0 &&
 	    strcmp(err, "out of memory") != 0)
 		abort();
@@ -29,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * names that option, and a built case names its caller. */
 	for (int i = 0; i < 3; i++) {
 		static const char *const options[] = {"--claims", "--device", "--user"};
-		struct policy_explain x = {.host = "h", .claims = "{sub: a}"};
+		struct policy_explain x = {.host = "h", .claims = "{sub: a}", .map = &map};
 
 		if (i == 0)
 			x.claims = text;

@@ -69,6 +69,7 @@ cat policies/*.yaml >"$corpus/policy/all-in-one.yaml"
 printf 'apps:\n  - { id: a, hosts: [x], paths: [/P/, /q], methods: { except: [GET, X-Y] }, case_insensitive: true }\n  - { id: b, hosts: [x], paths: [/p/], methods: [GET, PROPFIND], case_insensitive: true }\n  - { id: c, hosts: [y], paths: [/p/] }\n' >"$corpus/policy/methods-and-paths.yaml"
 printf 'apps: []\npolicies:\n# cut here\n' >"$corpus/policy/cut.yaml"
 cp policies/tests/*.yaml "$corpus/cases/"
+for f in tests/integration/idp/tests/*.yaml; do cp "$f" "$corpus/cases/idp-${f##*/}"; done
 printf '{sub: a, amr: [pwd], auth_time: -60}' >"$corpus/cases/explain-claims"
 printf '{"compliant": true, "risk": "high"}' >"$corpus/cases/explain-json"
 printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, platform: ios, os_version: "17.1", updated: 1790000000 }\nusers:\n  - { id: u1, risk: medium, disabled: false, revoked_before: 1790000000 }\n  - { id: u2 }\nrevoked_jtis: [j1, j2]\n' >"$corpus/context/full.yaml"

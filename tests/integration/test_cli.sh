@@ -127,6 +127,61 @@ check "explain --token: the verified token is the subject" 0 \
 	"$bin/pdp" explain -c "$work/pdp.yaml" --token "$tok" --url https://admin.example.com/ --ip 10.0.0.1
 check "explain --token: a forged token is refused" 1 'token rejected: invalid signature' \
 	"$bin/pdp" explain -c "$work/pdp.yaml" --token "${tok%?????}AAAAA" --url https://admin.example.com/
+
+# --- pdp test and pdp explain --claims: the issuers' claim mappings (-c) ------------
+# tests/integration/idp: an Entra- and a Keycloak-shaped issuer, and cases in their shapes.
+idp="$work/idp"
+mkdir -p "$idp"
+cp "$root"/tests/integration/idp/*.yaml "$work/jwks.json" "$idp/"
+cp -r "$root/policies" "$idp/policies"
+cp "$root"/tests/integration/idp/tests/*.yaml "$idp/policies/tests/"
+entra_iss=https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0
+entra_overage="{\"iss\":\"$entra_iss\",\"oid\":\"u-2\",\"hasgroups\":true}"
+check "test -c: Entra- and Keycloak-shaped cases pass through their issuers' mappings" 0 \
+	'ok   - an Entra directory admin \(wids\) on the admin portal must step up .*ok   - an Entra user in too many groups is denied.*ok   - a Keycloak realm admin.*ok   - a Keycloak client role counts.*ok   - this issuer ignores group overage.* 32 passed, 0 failed' \
+	"$bin/pdp" test -c "$idp/pdp.yaml"
+check "test -c -v: an overage-shaped case is denied with the daemon's reason" 0 \
+	'ok   - an Entra user in too many groups is denied, never taken as in no group +decision: deny \(403\): identity: group overage, the token lists no groups' \
+	"$bin/pdp" test -v -c "$idp/pdp.yaml"
+check "test without -c: Entra's oid is no claim of the default mapping" 2 \
+	'entra.yaml:[0-9]+:7: unknown key "oid" \(the default claims mapping reads sub, groups, roles' \
+	"$bin/pdp" test "$idp/policies"
+sed 's/^      roles: \[roles, wids\]$/      groups: [groups, wids]/' "$idp/pdp.yaml" >"$idp/no-wids.yaml"
+check "test -c: with wids as groups, not roles, the Entra admin case fails (the mapping decides)" 1 \
+	'FAIL - an Entra directory admin \(wids\) on the admin portal must step up .*expected step-up with policies \[admins-strong-auth\], got allow with policies \[\].* 31 passed, 1 failed' \
+	"$bin/pdp" test -c "$idp/no-wids.yaml"
+sed 's/^    on_groups_overage: ignore$//' "$idp/pdp.yaml" >"$idp/deny-overage.yaml"
+check "test -c: with on_groups_overage deny the Keycloak overage case is denied" 1 \
+	'FAIL - this issuer ignores group overage.*expected allow with policies \[\], got deny with policies \[\] +decision: deny \(403\): identity: group overage' \
+	"$bin/pdp" test -c "$idp/deny-overage.yaml"
+cp -r "$idp" "$work/idp-typo"
+sed -i '0,/      wids:/s//      wid:/' "$work/idp-typo/policies/tests/entra.yaml"
+check "test -c: a misspelt claim names the issuer's mapping" 2 \
+	'entra.yaml:[0-9]+:7: unknown key "wid" \(the claims mapping of issuer "https://login.microsoftonline.com/.*" reads oid, groups, roles, wids' \
+	"$bin/pdp" test -c "$work/idp-typo/pdp.yaml"
+check "explain -c --claims: Entra's oid and wids are the user and roles" 0 \
+	'^absent mapped claims: groups, amr, acr, device_id, sign_in_risk, client_id .*subject: u-1 groups \[\] roles \[Admin\] amr \[\].*admins-strong-auth +enabled +APPLIES' \
+	"$bin/pdp" explain -c "$idp/pdp.yaml" --claims "{\"iss\":\"$entra_iss\",\"oid\":\"u-1\",\"wids\":[\"Admin\"]}" \
+	--url https://admin.example.com/ --ip 10.1.2.3
+check "explain -c --claims: one issuer's mapping without iss" 0 \
+	'subject: u-1 groups \[\] roles \[Admin\] amr \[\]' \
+	"$bin/pdp" explain -c "$idp/entra-only.yaml" --claims '{"oid":"u-1","wids":["Admin"]}' \
+	--url https://admin.example.com/ --ip 10.1.2.3
+check "explain -c --claims: Keycloak's nested realm_access.roles" 0 \
+	'subject: alice groups \[\] roles \[Admin\] amr \[\]' \
+	"$bin/pdp" explain -c "$idp/pdp.yaml" \
+	--claims '{iss: "https://keycloak.example.com/realms/corp", preferred_username: alice, realm_access: {roles: [Admin]}}' \
+	--url https://admin.example.com/ --ip 10.1.2.3
+check "explain -c --claims: an overage-shaped caller gets the daemon's deny" 0 \
+	'^absent mapped claims: groups, .*decision: deny \(403\): identity: group overage, the token lists no groups' \
+	"$bin/pdp" explain -c "$idp/pdp.yaml" --claims "$entra_overage" --url https://intranet.example.com/
+check "explain -c --claims --json: the overage deny as JSON" 0 \
+	'^\{"decision":"deny","status":403,"reason":"identity: group overage, the token lists no groups"\}$' \
+	"$bin/pdp" explain -c "$idp/pdp.yaml" --json --claims "$entra_overage" --url https://intranet.example.com/
+check "explain --claims without -c: the default mapping, absent claims named" 0 \
+	'^absent mapped claims: groups, roles, acr, device_id, sign_in_risk, client_id .*subject: a groups \[\] roles \[\] amr \[pwd\]' \
+	"$bin/pdp" explain "$root/policies" --claims '{sub: a, amr: [pwd]}' --url h/
+
 cp "$work/pdp.yaml" "$work/store.yaml"
 printf 'store: { path: context.yaml }\n' >>"$work/store.yaml"
 printf 'users:\n  - { id: alice, risk: severe }\n' >"$work/context.yaml"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/case_claims.h"
 #include "cli/common.h"
 #include "context/store.h"
 #include "identity/token.h"
@@ -113,6 +114,35 @@ load_for_tools(const char *cmd, const char *path, const char *dir, struct config
 	return 0;
 }
 
+/* The daemon's answer to a subject whose issuer denies group overage (service/decide.c). */
+static const char overage_reason[] = "identity: group overage, the token lists no groups";
+
+static void
+overage_text(FILE *f, const char *indent)
+{
+	fprintf(f, "%sdecision: deny (403): %s (issuer's on_groups_overage: deny)\n", indent,
+	        overage_reason);
+}
+
+/*
+ * Cases' claims mapped as the daemon maps tokens: by cfg's issuers'
+ * mappings, or the default one without a config. NULL after saying why.
+ */
+static struct case_claims *
+claims_for_tools(const struct config *cfg, struct policy_claims_map *map)
+{
+	char err[1024];
+	struct case_claims *cc = case_claims_new(cfg, err, sizeof(err));
+
+	if (cc == NULL) {
+		fprintf(stderr, "%s: %s\n", cfg != NULL ? cfg->path : "claims", err);
+		return NULL;
+	}
+	map->map = case_claims_map;
+	map->ctx = cc;
+	return cc;
+}
+
 /* Whether the enforced policies that applied are exactly the case's expect_policies. */
 static bool
 policies_match(const struct policy_set *set, const struct policy_case *c,
@@ -139,6 +169,8 @@ test_main(int argc, char **argv)
 	struct config *cfg;
 	struct policy_set *set;
 	struct policy_cases *cases;
+	struct policy_claims_map map;
+	struct case_claims *cc;
 	char tests[4096], err[1024];
 	int64_t now = (int64_t)time(NULL);
 	size_t passed = 0, failed = 0;
@@ -158,9 +190,12 @@ test_main(int argc, char **argv)
 	if (load_for_tools("test", path, dir, &cfg, &set) != 0)
 		return 2;
 	snprintf(tests, sizeof(tests), "%s/tests", dir != NULL ? dir : cfg->policies);
-	cases = policy_cases_load(tests, now, err, sizeof(err));
+	cc = claims_for_tools(cfg, &map);
+	cases = cc != NULL ? policy_cases_load(tests, now, &map, err, sizeof(err)) : NULL;
 	if (cases == NULL) {
-		fprintf(stderr, "%s\n", err);
+		if (cc != NULL)
+			fprintf(stderr, "%s\n", err);
+		case_claims_free(cc);
 		policy_set_free(set);
 		config_free(cfg);
 		return 2;
@@ -173,38 +208,49 @@ test_main(int argc, char **argv)
 		struct eval_result res;
 		bool ok;
 
-		policy_case_input(set, c, now,
-		                  cfg == NULL || cfg->default_decision == DEFAULT_ALLOW, buf, 2048,
-		                  &ids, &in);
-		policy_eval(set, &in, &res);
+		/* A group overage is answered as the daemon answers it, before any policy. */
+		if (c->subject.groups_overage) {
+			memset(&res, 0, sizeof(res));
+			res.decision = DECISION_DENY;
+		} else {
+			policy_case_input(set, c, now,
+			                  cfg == NULL || cfg->default_decision == DEFAULT_ALLOW,
+			                  buf, 2048, &ids, &in);
+			policy_eval(set, &in, &res);
+		}
 		ok = res.decision == c->expect &&
 		     (!c->has_expect_policies || policies_match(set, c, &res));
 		if (ok) {
 			passed++;
 			printf("ok   - %s\n", c->name);
-			if (verbose)
-				explain_text(stdout, set, &in, &res, "       ");
+		} else {
+			failed++;
+			printf("FAIL - %s (%s)\n       expected %s", c->name, c->where,
+			       decision_name(c->expect));
+			if (c->has_expect_policies) {
+				printf(" with policies [");
+				for (size_t j = 0; j < c->n_expect_policies; j++)
+					printf("%s%s", j ? ", " : "", c->expect_policies[j]);
+				printf("]");
+			}
+			printf(", got %s with policies [", decision_name(res.decision));
+			for (size_t j = 0; j < res.n_applied; j++)
+				printf("%s%s", j ? ", " : "",
+				       set->policies[res.applied[j].policy].id);
+			printf("]\n");
+		}
+		if (ok && !verbose)
 			continue;
-		}
-		failed++;
-		printf("FAIL - %s (%s)\n       expected %s", c->name, c->where,
-		       decision_name(c->expect));
-		if (c->has_expect_policies) {
-			printf(" with policies [");
-			for (size_t j = 0; j < c->n_expect_policies; j++)
-				printf("%s%s", j ? ", " : "", c->expect_policies[j]);
-			printf("]");
-		}
-		printf(", got %s with policies [", decision_name(res.decision));
-		for (size_t j = 0; j < res.n_applied; j++)
-			printf("%s%s", j ? ", " : "", set->policies[res.applied[j].policy].id);
-		printf("]\n");
-		explain_text(stdout, set, &in, &res, "       ");
+		if (c->subject.groups_overage)
+			overage_text(stdout, "       ");
+		else
+			explain_text(stdout, set, &in, &res, "       ");
 	}
 	if (cases->n == 0)
 		fprintf(stderr, "%s: no test cases\n", tests);
 	printf("%zu passed, %zu failed\n", passed, failed);
 	policy_cases_free(cases);
+	case_claims_free(cc);
 	policy_set_free(set);
 	config_free(cfg);
 	return failed == 0 && passed > 0 ? 0 : 1;
@@ -235,7 +281,10 @@ explain_main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct policy_set *set = NULL;
 	struct policy_cases *cases = NULL;
+	struct policy_claims_map map = {0};
+	struct case_claims *cc = NULL;
 	struct subject *verified = NULL;
+	const struct subject *s;
 	int64_t now = (int64_t)time(NULL);
 	bool json = false;
 	int c, rc = 1;
@@ -332,24 +381,8 @@ explain_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (verified != NULL && verified->absent != 0 && !json) {
-		char names[128];
-
-		printf("absent mapped claims: %s\n",
-		       subject_absent_names(verified->absent, names, sizeof(names)));
-	}
-	/* As the daemon answers it (service/decide.c), before any policy. */
-	if (verified != NULL && verified->groups_overage) {
-		if (json)
-			printf("{\"decision\":\"deny\",\"status\":403,\"reason\":\"identity: group "
-			       "overage, the token lists no groups\"}\n");
-		else
-			printf("decision: deny (403): identity: group overage, the token lists no "
-			       "groups "
-			       "(issuer's on_groups_overage: deny)\n");
-		rc = 0;
+	if (claims != NULL && (cc = claims_for_tools(cfg, &map)) == NULL)
 		goto out;
-	}
 	{
 		struct policy_explain x = {
 		    .method = method,
@@ -360,6 +393,7 @@ explain_main(int argc, char **argv)
 		    .client = client,
 		    .user_agent = ua,
 		    .claims = claims,
+		    .map = &map,
 		    .subject = verified,
 		    .device = device,
 		    .user = user,
@@ -369,6 +403,23 @@ explain_main(int argc, char **argv)
 	}
 	if (cases == NULL) {
 		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	s = &cases->cases[0].subject;
+	if (s->absent != 0 && !json) {
+		char names[128];
+
+		printf("absent mapped claims: %s\n",
+		       subject_absent_names(s->absent, names, sizeof(names)));
+	}
+	/* As the daemon answers it (service/decide.c), before any policy. */
+	if (s->groups_overage) {
+		if (json)
+			printf("{\"decision\":\"deny\",\"status\":403,\"reason\":\"%s\"}\n",
+			       overage_reason);
+		else
+			overage_text(stdout, "");
+		rc = 0;
 		goto out;
 	}
 	{
@@ -391,6 +442,7 @@ explain_main(int argc, char **argv)
 out:
 	free(verified);
 	policy_cases_free(cases);
+	case_claims_free(cc);
 	policy_set_free(set);
 	config_free(cfg);
 	return rc;

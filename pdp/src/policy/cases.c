@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,8 @@ struct case_parse {
 	struct ydoc_parse p; /* first: handlers get &cp->p */
 	struct policy_cases *pc;
 	int64_t now;
+	const struct policy_claims_map *map;
+	yaml_node_t *claims; /* the case's claims, mapped once the rest is read */
 };
 
 #define CP(p) ((struct case_parse *)(p))
@@ -85,25 +89,8 @@ set_str(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *fi
 	return get_str(p, v, field);
 }
 
-static int
-set_strlist(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
-{
-	(void)k;
-	return get_strlist(p, v, field);
-}
-
-static int
-set_time(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
-{
-	(void)k;
-	return get_time(p, v, field);
-}
-
 #define KEY_STR(n, type, field)                                                                    \
 	YDOC_KEY_SLOT(n, set_str, YDOC_FIELD(type, field, const char *), NULL)
-#define KEY_STRLIST(n, type, field)                                                                \
-	YDOC_KEY_SLOT(n, set_strlist, YDOC_FIELD(type, field, struct strlist), NULL)
-#define KEY_TIME(n, type, field) YDOC_KEY_SLOT(n, set_time, YDOC_FIELD(type, field, int64_t), NULL)
 
 /* --- request ------------------------------------------------------------------ */
 
@@ -134,23 +121,174 @@ static const struct ydoc_key request_keys[] = {
     YDOC_KEY_END,
 };
 
-/* --- claims: a token's, into struct subject ------------------------------------------ */
+/* --- claims: a token's payload, made a subject by the map ------------------------ */
 
-static const struct ydoc_key claim_keys[] = {
-    KEY_STR("sub", struct subject, user),
-    KEY_STRLIST("groups", struct subject, groups),
-    KEY_STRLIST("roles", struct subject, roles),
-    KEY_STRLIST("amr", struct subject, amr),
-    KEY_STR("acr", struct subject, acr),
-    KEY_TIME("auth_time", struct subject, auth_time),
-    KEY_TIME("iat", struct subject, iat),
-    KEY_STR("deviceid", struct subject, device_id),
-    KEY_STR("signin_risk", struct subject, sign_in_risk),
-    KEY_STR("azp", struct subject, client_id),
-    KEY_STR("client_id", struct subject, client_id),
-    KEY_STR("jti", struct subject, jti),
-    YDOC_KEY_END,
-};
+#define CLAIMS_MAX_DEPTH 32 /* as deep as a token's payload may nest */
+
+/* A plain scalar as YAML's core schema types it: null, a boolean, a number, else a string. */
+static json_t *
+plain_json(const char *s)
+{
+	size_t len = strlen(s);
+	char *end;
+
+	if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+	    strcmp(s, "NULL") == 0)
+		return json_null();
+	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
+		return json_true();
+	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
+		return json_false();
+	if (strspn(s, "0123456789+-.eE") == len && strpbrk(s, "0123456789") != NULL) {
+		long long i;
+		double d;
+
+		errno = 0;
+		i = strtoll(s, &end, 10);
+		if (*end == '\0' && errno == 0)
+			return json_integer(i);
+		d = strtod(s, &end);
+		if (*end == '\0' && isfinite(d))
+			return json_real(d);
+	}
+	return json_string(s);
+}
+
+/* Node v of a case's claims as JSON, or NULL with the error set. */
+static json_t *
+claims_json(struct ydoc_parse *p, yaml_node_t *v, int depth)
+{
+	yaml_node_t *k, *val, *item;
+	json_t *j = NULL, *sub;
+
+	if (depth > CLAIMS_MAX_DEPTH) {
+		YDOC_ERR(p, v, "claims nest deeper than %d levels", CLAIMS_MAX_DEPTH);
+		return NULL;
+	}
+	switch (v->type) {
+	case YAML_SCALAR_NODE:
+		j = v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_json(ydoc_scalar(v))
+		                                                    : json_string(ydoc_scalar(v));
+		break;
+	case YAML_SEQUENCE_NODE:
+		if ((j = json_array()) == NULL)
+			break;
+		YDOC_SEQ_FOREACH(p->doc, v, item)
+		{
+			if ((sub = claims_json(p, item, depth + 1)) == NULL ||
+			    json_array_append_new(j, sub) != 0) {
+				json_decref(j);
+				return NULL;
+			}
+		}
+		break;
+	case YAML_MAPPING_NODE:
+		if ((j = json_object()) == NULL)
+			break;
+		YDOC_MAP_FOREACH(p->doc, v, k, val)
+		{
+			const char *name = ydoc_scalar(k);
+
+			if (name == NULL || json_object_get(j, name) != NULL) {
+				if (name == NULL)
+					YDOC_ERR(p, k, "a claim's name is a string");
+				else
+					YDOC_ERR(p, k, "claim \"%s\" is given twice", name);
+				json_decref(j);
+				return NULL;
+			}
+			if ((sub = claims_json(p, val, depth + 1)) == NULL ||
+			    json_object_set_new(j, name, sub) != 0) {
+				json_decref(j);
+				return NULL;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	if (j == NULL && p->err[0] == '\0')
+		YDOC_ERR(p, v, "out of memory");
+	return j;
+}
+
+/*
+ * Makes claims (a mapping node, or NULL when the case has none; at names the
+ * case otherwise) c's subject through the map: times resolved against now,
+ * iat defaulting to now, and an error placed at the member at fault.
+ */
+static int
+map_claims(struct case_parse *cp, yaml_node_t *claims, yaml_node_t *at, struct policy_case *c)
+{
+	struct ydoc_parse *p = &cp->p;
+	const struct policy_claims_map *map = cp->map;
+	yaml_node_t *k, *v;
+	json_t *o = NULL;
+	char *text = NULL, name[128] = "", why[512] = "";
+	int rc = -1;
+
+	p->err[0] = '\0';
+	if (claims != NULL && claims->type != YAML_MAPPING_NODE)
+		return YDOC_ERR(p, claims, "expected a mapping of claims");
+	o = claims != NULL ? claims_json(p, claims, 0) : json_object();
+	if (o == NULL)
+		return claims != NULL ? -1 : YDOC_ERR(p, at, "out of memory");
+	if (claims != NULL) {
+		YDOC_MAP_FOREACH(p->doc, claims, k, v)
+		{
+			int64_t t = 0;
+
+			if (strcmp(ydoc_scalar(k), "iat") != 0 &&
+			    strcmp(ydoc_scalar(k), "auth_time") != 0)
+				continue;
+			if (get_time(p, v, &t) != 0 ||
+			    json_object_set_new(o, ydoc_scalar(k), json_integer(t)) != 0)
+				goto out;
+		}
+	}
+	if (json_object_get(o, "iat") == NULL &&
+	    json_object_set_new(o, "iat", json_integer(cp->now)) != 0)
+		goto nomem;
+	if ((text = json_dumps(o, JSON_COMPACT)) == NULL)
+		goto nomem;
+	if (map == NULL || map->map == NULL) {
+		YDOC_ERR(p, claims != NULL ? claims : at, "no claims mapping");
+		goto out;
+	}
+	if (map->map(map->ctx, text, strlen(text), &c->mapped, name, sizeof(name), why,
+	             sizeof(why)) != 0) {
+		/* The member at fault, else the claims, else the case. */
+		yaml_node_t *where = claims != NULL ? claims : at;
+
+		if (claims != NULL && name[0] != '\0') {
+			YDOC_MAP_FOREACH(p->doc, claims, k, v)
+			{
+				(void)v;
+				if (strcmp(ydoc_scalar(k), name) == 0)
+					where = k;
+			}
+		}
+		YDOC_ERR(p, where, "%s", why);
+		goto out;
+	}
+	c->subject = *c->mapped;
+	rc = 0;
+	goto out;
+nomem:
+	YDOC_ERR(p, claims != NULL ? claims : at, "out of memory");
+out:
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
+static int
+case_claims(struct ydoc_parse *p, yaml_node_t *v, void *t)
+{
+	(void)t;
+	CP(p)->claims = v;
+	return 0;
+}
 
 /* --- device and user records ------------------------------------------------------- */
 
@@ -202,7 +340,7 @@ static const char *const expect_names[] = {"allow", "deny", "step-up", NULL};
 static const struct ydoc_key case_keys[] = {
     KEY_STR("name", struct policy_case, name),
     {.name = "request", .kind = YDOC_MAP, .arg = request_keys},
-    YDOC_KEY_MAP("claims", struct policy_case, subject, claim_keys),
+    YDOC_KEY_CALL("claims", case_claims),
     YDOC_KEY_CALL("device", case_device),
     YDOC_KEY_CALL("user", case_user),
     YDOC_KEY_CHOICE("expect", struct policy_case, expect, expect_names),
@@ -233,6 +371,7 @@ parse_case(struct case_parse *cp, yaml_node_t *n, struct policy_case *c)
 	snprintf(where, sizeof(where), "%s:%zu:%zu", ydoc_name(cp->p.doc), n->start_mark.line + 1,
 	         n->start_mark.column + 1);
 	case_init(cp, c, where);
+	cp->claims = NULL;
 	if (ydoc_parse_map(&cp->p, n, case_keys, c) != 0)
 		return -1;
 	YDOC_MAP_FOREACH(cp->p.doc, n, k, v)
@@ -247,9 +386,7 @@ parse_case(struct case_parse *cp, yaml_node_t *n, struct policy_case *c)
 		                c->name);
 	if (c->host == NULL)
 		return YDOC_ERR(&cp->p, n, "case \"%s\" needs request.host", c->name);
-	if (c->subject.user == NULL)
-		return YDOC_ERR(&cp->p, n, "case \"%s\" needs claims.sub", c->name);
-	return 0;
+	return map_claims(cp, cp->claims, n, c);
 }
 
 static int
@@ -299,10 +436,11 @@ cases_new(void)
 }
 
 struct policy_cases *
-policy_cases_load_buffer(const char *name, const char *buf, int64_t now, char *err, size_t errsz)
+policy_cases_load_buffer(const char *name, const char *buf, int64_t now,
+                         const struct policy_claims_map *map, char *err, size_t errsz)
 {
 	struct policy_cases *pc = cases_new();
-	struct case_parse cp = {{NULL, err, errsz}, pc, now};
+	struct case_parse cp = {{NULL, err, errsz}, pc, now, map, NULL};
 	struct ydoc *doc;
 
 	if (pc == NULL) {
@@ -354,13 +492,7 @@ out:
 static int
 explain_claims(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	struct policy_case *c = t;
-
-	if (ydoc_parse_map(p, v, claim_keys, &c->subject) != 0)
-		return -1;
-	if (c->subject.user == NULL)
-		return YDOC_ERR(p, v, "the claims need a sub");
-	return 0;
+	return map_claims(CP(p), v, v, t);
 }
 
 /* A command-line string kept in the cases' arena; NULL stays NULL. */
@@ -379,7 +511,7 @@ struct policy_cases *
 policy_case_explain(const struct policy_explain *x, int64_t now, char *err, size_t errsz)
 {
 	struct policy_cases *pc = cases_new();
-	struct case_parse cp = {{NULL, err, errsz}, pc, now};
+	struct case_parse cp = {{NULL, err, errsz}, pc, now, x->map, NULL};
 	struct policy_case *c;
 	int client;
 
@@ -430,6 +562,8 @@ policy_case_explain(const struct policy_explain *x, int64_t now, char *err, size
 fail:
 	if (err[0] == '\0')
 		snprintf(err, errsz, "out of memory");
+	if (pc != NULL && pc->cases != NULL)
+		free(pc->cases[0].mapped);
 	policy_cases_free(pc);
 	return NULL;
 }
@@ -441,10 +575,11 @@ str_cmp(const void *a, const void *b)
 }
 
 struct policy_cases *
-policy_cases_load(const char *dir, int64_t now, char *err, size_t errsz)
+policy_cases_load(const char *dir, int64_t now, const struct policy_claims_map *map, char *err,
+                  size_t errsz)
 {
 	struct policy_cases *pc = cases_new();
-	struct case_parse cp = {{NULL, err, errsz}, pc, now};
+	struct case_parse cp = {{NULL, err, errsz}, pc, now, map, NULL};
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	char **names = NULL;
@@ -506,6 +641,8 @@ policy_cases_free(struct policy_cases *pc)
 {
 	if (pc == NULL)
 		return;
+	for (size_t i = 0; i < pc->n; i++)
+		free(pc->cases[i].mapped);
 	arena_free(&pc->mem);
 	free(pc->cases);
 	free(pc);

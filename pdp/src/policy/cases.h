@@ -15,6 +15,8 @@ struct policy_case {
 	const char *name;
 	const char *where; /* file:line:col */
 	struct subject subject;
+	/* The block subject points into, when claims made it; freed with the cases. */
+	struct subject *mapped;
 	struct device_record device;
 	bool has_device;
 	struct user_record user;
@@ -27,6 +29,20 @@ struct policy_case {
 	bool has_expect_policies;
 };
 
+/*
+ * How a case's claims become its subject: the tools map them as the daemon
+ * maps a token's payload, by an issuer's claim mapping (DESIGN §8). map gets
+ * the claims as one JSON object (len bytes, writable: parsed in place) and
+ * returns 0 with *out, a malloc'd subject the cases own from then on; or -1
+ * with the reason in why and, when one top-level member is at fault, its
+ * name in at ("" otherwise).
+ */
+struct policy_claims_map {
+	int (*map)(void *ctx, char *json, size_t len, struct subject **out, char *at, size_t atsz,
+	           char *why, size_t whysz);
+	void *ctx;
+};
+
 struct policy_cases {
 	struct arena mem; /* owns every case and string */
 	struct policy_case *cases;
@@ -34,16 +50,22 @@ struct policy_cases {
 };
 
 /*
- * Loads the cases of every *.yaml / *.yml file in dir (in name order). Times
- * in claims (auth_time, iat) that are negative are seconds before now.
- * Unknown keys and bad values are errors naming file:line:col. Returns NULL
- * with the reason in err; free with policy_cases_free.
+ * Loads the cases of every *.yaml / *.yml file in dir (in name order). A
+ * case's claims are read as a token's JSON payload (YAML scalars typed as
+ * YAML's core schema types them) and made its subject by map. Times in
+ * claims (auth_time, iat) that are negative are seconds before now; iat
+ * defaults to now. Unknown keys and bad values are errors naming
+ * file:line:col. Returns NULL with the reason in err; free with
+ * policy_cases_free.
  */
-struct policy_cases *policy_cases_load(const char *dir, int64_t now, char *err, size_t errsz);
+struct policy_cases *policy_cases_load(const char *dir, int64_t now,
+                                       const struct policy_claims_map *map, char *err,
+                                       size_t errsz);
 
 /* The same from one buffer (name is used in messages). */
 struct policy_cases *policy_cases_load_buffer(const char *name, const char *buf, int64_t now,
-                                              char *err, size_t errsz);
+                                              const struct policy_claims_map *map, char *err,
+                                              size_t errsz);
 
 /*
  * What pdp explain was given: the request's fields as text (NULL: the case
@@ -54,9 +76,10 @@ struct policy_cases *policy_cases_load_buffer(const char *name, const char *buf,
  */
 struct policy_explain {
 	const char *method, *host, *uri, *ip, *country, *client, *user_agent;
-	const char *claims;            /* NULL when subject is given */
-	const struct subject *subject; /* used as is; must outlive the cases */
-	const char *device, *user;     /* NULL: no record */
+	const char *claims;                  /* NULL when subject is given */
+	const struct policy_claims_map *map; /* makes claims a subject */
+	const struct subject *subject;       /* used as is; must outlive the cases */
+	const char *device, *user;           /* NULL: no record */
 };
 
 /*

@@ -315,6 +315,26 @@ check_key_source(struct ydoc_parse *p, yaml_node_t *n, const struct config_issue
 	return 0;
 }
 
+int
+config_claims_default(struct config_claims *c)
+{
+	memset(c, 0, sizeof(*c));
+	return claims_defaults(c);
+}
+
+void
+config_claims_free(struct config_claims *c)
+{
+	free(c->user);
+	names_free(c->groups, c->n_groups);
+	names_free(c->roles, c->n_roles);
+	free(c->device_id);
+	free(c->sign_in_risk);
+	free(c->amr);
+	free(c->acr);
+	free(c->client_id);
+}
+
 static int
 parse_issuer(struct ydoc_parse *p, yaml_node_t *n, struct config_issuer *is, struct config *c)
 {
@@ -631,14 +651,7 @@ config_free(struct config *c)
 		free(is->jwks_uri);
 		free(is->hmac_secret_file);
 		free(is->tls_ca_file);
-		free(is->claims.user);
-		names_free(is->claims.groups, is->claims.n_groups);
-		names_free(is->claims.roles, is->claims.n_roles);
-		free(is->claims.device_id);
-		free(is->claims.sign_in_risk);
-		free(is->claims.amr);
-		free(is->claims.acr);
-		free(is->claims.client_id);
+		config_claims_free(&is->claims);
 	}
 	free(c->issuers);
 	free(c->path);

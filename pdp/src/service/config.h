@@ -57,6 +57,14 @@ struct config *config_load_buffer(const char *name, const char *buf, size_t len,
 
 void config_free(struct config *cfg);
 
+/*
+ * The claim mapping an issuer without a claims key gets (DESIGN §4) into c,
+ * which it overwrites: 0, or -1 when out of memory. Free with
+ * config_claims_free in either case.
+ */
+int config_claims_default(struct config_claims *c);
+void config_claims_free(struct config_claims *c);
+
 struct token_verifier;
 
 /*
