@@ -10,6 +10,7 @@
 #include "cli/case_claims.h"
 #include "cli/common.h"
 #include "context/store.h"
+#include "identity/key_fetch.h"
 #include "identity/token.h"
 #include "policy/cases.h"
 #include "policy/explain.h"
@@ -373,6 +374,9 @@ explain_main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			goto out;
 		}
+		/* Keys an issuer publishes are fetched once; a failure shows in the verdict. */
+		if (key_fetch_once(token_verifier_keyring(v), err, sizeof(err)) != 0)
+			fprintf(stderr, "warning: %s\n", err);
 		e = token_verify(v, 0, token, strlen(token), (time_t)now, &verified, why,
 		                 sizeof(why));
 		token_verifier_free(v);

@@ -370,8 +370,10 @@ serve_loop(struct pdp *pdp, unsigned reader)
 
 		if (reload_requested) {
 			/* SIGHUP: both, whatever inotify saw, and what they drop is meant. An
-			 * input being written waits for its writes to settle, confirmed. */
+			 * input being written waits for its writes to settle, confirmed. The
+			 * issuers' keys are read again too, on their own thread. */
 			reload_requested = 0;
+			pdp_keys_reread(pdp);
 			if (!policies_due && pending_confirm(&pol, w.n_policies_open > 0,
 			                                     clock_ms(), settle, "a policy file"))
 				policies_due = policies_confirmed = true;
@@ -590,6 +592,8 @@ serve_main(int argc, char **argv)
 	install_signals();
 	/* One reader slot per worker, and the last for this thread. */
 	if ((pdp = pdp_new(cfg, cfg->threads + 1, err, sizeof(err))) == NULL)
+		fatal("%s: %s", path, err);
+	if (pdp_keys_start(pdp, err, sizeof(err)) != 0)
 		fatal("%s: %s", path, err);
 	fd = fcgi_listen(cfg->listen, cfg->backlog, err, sizeof(err));
 	if (fd < 0)

@@ -290,6 +290,26 @@ claims_defaults(struct config_claims *c)
 	return 0;
 }
 
+int
+config_claims_default(struct config_claims *c)
+{
+	memset(c, 0, sizeof(*c));
+	return claims_defaults(c);
+}
+
+void
+config_claims_free(struct config_claims *c)
+{
+	free(c->user);
+	names_free(c->groups, c->n_groups);
+	names_free(c->roles, c->n_roles);
+	free(c->device_id);
+	free(c->sign_in_risk);
+	free(c->amr);
+	free(c->acr);
+	free(c->client_id);
+}
+
 /* Exactly one source of keys; a CA file only for the sources fetched over TLS. */
 static int
 check_key_source(struct ydoc_parse *p, yaml_node_t *n, const struct config_issuer *is)
@@ -313,26 +333,6 @@ check_key_source(struct ydoc_parse *p, yaml_node_t *n, const struct config_issue
 		return YDOC_ERR(p, n, "issuer \"%s\": discovery needs an issuer URL that %s",
 		                is->issuer, why);
 	return 0;
-}
-
-int
-config_claims_default(struct config_claims *c)
-{
-	memset(c, 0, sizeof(*c));
-	return claims_defaults(c);
-}
-
-void
-config_claims_free(struct config_claims *c)
-{
-	free(c->user);
-	names_free(c->groups, c->n_groups);
-	names_free(c->roles, c->n_roles);
-	free(c->device_id);
-	free(c->sign_in_risk);
-	free(c->amr);
-	free(c->acr);
-	free(c->client_id);
 }
 
 static int

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "identity/cert.h"
+#include "identity/key_fetch.h"
 #include "identity/keyring.h"
 #include "policy/eval.h"
 #include "policy/load.h"
@@ -28,6 +29,7 @@ struct pdp {
 	const struct config *cfg;
 	struct decision_log *dlog; /* NULL: no decision log */
 	struct token_verifier *verifier;
+	struct key_fetch *fetch; /* NULL until pdp_keys_start */
 	struct cache *token_cache;
 	struct store *store; /* NULL: no context store */
 	struct policy_swap policies;
@@ -123,6 +125,7 @@ pdp_free(struct pdp *p)
 		policy_swap_fini(&p->policies);
 	store_close(p->store);
 	decision_log_close(p->dlog);
+	key_fetch_stop(p->fetch);
 	cache_free(p->token_cache);
 	token_verifier_free(p->verifier);
 	free(p->counters);
@@ -165,6 +168,20 @@ pdp_policy_info(struct pdp *p, unsigned reader, struct policy_info *out)
 	out->n_policies = set->n_policies;
 	out->n_files = set->n_files;
 	policy_swap_read_end(&p->policies, reader);
+}
+
+int
+pdp_keys_start(struct pdp *p, char *err, size_t errsz)
+{
+	p->fetch = key_fetch_start(token_verifier_keyring(p->verifier), err, errsz);
+	return p->fetch != NULL ? 0 : -1;
+}
+
+void
+pdp_keys_reread(struct pdp *p)
+{
+	if (p->fetch != NULL)
+		key_fetch_reread(p->fetch);
 }
 
 static const char *

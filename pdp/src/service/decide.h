@@ -47,6 +47,17 @@ int pdp_reload_policies(struct pdp *p, bool confirmed, char *err, size_t errsz);
 int pdp_reload_store(struct pdp *p, bool confirmed, char *err, size_t errsz);
 
 /*
+ * Starts the thread that loads the issuers' keys from then on (fetches from
+ * jwks_uri and discovery, rereads of changed key files; identity/key_fetch.h).
+ * The daemon calls it once its readers can decide; tools never do. Returns 0,
+ * or -1 with the reason in err.
+ */
+int pdp_keys_start(struct pdp *p, char *err, size_t errsz);
+
+/* Rereads every key file and refetches every issuer's keys now (SIGHUP); does not block. */
+void pdp_keys_reread(struct pdp *p);
+
+/*
  * Decides request r at time now and writes the answer into rs. reader is the
  * calling thread's index (0..n_readers-1). Never fails open: an internal
  * error is a 500 answer. Admin requests (r->admin) get the health or metrics
