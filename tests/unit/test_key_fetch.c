@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -32,23 +37,41 @@ struct route {
 };
 
 static struct {
-	int fd;
-	unsigned short port;
+	int fd, tls_fd; /* plain HTTP, HTTPS */
+	unsigned short port, tls_port;
+	SSL_CTX *tls;
 	pthread_t thread;
 	atomic_bool stop;
 	pthread_mutex_t mu;
 	struct route routes[ROUTES];
 } srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+static ssize_t
+conn_read(int c, SSL *ssl, char *buf, size_t n)
+{
+	return ssl != NULL ? SSL_read(ssl, buf, (int)n) : read(c, buf, n);
+}
+
+/* A client may hang up early (an answer past its bound): what is left unsent does not matter. */
 static void
-serve_one(int c)
+conn_write(int c, SSL *ssl, const char *buf, size_t n)
+{
+	if (ssl != NULL)
+		(void)SSL_write(ssl, buf, (int)n);
+	else if (write(c, buf, n) < 0)
+		return;
+}
+
+static void
+serve_one(int c, SSL *ssl)
 {
 	char req[4096], path[128] = "", *out = NULL;
 	size_t got = 0;
 	ssize_t n;
 	int len = 0;
 
-	while (got < sizeof(req) - 1 && (n = read(c, req + got, sizeof(req) - 1 - got)) > 0) {
+	while (got < sizeof(req) - 1 &&
+	       (n = conn_read(c, ssl, req + got, sizeof(req) - 1 - got)) > 0) {
 		got += (size_t)n;
 		req[got] = '\0';
 		if (strstr(req, "\r\n\r\n") != NULL || (got >= 4 && memcmp(req, "GET ", 4) != 0))
@@ -57,8 +80,7 @@ serve_one(int c)
 	req[got] = '\0';
 	if (sscanf(req, "GET %127s ", path) != 1) {
 		/* Not HTTP (a TLS handshake): an HTTP answer, which the client cannot take. */
-		if (write(c, "HTTP/1.0 400 X\r\n\r\n", 18) != 18)
-			print_error("short write\n");
+		conn_write(c, ssl, "HTTP/1.0 400 X\r\n\r\n", 18);
 		return;
 	}
 	pthread_mutex_lock(&srv.mu);
@@ -77,8 +99,8 @@ serve_one(int c)
 	if (out == NULL)
 		len = asprintf(&out, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
 	pthread_mutex_unlock(&srv.mu);
-	if (len > 0 && write(c, out, (size_t)len) != len)
-		print_error("short write\n");
+	if (len > 0)
+		conn_write(c, ssl, out, (size_t)len);
 	free(out);
 }
 
@@ -87,31 +109,99 @@ serve_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&srv.stop)) {
-		struct pollfd p = {.fd = srv.fd, .events = POLLIN};
+		struct pollfd p[2] = {{.fd = srv.fd, .events = POLLIN},
+		                      {.fd = srv.tls_fd, .events = POLLIN}};
+		SSL *ssl = NULL;
 		int c;
 
-		if (poll(&p, 1, 50) <= 0)
+		if (poll(p, 2, 50) <= 0)
 			continue;
-		if ((c = accept(srv.fd, NULL, NULL)) < 0)
+		if ((c = accept(p[0].revents & POLLIN ? srv.fd : srv.tls_fd, NULL, NULL)) < 0)
 			continue;
-		serve_one(c);
+		if (!(p[0].revents & POLLIN)) {
+			/* A client that refuses the certificate ends the handshake: nothing to
+			 * serve. */
+			ssl = SSL_new(srv.tls);
+			if (ssl == NULL || SSL_set_fd(ssl, c) != 1 || SSL_accept(ssl) != 1) {
+				SSL_free(ssl);
+				close(c);
+				continue;
+			}
+		}
+		serve_one(c, ssl);
+		if (ssl != NULL)
+			SSL_shutdown(ssl);
+		SSL_free(ssl);
 		close(c);
 	}
 	return NULL;
 }
 
-static void
-serve_start(void)
+/* A socket listening on 127.0.0.1, its port in *port. */
+static int
+listen_loopback(unsigned short *port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(srv.fd >= 0);
-	assert_int_equal(bind(srv.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(srv.fd, 16), 0);
-	assert_int_equal(getsockname(srv.fd, (struct sockaddr *)&a, &alen), 0);
-	srv.port = ntohs(a.sin_port);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * A self-signed certificate for the names in san ("DNS:localhost"), written
+ * as PEM to the test's tls.pem: the server's and the CA file clients trust.
+ */
+static X509 *
+make_cert(EVP_PKEY *key, const char *san)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	FILE *f;
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"pdp test", -1,
+	                           -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, key);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+	assert_non_null(ext);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	f = fopen(test_path("tls.pem"), "w");
+	assert_non_null(f);
+	PEM_write_X509(f, x);
+	fclose(f);
+	X509_NAME_free(name);
+	return x;
+}
+
+static void
+serve_start(EVP_PKEY *tls_key)
+{
+	X509 *cert = make_cert(tls_key, "DNS:localhost");
+
+	srv.fd = listen_loopback(&srv.port);
+	srv.tls_fd = listen_loopback(&srv.tls_port);
+	srv.tls = SSL_CTX_new(TLS_server_method());
+	assert_non_null(srv.tls);
+	assert_int_equal(SSL_CTX_use_certificate(srv.tls, cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(srv.tls, tls_key), 1);
+	X509_free(cert);
 	atomic_store(&srv.stop, false);
 	assert_int_equal(pthread_create(&srv.thread, NULL, serve_main, NULL), 0);
 }
@@ -122,6 +212,8 @@ serve_stop(void)
 	atomic_store(&srv.stop, true);
 	pthread_join(srv.thread, NULL);
 	close(srv.fd);
+	close(srv.tls_fd);
+	SSL_CTX_free(srv.tls);
 	for (int i = 0; i < ROUTES; i++) {
 		free(srv.routes[i].body);
 		srv.routes[i] = (struct route){.body = NULL};
@@ -406,6 +498,49 @@ network_and_tls_failures(void **state)
 	world_free(&w);
 }
 
+/* TLS: verified against tls_ca_file, or the system's store; the host name too. */
+static void
+tls_is_verified(void **state)
+{
+	struct world w;
+	char text[1024], *doc = jwks(key_a, "a", NULL, NULL);
+	struct keyring_status st;
+
+	(void)state;
+	route(0, "/jwks", 200, "", doc);
+	atomic_store(&srv.routes[0].hits, 0);
+	snprintf(text, sizeof(text),
+	         "issuers:\n"
+	         "  - issuer: https://localhost/ca\n    audiences: [a]\n"
+	         "    jwks_uri: https://localhost:%u/jwks\n    tls_ca_file: tls.pem\n"
+	         "  - issuer: https://localhost/system\n    audiences: [a]\n"
+	         "    jwks_uri: https://localhost:%u/jwks\n"
+	         "  - issuer: https://localhost/other-name\n    audiences: [a]\n"
+	         "    jwks_uri: https://127.0.0.1:%u/jwks\n    tls_ca_file: tls.pem\n",
+	         srv.tls_port, srv.tls_port, srv.tls_port);
+	/* The config's directory is the test's: tls.pem resolves beside it. */
+	w.cfg = config_load(test_write_file("tls.yaml", text), w.err, sizeof(w.err));
+	if (w.cfg == NULL)
+		fail_msg("%s", w.err);
+	w.kr = keyring_new(w.cfg->issuers, w.cfg->n_issuers, 0, w.err, sizeof(w.err));
+	assert_non_null(w.kr);
+	w.f = NULL;
+	assert_int_equal(key_fetch_once(w.kr, w.err, sizeof(w.err)), -1);
+	assert_true(has_kid(&w, "a"));
+	assert_int_equal(status(&w).last_result, KEYS_OK);
+	/* Not trusted by the system's store. */
+	keyring_status(w.kr, 1, &st);
+	assert_int_equal(st.last_result, KEYS_TLS);
+	assert_false(st.has_keys);
+	/* Trusted, but not issued for 127.0.0.1. */
+	keyring_status(w.kr, 2, &st);
+	assert_int_equal(st.last_result, KEYS_TLS);
+	assert_false(st.has_keys);
+	assert_int_equal(hits(0), 1);
+	world_free(&w);
+	free(doc);
+}
+
 /* A shorter Cache-Control max-age brings the next fetch forward (floored at jwks_min_refetch). */
 static void
 max_age_is_honoured(void **state)
@@ -571,10 +706,12 @@ setup(void **state)
 {
 	(void)state;
 	log_set_level(LOG_LVL_ERROR);
+	/* The test's server writes to clients that may have hung up. */
+	signal(SIGPIPE, SIG_IGN);
 	key_a = keytool_generate("p256");
 	key_b = keytool_generate("p256");
 	key_c = keytool_generate("rsa");
-	serve_start();
+	serve_start(key_b);
 	return key_a == NULL || key_b == NULL || key_c == NULL;
 }
 
@@ -597,6 +734,7 @@ main(void)
 	    cmocka_unit_test(discovery_then_keys),
 	    cmocka_unit_test(failures_keep_the_last_keys),
 	    cmocka_unit_test(network_and_tls_failures),
+	    cmocka_unit_test(tls_is_verified),
 	    cmocka_unit_test(max_age_is_honoured),
 	    cmocka_unit_test(refetch_is_single_flight),
 	    cmocka_unit_test(failures_are_retried),

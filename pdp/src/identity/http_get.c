@@ -2,6 +2,7 @@
 #include "identity/http_get.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,9 +107,42 @@ answer_max_age(CURL *h)
 	return best;
 }
 
-enum keys_result
-http_get(const char *url, const char *ca_file, size_t max, atomic_bool *cancel,
-         struct http_answer *out, char *err, size_t errsz)
+/*
+ * CURLOPT_NOSIGNAL leaves SIGPIPE alone, and OpenSSL writes to the socket
+ * with write(): a peer gone would kill a process that does not ignore
+ * SIGPIPE (the tools). It is blocked on this thread while libcurl works, and
+ * one raised meanwhile is taken off before it is unblocked.
+ */
+static bool
+sigpipe_hold(sigset_t *old)
+{
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, old);
+	return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+}
+
+static void
+sigpipe_release(const sigset_t *old, bool was_pending)
+{
+	if (!was_pending) {
+		sigset_t pipe;
+		struct timespec zero = {0, 0};
+
+		sigemptyset(&pipe);
+		sigaddset(&pipe, SIGPIPE);
+		while (sigtimedwait(&pipe, NULL, &zero) == SIGPIPE)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* The GET itself; http_get holds SIGPIPE around it. */
+static enum keys_result
+get(const char *url, const char *ca_file, size_t max, atomic_bool *cancel, struct http_answer *out,
+    char *err, size_t errsz)
 {
 	char detail[CURL_ERROR_SIZE] = "";
 	struct sink s = {.max = max};
@@ -174,5 +208,17 @@ http_get(const char *url, const char *ca_file, size_t max, atomic_bool *cancel,
 out:
 	free(s.buf);
 	curl_easy_cleanup(h);
+	return r;
+}
+
+enum keys_result
+http_get(const char *url, const char *ca_file, size_t max, atomic_bool *cancel,
+         struct http_answer *out, char *err, size_t errsz)
+{
+	sigset_t old;
+	bool pending = sigpipe_hold(&old);
+	enum keys_result r = get(url, ca_file, max, cancel, out, err, errsz);
+
+	sigpipe_release(&old, pending);
 	return r;
 }

@@ -26,7 +26,7 @@
 #define JWKS_MAX      (1024 * 1024) /* a JWKS answer */
 #define DISCOVERY_MAX (256 * 1024)  /* a discovery document */
 #define BACKOFF_MS    1000          /* the first retry after a failure; doubles to jwks_refresh */
-#define SETTLE_MS     100           /* a key file is reread once its directory is quiet this long */
+#define SETTLE_MS     100 /* key files are looked at this long after their directory's events */
 
 /* Events of a key file's directory: written and closed, renamed, created, deleted. */
 #define WATCH_EVENTS                                                                               \
@@ -300,10 +300,15 @@ fetch_main(void *arg)
 			continue;
 		if (pfd[0].revents & POLLIN)
 			drain(f->efd);
-		/* A write in progress sends events until it is done: wait for quiet first. */
+		/*
+		 * A burst of events (a file written, then renamed) is looked at once,
+		 * SETTLE_MS after its first; events later than that look again, so a
+		 * busy directory cannot hold a reread back.
+		 */
 		if (f->ifd >= 0 && (pfd[1].revents & POLLIN)) {
 			drain(f->ifd);
-			f->files_due_ms = clock_ms() + SETTLE_MS;
+			if (f->files_due_ms == 0)
+				f->files_due_ms = clock_ms() + SETTLE_MS;
 		}
 	}
 	return NULL;
