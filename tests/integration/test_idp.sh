@@ -308,24 +308,27 @@ load() {
 	curl -s -K "$3.curlrc" -H "Host: api.test" -H "Authorization: Bearer $1" -w '%{stderr}%{http_code}\n' 2>"$3"
 }
 # swap_under_load OLD NEW CHANGE...: 2 x 200 requests (OLD's and NEW's tokens) while CHANGE
-# runs once 20 have been answered; prints the answers' counts ("N CODE" each).
+# runs once 10 have been answered; prints the answers' counts ("N CODE" each).
 swap_under_load() {
-	local old=$1 new=$2 l p
+	local old=$1 new=$2 n pid
+	local -a a b
 	shift 2
 	: >"$work/load-old" && : >"$work/load-new"
 	load "$old" 200 "$work/load-old" &
 	load_pids=($!)
 	load "$new" 200 "$work/load-new" &
 	load_pids+=($!)
-	for _ in $(seq 1 500); do
-		[ "$(cat "$work/load-old" "$work/load-new" | wc -l)" -ge 20 ] && break
-		sleep 0.01
+	for _ in $(seq 1 1000); do
+		mapfile -t a <"$work/load-old"
+		mapfile -t b <"$work/load-new"
+		[ $((${#a[@]} + ${#b[@]})) -ge 10 ] && break
+		sleep 0.005
 	done
 	"$@"
-	l=$(cat "$work/load-old" "$work/load-new" | wc -l)
-	for p in "${load_pids[@]}"; do wait "$p"; done
+	n=$(cat "$work/load-old" "$work/load-new" | wc -l)
+	for pid in "${load_pids[@]}"; do wait "$pid"; done
 	load_pids=()
-	echo "# $((400 - l)) of the 400 requests were sent after the change" >&2
+	echo "# $((400 - n)) of the 400 requests were sent after the change" >&2
 	cat "$work/load-old" "$work/load-new" | sort | uniq -c | awk '{ print $1, $2 }' | tr '\n' ' '
 }
 # answered_bad COUNTS: "TOTAL BAD" of swap_under_load's counts, BAD being answers other than
