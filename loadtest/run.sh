@@ -142,7 +142,7 @@ pdp_wait_socket "$work/zero-mix.sock" "$zero_mix_pid"
 zero_epoll_pid=$!
 pdp_wait_socket "$work/zero-epoll.sock" "$zero_epoll_pid"
 
-cp "$root"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf} "$work/"
+cp "$root"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-auth-answer.conf,pdp-admin.conf} "$work/"
 sed "s#unix:/run/pdp/pdp.sock#unix:$work/pdp.sock#" "$root/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
 sed "s#fastcgi_pass pdp;#fastcgi_pass zero_mix;#" "$root/deploy/nginx/pdp-auth.conf" >"$work/zero-mix-auth.conf"
 grep -q "fastcgi_pass zero_mix;" "$work/zero-mix-auth.conf" || { say "deploy/nginx/pdp-auth.conf: no fastcgi_pass pdp"; exit 1; }

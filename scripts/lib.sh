@@ -120,20 +120,25 @@ http {
 NGINX
 }
 
-# pdp_write_nginx DIR PORT APP_PORT SOCKET: nginx.conf with the deploy/ snippets,
-# a protected server on PORT and an app on APP_PORT that echoes what it was told.
+# pdp_write_nginx DIR PORT APP_PORT SOCKET [HTTP_SOCKET]: nginx.conf with the deploy/
+# snippets, a protected server on PORT and an app on APP_PORT that echoes what it was
+# told. The server asks the PDP over FastCGI on SOCKET, or with HTTP_SOCKET over its
+# HTTP front there (pdp-auth-http.conf, pdp-admin-http.conf).
 pdp_write_nginx() {
-	local dir=$1 port=$2 app_port=$3 sock=$4
-	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-admin.conf,pdp-upstream-headers.conf} "$dir/"
-	sed "s#unix:/run/pdp/pdp.sock#unix:$sock#" "$(pdp_root)/deploy/nginx/pdp-http.conf" >"$dir/pdp-http.conf"
+	local dir=$1 port=$2 app_port=$3 sock=$4 http_sock=${5:-} front=""
+	[ -z "$http_sock" ] || front=-http
+	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp_http_params,pdp-auth.conf,pdp-auth-http.conf,pdp-auth-answer.conf} "$dir/"
+	cp "$(pdp_root)"/deploy/nginx/{pdp-admin.conf,pdp-admin-http.conf,pdp-upstream-headers.conf} "$dir/"
+	sed -e "s#unix:/run/pdp/pdp.sock#unix:$sock#" -e "s#unix:/run/pdp/pdp-http.sock#unix:${http_sock:-$dir/pdp-http.sock}#" \
+		"$(pdp_root)/deploy/nginx/pdp-http.conf" >"$dir/pdp-http.conf"
 	cat >"$dir/nginx.conf" <<NGINX
 $(pdp_nginx_head "$dir")
 
     server {
         listen 127.0.0.1:$port;
         set \$pdp_signin_url http://127.0.0.1:$port/signin;
-        include pdp-auth.conf;
-        include pdp-admin.conf;
+        include pdp-auth$front.conf;
+        include pdp-admin$front.conf;
 
         location / {
             include pdp-upstream-headers.conf;
@@ -169,15 +174,15 @@ pdp_wait_socket() {
 	return 1
 }
 
-# pdp_nginx_up DIR SOCKET [PORT]: writes nginx.conf on free ports (PORT when given)
-# and starts nginx, trying other ports if one is taken meanwhile. Prints
-# "PORT APP_PORT".
+# pdp_nginx_up DIR SOCKET [PORT] [HTTP_SOCKET]: writes nginx.conf on free ports (PORT
+# when given; HTTP_SOCKET as pdp_write_nginx's) and starts nginx, trying other ports
+# if one is taken meanwhile. Prints "PORT APP_PORT".
 pdp_nginx_up() {
 	local dir=$1 sock=$2 port app_port
 	for _ in 1 2 3 4 5; do
 		port=${3:-$(pdp_free_port)}
 		app_port=$(pdp_free_port)
-		pdp_write_nginx "$dir" "$port" "$app_port" "$sock"
+		pdp_write_nginx "$dir" "$port" "$app_port" "$sock" "${4:-}"
 		if pdp_start_nginx "$dir" 2>>"$dir/nginx-start.log"; then
 			echo "$port $app_port"
 			return 0

@@ -22,6 +22,7 @@ pdp_wait_socket "$sock" "$pdp_pid" || { echo "pdp did not start:"; cat "$work/pd
 # nginx as deploy/nginx/example.conf lays it out: a protected location, and an unprotected
 # one (auth_request off) that also proxies; the app echoes every X-PDP-* header it receives.
 cp "$snippets"/{pdp_params,pdp-auth.conf,pdp-upstream-headers.conf} "$work/"
+[ ! -f "$snippets/pdp-auth-answer.conf" ] || cp "$snippets/pdp-auth-answer.conf" "$work/"
 [ -f "$snippets/pdp-strip-headers.conf" ] && cp "$snippets/pdp-strip-headers.conf" "$work/" ||
 	: >"$work/pdp-strip-headers.conf"
 sed "s#unix:/run/pdp/pdp.sock#unix:$sock#" "$snippets/pdp-http.conf" >"$work/pdp-http.conf"

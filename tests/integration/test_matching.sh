@@ -15,7 +15,7 @@ fixture_start match
 
 # nginx with the deploy/ snippets in front of an app that echoes what reached it.
 write_nginx() { # PORT APP_PORT
-	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-upstream-headers.conf} "$work/"
+	cp "$(pdp_root)"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-auth-answer.conf,pdp-upstream-headers.conf} "$work/"
 	sed "s#unix:/run/pdp/pdp.sock#unix:$sock#" "$(pdp_root)/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
 	cat >"$work/nginx.conf" <<NGINX
 $(pdp_nginx_head "$work")
