@@ -35,6 +35,7 @@ for variant in release sanitize; do
 	run "unit tests ($variant)" ctest --test-dir "$dir" --output-on-failure
 	run "command line ($variant)" tests/integration/test_cli.sh "$dir/pdp"
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
+	run "HTTP/1.1 front through nginx ($variant)" tests/integration/test_http.sh "$dir/pdp"
 	run "claims as issuers emit them, through nginx ($variant)" tests/integration/test_claims.sh "$dir/pdp"
 	run "identity provider over TLS: discovery, rotation, failure ($variant)" tests/integration/test_idp.sh "$dir/pdp"
 	run "context store through nginx and Redis ($variant)" tests/integration/test_redis.sh "$dir/pdp"
