@@ -31,3 +31,18 @@ fixture_nginx() {
 	[ -n "${port:-}" ] || { echo "nginx did not start"; exit 1; }
 	url=http://127.0.0.1:$port
 }
+
+# fixture_reload_changes N INTERVAL TEXT: N changes of the policies, INTERVAL seconds
+# apart: TEXT written to policies/40-reload.yaml and the file removed, in turn, each
+# followed by a SIGHUP. Prints how many reloads the PDP logged meanwhile.
+fixture_reload_changes() {
+	local n=$1 interval=$2 text=$3 before i
+	before=$(pdp_log_count "$work/pdp.log" 'policies reloaded')
+	for i in $(seq 1 "$n"); do
+		if [ $((i % 2)) = 1 ]; then printf '%s' "$text" >"$work/policies/40-reload.yaml"
+		else rm -f "$work/policies/40-reload.yaml"; fi
+		kill -HUP "$pdp_pid"
+		sleep "$interval"
+	done
+	echo $(($(pdp_log_count "$work/pdp.log" 'policies reloaded') - before))
+}

@@ -296,18 +296,11 @@ hr_trial='policies:
 load_during_reloads() {
 	for _ in $(seq 1 1500); do status "$good" --max-time 2; echo; done >"$work/reload-load.out"
 }
-before=$(grep -c 'policies reloaded' "$work/pdp.log")
 load_during_reloads & loader=$!
-for i in $(seq 1 200); do
-	if [ $((i % 2)) = 1 ]; then printf '%s' "$hr_trial" >"$work/policies/40-reload.yaml"
-	else rm -f "$work/policies/40-reload.yaml"; fi
-	kill -HUP "$pdp_pid"
-	# The SIGHUP confirms the reload of the change, which waits reload.settle (10 ms
-	# here), then reads until two reads agree: changes spaced wider are each reloaded.
-	sleep 0.04
-done
+# Each SIGHUP confirms the reload of the change, which waits reload.settle (10 ms
+# here), then reads until two reads agree: changes spaced wider are each reloaded.
+reloads=$(fixture_reload_changes 200 0.04 "$hr_trial")
 wait "$loader"
-reloads=$(($(grep -c 'policies reloaded' "$work/pdp.log") - before))
 # Signals that arrive together coalesce, and inotify adds its own: count, don't match.
 if [ "$reloads" -ge 120 ]; then ok "reloads under load: $reloads reloads for 200 changes"; else not_ok "reloads under load" "only $reloads reloads"; fi
 expect "reloads under load: every one of $(wc -l <"$work/reload-load.out") answers was allow" "200" \
