@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "policy/load.h"
 #include "service/config.h"
 #include "service/decide.h"
@@ -595,11 +596,13 @@ serve_main(int argc, char **argv)
 		fatal("%s: %s", path, err);
 	if (pdp_keys_start(pdp, err, sizeof(err)) != 0)
 		fatal("%s: %s", path, err);
-	fd = fcgi_listen(cfg->listen, cfg->backlog, err, sizeof(err));
+	if (cfg->n_listen != 1 || netaddr_listen_front(cfg->listen[0], NULL) != FRONT_FASTCGI)
+		fatal("%s: only one FastCGI endpoint can be served yet", path);
+	fd = fcgi_listen(cfg->listen[0], cfg->backlog, err, sizeof(err));
 	if (fd < 0)
 		fatal("%s", err);
 	log_info("pdp %s listening on %s (%zu issuer%s, default_decision %s)", PDP_VERSION,
-	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
+	         cfg->listen[0], cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
 	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
 	log_revision(pdp, cfg->threads, "serving");
 	if (cfg->pid_file != NULL)
@@ -612,8 +615,8 @@ serve_main(int argc, char **argv)
 	serve_loop(pdp, cfg->threads);
 	fcgi_stop(server, fd);
 	close(fd);
-	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		unlink(cfg->listen + 5);
+	if (strncmp(cfg->listen[0], "unix:", 5) == 0)
+		unlink(cfg->listen[0] + 5);
 	if (cfg->pid_file != NULL)
 		unlink(cfg->pid_file);
 	log_info("stopped");
