@@ -1,11 +1,18 @@
 /* test_http.c - HTTP/1.1 requests (http_proto) and the HTTP front over a real unix socket */
 #include "testlib.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "core/types.h"
+#include "transport/fcgi_server.h"
 #include "transport/http_proto.h"
 #include "transport/response.h"
 
@@ -329,6 +336,153 @@ answers_byte_for_byte(void **state)
 	free(rs);
 }
 
+/* --- the HTTP front over a real unix socket, on the same loops as a FastCGI listener ------- */
+
+static atomic_uint accepted[FRONTS];
+
+static void
+count_accept(void *ctx, unsigned worker, enum listen_front front)
+{
+	(void)ctx;
+	(void)worker;
+	atomic_fetch_add(&accepted[front], 1);
+}
+
+/* Denies with the request's PDP_URI as the reason, so answers can be told apart. */
+static void
+echo(void *ctx, unsigned worker, const char *const *envp, struct response *rs)
+{
+	const char *uri = "-";
+
+	(void)ctx;
+	(void)worker;
+	for (size_t i = 0; envp[i] != NULL; i++)
+		if (strncmp(envp[i], "PDP_URI=", 8) == 0)
+			uri = envp[i] + 8;
+	response_deny(rs, "echo", uri);
+}
+
+static int
+listen_unix(const char *name)
+{
+	char err[256], addr[300];
+	int lfd;
+
+	snprintf(addr, sizeof(addr), "unix:%s", test_path(name));
+	lfd = fcgi_listen(addr, 16, err, sizeof(err));
+	assert_true(lfd >= 0);
+	return lfd;
+}
+
+static int
+dial(const char *name)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", test_path(name));
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+static void
+send_str(int fd, const char *s)
+{
+	size_t n = strlen(s);
+
+	assert_int_equal(send(fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Reads until n answers (each ending in an empty line, bodiless) or the peer closes. */
+static const char *
+read_answers(int fd, int n, bool *closed)
+{
+	static char in[8192];
+	size_t len = 0;
+
+	*closed = false;
+	for (;;) {
+		int seen = 0;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+
+		in[len] = '\0';
+		for (const char *p = in; (p = strstr(p, "\r\n\r\n")) != NULL; p += 4)
+			seen++;
+		if (seen >= n)
+			return in;
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		r = read(fd, in + len, sizeof(in) - 1 - len);
+		assert_true(r >= 0 || errno == ECONNRESET);
+		if (r <= 0) {
+			*closed = true;
+			return in;
+		}
+		len += (size_t)r;
+	}
+}
+
+#define DENY(uri)                                                                                  \
+	"HTTP/1.1 403 Forbidden\r\nX-PDP-Decision: deny\r\nX-PDP-Reason: echo: " uri               \
+	"\r\nContent-Length: 0\r\n"
+
+static void
+http_front_answers_over_a_socket(void **state)
+{
+	struct fcgi_listener ls[2];
+	struct fcgi_server *srv;
+	bool closed;
+	int fd;
+
+	(void)state;
+	ls[0] = (struct fcgi_listener){.fd = listen_unix("fcgi.sock"), .front = FRONT_FASTCGI};
+	ls[1] = (struct fcgi_listener){.fd = listen_unix("http.sock"), .front = FRONT_HTTP};
+	srv = fcgi_start_fronts(ls, 2, 2, &(struct fcgi_limits){.read_timeout_ms = 300}, echo,
+	                        count_accept, NULL);
+	assert_non_null(srv);
+
+	/* Two pipelined requests in one write, answered in order; a third on the same connection.
+	 */
+	fd = dial("http.sock");
+	send_str(fd, "GET /auth HTTP/1.1\r\nX-PDP-URI: /one\r\n\r\n"
+	             "GET /auth HTTP/1.1\r\nX-PDP-URI: /two\r\n\r\n");
+	assert_string_equal(read_answers(fd, 2, &closed), DENY("/one") "\r\n" DENY("/two") "\r\n");
+	assert_false(closed);
+	send_str(fd, "GET /auth HTTP/1.1\r\nX-PDP-U");
+	send_str(fd, "RI: /three\r\nConnection: close\r\n\r\n");
+	assert_string_equal(read_answers(fd, 1, &closed),
+	                    DENY("/three") "Connection: close\r\n\r\n");
+	read_answers(fd, 2, &closed);
+	assert_true(closed);
+	close(fd);
+
+	/* A refusal: 400, then the connection is closed. */
+	fd = dial("http.sock");
+	send_str(fd, "GET /auth HTTP/1.1\r\nX-PDP-URI: /a\r\n\r\n"
+	             "POST /auth HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+	assert_string_equal(read_answers(fd, 3, &closed),
+	                    DENY("/a") "\r\n"
+	                               "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+	                               "Connection: close\r\n\r\n");
+	assert_true(closed);
+	close(fd);
+
+	/* An idle kept-alive connection is closed at its deadline. */
+	fd = dial("http.sock");
+	send_str(fd, "GET /auth HTTP/1.1\r\nX-PDP-URI: /idle\r\n\r\n");
+	assert_string_equal(read_answers(fd, 1, &closed), DENY("/idle") "\r\n");
+	read_answers(fd, 2, &closed);
+	assert_true(closed);
+	close(fd);
+
+	assert_int_equal(atomic_load(&accepted[FRONT_HTTP]), 3);
+	assert_int_equal(atomic_load(&accepted[FRONT_FASTCGI]), 0);
+	fcgi_stop(srv, ls[0].fd);
+	close(ls[0].fd);
+	close(ls[1].fd);
+}
+
 int
 main(void)
 {
@@ -340,6 +494,7 @@ main(void)
 	    cmocka_unit_test(refusals),
 	    cmocka_unit_test(limits),
 	    cmocka_unit_test(answers_byte_for_byte),
+	    cmocka_unit_test(http_front_answers_over_a_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
