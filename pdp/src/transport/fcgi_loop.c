@@ -447,6 +447,19 @@ conn_answered(struct loop *l, struct conn *c)
 	return CONN_NEXT;
 }
 
+/* No whole request yet: a full buffer grows for the rest (CONN_CLOSE when it cannot). */
+static enum conn_state
+conn_more(struct loop *l, struct conn *c)
+{
+	if (*conn_len(c) == conn_cap(c) && !conn_grow(l, c)) {
+		warn_once_a_second(
+		    l, c->front == FRONT_HTTP ? "HTTP connection" : "FastCGI connection",
+		    "no memory for its request left");
+		return CONN_CLOSE;
+	}
+	return CONN_WAIT;
+}
+
 /* The HTTP front's conn_serve: one request at a time, answered in order. */
 static enum conn_state
 conn_serve_http(struct loop *l, struct conn *c)
@@ -458,12 +471,7 @@ conn_serve_http(struct loop *l, struct conn *c)
 	for (;;) {
 		switch (http_proto_feed(&c->h, l->envp, l->http_env)) {
 		case HTTP_STEP_MORE:
-			if (c->h.len == c->h.cap && !conn_grow(l, c)) {
-				warn_once_a_second(l, "HTTP connection",
-				                   "no memory for its request left");
-				return CONN_CLOSE;
-			}
-			return CONN_WAIT;
+			return conn_more(l, c);
 		case HTTP_STEP_REFUSE:
 			warn_once_a_second(l, "HTTP request refused", c->h.why);
 			iov[0] = (struct iovec){(void *)http_proto_refusal, http_proto_refusal_len};
@@ -505,12 +513,7 @@ conn_serve(struct loop *l, struct conn *c)
 		}
 		switch (step) {
 		case FCGI_STEP_MORE:
-			if (c->p.len == c->p.cap && !conn_grow(l, c)) {
-				warn_once_a_second(l, "FastCGI connection",
-				                   "no memory for its request left");
-				return CONN_CLOSE;
-			}
-			return CONN_WAIT;
+			return conn_more(l, c);
 		case FCGI_STEP_REPLIES:
 			continue;
 		case FCGI_STEP_REQUEST:
