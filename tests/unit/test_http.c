@@ -483,6 +483,34 @@ http_front_answers_over_a_socket(void **state)
 	close(ls[1].fd);
 }
 
+/* A kept-alive connection counts against the loop's bound: a new one closes it, oldest first. */
+static void
+idle_http_connections_count_against_the_bound(void **state)
+{
+	struct fcgi_listener l = {.fd = listen_unix("bound.sock"), .front = FRONT_HTTP};
+	struct fcgi_server *srv;
+	bool closed;
+	int a, b;
+
+	(void)state;
+	srv = fcgi_start_fronts(&l, 1, 1,
+	                        &(struct fcgi_limits){.read_timeout_ms = 5000, .max_conns = 1},
+	                        echo, NULL, NULL);
+	assert_non_null(srv);
+	a = dial("bound.sock");
+	send_str(a, "GET /auth HTTP/1.1\r\nX-PDP-URI: /a\r\n\r\n");
+	assert_string_equal(read_answers(a, 1, &closed), DENY("/a") "\r\n");
+	b = dial("bound.sock");
+	send_str(b, "GET /auth HTTP/1.1\r\nX-PDP-URI: /b\r\n\r\n");
+	assert_string_equal(read_answers(b, 1, &closed), DENY("/b") "\r\n");
+	read_answers(a, 2, &closed);
+	assert_true(closed);
+	close(a);
+	close(b);
+	fcgi_stop(srv, l.fd);
+	close(l.fd);
+}
+
 int
 main(void)
 {
@@ -495,6 +523,7 @@ main(void)
 	    cmocka_unit_test(limits),
 	    cmocka_unit_test(answers_byte_for_byte),
 	    cmocka_unit_test(http_front_answers_over_a_socket),
+	    cmocka_unit_test(idle_http_connections_count_against_the_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
