@@ -15,7 +15,7 @@ set -euo pipefail
 # with which lib.sh waits for Redis to exit; curl: the demo's calls.
 run_packages=(
 	build-essential cmake pkg-config
-	libjwt-dev libssl-dev libyaml-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev
+	libjwt-dev libssl-dev libyaml-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev libhttp-parser-dev
 	nginx-light redis-server redis-tools curl procps
 )
 test_packages=(

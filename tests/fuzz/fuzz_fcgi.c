@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_grow.h"
 #include "transport/fcgi_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,12 +69,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (step == FCGI_STEP_CLOSE || step == FCGI_STEP_REFUSE)
 			break;
 		if (p.len == p.cap) {
-			unsigned char *big;
+			unsigned char *big = fuzz_grow(&cap, FCGI_PROTO_MAX_BUFFER);
 
-			if (cap >= FCGI_PROTO_MAX_BUFFER)
-				abort(); /* a full buffer at its largest must have been refused */
-			cap = cap * 2 < FCGI_PROTO_MAX_BUFFER ? cap * 2 : FCGI_PROTO_MAX_BUFFER;
-			if ((big = malloc(cap)) == NULL)
+			if (big == NULL)
 				break;
 			fcgi_proto_move(&p, big, cap);
 			free(buf);

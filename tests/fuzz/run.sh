@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,matching,info} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -57,6 +57,16 @@ fcgi_req() { # ID FLAGS
 { printf '\x10'; fcgi_req 01 00; } >"$corpus/fcgi/request"
 { printf '\x03'; fcgi_req 01 01; fcgi_req 02 00; } >"$corpus/fcgi/keep-conn"
 printf '\x00\x01\x09\x00\x00\x00\x11\x00\x00\x0f\x00FCGI_MPXS_CONNS\x01\x2a\x00\x00\x00\x00\x00\x00' >"$corpus/fcgi/management"
+# HTTP: a piece-size byte, then requests as nginx sends them: one; four pipelined, the last
+# closing; a refusal behind a request.
+nginx_http() { # URI
+	printf 'GET /auth HTTP/1.1\r\nHost: pdp_http\r\nX-PDP-Remote-Addr: 192.0.2.1\r\n'
+	printf 'X-PDP-Method: GET\r\nX-PDP-Host: app.example.com\r\nX-PDP-URI: %s\r\n' "$1"
+	printf 'Authorization: Bearer a.b.c\r\nCookie: pdp_token=x\r\nUser-Agent: curl\r\n\r\n'
+}
+{ printf '\x20'; nginx_http /a; } >"$corpus/http/request"
+{ printf '\x05'; nginx_http /a; nginx_http /b; printf 'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'; printf 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n'; } >"$corpus/http/pipelined"
+{ printf '\xff'; nginx_http /a; printf 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'; } >"$corpus/http/refused"
 # Matching: a method, a NUL, then a request URI.
 i=0
 for seed in 'POST\0/payroll;a=b/run' 'PROPPATCH\0/Payroll/../payroll/x?q' 'GET\0/w/A.\\b/%2e%2E/;x' \
@@ -80,7 +90,7 @@ printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/p
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json claims config jwks discovery request policy cases context fcgi matching info)
+targets=(token json claims config jwks discovery request policy cases context fcgi http matching info)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

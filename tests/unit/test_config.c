@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "context/redis_link.h"
+#include "core/netaddr.h"
 #include "service/config.h"
 #include "testlib.h"
 
@@ -43,6 +44,35 @@ expect_error(const char *text, const char *where, const char *reason)
 	}
 }
 
+/* listen takes one endpoint or a list; "http+" marks the HTTP front. */
+static void
+listen_takes_a_list_of_fronts(void **state)
+{
+	char err[512];
+	static const char text[] = "listen:\n"
+	                           "  - unix:/run/pdp/pdp.sock\n"
+	                           "  - http+unix:/run/pdp/pdp-http.sock\n"
+	                           "  - http+tcp:[::1]:8181\n"
+	                           "  - tcp:127.0.0.1:9000\n"
+	                           "issuers:\n"
+	                           "  - issuer: https://idp.example.com/\n"
+	                           "    audiences: [a]\n"
+	                           "    jwks_file: /etc/pdp/jwks.json\n";
+	struct config *c = config_load_buffer("pdp.yaml", text, sizeof(text) - 1, err, sizeof(err));
+	const char *sock;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_listen, 4);
+	assert_string_equal(c->listen[1], "http+unix:/run/pdp/pdp-http.sock");
+	assert_int_equal(netaddr_listen_front(c->listen[0], &sock), FRONT_FASTCGI);
+	assert_string_equal(sock, "unix:/run/pdp/pdp.sock");
+	assert_int_equal(netaddr_listen_front(c->listen[2], &sock), FRONT_HTTP);
+	assert_string_equal(sock, "tcp:[::1]:8181");
+	config_free(c);
+}
+
 static void
 minimal_config_gets_safe_defaults(void **state)
 {
@@ -51,7 +81,7 @@ minimal_config_gets_safe_defaults(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	assert_string_equal(c->listen, "unix:/run/pdp/pdp.sock");
+	assert_string_equal(c->listen[0], "unix:/run/pdp/pdp.sock");
 	assert_int_equal(c->threads, config_default_threads());
 	assert_true(c->threads >= 1 && c->threads <= 256);
 	/* Bursts queue in the kernel; an incomplete request is given a second. */
@@ -109,7 +139,7 @@ every_key_is_read(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	assert_string_equal(c->listen, "tcp:127.0.0.1:9000");
+	assert_string_equal(c->listen[0], "tcp:127.0.0.1:9000");
 	assert_int_equal(c->threads, 8);
 	assert_int_equal(c->backlog, 256);
 	assert_int_equal(c->read_timeout_ms, 250);
@@ -267,6 +297,16 @@ wrong_types_and_ranges_are_errors(void **state)
 	expect_error("listen: tcp:localhost:9000\n", "pdp.yaml:1:9", "IPv4 or [IPv6]");
 	expect_error("listen: tcp:127.0.0.1:70000\n", "pdp.yaml:1:9", "bad port");
 	expect_error("listen: unix:relative.sock\n", "pdp.yaml:1:9", "absolute");
+	expect_error("listen: http+unix:relative.sock\n", "pdp.yaml:1:9", "absolute");
+	expect_error("listen: http+tcp:localhost:80\n", "pdp.yaml:1:9", "IPv4 or [IPv6]");
+	expect_error("listen: https+tcp:127.0.0.1:80\n", "pdp.yaml:1:9", "http+tcp:host:port");
+	expect_error("listen: http+redis:x\n", "pdp.yaml:1:9", "http+unix:/path");
+	expect_error("listen: []\n", "pdp.yaml:1:9", "at least one endpoint");
+	expect_error("listen:\n  - unix:/a\n  - {x: 1}\n", "pdp.yaml:3:5", "expected an endpoint");
+	expect_error("listen:\n  - unix:/a\n  - http+unix:/a\n", "pdp.yaml:3:5",
+	             "unix:/a is listed twice (as unix:/a)");
+	expect_error("listen:\n  - http+tcp:127.0.0.1:8080\n  - tcp:127.0.0.1:8080\n",
+	             "pdp.yaml:3:5", "listed twice");
 	expect_error("store: { timeout: soon }\n", "pdp.yaml:1:19", "duration");
 	expect_error("store: { type: postgres }\n", "pdp.yaml:1:16", "redis, file or none");
 	expect_error("store: { type: redis }\n", "pdp.yaml:1:8", "needs \"address\"");
@@ -475,6 +515,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(minimal_config_gets_safe_defaults),
+	    cmocka_unit_test(listen_takes_a_list_of_fronts),
 	    cmocka_unit_test(every_key_is_read),
 	    cmocka_unit_test(unknown_keys_are_errors),
 	    cmocka_unit_test(store_keys),

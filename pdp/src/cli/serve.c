@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "policy/load.h"
 #include "service/config.h"
 #include "service/decide.h"
@@ -575,6 +576,45 @@ serve_request(void *ctx, unsigned worker, const char *const *envp, struct respon
 	pdp_decide(pdp, worker, &r, time(NULL), rs);
 }
 
+/* The transport's accept hook: worker i counts as reader i. */
+static void
+serve_accepted(void *ctx, unsigned worker, enum listen_front front)
+{
+	pdp_count_accepted(ctx, worker, front);
+}
+
+/* Opens a listening socket for each endpoint of cfg into ls; fatal when one cannot be. */
+static void
+serve_listen(const struct config *cfg, struct fcgi_listener *ls)
+{
+	char err[1024];
+
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const char *sock;
+
+		ls[i].front = netaddr_listen_front(cfg->listen[i], &sock);
+		ls[i].fd = fcgi_listen(sock, cfg->backlog, err, sizeof(err));
+		if (ls[i].fd < 0)
+			fatal("%s", err);
+		log_info("listening on %s (%s)", sock,
+		         ls[i].front == FRONT_HTTP ? "HTTP/1.1" : "FastCGI");
+	}
+}
+
+/* Closes the listening sockets and removes the unix socket files. */
+static void
+serve_unlisten(const struct config *cfg, const struct fcgi_listener *ls)
+{
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const char *sock;
+
+		netaddr_listen_front(cfg->listen[i], &sock);
+		close(ls[i].fd);
+		if (strncmp(sock, "unix:", 5) == 0)
+			unlink(sock + 5);
+	}
+}
+
 int
 serve_main(int argc, char **argv)
 {
@@ -583,7 +623,7 @@ serve_main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct fcgi_server *server;
 	struct pdp *pdp;
-	int fd = -1;
+	struct fcgi_listener ls[CONFIG_MAX_LISTEN];
 
 	cfg = config_load(path, err, sizeof(err));
 	if (cfg == NULL)
@@ -595,25 +635,23 @@ serve_main(int argc, char **argv)
 		fatal("%s: %s", path, err);
 	if (pdp_keys_start(pdp, err, sizeof(err)) != 0)
 		fatal("%s: %s", path, err);
-	fd = fcgi_listen(cfg->listen, cfg->backlog, err, sizeof(err));
-	if (fd < 0)
-		fatal("%s", err);
-	log_info("pdp %s listening on %s (%zu issuer%s, default_decision %s)", PDP_VERSION,
-	         cfg->listen, cfg->n_issuers, cfg->n_issuers == 1 ? "" : "s",
+	_Static_assert(CONFIG_MAX_LISTEN <= FCGI_MAX_LISTENERS, "listeners");
+	serve_listen(cfg, ls);
+	log_info("pdp %s listening on %zu endpoint%s (%zu issuer%s, default_decision %s)",
+	         PDP_VERSION, cfg->n_listen, cfg->n_listen == 1 ? "" : "s", cfg->n_issuers,
+	         cfg->n_issuers == 1 ? "" : "s",
 	         cfg->default_decision == DEFAULT_ALLOW ? "allow" : "deny");
 	log_revision(pdp, cfg->threads, "serving");
 	if (cfg->pid_file != NULL)
 		pid_file_write(cfg->pid_file);
-	server = fcgi_start(fd, cfg->threads,
-	                    &(struct fcgi_limits){.read_timeout_ms = cfg->read_timeout_ms},
-	                    serve_request, pdp);
+	server = fcgi_start_fronts(ls, cfg->n_listen, cfg->threads,
+	                           &(struct fcgi_limits){.read_timeout_ms = cfg->read_timeout_ms},
+	                           serve_request, serve_accepted, pdp);
 	if (server == NULL)
 		fatal("cannot start worker threads");
 	serve_loop(pdp, cfg->threads);
-	fcgi_stop(server, fd);
-	close(fd);
-	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		unlink(cfg->listen + 5);
+	fcgi_stop(server, ls[0].fd);
+	serve_unlisten(cfg, ls);
 	if (cfg->pid_file != NULL)
 		unlink(cfg->pid_file);
 	log_info("stopped");

@@ -137,3 +137,28 @@ netaddr_check_endpoint(const char *s, char *why, size_t whysz)
 	snprintf(why, whysz, "host must be an IPv4 or [IPv6] address in \"%s\"", s);
 	return -1;
 }
+
+enum listen_front
+netaddr_listen_front(const char *s, const char **socket)
+{
+	bool http = strncmp(s, "http+", 5) == 0;
+
+	if (socket != NULL)
+		*socket = http ? s + 5 : s;
+	return http ? FRONT_HTTP : FRONT_FASTCGI;
+}
+
+int
+netaddr_check_listen(const char *s, char *why, size_t whysz)
+{
+	const char *socket;
+
+	netaddr_listen_front(s, &socket);
+	if (netaddr_check_endpoint(socket, why, whysz) == 0)
+		return 0;
+	if (strncmp(why, "expected unix:/path or tcp:host:port", 36) == 0)
+		snprintf(why, whysz,
+		         "expected unix:/path or tcp:host:port (FastCGI), or http+unix:/path or "
+		         "http+tcp:host:port (HTTP)");
+	return -1;
+}

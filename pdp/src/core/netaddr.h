@@ -39,4 +39,20 @@ bool netrange_contains(const struct netrange *r, const struct netaddr *a);
  */
 int netaddr_check_endpoint(const char *s, char *why, size_t whysz);
 
+/* What a listen endpoint speaks: FastCGI, or HTTP/1.1 behind an "http+" prefix. */
+enum listen_front { FRONT_FASTCGI, FRONT_HTTP, FRONTS };
+
+/*
+ * The front of listen endpoint s, and in *socket (when not NULL) the socket
+ * address it names, s without its "http+" prefix.
+ */
+enum listen_front netaddr_listen_front(const char *s, const char **socket);
+
+/*
+ * Checks an endpoint to listen on: one netaddr_check_endpoint takes, or the
+ * same behind "http+" (the HTTP front). Returns 0, or -1 with the reason in
+ * why.
+ */
+int netaddr_check_listen(const char *s, char *why, size_t whysz);
+
 #endif

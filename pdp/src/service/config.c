@@ -14,20 +14,63 @@
 
 static const char *const decision_names[] = {"allow", "deny", NULL};
 
-static int
-check_endpoint(struct ydoc_parse *p, yaml_node_t *v, const char *s)
+static void
+listen_free(struct config *c)
 {
-	char why[160];
+	for (size_t i = 0; i < c->n_listen; i++)
+		free(c->listen[i]);
+	free(c->listen);
+	c->listen = NULL;
+	c->n_listen = 0;
+}
 
-	if (netaddr_check_endpoint(s, why, sizeof(why)) != 0)
+/* Adds endpoint v to c's listeners: checked, and no socket named twice. */
+static int
+listen_add(struct ydoc_parse *p, yaml_node_t *v, struct config *c)
+{
+	const char *s = ydoc_scalar(v), *sock, *other;
+	char why[200];
+
+	if (s == NULL)
+		return YDOC_ERR(p, v,
+		                "expected an endpoint (unix:/path, tcp:host:port, "
+		                "http+unix:/path or http+tcp:host:port)");
+	if (netaddr_check_listen(s, why, sizeof(why)) != 0)
 		return YDOC_ERR(p, v, "%s", why);
+	netaddr_listen_front(s, &sock);
+	for (size_t i = 0; i < c->n_listen; i++) {
+		netaddr_listen_front(c->listen[i], &other);
+		if (strcmp(sock, other) == 0)
+			return YDOC_ERR(p, v, "%s is listed twice (as %s)", sock, c->listen[i]);
+	}
+	if (c->n_listen == CONFIG_MAX_LISTEN)
+		return YDOC_ERR(p, v, "listen takes at most %d endpoints", CONFIG_MAX_LISTEN);
+	if ((c->listen[c->n_listen] = strdup(s)) == NULL)
+		return YDOC_ERR(p, v, "out of memory");
+	c->n_listen++;
 	return 0;
 }
 
+/* listen: one endpoint, or a list of them (FastCGI and HTTP fronts at once). */
 static int
-check_listen(struct ydoc_parse *p, yaml_node_t *v, void *t)
+h_listen(struct ydoc_parse *p, yaml_node_t *v, void *t)
 {
-	return check_endpoint(p, v, ((struct config *)t)->listen);
+	struct config *c = t;
+	yaml_node_t *item;
+
+	listen_free(c);
+	if ((c->listen = calloc(CONFIG_MAX_LISTEN, sizeof(*c->listen))) == NULL)
+		return YDOC_ERR(p, v, "out of memory");
+	if (v->type != YAML_SEQUENCE_NODE)
+		return listen_add(p, v, c);
+	if (v->data.sequence.items.top == v->data.sequence.items.start)
+		return YDOC_ERR(p, v, "listen must name at least one endpoint");
+	YDOC_SEQ_FOREACH(p->doc, v, item)
+	{
+		if (listen_add(p, item, c) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -433,7 +476,7 @@ static const struct ydoc_key reload_keys[] = {
 };
 
 static const struct ydoc_key top_keys[] = {
-    YDOC_KEY_STRING_CHECKED("listen", struct config, listen, check_listen),
+    YDOC_KEY_CALL("listen", h_listen),
     YDOC_KEY_UNSIGNED("threads", struct config, threads, 1, 256),
     YDOC_KEY_UNSIGNED("backlog", struct config, backlog, 1, 65535),
     YDOC_KEY_CALL("transport", h_transport),
@@ -465,7 +508,8 @@ config_defaults(struct config *c)
 	store_config_init(&c->store);
 	c->reload.settle_ms = 200;
 	c->reload.max_drop_pct = 50;
-	if ((c->listen = strdup("unix:/run/pdp/pdp.sock")) == NULL ||
+	if ((c->listen = calloc(1, sizeof(*c->listen))) == NULL ||
+	    (c->n_listen = 1, c->listen[0] = strdup("unix:/run/pdp/pdp.sock")) == NULL ||
 	    (c->policies = strdup("/etc/pdp/policies")) == NULL ||
 	    (c->realm = strdup("pdp")) == NULL)
 		return -1;
@@ -655,7 +699,7 @@ config_free(struct config *c)
 	}
 	free(c->issuers);
 	free(c->path);
-	free(c->listen);
+	listen_free(c);
 	free(c->policies);
 	free(c->realm);
 	free(c->token_cookie);

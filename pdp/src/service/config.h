@@ -17,9 +17,13 @@ struct config_reload {
 	unsigned max_drop_pct; /* refuse to drop more than this share without a confirm */
 };
 
+/* The most endpoints `listen` may list. */
+#define CONFIG_MAX_LISTEN 16
+
 struct config {
 	char *path;
-	char *listen;     /* "unix:/path" or "tcp:host:port" */
+	char **listen;    /* "unix:/path", "tcp:host:port", or either behind "http+" */
+	size_t n_listen;  /* at least one, no two naming the same socket */
 	unsigned threads; /* event loops */
 	unsigned backlog;
 	unsigned read_timeout_ms; /* for a connection's whole request */

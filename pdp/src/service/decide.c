@@ -222,6 +222,12 @@ issuers_get(struct pdp *p, struct pdp_stats *st)
 }
 
 void
+pdp_count_accepted(struct pdp *p, unsigned reader, enum listen_front front)
+{
+	atomic_fetch_add_explicit(&p->counters[reader].accepted[front], 1, memory_order_relaxed);
+}
+
+void
 pdp_stats_get(struct pdp *p, unsigned reader, bool counters, struct pdp_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -73,6 +73,9 @@ void pdp_decide(struct pdp *p, unsigned reader, const struct request *r, time_t 
  * each cache in turn (a decision on that shard waits for one copy), so
  * health, which polls, leaves counters out. Not for the decision path.
  */
+/* Counts a connection accepted on front by reader (a worker), for the metrics. */
+void pdp_count_accepted(struct pdp *p, unsigned reader, enum listen_front front);
+
 void pdp_stats_get(struct pdp *p, unsigned reader, bool counters, struct pdp_stats *st);
 
 /* The policy set serving now (revision, counts), read as reader. */

@@ -181,6 +181,11 @@ metrics_format(const struct pdp_stats *st, char *buf, size_t cap)
 	for (int e = TOKEN_OK + 1; e < TOKEN_ERRORS; e++)
 		emit(&o, "pdp_token_rejections_total{reason=\"%s\"} %" PRIu64 "\n",
 		     token_reasons[e], load(&c->token_errors[e]));
+	head(&o, "pdp_connections_accepted_total", "counter", "Connections accepted, by front.");
+	emit(&o, "pdp_connections_accepted_total{front=\"fastcgi\"} %" PRIu64 "\n",
+	     load(&c->accepted[FRONT_FASTCGI]));
+	emit(&o, "pdp_connections_accepted_total{front=\"http\"} %" PRIu64 "\n",
+	     load(&c->accepted[FRONT_HTTP]));
 	latency(&o, &c->latency);
 	signatures(&o, st);
 	jwks(&o, st);

@@ -25,6 +25,9 @@ stats_counters_sum(struct pdp_counters *readers, size_t n, struct pdp_counters *
 		sum->store_refusals +=
 		    atomic_load_explicit(&c->store_refusals, memory_order_relaxed);
 		sum->store_reused += atomic_load_explicit(&c->store_reused, memory_order_relaxed);
+		for (int f = 0; f < FRONTS; f++)
+			sum->accepted[f] +=
+			    atomic_load_explicit(&c->accepted[f], memory_order_relaxed);
 		for (int b = 0; b <= METRICS_BUCKETS; b++)
 			sum->latency.bucket[b] +=
 			    atomic_load_explicit(&c->latency.bucket[b], memory_order_relaxed);

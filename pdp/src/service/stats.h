@@ -11,6 +11,7 @@
 
 #include "context/store.h"
 #include "core/cache.h"
+#include "core/netaddr.h"
 #include "core/types.h"
 #include "identity/keyring.h"
 #include "identity/token.h"
@@ -46,10 +47,11 @@ latency_observe(struct latency_histogram *h, int64_t ns)
 struct pdp_counters {
 	alignas(64) atomic_uint_fast64_t decisions[DECISION_ERROR + 1];
 	atomic_uint_fast64_t token_errors[TOKEN_ERRORS];
-	atomic_uint_fast64_t revoked;        /* tokens refused by jti or revoked_before */
-	atomic_uint_fast64_t store_refusals; /* answers given by on_store_error */
-	atomic_uint_fast64_t store_reused;   /* lookups answered by the caller's memo */
-	struct latency_histogram latency;    /* of every decision (not admin answers) */
+	atomic_uint_fast64_t revoked;          /* tokens refused by jti or revoked_before */
+	atomic_uint_fast64_t store_refusals;   /* answers given by on_store_error */
+	atomic_uint_fast64_t store_reused;     /* lookups answered by the caller's memo */
+	atomic_uint_fast64_t accepted[FRONTS]; /* connections accepted, by front */
+	struct latency_histogram latency;      /* of every decision (not admin answers) */
 };
 
 /* Adds n readers' counters up into sum (zeroed first). */

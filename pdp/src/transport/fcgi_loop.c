@@ -1,4 +1,5 @@
-/* fcgi_loop.c - the epoll transport: one event loop per thread over a shared listening socket */
+/* fcgi_loop.c - the epoll transport: one event loop per thread over shared listening sockets, each
+ * speaking FastCGI or HTTP/1.1 */
 #include "transport/fcgi_loop.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "transport/fcgi_proto.h"
+#include "transport/http_proto.h"
 #include "transport/response.h"
 
 /* A connection's buffer before it needs a larger one: an auth request is about 2 KiB. */
@@ -59,17 +61,19 @@
 #define STOP_GRACE_MS 900
 
 struct conn {
-	int fd;        /* -1 once closed */
+	int fd; /* -1 once closed */
+	enum listen_front front;
 	bool watched;  /* registered with the loop's epoll */
 	bool answered; /* out holds an answer being written, or the peer has yet to take one */
 	bool paused;   /* watched for EPOLLOUT|EPOLLET until the peer takes its answers */
 	bool close_after;
 	int64_t deadline;
 	struct conn *prev, *next; /* the loop's connections, oldest (first to expire) first */
-	struct fcgi_proto p;
-	unsigned char *big;     /* the buffer once the inline one is outgrown, else NULL */
-	unsigned char *out;     /* answer bytes not yet written (malloc'd, counted as buffered) */
-	size_t out_len, out_at; /* their length and how far they went */
+	struct fcgi_proto p;      /* FRONT_FASTCGI: its reader and buffer */
+	struct http_proto h;      /* FRONT_HTTP: its reader and buffer */
+	unsigned char *big;       /* the buffer once the inline one is outgrown, else NULL */
+	unsigned char *out;       /* answer bytes not yet written (malloc'd, counted as buffered) */
+	size_t out_len, out_at;   /* their length and how far they went */
 	unsigned char small[CONN_INLINE_BYTES];
 };
 
@@ -78,7 +82,7 @@ struct loop {
 	struct fcgi_loops *all;
 	unsigned index;
 	int ep;
-	bool accepting;           /* the listening socket is in ep */
+	bool accepting;           /* the listening sockets are in ep */
 	int64_t accept_resume;    /* when accepting was paused: when to resume; else 0 */
 	bool accept_more;         /* the last wakeup of the listening socket found a queue */
 	struct conn *head, *tail; /* by deadline */
@@ -90,19 +94,49 @@ struct loop {
 	time_t last_error;
 	struct response rs;
 	const char *envp[FCGI_PROTO_MAX_PARAMS + 1];
+	char http_env[HTTP_PROTO_ENV_BYTES]; /* an HTTP request's params (envp points here) */
 };
 
 struct fcgi_loops {
-	int listen_fd, stop_fd;
+	struct fcgi_listener listeners[FCGI_MAX_LISTENERS]; /* epoll tags: pointers to these */
+	size_t n_listeners;
+	int stop_fd;
 	fcgi_handler *handler;
+	fcgi_accept_hook *accepted;
 	void *ctx;
 	struct fcgi_limits lim;
 	unsigned started;
 	struct loop *loops;
 };
 
-/* epoll tags for the two descriptors every loop shares; connections are tagged by pointer. */
-static char listen_tag, stop_tag;
+/* The epoll tag of the stop descriptor; listeners and connections are tagged by pointer. */
+static char stop_tag;
+
+static bool
+is_listener(const struct fcgi_loops *all, const void *tag)
+{
+	return (const char *)tag >= (const char *)all->listeners &&
+	       (const char *)tag < (const char *)(all->listeners + all->n_listeners);
+}
+
+/* The connection's buffer, its size and the bytes in it: its front's reader holds them. */
+static unsigned char *
+conn_buf(const struct conn *c)
+{
+	return c->front == FRONT_HTTP ? c->h.buf : c->p.buf;
+}
+
+static size_t
+conn_cap(const struct conn *c)
+{
+	return c->front == FRONT_HTTP ? c->h.cap : c->p.cap;
+}
+
+static size_t *
+conn_len(struct conn *c)
+{
+	return c->front == FRONT_HTTP ? &c->h.len : &c->p.len;
+}
 
 static void
 warn_once_a_second(struct loop *l, const char *what, const char *why)
@@ -141,17 +175,26 @@ list_append(struct loop *l, struct conn *c)
 	l->tail = c;
 }
 
+/* Watches all the listening sockets, or none: a failure to add one undoes the others. */
 static void
 accept_watch(struct loop *l, bool on)
 {
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &listen_tag};
+	struct fcgi_loops *all = l->all;
 
 	if (on == l->accepting)
 		return;
-	if (on ? epoll_ctl(l->ep, EPOLL_CTL_ADD, l->all->listen_fd, &ev)
-	       : epoll_ctl(l->ep, EPOLL_CTL_DEL, l->all->listen_fd, NULL)) {
-		warn_once_a_second(l, "epoll_ctl on the listening socket", strerror(errno));
-		return;
+	for (size_t i = 0; i < all->n_listeners; i++) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+		                         .data.ptr = &all->listeners[i]};
+
+		if (!on) {
+			epoll_ctl(l->ep, EPOLL_CTL_DEL, all->listeners[i].fd, NULL);
+		} else if (epoll_ctl(l->ep, EPOLL_CTL_ADD, all->listeners[i].fd, &ev) != 0) {
+			warn_once_a_second(l, "epoll_ctl on a listening socket", strerror(errno));
+			while (i-- > 0)
+				epoll_ctl(l->ep, EPOLL_CTL_DEL, all->listeners[i].fd, NULL);
+			return;
+		}
 	}
 	l->accepting = on;
 }
@@ -171,7 +214,7 @@ conn_close(struct loop *l, struct conn *c)
 	list_unlink(l, c);
 	l->n_conns--;
 	if (c->big != NULL)
-		l->buffered -= c->p.cap;
+		l->buffered -= conn_cap(c);
 	if (c->out != NULL)
 		l->buffered -= c->out_len;
 	free(c->big);
@@ -233,7 +276,7 @@ buffers_make_room(struct loop *l, struct conn *c, size_t need)
 		struct conn *next = o->next;
 
 		if (o->big != NULL || o->out != NULL) {
-			warn_once_a_second(l, "FastCGI buffers full",
+			warn_once_a_second(l, "connection buffers full",
 			                   "closing the oldest incomplete connections");
 			conn_close(l, o);
 		}
@@ -329,13 +372,18 @@ conn_answer(struct loop *l, struct conn *c, bool refused)
 static bool
 conn_grow(struct loop *l, struct conn *c)
 {
-	size_t cap = c->p.cap * 2 < FCGI_PROTO_MAX_BUFFER ? c->p.cap * 2 : FCGI_PROTO_MAX_BUFFER;
-	size_t held = c->big != NULL ? c->p.cap : 0;
+	size_t cap =
+	    conn_cap(c) * 2 < FCGI_PROTO_MAX_BUFFER ? conn_cap(c) * 2 : FCGI_PROTO_MAX_BUFFER;
+	size_t held = c->big != NULL ? conn_cap(c) : 0;
 	unsigned char *big;
 
+	_Static_assert(HTTP_PROTO_MAX_BUFFER == FCGI_PROTO_MAX_BUFFER, "one buffer bound");
 	if (!buffers_make_room(l, c, cap - held) || (big = malloc(cap)) == NULL)
 		return false;
-	fcgi_proto_move(&c->p, big, cap);
+	if (c->front == FRONT_HTTP)
+		http_proto_move(&c->h, big, cap);
+	else
+		fcgi_proto_move(&c->p, big, cap);
 	free(c->big);
 	c->big = big;
 	l->buffered = l->buffered - held + cap;
@@ -346,6 +394,7 @@ enum conn_state {
 	CONN_WAIT,
 	CONN_CLOSE,
 	CONN_EMPTY, /* as CONN_WAIT, the peer having sent nothing yet */
+	CONN_NEXT,  /* go on with the requests already read */
 };
 
 /*
@@ -355,11 +404,11 @@ enum conn_state {
  * whole socket buffer of them. A failed query counts as not taken.
  */
 static bool
-conn_pipelined_ahead(const struct conn *c)
+conn_pipelined_ahead(struct conn *c)
 {
 	int queued;
 
-	return c->p.len > 0 && (ioctl(c->fd, SIOCOUTQ, &queued) != 0 || queued > 0);
+	return *conn_len(c) > 0 && (ioctl(c->fd, SIOCOUTQ, &queued) != 0 || queued > 0);
 }
 
 /* Waits for c's peer to take its answers: each read of theirs is one edge. */
@@ -373,10 +422,84 @@ conn_pause(struct loop *l, struct conn *c)
 	return conn_watch(l, c, EPOLLOUT | EPOLLET);
 }
 
+/*
+ * After an answer was sent or queued (c->close_after said whether it is the
+ * last): CONN_NEXT to go on with the requests already read, else what to do.
+ */
+static enum conn_state
+conn_answered(struct loop *l, struct conn *c)
+{
+	if (!c->close_after) {
+		/* Kept open: the next request has a deadline of its own, and an idle
+		 * connection is closed at it (it counts against max_conns meanwhile). */
+		c->deadline = clock_ms() + l->all->lim.read_timeout_ms;
+		list_unlink(l, c);
+		list_append(l, c);
+	}
+	if (c->out != NULL) {
+		c->answered = true;
+		return CONN_WAIT;
+	}
+	if (c->close_after)
+		return CONN_CLOSE;
+	if (conn_pipelined_ahead(c))
+		return conn_pause(l, c) ? CONN_WAIT : CONN_CLOSE;
+	return CONN_NEXT;
+}
+
+/* No whole request yet: a full buffer grows for the rest (CONN_CLOSE when it cannot). */
+static enum conn_state
+conn_more(struct loop *l, struct conn *c)
+{
+	if (*conn_len(c) == conn_cap(c) && !conn_grow(l, c)) {
+		warn_once_a_second(
+		    l, c->front == FRONT_HTTP ? "HTTP connection" : "FastCGI connection",
+		    "no memory for its request left");
+		return CONN_CLOSE;
+	}
+	return CONN_WAIT;
+}
+
+/* The HTTP front's conn_serve: one request at a time, answered in order. */
+static enum conn_state
+conn_serve_http(struct loop *l, struct conn *c)
+{
+	struct fcgi_loops *all = l->all;
+	struct iovec iov[HTTP_PROTO_ANSWER_IOVS];
+	enum conn_state st;
+
+	for (;;) {
+		switch (http_proto_feed(&c->h, l->envp, l->http_env)) {
+		case HTTP_STEP_MORE:
+			return conn_more(l, c);
+		case HTTP_STEP_REFUSE:
+			warn_once_a_second(l, "HTTP request refused", c->h.why);
+			iov[0] = (struct iovec){(void *)http_proto_refusal, http_proto_refusal_len};
+			if (!conn_send(l, c, iov, 1))
+				return CONN_CLOSE;
+			c->close_after = true;
+			return conn_answered(l, c);
+		case HTTP_STEP_REQUEST:
+			all->handler(all->ctx, l->index, l->envp, &l->rs);
+			if (!conn_send(l, c, iov,
+			               http_proto_answer(&l->rs, http_proto_closes(&c->h), iov)))
+				return CONN_CLOSE;
+			c->close_after = !http_proto_next(&c->h);
+			if ((st = conn_answered(l, c)) != CONN_NEXT)
+				return st;
+			continue;
+		}
+	}
+}
+
 /* Takes the requests c has sent and answers them; CONN_WAIT for more to read or write. */
 static enum conn_state
 conn_serve(struct loop *l, struct conn *c)
 {
+	enum conn_state st;
+
+	if (c->front == FRONT_HTTP)
+		return conn_serve_http(l, c);
 	for (;;) {
 		enum fcgi_step step = fcgi_proto_feed(&c->p, l->envp, FCGI_PROTO_MAX_PARAMS);
 
@@ -390,12 +513,7 @@ conn_serve(struct loop *l, struct conn *c)
 		}
 		switch (step) {
 		case FCGI_STEP_MORE:
-			if (c->p.len == c->p.cap && !conn_grow(l, c)) {
-				warn_once_a_second(l, "FastCGI connection",
-				                   "no memory for its request left");
-				return CONN_CLOSE;
-			}
-			return CONN_WAIT;
+			return conn_more(l, c);
 		case FCGI_STEP_REPLIES:
 			continue;
 		case FCGI_STEP_REQUEST:
@@ -405,20 +523,8 @@ conn_serve(struct loop *l, struct conn *c)
 			if (!conn_answer(l, c, step == FCGI_STEP_REFUSE))
 				return CONN_CLOSE;
 			c->close_after = step == FCGI_STEP_REFUSE || !fcgi_proto_next(&c->p);
-			if (!c->close_after) {
-				/* FCGI_KEEP_CONN: the next request has a deadline of its own. */
-				c->deadline = clock_ms() + l->all->lim.read_timeout_ms;
-				list_unlink(l, c);
-				list_append(l, c);
-			}
-			if (c->out != NULL) {
-				c->answered = true;
-				return CONN_WAIT;
-			}
-			if (c->close_after)
-				return CONN_CLOSE;
-			if (conn_pipelined_ahead(c))
-				return conn_pause(l, c) ? CONN_WAIT : CONN_CLOSE;
+			if ((st = conn_answered(l, c)) != CONN_NEXT)
+				return st; /* with FCGI_KEEP_CONN, CONN_NEXT */
 			continue;
 		case FCGI_STEP_CLOSE:
 			if (c->p.why != NULL)
@@ -438,19 +544,19 @@ static enum conn_state
 conn_read(struct loop *l, struct conn *c)
 {
 	for (int i = 0; i < READS_PER_WAKEUP; i++) {
-		size_t room = c->p.cap - c->p.len;
+		size_t room = conn_cap(c) - *conn_len(c);
 		ssize_t n;
 
 		do
-			n = read(c->fd, c->p.buf + c->p.len, room);
+			n = read(c->fd, conn_buf(c) + *conn_len(c), room);
 		while (n < 0 && errno == EINTR);
 		if (n == 0 || (n < 0 && errno != EAGAIN))
 			return CONN_CLOSE;
-		if (n < 0 && i == 0 && c->p.len == 0 && !c->watched)
+		if (n < 0 && i == 0 && *conn_len(c) == 0 && !c->watched)
 			return conn_watch(l, c, EPOLLIN) ? CONN_EMPTY : CONN_CLOSE;
 		if (n < 0)
 			break;
-		c->p.len += (size_t)n;
+		*conn_len(c) += (size_t)n;
 		if (conn_serve(l, c) == CONN_CLOSE)
 			return CONN_CLOSE;
 		if (c->answered)
@@ -495,11 +601,11 @@ enum accepted { ACCEPTED_NONE, ACCEPTED, ACCEPTED_IDLE };
 
 /* Accepts one connection and reads what it sent; ACCEPTED_IDLE when it sent nothing yet. */
 static enum accepted
-accept_one(struct loop *l)
+accept_one(struct loop *l, const struct fcgi_listener *ls)
 {
 	enum conn_state st;
 	struct conn *c;
-	int fd = accept4(l->all->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -520,7 +626,7 @@ accept_one(struct loop *l)
 	if (l->n_conns >= l->all->lim.max_conns) {
 		/* Full: the oldest connection (first to expire, still without its whole
 		 * request or its answer taken) makes room for this one. */
-		warn_once_a_second(l, "FastCGI connections full",
+		warn_once_a_second(l, "connections full",
 		                   "closing the oldest incomplete connections");
 		conn_close(l, l->head);
 	}
@@ -533,12 +639,18 @@ accept_one(struct loop *l)
 		return ACCEPTED_NONE;
 	}
 	c->fd = fd;
+	c->front = ls->front;
 	c->watched = c->answered = c->paused = c->close_after = false;
 	c->big = c->out = NULL;
 	c->deadline = clock_ms() + l->all->lim.read_timeout_ms;
-	fcgi_proto_init(&c->p, c->small, sizeof(c->small));
+	if (c->front == FRONT_HTTP)
+		http_proto_init(&c->h, c->small, sizeof(c->small));
+	else
+		fcgi_proto_init(&c->p, c->small, sizeof(c->small));
 	list_append(l, c);
 	l->n_conns++;
+	if (l->all->accepted != NULL)
+		l->all->accepted(l->all->ctx, l->index, c->front);
 	/* nginx writes its request as soon as it connects: it is usually here already. */
 	if ((st = conn_read(l, c)) == CONN_CLOSE)
 		conn_close(l, c);
@@ -580,13 +692,13 @@ loop_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			void *tag = ev[i].data.ptr;
 
-			if (tag == &listen_tag) {
+			if (is_listener(l->all, tag)) {
 				int limit = n == LOOP_EVENTS || l->accept_more ? ACCEPT_BATCH : 1;
 				int k = 0;
 				enum accepted a;
 
 				while (stop_at == 0 && k < limit &&
-				       (a = accept_one(l)) != ACCEPTED_NONE) {
+				       (a = accept_one(l, tag)) != ACCEPTED_NONE) {
 					k++;
 					if (a == ACCEPTED_IDLE)
 						limit = ACCEPT_BATCH;
@@ -630,22 +742,38 @@ loop_main(void *arg)
 	return NULL;
 }
 
+/* Makes the n listening sockets of ls non-blocking: false when one cannot be. */
+static bool
+listeners_nonblocking(const struct fcgi_listener *ls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int flags = fcntl(ls[i].fd, F_GETFL);
+
+		if (flags < 0 || fcntl(ls[i].fd, F_SETFL, flags | O_NONBLOCK) != 0)
+			return false;
+	}
+	return true;
+}
+
 struct fcgi_loops *
-fcgi_loops_start(int listen_fd, unsigned threads, const struct fcgi_limits *lim,
-                 fcgi_handler *handler, void *ctx)
+fcgi_loops_start(const struct fcgi_listener *ls, size_t n, unsigned threads,
+                 const struct fcgi_limits *lim, fcgi_handler *handler, fcgi_accept_hook *accepted,
+                 void *ctx)
 {
 	struct fcgi_loops *all = calloc(1, sizeof(*all));
-	int flags = fcntl(listen_fd, F_GETFL);
 
-	if (all == NULL || (all->loops = calloc(threads, sizeof(*all->loops))) == NULL ||
-	    flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+	if (all == NULL || n == 0 || n > FCGI_MAX_LISTENERS ||
+	    (all->loops = calloc(threads, sizeof(*all->loops))) == NULL ||
+	    !listeners_nonblocking(ls, n) ||
 	    (all->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		if (all != NULL)
 			free(all->loops);
 		free(all);
 		return NULL;
 	}
-	all->listen_fd = listen_fd;
+	memcpy(all->listeners, ls, n * sizeof(*ls));
+	all->n_listeners = n;
+	all->accepted = accepted;
 	all->handler = handler;
 	all->ctx = ctx;
 	all->lim.read_timeout_ms =

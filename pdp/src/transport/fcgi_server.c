@@ -135,6 +135,16 @@ struct fcgi_server *
 fcgi_start(int listen_fd, unsigned threads, const struct fcgi_limits *lim, fcgi_handler *handler,
            void *ctx)
 {
+	struct fcgi_listener l = {.fd = listen_fd, .front = FRONT_FASTCGI};
+
+	return fcgi_start_fronts(&l, 1, threads, lim, handler, NULL, ctx);
+}
+
+struct fcgi_server *
+fcgi_start_fronts(const struct fcgi_listener *ls, size_t n, unsigned threads,
+                  const struct fcgi_limits *lim, fcgi_handler *handler, fcgi_accept_hook *accepted,
+                  void *ctx)
+{
 	struct fcgi_server *s = calloc(1, sizeof(*s));
 	sigset_t block, old;
 
@@ -147,7 +157,7 @@ fcgi_start(int listen_fd, unsigned threads, const struct fcgi_limits *lim, fcgi_
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	s->loops = fcgi_loops_start(listen_fd, threads, lim, handler, ctx);
+	s->loops = fcgi_loops_start(ls, n, threads, lim, handler, accepted, ctx);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (s->loops == NULL) {
 		free(s);

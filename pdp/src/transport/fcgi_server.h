@@ -28,6 +28,15 @@ struct fcgi_server *fcgi_start(int listen_fd, unsigned threads, const struct fcg
                                fcgi_handler *handler, void *ctx);
 
 /*
+ * As fcgi_start, over the n listeners of ls, each speaking its front (FastCGI
+ * or HTTP/1.1) on the same loops; accepted (NULL: none) hears of each
+ * connection accepted.
+ */
+struct fcgi_server *fcgi_start_fronts(const struct fcgi_listener *ls, size_t n, unsigned threads,
+                                      const struct fcgi_limits *lim, fcgi_handler *handler,
+                                      fcgi_accept_hook *accepted, void *ctx);
+
+/*
  * Stops accepting, lets requests in flight finish (up to a deadline of about
  * one second) and frees the server. listen_fd stays open for the caller.
  */
