@@ -21,8 +21,8 @@ enum {
 	FCGI_RESPONDER = 1,
 };
 
-static int
-connect_to(const char *address)
+int
+fcgi_client_connect(const char *address)
 {
 	int fd = -1;
 
@@ -86,8 +86,8 @@ put_length(unsigned char *p, size_t n)
 	return 4;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t n)
+int
+fcgi_client_write_all(int fd, const unsigned char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -151,12 +151,12 @@ fcgi_client_exchange(const char *address, const unsigned char *req, size_t len, 
 {
 	unsigned char hdr[8], content[65536 + 256];
 	size_t got = 0;
-	int fd = connect_to(address), status = -1;
+	int fd = fcgi_client_connect(address), status = -1;
 	char answer[8192];
 
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, req, len) != 0)
+	if (fcgi_client_write_all(fd, req, len) != 0)
 		goto out;
 	for (;;) {
 		size_t clen, pad;

@@ -10,6 +10,12 @@ struct fcgi_param {
 	const char *value;
 };
 
+/* A connected socket to address ("unix:/path" or "tcp:host:port"), or -1. */
+int fcgi_client_connect(const char *address);
+
+/* Writes all n bytes of p to fd. Returns 0, or -1 when it could not. */
+int fcgi_client_write_all(int fd, const unsigned char *p, size_t n);
+
 /*
  * Connects to address ("unix:/path" or "tcp:host:port"), sends one responder
  * request with the params and an empty body, and reads the answer up to

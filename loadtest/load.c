@@ -6,10 +6,15 @@
  * pdp_params sets, for a fixed duration or request count, optionally paced to
  * a rate. It reports throughput, a latency histogram (p50/p90/p99/p99.9/max),
  * the answers by status and transport errors, as one JSON line.
+ *
+ * With an http+ address it speaks to the PDP's HTTP/1.1 front instead, as
+ * nginx's proxy_pass does with deploy/nginx's pdp_http_params: the same facts
+ * as X-PDP-* headers, each thread on one kept-alive connection.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "fcgi_client.h"
+#include "http_client.h"
 
 /* Latencies are kept to the microsecond up to this; longer ones count here and in max. */
 #define HIST_US 200000
@@ -39,7 +46,7 @@ struct opts {
 	unsigned threads;
 	double duration, rate;
 	uint64_t count;
-	bool once;
+	bool once, http; /* http: address is the HTTP front's (without its "http+") */
 };
 
 struct worker {
@@ -98,6 +105,7 @@ drive(void *arg)
 	const struct opts *o = w->o;
 	double interval = o->rate > 0 ? o->threads / o->rate : 0, next = started;
 	size_t i = (size_t)w->index * (w->n_reqs / o->threads + 1);
+	int fd = -1; /* the HTTP front: this thread's kept-alive connection */
 
 	for (;;) {
 		size_t k;
@@ -121,8 +129,10 @@ drive(void *arg)
 		t0 = bench_now();
 		if (o->duration > 0 && t0 >= deadline)
 			break;
-		status = fcgi_client_exchange(o->address, w->reqs[k].buf, w->reqs[k].len, answer,
-		                              sizeof(answer));
+		status = o->http ? http_client_exchange(&fd, o->address, w->reqs[k].buf,
+		                                        w->reqs[k].len, answer, sizeof(answer))
+		                 : fcgi_client_exchange(o->address, w->reqs[k].buf, w->reqs[k].len,
+		                                        answer, sizeof(answer));
 		us = (uint64_t)((bench_now() - t0) * 1e6);
 		w->done++;
 		w->sum_us += us;
@@ -136,6 +146,8 @@ drive(void *arg)
 		w->status[status]++;
 		w->decision[decision_of(answer)]++;
 	}
+	if (fd >= 0)
+		close(fd);
 	return NULL;
 }
 
@@ -155,9 +167,14 @@ quantile(const uint64_t *hist, uint64_t total, double q, uint64_t max_us)
 	return max_us;
 }
 
-/* Reads "TOKEN HOST URI IP" lines into encoded requests. */
+/* The HTTP front's header for each FastCGI param load_requests sets (deploy/nginx/pdp_http_params).
+ */
+static const char *const http_names[] = {"X-PDP-Remote-Addr", "Authorization", "X-PDP-Method",
+                                         "X-PDP-Host",        "X-PDP-URI",     "X-PDP-Request-Id"};
+
+/* Reads "TOKEN HOST URI IP" lines into encoded requests, FastCGI or (http) HTTP/1.1. */
 static struct req *
-load_requests(const char *path, size_t *n)
+load_requests(const char *path, bool http, size_t *n)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, auth[8192], id[40];
@@ -184,7 +201,10 @@ load_requests(const char *path, size_t *n)
 		params[3] = (struct fcgi_param){"PDP_HOST", host};
 		params[4] = (struct fcgi_param){"PDP_URI", uri};
 		params[5] = (struct fcgi_param){"PDP_REQUEST_ID", id};
-		len = fcgi_client_encode(params, 6, buf, sizeof(buf));
+		for (size_t p = 0; http && p < 6; p++)
+			params[p].name = http_names[p];
+		len = http ? http_client_encode(params, 6, buf, sizeof(buf))
+		           : fcgi_client_encode(params, 6, buf, sizeof(buf));
 		if (len == 0)
 			die("a request is too large in ", path);
 		if (have == room && (reqs = realloc(reqs, (room *= 2) * sizeof(*reqs))) == NULL)
@@ -206,15 +226,18 @@ load_requests(const char *path, size_t *n)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: pdp-load --address unix:PATH|tcp:HOST:PORT --requests FILE\n"
-	           "                [--threads N] [--duration SECONDS | --count N | --once]\n"
-	           "                [--rate PER_SECOND] [--label NAME] [--cdf FILE]\n"
-	           "\n"
-	           "Each request is a new connection, as nginx auth_request makes. --once sends\n"
-	           "every line of FILE exactly once (first-seen tokens); otherwise threads cycle\n"
-	           "through it from different offsets. --rate paces the sum of all threads.\n"
-	           "Prints one JSON line; --cdf writes \"latency_us fraction\" lines for plots.\n"
-	           "Defaults: 4 threads, 5 seconds.\n");
+	fprintf(f,
+	        "usage: pdp-load --address [http+]unix:PATH|[http+]tcp:HOST:PORT --requests FILE\n"
+	        "                [--threads N] [--duration SECONDS | --count N | --once]\n"
+	        "                [--rate PER_SECOND] [--label NAME] [--cdf FILE]\n"
+	        "\n"
+	        "Each request is a new connection, as nginx auth_request makes over FastCGI;\n"
+	        "with http+ (the HTTP front) each thread keeps one connection, as nginx's\n"
+	        "upstream keepalive does. --once sends every line of FILE exactly once\n"
+	        "(first-seen tokens); otherwise threads cycle through it from different\n"
+	        "offsets. --rate paces the sum of all threads.\n"
+	        "Prints one JSON line; --cdf writes \"latency_us fraction\" lines for plots.\n"
+	        "Defaults: 4 threads, 5 seconds.\n");
 }
 
 int
@@ -286,7 +309,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	reqs = load_requests(o.requests, &n_reqs);
+	o.http = strncmp(o.address, "http+", 5) == 0;
+	if (o.http)
+		o.address += 5;
+	/* A kept connection the server closed must fail a write, not stop the driver. */
+	signal(SIGPIPE, SIG_IGN);
+	reqs = load_requests(o.requests, o.http, &n_reqs);
 	w = calloc(o.threads, sizeof(*w));
 	hist = calloc(HIST_US, sizeof(*hist));
 	if (w == NULL || hist == NULL)

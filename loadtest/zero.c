@@ -15,7 +15,10 @@
  *
  * With --epoll first, it answers on the PDP's own epoll transport
  * (fcgi_loop.c) instead, with THREADS event loops: the limit of the
- * transport the PDP serves on by default.
+ * transport the PDP serves on by default. There the endpoint may also be
+ * http+unix:PATH or http+tcp:HOST:PORT, the PDP's HTTP/1.1 front on the same
+ * loops (kept-alive connections, answers with Content-Length: 0): the limit
+ * of that front.
  *
  * With --rsa-verify, it verifies one RSA-2048 PKCS#1 v1.5 signature over a
  * SHA-256 digest before each answer (a key made at start, a verify context
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/netaddr.h"
 #include "transport/fcgi_server.h"
 #include "transport/response.h"
 
@@ -266,6 +270,8 @@ int
 main(int argc, char **argv)
 {
 	bool epoll = argc > 1 && strcmp(argv[1], "--epoll") == 0;
+	struct fcgi_listener listener;
+	const char *sock = NULL;
 	unsigned threads;
 	char err[256];
 	pthread_t *t;
@@ -277,11 +283,15 @@ main(int argc, char **argv)
 		argv++;
 	}
 	threads = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 4;
-	if (argc < 2 || threads == 0 || threads > 256 ||
+	if (argc > 1)
+		listener.front = netaddr_listen_front(argv[1], &sock);
+	if (argc < 2 || threads == 0 || threads > 256 || (listener.front == FRONT_HTTP && !epoll) ||
 	    (argc == 5 && (strcmp(argv[3], "--mix") != 0 || mix_init(argv[4]) != 0)) ||
 	    (argc == 4 && strcmp(argv[3], "--rsa-verify") != 0) || argc > 5) {
-		fprintf(stderr, "usage: pdp-zero [--epoll] unix:PATH|tcp:HOST:PORT [THREADS [--mix "
-		                "ALLOW:DENY:STEP_UP:UNAUTHENTICATED | --rsa-verify]]\n");
+		fprintf(stderr,
+		        "usage: pdp-zero [--epoll [http+]]unix:PATH|[http+]tcp:HOST:PORT [THREADS "
+		        "[--mix ALLOW:DENY:STEP_UP:UNAUTHENTICATED | --rsa-verify]]\n"
+		        "       (http+: the HTTP/1.1 front, with --epoll only)\n");
 		return 2;
 	}
 	if (argc == 4 && verify_init() != 0) {
@@ -295,7 +305,7 @@ main(int argc, char **argv)
 	sigaddset(&stop, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (FCGX_Init() != 0 || (listen_fd = fcgi_listen(argv[1], 1024, err, sizeof(err))) < 0) {
+	if (FCGX_Init() != 0 || (listen_fd = fcgi_listen(sock, 1024, err, sizeof(err))) < 0) {
 		fprintf(stderr, "pdp-zero: %s\n", err);
 		return 1;
 	}
@@ -306,7 +316,8 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < threads; i++)
 		responder_init(&responders[i], i);
 	if (epoll) {
-		if (fcgi_start(listen_fd, threads, NULL, answer, NULL) == NULL) {
+		listener.fd = listen_fd;
+		if (fcgi_start_fronts(&listener, 1, threads, NULL, answer, NULL, NULL) == NULL) {
 			fprintf(stderr, "pdp-zero: cannot start the event loops\n");
 			return 1;
 		}
