@@ -24,6 +24,13 @@ $runs[0] as $R
   # The median over rounds of a / b, and of a - b, each pair from the same round.
   def ratio($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) / ($R[$b + "-" + .] | f)] | median | r3;
   def diff($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) - ($R[$b + "-" + .] | f)] | median;
+  # The same with its run-to-run spread: the median, least and greatest of the per-round
+  # figures (a target is resolved when all rounds fall on the same side of it).
+  def spread: {median: median, min: min, max: max, rounds: length};
+  def ratio_spread($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) / ($R[$b + "-" + .] | f)]
+	| spread | map_values(r3);
+  def diff_spread($a; $b; f): [$rs[] | ($R[$a + "-" + .] | f) - ($R[$b + "-" + .] | f)] | spread;
+  def requests($p): [series($p)[] | .requests] | add;
   def one($l): $R[$l] | {rps: (.rps | r1), mean_us: .latency_us.mean, p50_us: .latency_us.p50,
 	p99_us: .latency_us.p99, max_us: .latency_us.max, decisions, status, errors};
   # one() over the rounds of $p: medians of the figures, sums of the counts.
@@ -60,6 +67,9 @@ $runs[0] as $R
 		zero_work: summary("nginx-zero"), zero_work_as_pdp: summary("nginx-zeromix"),
 		zero_work_epoll_as_pdp: summary("nginx-zeroepoll"),
 		pdp: summary("nginx-pdp"),
+		# The same PDP over its HTTP front, and the zero-work responder on the PDP's loops
+		# over HTTP answering as the PDP (pdp-auth-http.conf, upstreams kept alive).
+		pdp_http: summary("nginx-pdphttp"), zero_work_http_as_pdp: summary("nginx-zerohttp"),
 		zero_work_as_pdp_again: summary("nginx-zeromix2")
 	},
 	# A lighter load: each connection pauses 1 ms before each request.
@@ -67,9 +77,27 @@ $runs[0] as $R
 		connections: $paced_conns, pause_ms: 1,
 		zero_work_as_pdp: summary("paced-zeromix"), zero_work_epoll_as_pdp: summary("paced-zeroepoll"),
 		pdp: summary("paced-pdp"),
+		pdp_http: summary("paced-pdphttp"), zero_work_http_as_pdp: summary("paced-zerohttp"),
 		load_vs_saturated: ratio("paced-zeromix"; "nginx-zeromix"; .rps)
 	},
-	direct: {zero_work: summary("direct-zero"), pdp: summary("direct-pdp")},
+	direct: {zero_work: summary("direct-zero"), pdp: summary("direct-pdp"),
+		pdp_http: summary("direct-pdphttp")},
+	# The PDP over its HTTP front against the same PDP over FastCGI, the zero-work HTTP
+	# responder and nginx's internal return 200: each the median of per-round ratios (or
+	# differences) with their least and greatest, the run-to-run spread.
+	http_front: {
+		pdp_http_over_pdp_fastcgi_nginx: ratio_spread("nginx-pdphttp"; "nginx-pdp"; .rps),
+		pdp_http_over_zero_work_http_as_pdp_nginx: ratio_spread("nginx-pdphttp"; "nginx-zerohttp"; .rps),
+		pdp_http_over_internal_nginx: ratio_spread("nginx-pdphttp"; "nginx-internal"; .rps),
+		paced_p99_pdp_http_minus_pdp_fastcgi_us: diff_spread("paced-pdphttp"; "paced-pdp"; .latency_us.p99),
+		pdp_http_over_pdp_fastcgi_direct: ratio_spread("direct-pdphttp"; "direct-pdp"; .rps),
+		# Connections the PDP accepted on its HTTP front over the rounds above, against the
+		# requests it answered there: nginx and the direct clients keep them open.
+		connections_accepted: $http_accepted,
+		requests: (requests("nginx-pdphttp") + requests("paced-pdphttp") + requests("direct-pdphttp")),
+		requests_per_connection: (if $http_accepted > 0 then (requests("nginx-pdphttp")
+			+ requests("paced-pdphttp") + requests("direct-pdphttp")) / $http_accepted | r1 else null end)
+	},
 	# zero_work_as_pdp: the zero-work responder answering nginx as the PDP does (the
 	# same decision mix, headers and error pages): what the targets are judged against.
 	ratios: {
@@ -101,6 +129,7 @@ $runs[0] as $R
 	where_the_time_goes: {
 		zero_work_cpu_us_per_request: ($zero_cpu_us / ([series("direct-zero")[] | .requests] | add) | r1),
 		pdp_cpu_us_per_request: ($pdp_cpu_us / ([series("direct-pdp")[] | .requests] | add) | r1),
+		pdp_http_cpu_us_per_request: ($pdp_http_cpu_us / requests("direct-pdphttp") | r1),
 		pdp_decide_us_per_decision: ($decision_us | r1)
 	},
 	decision_mix_direct: ([series("direct-pdp")[] | .decisions] | merged),
@@ -169,6 +198,19 @@ $runs[0] as $R
 	{name: "through nginx at a lighter load (\($paced_conns) connections, 1 ms pauses): PDP p99 - zero-work libfcgi (answering as the PDP) p99 (us)",
 		want: "<= 100", got: .ratios.paced_p99_minus_zero_work_as_pdp_us,
 		met: (.ratios.paced_p99_minus_zero_work_as_pdp_us <= 100)},
+	# The HTTP front: got is the median of the rounds, spread their least and greatest;
+	# resolved: every round on the same side of the target (else the machine cannot tell).
+	(.http_front.pdp_http_over_pdp_fastcgi_nginx | {
+		name: "through nginx at saturation: PDP over HTTP / PDP over FastCGI throughput", want: ">= 1.5",
+		got: .median, spread: [.min, .max], met: (.median >= 1.5), resolved: ((.min >= 1.5) == (.max >= 1.5))}),
+	(.http_front.pdp_http_over_zero_work_http_as_pdp_nginx | {
+		name: "through nginx at saturation: PDP over HTTP / zero-work HTTP responder on the PDP's loops (answering as the PDP) throughput",
+		want: ">= 0.95", got: .median, spread: [.min, .max], met: (.median >= 0.95),
+		resolved: ((.min >= 0.95) == (.max >= 0.95))}),
+	(.http_front.paced_p99_pdp_http_minus_pdp_fastcgi_us | {
+		name: "through nginx at a lighter load (\($paced_conns) connections, 1 ms pauses): PDP over HTTP p99 - PDP over FastCGI p99 (us)",
+		want: "<= 0", got: .median, spread: [.min, .max], met: (.median <= 0),
+		resolved: ((.min <= 0) == (.max <= 0))}),
 	{name: "direct: PDP / zero-work libfcgi responder throughput", want: ">= 0.90",
 		got: .ratios.pdp_over_zero_work_direct, met: (.ratios.pdp_over_zero_work_direct >= 0.90)},
 	{name: "cold token: extra PDP decision time, in RSA-2048 verifies", want: "<= 1.5",

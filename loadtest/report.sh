@@ -8,8 +8,8 @@ q() { jq -r "$@" "$json"; }
 
 # --- chart: latency CDFs, through nginx (wrk) and direct (pdp-load) ---------------------
 cdf() { jq -r '.cdf[] | "\(.[0]) \(.[1])"' "$res/$1-1.json" >"$res/$1.dat"; }
-for l in noauth internal zero zeromix zeroepoll pdp; do cdf "nginx-$l"; done
-for l in zeromix zeroepoll pdp; do cdf "paced-$l"; done
+for l in noauth internal zero zeromix zeroepoll pdp pdphttp zerohttp; do cdf "nginx-$l"; done
+for l in zeromix zeroepoll pdp pdphttp zerohttp; do cdf "paced-$l"; done
 gnuplot <<GP
 set terminal pngcairo size 1500,520 font ",10" noenhanced
 set output "$out/latency.png"
@@ -26,14 +26,19 @@ plot "$res/nginx-noauth.dat" using 1:2 with lines lw 2 title "nginx, no auth", \
      "$res/nginx-zero.dat" using 1:2 with lines lw 2 title "auth_request to zero-work libfcgi", \
      "$res/nginx-zeromix.dat" using 1:2 with lines lw 2 title "same, answering as the PDP", \
      "$res/nginx-zeroepoll.dat" using 1:2 with lines lw 2 title "same, on the PDP's epoll transport", \
-     "$res/nginx-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP"
+     "$res/nginx-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP", \
+     "$res/nginx-zerohttp.dat" using 1:2 with lines lw 2 title "zero-work over HTTP keep-alive, as the PDP", \
+     "$res/nginx-pdphttp.dat" using 1:2 with lines lw 2 title "the PDP over HTTP keep-alive"
 set title "through nginx at a lighter load (wrk, 1 ms pauses)"
 plot "$res/paced-zeromix.dat" using 1:2 with lines lw 2 title "zero-work libfcgi, answering as the PDP", \
      "$res/paced-zeroepoll.dat" using 1:2 with lines lw 2 title "same, on the PDP's epoll transport", \
-     "$res/paced-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP"
-set title "direct FastCGI, a new connection per request (pdp-load)"
+     "$res/paced-pdp.dat" using 1:2 with lines lw 2 title "auth_request to the PDP", \
+     "$res/paced-zerohttp.dat" using 1:2 with lines lw 2 title "zero-work over HTTP keep-alive, as the PDP", \
+     "$res/paced-pdphttp.dat" using 1:2 with lines lw 2 title "the PDP over HTTP keep-alive"
+set title "direct (pdp-load): FastCGI a new connection per request, HTTP kept alive"
 plot "$res/direct-zero-1.cdf" using 1:2 with lines lw 2 title "zero-work libfcgi responder", \
-     "$res/direct-pdp-1.cdf" using 1:2 with lines lw 2 title "the PDP"
+     "$res/direct-pdp-1.cdf" using 1:2 with lines lw 2 title "the PDP over FastCGI", \
+     "$res/direct-pdphttp-1.cdf" using 1:2 with lines lw 2 title "the PDP over HTTP"
 unset multiplot
 GP
 
@@ -50,7 +55,8 @@ row() { # LABEL JQ_PATH
 	echo
 	echo "| target | want | got | met |"
 	echo "|---|---|---|---|"
-	q '.targets[] | "| \(.name) | \(.want) | \(.got) | \(if .met then "yes" else "**no**" end) |"'
+	# A target with a spread: its per-round least and greatest, and whether they resolve it.
+	q '.targets[] | "| \(.name) | \(.want) | \(.got)\(if .spread then " (rounds \(.spread[0]) to \(.spread[1]))" else "" end) | \(if .met then "yes" else "**no**" end)\(if .resolved == false then ", not resolved: the rounds fall on both sides" else "" end) |"'
 	echo
 	echo "## Throughput and latency (warm caches)"
 	echo
@@ -62,12 +68,17 @@ row() { # LABEL JQ_PATH
 	row "nginx auth_request → zero-work libfcgi answering as the PDP" .through_nginx.zero_work_as_pdp
 	row "nginx auth_request → zero-work on the PDP's epoll transport, answering as the PDP" .through_nginx.zero_work_epoll_as_pdp
 	row "nginx auth_request → PDP" .through_nginx.pdp
+	row "nginx auth_request → PDP over HTTP keep-alive (pdp-auth-http.conf)" .through_nginx.pdp_http
+	row "nginx auth_request → zero-work on the PDP's loops over HTTP keep-alive, answering as the PDP" .through_nginx.zero_work_http_as_pdp
 	row "nginx auth_request → zero-work libfcgi answering as the PDP, again after the PDP" .through_nginx.zero_work_as_pdp_again
 	row "nginx at a lighter load → zero-work libfcgi answering as the PDP" .through_nginx_paced.zero_work_as_pdp
 	row "nginx at a lighter load → zero-work on the PDP's epoll transport, answering as the PDP" .through_nginx_paced.zero_work_epoll_as_pdp
 	row "nginx at a lighter load → PDP" .through_nginx_paced.pdp
+	row "nginx at a lighter load → PDP over HTTP keep-alive" .through_nginx_paced.pdp_http
+	row "nginx at a lighter load → zero-work over HTTP keep-alive, answering as the PDP" .through_nginx_paced.zero_work_http_as_pdp
 	row "direct → zero-work libfcgi" .direct.zero_work
 	row "direct → PDP" .direct.pdp
+	row "direct → PDP over HTTP, one kept-alive connection per client thread" .direct.pdp_http
 	echo
 	q '.ratios | "PDP / zero-work answering as the PDP, through nginx: **\(.pdp_over_zero_work_as_pdp_nginx)** (p99 \(.p99_minus_zero_work_as_pdp_nginx_us) µs apart); PDP / bare zero-work: \(.pdp_over_zero_work_nginx) (p99 \(.p99_minus_zero_work_nginx_us) µs apart); PDP / no auth: \(.pdp_over_no_auth_nginx); PDP / internal auth: \(.pdp_over_internal_nginx); PDP / zero-work on its own epoll transport, answering as the PDP: \(.pdp_over_zero_work_epoll_as_pdp_nginx) (p99 \(.p99_minus_zero_work_epoll_as_pdp_nginx_us) µs apart); PDP / zero-work direct: **\(.pdp_over_zero_work_direct)**. The zero-work responder answering as the PDP, driven twice a round: throughput \(.same_responder_twice_rps)×, p99 \(.same_responder_twice_p99_minus_us) µs (median of the rounds; \(.same_responder_twice_p99_apart_us) µs apart, median of the distances)."'
 	echo
@@ -75,7 +86,9 @@ row() { # LABEL JQ_PATH
 	echo
 	q '"The zero-work responder answering as the PDP gives nginx the warm requests'"'"' decision mix (allow:deny:step-up:unauthenticated \(.settings.zero_work_as_pdp_mix)) with answers shaped as the PDP'"'"'s, through deploy/nginx'"'"'s pdp-auth.conf, and decides nothing; against the bare one (always 200) it runs at \(.ratios.zero_work_as_pdp_over_zero_work_nginx)×: nginx'"'"'s own cost of the identity headers and of the error pages for 401 and 403."'
 	echo
-	q '.where_the_time_goes | "Where the time goes (direct runs): the zero-work libfcgi responder uses \(.zero_work_cpu_us_per_request) µs of CPU per request (accept, read, answer, close), the PDP \(.pdp_cpu_us_per_request) µs, of which \(.pdp_decide_us_per_decision) µs are the decision itself (pdp_decide, from the PDP'"'"'s own latency histogram); the rest is the transport."'
+	q '.http_front | def s: "**\(.median)** (rounds \(.min) to \(.max))"; "The HTTP front (medians of per-round ratios, with the least and greatest round): PDP over HTTP / PDP over FastCGI through nginx \(.pdp_http_over_pdp_fastcgi_nginx | s); / zero-work HTTP responder answering as the PDP \(.pdp_http_over_zero_work_http_as_pdp_nginx | s); / nginx auth_request to an internal return 200 \(.pdp_http_over_internal_nginx | s); at a lighter load, p99 PDP over HTTP − PDP over FastCGI \(.paced_p99_pdp_http_minus_pdp_fastcgi_us | s) µs; direct, PDP over HTTP / over FastCGI \(.pdp_http_over_pdp_fastcgi_direct | s). The PDP accepted \(.connections_accepted) HTTP connections for \(.requests) requests (\(.requests_per_connection) a connection)."'
+	echo
+	q '.where_the_time_goes | "Where the time goes (direct runs): the zero-work libfcgi responder uses \(.zero_work_cpu_us_per_request) µs of CPU per request (accept, read, answer, close), the PDP \(.pdp_cpu_us_per_request) µs (over HTTP, kept alive: \(.pdp_http_cpu_us_per_request) µs), of which \(.pdp_decide_us_per_decision) µs are the decision itself (pdp_decide, from the PDP'"'"'s own latency histogram); the rest is the transport."'
 	echo
 	q '"Decision mix of the direct PDP runs: \(.decision_mix_direct | to_entries | map("\(.key) \(.value)") | join(", "))."'
 	echo

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The load-test harness: generates users, devices, tokens and policies, starts
-# Redis, the PDP, a zero-work libfcgi responder and nginx on loopback, measures
-# the PDP against baselines taken in the same run (interleaved rounds, at
-# saturation and at a lighter load), runs the scenarios (the last with a second
+# Redis, the PDP (over FastCGI and over its HTTP front, one process), zero-work
+# responders (libfcgi, and on the PDP's own loops over FastCGI and HTTP) and
+# nginx on loopback, measures the PDP against baselines taken in the same run
+# (interleaved rounds, at saturation and at a lighter load), runs the scenarios (the last with a second
 # PDP writing the decision log), and writes report.md, report.json and
 # latency.png to the output directory. Everything it starts is stopped at the
 # end; every run is bounded.
@@ -51,7 +52,7 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-load-XXXXXX")
 res=$work/results
 mkdir -p "$res"
-pdp_pid="" zero_pid="" zero_mix_pid="" zero_epoll_pid="" zero_verify_pid="" pdp_log_pid=""
+pdp_pid="" zero_pid="" zero_mix_pid="" zero_epoll_pid="" zero_http_pid="" zero_verify_pid="" pdp_log_pid=""
 cleanup() {
 	set +e
 	[ -n "$pdp_pid" ] && kill "$pdp_pid" 2>/dev/null && wait "$pdp_pid" 2>/dev/null
@@ -59,6 +60,7 @@ cleanup() {
 	[ -n "$zero_pid" ] && kill "$zero_pid" 2>/dev/null && wait "$zero_pid" 2>/dev/null
 	[ -n "$zero_mix_pid" ] && kill "$zero_mix_pid" 2>/dev/null && wait "$zero_mix_pid" 2>/dev/null
 	[ -n "$zero_epoll_pid" ] && kill "$zero_epoll_pid" 2>/dev/null && wait "$zero_epoll_pid" 2>/dev/null
+	[ -n "$zero_http_pid" ] && kill "$zero_http_pid" 2>/dev/null && wait "$zero_http_pid" 2>/dev/null
 	[ -n "$zero_verify_pid" ] && kill "$zero_verify_pid" 2>/dev/null && wait "$zero_verify_pid" 2>/dev/null
 	pdp_stop_nginx "$work"
 	pdp_redis_down "$work"
@@ -79,8 +81,9 @@ head -n "$users" "$work/data/invalid.txt" >"$work/invalid.txt"
 pdp_redis_up "$work"
 redis-cli -s "$work/redis.sock" --pipe <"$work/data/redis.resp" >/dev/null
 "$pdp" admin --address "unix:$work/redis.sock" init >/dev/null
+# One PDP on both fronts: FastCGI and HTTP/1.1 are the same process, loops and caches.
 cat >"$work/pdp.yaml" <<YAML
-listen: unix:$work/pdp.sock
+listen: [unix:$work/pdp.sock, http+unix:$work/pdp-http.sock]
 ${pdp_threads_opt:-}
 policies: $work/data/policies
 default_decision: allow
@@ -106,6 +109,7 @@ start_pdp() {
 	"$pdp" serve -c "$work/pdp.yaml" 2>>"$work/pdp.log" &
 	pdp_pid=$!
 	pdp_wait_socket "$work/pdp.sock" "$pdp_pid" || { cat "$work/pdp.log" >&2; exit 1; }
+	pdp_wait_socket "$work/pdp-http.sock" "$pdp_pid" || { cat "$work/pdp.log" >&2; exit 1; }
 }
 start_pdp
 # The PDP runs its default transport and loop count; the zero-work libfcgi responders run
@@ -141,13 +145,27 @@ pdp_wait_socket "$work/zero-mix.sock" "$zero_mix_pid"
 "$bin/pdp-zero" --epoll "unix:$work/zero-epoll.sock" "$pdp_threads" --mix "$mix" 2>>"$work/zero.log" &
 zero_epoll_pid=$!
 pdp_wait_socket "$work/zero-epoll.sock" "$zero_epoll_pid"
+# And on the same loops speaking HTTP/1.1 as the PDP's HTTP front does (kept-alive
+# connections, answers with Content-Length: 0): the limit of that front.
+"$bin/pdp-zero" --epoll "http+unix:$work/zero-http.sock" "$pdp_threads" --mix "$mix" 2>>"$work/zero.log" &
+zero_http_pid=$!
+pdp_wait_socket "$work/zero-http.sock" "$zero_http_pid"
 
-cp "$root"/deploy/nginx/{pdp_params,pdp-auth.conf,pdp-auth-answer.conf,pdp-admin.conf} "$work/"
-sed "s#unix:/run/pdp/pdp.sock#unix:$work/pdp.sock#" "$root/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
+cp "$root"/deploy/nginx/{pdp_params,pdp_http_params,pdp-auth.conf,pdp-auth-http.conf,pdp-auth-answer.conf,pdp-admin.conf} "$work/"
+sed -e "s#unix:/run/pdp/pdp.sock#unix:$work/pdp.sock#" -e "s#unix:/run/pdp/pdp-http.sock#unix:$work/pdp-http.sock#" \
+	"$root/deploy/nginx/pdp-http.conf" >"$work/pdp-http.conf"
+grep -q "unix:$work/pdp-http.sock" "$work/pdp-http.conf" || { say "deploy/nginx/pdp-http.conf: no upstream pdp_http on unix:/run/pdp/pdp-http.sock"; exit 1; }
 sed "s#fastcgi_pass pdp;#fastcgi_pass zero_mix;#" "$root/deploy/nginx/pdp-auth.conf" >"$work/zero-mix-auth.conf"
 grep -q "fastcgi_pass zero_mix;" "$work/zero-mix-auth.conf" || { say "deploy/nginx/pdp-auth.conf: no fastcgi_pass pdp"; exit 1; }
 sed "s#fastcgi_pass pdp;#fastcgi_pass zero_epoll;#" "$root/deploy/nginx/pdp-auth.conf" >"$work/zero-epoll-auth.conf"
-# write_nginx: nginx.conf for six servers on the ports in ports[].
+# The HTTP responder wired as the PDP's HTTP front is: pdp-auth-http.conf, and an upstream
+# kept alive as deploy/nginx's pdp_http is.
+sed "s#proxy_pass http://pdp_http;#proxy_pass http://zero_http;#" "$root/deploy/nginx/pdp-auth-http.conf" >"$work/zero-http-auth.conf"
+grep -q "proxy_pass http://zero_http;" "$work/zero-http-auth.conf" || { say "deploy/nginx/pdp-auth-http.conf: no proxy_pass http://pdp_http"; exit 1; }
+zero_http_upstream=$(sed -n '/^upstream pdp_http {/,/^}/p' "$work/pdp-http.conf" |
+	sed -e 's#^upstream pdp_http {#upstream zero_http {#' -e "s#unix:$work/pdp-http.sock#unix:$work/zero-http.sock#")
+grep -q "unix:$work/zero-http.sock" <<<"$zero_http_upstream" || { say "deploy/nginx/pdp-http.conf: no upstream pdp_http block"; exit 1; }
+# write_nginx: nginx.conf for eight servers on the ports in ports[].
 write_nginx() {
 	cat >"$work/nginx.conf" <<NGINX
 $(pdp_nginx_head "$work")
@@ -157,6 +175,7 @@ $(pdp_nginx_head "$work")
     upstream zero { server unix:$work/zero.sock; }
     upstream zero_mix { server unix:$work/zero-mix.sock; }
     upstream zero_epoll { server unix:$work/zero-epoll.sock; }
+$zero_http_upstream
 
     server { # no auth
         listen 127.0.0.1:${ports[0]};
@@ -197,13 +216,25 @@ $(pdp_nginx_head "$work")
         include pdp-admin.conf;
         location / { empty_gif; }
     }
+    server { # the same PDP over its HTTP front, with deploy/nginx's HTTP snippets
+        listen 127.0.0.1:${ports[6]};
+        set \$pdp_signin_url http://127.0.0.1:${ports[6]}/signin;
+        include pdp-auth-http.conf;
+        location / { empty_gif; }
+    }
+    server { # the zero-work responder on the PDP's loops over HTTP, answering as the PDP
+        listen 127.0.0.1:${ports[7]};
+        set \$pdp_signin_url http://127.0.0.1:${ports[7]}/signin;
+        include zero-http-auth.conf;
+        location / { empty_gif; }
+    }
 }
 NGINX
 }
 # A port free when probed may be taken before nginx binds it: try fresh ones.
 for attempt in 1 2 3 4 5; do
 	ports=()
-	while [ ${#ports[@]} -lt 6 ]; do
+	while [ ${#ports[@]} -lt 8 ]; do
 		p=$(pdp_free_port)
 		[[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
 	done
@@ -217,6 +248,8 @@ url_zero=http://127.0.0.1:${ports[2]}/
 url_pdp=http://127.0.0.1:${ports[3]}/
 url_zero_mix=http://127.0.0.1:${ports[4]}/
 url_zero_epoll=http://127.0.0.1:${ports[5]}/
+url_pdp_http=http://127.0.0.1:${ports[6]}/
+url_zero_http=http://127.0.0.1:${ports[7]}/
 metrics() { curl -s -m 5 "http://127.0.0.1:${ports[3]}/pdp/metrics"; }
 metric() { pdp_metric "$1" "$(metrics)"; }
 # through NAME URL [CONNECTIONS PAUSE_MS]: wrk through nginx for secs seconds, with 32
@@ -263,18 +296,23 @@ zero_verify_mark() {
 	[ "$(wc -l <"$work/zero-verify.out")" -gt "$n" ] || { say "the verifying responder did not print its verify totals"; exit 1; }
 	tail -n 1 "$work/zero-verify.out" | awk '{ printf "%.9f %s\n", $3 / 1e9, $2 }'
 }
-zero_cpu=0 pdp_cpu=0
+zero_cpu=0 pdp_cpu=0 pdp_http_cpu=0
 mark=$(decision_mark)
+# The PDP's connections accepted over HTTP: nginx keeps them, so far fewer than requests.
+http_accepted0=$(metric 'pdp_connections_accepted_total{front="http"}')
 
 # --- baselines and the PDP, interleaved ---------------------------------------------
 for r in $(seq 1 "$rounds"); do
-	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder (bare, as the PDP), PDP, zero-work as the PDP again; direct"
+	say "round $r/$rounds: nginx no-auth, internal auth, zero-work responder (bare, as the PDP), PDP (FastCGI, HTTP), zero-work over HTTP, zero-work as the PDP again; direct"
 	through "nginx-noauth-$r" "$url_noauth"
 	through "nginx-internal-$r" "$url_internal"
 	through "nginx-zero-$r" "$url_zero"
 	through "nginx-zeromix-$r" "$url_zero_mix"
 	through "nginx-zeroepoll-$r" "$url_zero_epoll"
 	through "nginx-pdp-$r" "$url_pdp"
+	# The same PDP over its HTTP front, and the zero-work responder on the same loops over HTTP.
+	through "nginx-pdphttp-$r" "$url_pdp_http"
+	through "nginx-zerohttp-$r" "$url_zero_http"
 	# The same server a second time: how far apart two runs of one server are here.
 	through "nginx-zeromix2-$r" "$url_zero_mix"
 	c0=$(cpu "$zero_pid")
@@ -285,6 +323,11 @@ for r in $(seq 1 "$rounds"); do
 	drive "direct-pdp-$r" --address "unix:$work/pdp.sock" --requests "$work/warm.txt" --duration "$secs" --threads "$threads" \
 		--cdf "$res/direct-pdp-$r.cdf"
 	pdp_cpu=$((pdp_cpu + $(cpu "$pdp_pid") - c0))
+	# The PDP over HTTP directly: each client thread on one kept-alive connection.
+	c0=$(cpu "$pdp_pid")
+	drive "direct-pdphttp-$r" --address "http+unix:$work/pdp-http.sock" --requests "$work/warm.txt" --duration "$secs" \
+		--threads "$threads" --cdf "$res/direct-pdphttp-$r.cdf"
+	pdp_http_cpu=$((pdp_http_cpu + $(cpu "$pdp_pid") - c0))
 done
 # Where the time goes: CPU per request of each responder in the direct runs, and the
 # PDP's own time per decision (pdp_decide, without the transport) over all its runs.
@@ -298,11 +341,14 @@ decision_us=$(us_since decision_mark "$mark")
 paced_conns=$(jq -s 'map(.rps) | sort | .[length / 2 | floor] / 2 / 1000 / 2 | round * 2 | if . < 2 then 2 else . end' \
 	"$res"/nginx-zeromix-*.json)
 for r in $(seq 1 "$rounds"); do
-	say "round $r/$rounds at a lighter load ($paced_conns connections, 1 ms pauses): zero-work responder (as the PDP, libfcgi and epoll), PDP"
+	say "round $r/$rounds at a lighter load ($paced_conns connections, 1 ms pauses): zero-work responder (as the PDP, libfcgi and epoll), PDP (FastCGI, HTTP), zero-work over HTTP"
 	through "paced-zeromix-$r" "$url_zero_mix" "$paced_conns" 1
 	through "paced-zeroepoll-$r" "$url_zero_epoll" "$paced_conns" 1
 	through "paced-pdp-$r" "$url_pdp" "$paced_conns" 1
+	through "paced-pdphttp-$r" "$url_pdp_http" "$paced_conns" 1
+	through "paced-zerohttp-$r" "$url_zero_http" "$paced_conns" 1
 done
+http_accepted=$(( $(metric 'pdp_connections_accepted_total{front="http"}') - http_accepted0 ))
 
 # --- cold tokens: one client, first-seen tokens against warm ones -------------------
 # In interleaved rounds, as many warm requests as first-seen ones in each, so that the
@@ -457,7 +503,8 @@ jq -n \
 	--argjson rounds "$rounds" --argjson seconds "$secs" --argjson users "$users" --argjson tokens "$tokens" \
 	--argjson threads "$threads" --argjson paced_conns "$paced_conns" --argjson pdp_threads "${pdp_threads:-0}" --arg transport "$pdp_transport" \
 	--argjson rss_kib "$rss_kib" --argjson live_tokens "${live_tokens:-0}" \
-	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson decision_us "$decision_us" \
+	--argjson zero_cpu_us "$zero_cpu" --argjson pdp_cpu_us "$pdp_cpu" --argjson pdp_http_cpu_us "$pdp_http_cpu" \
+	--argjson decision_us "$decision_us" --argjson http_accepted "$http_accepted" \
 	--argjson cold_decisions "[$cold_decisions]" \
 	--argjson cold_fetches "$cold_fetches" --argjson reloads "$reloads" --argjson storm_users "$storm_users" --argjson storm_revoked "$storm_revoked" \
 	--argjson dlog_base_cpu_us "$dlog_base_cpu" --argjson dlog_cpu_us "$dlog_cpu" --argjson dlog_lines "$dlog_lines" \

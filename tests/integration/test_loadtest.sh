@@ -20,23 +20,38 @@ j() { jq -r "$@" "$r" 2>&1; }
 expect "report.json is JSON" "object" "$(j 'type')"
 expect "the PDP on its default transport, as many loops as CPUs" "epoll $(nproc)" \
 	"$(j '.settings | "\(.pdp_transport) \(.pdp_threads)"')"
-expect "seven runs through nginx, each with throughput" "7" \
+expect "nine runs through nginx, each with throughput" "9" \
 	"$(j '[.through_nginx[] | select(.rps > 0)] | length')"
 expect "the zero-work responder answering as the PDP: 200, 401 and 403 in the PDP's shares" "true" \
 	"$(j '.through_nginx as $t | ["200", "401", "403"] | all(. as $s
 		| (($t.pdp.status[$s] // 0) / ($t.pdp.status | add)) as $p
 		| (($t.zero_work_as_pdp.status[$s] // 0) / ($t.zero_work_as_pdp.status | add)) as $z
 		| $p > 0 and ($p - $z | fabs) < 0.03)')"
-expect "three runs through nginx at a lighter load, each with throughput and answers 200, 401 and 403" "3" \
-	"$(j '[.through_nginx_paced | .zero_work_as_pdp, .zero_work_epoll_as_pdp, .pdp
+expect "the PDP over HTTP and the zero-work HTTP responder: 200, 401 and 403 in the shares of the PDP over FastCGI" "true" \
+	"$(j '.through_nginx as $t | ["200", "401", "403"] | all(. as $s
+		| (($t.pdp.status[$s] // 0) / ($t.pdp.status | add)) as $p
+		| [$t.pdp_http, $t.zero_work_http_as_pdp][] | ((.status[$s] // 0) / (.status | add)) as $h
+		| $p > 0 and ($p - $h | fabs) < 0.03)')"
+expect "five runs through nginx at a lighter load, each with throughput and answers 200, 401 and 403" "5" \
+	"$(j '[.through_nginx_paced | .zero_work_as_pdp, .zero_work_epoll_as_pdp, .pdp, .pdp_http, .zero_work_http_as_pdp
 		| select(.rps > 0 and .status["200"] > 0 and .status["401"] > 0 and .status["403"] > 0)] | length')"
 expect "the lighter load is lighter: the zero-work responder ran at most at 3/4 of its saturated rate" "true" \
 	"$(j '.through_nginx_paced.load_vs_saturated < 0.75 and .through_nginx_paced.connections >= 2')"
-expect "two direct runs, each with throughput" "2" "$(j '[.direct[] | select(.rps > 0)] | length')"
+expect "three direct runs, each with throughput" "3" "$(j '[.direct[] | select(.rps > 0)] | length')"
+expect "direct over HTTP: every request answered on kept-alive connections, with decisions" "true" \
+	"$(j '.direct.pdp_http | .errors == 0 and .status["200"] > 0 and .status["401"] > 0 and .status["403"] > 0')"
+expect "the HTTP front's ratios: each a median within its rounds' least and greatest" "5" \
+	"$(j '[.http_front | .pdp_http_over_pdp_fastcgi_nginx, .pdp_http_over_zero_work_http_as_pdp_nginx,
+		.pdp_http_over_internal_nginx, .paced_p99_pdp_http_minus_pdp_fastcgi_us, .pdp_http_over_pdp_fastcgi_direct
+		| select((.median | type) == "number" and .min <= .median and .median <= .max and .rounds > 0)] | length')"
+expect "the HTTP front's targets carry their spread and whether it resolves them" "3" \
+	"$(j '[.targets[] | select(.spread != null and (.resolved | type) == "boolean" and .spread[0] <= .got and .got <= .spread[1])] | length')"
+expect "nginx keeps its connections to the PDP's HTTP front: fewer than one accepted per 10 requests" "true" \
+	"$(j '.http_front | .connections_accepted > 0 and .connections_accepted * 10 < .requests')"
 expect "no transport error or 500 in any run" "true" \
 	"$(j '.targets[] | select(.name | startswith("no transport")) | .met')"
 expect "every target has a verdict" "$(j '.targets | length')" "$(j '[.targets[] | select(.met == true or .met == false)] | length')"
-expect "the twelve targets are reported" "12" "$(j '.targets | length')"
+expect "the fifteen targets are reported" "15" "$(j '.targets | length')"
 expect "the generated users get allow, deny and step-up" "true" \
 	"$(j '.decision_mix_direct | .allow > 0 and .deny > 0 and .["step-up"] > 0 and .error == 0')"
 expect "flood: every invalid signature is refused as unauthenticated" "true" \
