@@ -253,6 +253,12 @@ fi
 rm -f "$work/policies/40-reload.yaml"
 kill -HUP "$pdp_pid"
 
+# Connections idle past the PDP's read_timeout (1 s) are closed, by nginx first
+# (keepalive_timeout in pdp-http.conf): the next decisions open new ones.
+sleep 1.5
+expect "after the kept connections sat idle past read_timeout: allowed" "200 200 200" \
+	"$(for _ in 1 2 3; do status_at "$url/app" "$good"; echo; done | tr '\n' ' ' | sed 's/ $//')"
+
 # The PDP closes no kept connection under nginx: nginx saw no reset or early close.
 expect "nginx saw no reset or early close from the PDP" "" \
 	"$(grep -E 'reset by peer|prematurely closed|upstream' "$work/nginx-error.log" 2>&1 | head -3)"
