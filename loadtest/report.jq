@@ -95,6 +95,7 @@ $runs[0] as $R
 		# requests it answered there: nginx and the direct clients keep them open.
 		connections_accepted: $http_accepted,
 		requests: (requests("nginx-pdphttp") + requests("paced-pdphttp") + requests("direct-pdphttp")),
+		requests_through_nginx: (requests("nginx-pdphttp") + requests("paced-pdphttp")),
 		requests_per_connection: (if $http_accepted > 0 then (requests("nginx-pdphttp")
 			+ requests("paced-pdphttp") + requests("direct-pdphttp")) / $http_accepted | r1 else null end)
 	},
