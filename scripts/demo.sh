@@ -17,12 +17,13 @@ bin=$PWD/build/pdp
 run=$PWD/run/demo
 rm -rf "$run"
 mkdir -p "$run"
-sock=$run/pdp.sock
+# The PDP's HTTP front, as deploy/ recommends: nginx keeps its connections open.
+sock=$run/pdp-http.sock
 
 pdp_make_keys "$bin" "$run"
 # The context store: a throwaway Redis on a unix socket beside the config.
 pdp_redis_up "$run"
-pdp_write_config "$run" "$sock" "store: { type: redis, address: unix:$run/redis.sock, device_max_age: 24h }"
+pdp_write_config "$run" "http+unix:$sock" "store: { type: redis, address: unix:$run/redis.sock, device_max_age: 24h }"
 "$bin/pdp" check -c "$run/pdp.yaml"
 admin() { "$bin/pdp" admin -c "$run/pdp.yaml" "$@"; }
 admin init >/dev/null
@@ -38,7 +39,9 @@ stop() {
 trap stop EXIT
 trap 'exit 0' INT TERM
 pdp_wait_socket "$sock" "$pdp_pid"
-read -r port app_port < <(pdp_nginx_up "$run" "$sock" "${PDP_DEMO_PORT:-}")
+# nginx with deploy/nginx's HTTP-front snippets (its FastCGI upstream, unused, names a
+# socket nothing listens on).
+read -r port app_port < <(pdp_nginx_up "$run" "$run/pdp.sock" "${PDP_DEMO_PORT:-}" "$sock")
 [ -n "$port" ] || { echo "nginx did not start" >&2; exit 1; }
 
 claims='{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"alice@example.com","groups":["admins","eng"],"amr":["pwd","mfa"]}'
@@ -50,7 +53,7 @@ pwd_only=$(pdp_mint "$bin" "$run" RS256 '{"iss":"https://idp.example.com/","aud"
 
 cat <<MSG
 
-The PDP is answering nginx at http://127.0.0.1:$port (config: $run/pdp.yaml).
+The PDP is answering nginx at http://127.0.0.1:$port over its HTTP front (config: $run/pdp.yaml).
 
   # allowed: the app sees who is calling
   curl -i -H 'Authorization: Bearer $rs' http://127.0.0.1:$port/

@@ -34,13 +34,18 @@ pdp_make_keys() {
 }
 
 # pdp_write_config DIR SOCKET [extra yaml]: a config for the keys of pdp_make_keys,
-# with the repository's policies/ copied to DIR/policies.
+# with the repository's policies/ copied to DIR/policies. SOCKET is a path (the
+# FastCGI front on it) or a whole listen endpoint (http+unix:PATH, ...).
 pdp_write_config() {
-	local dir=$1 sock=$2 extra=${3:-}
+	local dir=$1 sock=$2 extra=${3:-} listen
+	case $sock in
+	/*) listen=unix:$sock ;;
+	*) listen=$sock ;;
+	esac
 	rm -rf "$dir/policies"
 	cp -r "$(pdp_root)/policies" "$dir/policies"
 	cat >"$dir/pdp.yaml" <<YAML
-listen: unix:$sock
+listen: $listen
 threads: 4
 policies: policies
 decision_log: decisions.jsonl

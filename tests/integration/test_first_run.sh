@@ -150,6 +150,12 @@ expect "the demo's first call is allowed" 200 \
 hdrs=$(curl -s -D - -o /dev/null "$demo_url/")
 expect "the demo without a token: 401" "HTTP/1.1 401 Unauthorized" "$(status "$hdrs")"
 expect_one_challenge "the demo without a token" 'Bearer realm="pdp-demo"' "$hdrs"
+# nginx asked the demo's PDP over its HTTP front, as deploy/ recommends, not over FastCGI.
+demo_metrics=$(curl -s "$demo_url/pdp/metrics")
+demo_http=$(pdp_metric 'pdp_connections_accepted_total{front="http"}' "$demo_metrics")
+expect "the demo's nginx asks the PDP over HTTP" 1 "$([ "${demo_http:-0}" -ge 1 ] && echo 1 || echo 0)" "$demo_http"
+expect "the demo's nginx asks nothing over FastCGI" 0 \
+	"$(pdp_metric 'pdp_connections_accepted_total{front="fastcgi"}' "$demo_metrics")"
 
 # SIGTERM stops it, with its PDP, nginx and Redis.
 redis_pid=$(cat "$demo_dir/run/demo/redis.pid" 2>/dev/null)
