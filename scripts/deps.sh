@@ -5,8 +5,9 @@
 #                   (no unit tests, no load tools), nginx, Redis and curl
 #   deps.sh [test]  run's, plus what scripts/test.sh needs: cmocka and libfcgi for
 #                   the unit tests and the harness, clang for the fuzzers, the tools
-#                   the integration tests and the load harness call, and node + npm for
-#                   the OpenID provider the identity-provider test runs (tests/idp)
+#                   the integration tests and the load harness call, node + npm for
+#                   the OpenID provider the identity-provider test runs (tests/idp), and
+#                   chromium, the headless browser the report page is opened in (tests/browser)
 #   deps.sh --list PROFILE   prints the profile's packages, one a line; installs nothing
 set -euo pipefail
 
@@ -24,6 +25,7 @@ test_packages=(
 	clang libclang-rt-14-dev
 	wrk gnuplot-nox
 	nodejs npm
+	chromium
 )
 
 list=0

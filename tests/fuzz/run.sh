@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info,report_html} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -86,11 +86,14 @@ printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, plat
 printf '# cut to comments\nusers:\n' >"$corpus/context/cut.yaml"
 printf '# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\n\n# Persistence\r\nloading:0\r\n' >"$corpus/info/replica"
 printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/primary"
+# Report documents: every member the page shows, hostile strings, and an empty one.
+printf '%s' '{"format":"pdp-report/1","inputs":[{"name":"d.jsonl.gz","lines":5,"decisions":4,"skipped":1}],"skipped":{"count":1,"examples":[{"input":"d.jsonl.gz","line":3,"reason":"<script>x</script>"}]},"window":{"since":null,"until":"2026-11-24T00:00:00.000Z","first":"2026-11-23T00:00:00.000Z","last":"2026-11-23T01:59:00.5Z"},"totals":{"decisions":4,"by_decision":{"allow":1,"deny":1,"step-up":1,"unauthenticated":1,"error":0},"users_distinct":2,"devices_distinct":1},"timeline":{"bucket_seconds":3600,"buckets":[{"start":"2026-11-23T00:00:00.000Z","allow":1,"deny":1,"step-up":0,"unauthenticated":0,"error":0},{"start":"2026-11-23T01:00:00.000Z","allow":0,"deny":0,"step-up":1,"unauthenticated":1,"error":0}]},"latency_us":{"p50":1,"p90":2,"p99":3,"p999":4,"max":5},"policies":[{"id":"p\u0001<","applied":2,"denied":1,"stepped_up":1,"users_affected_distinct":1,"state":"report-only"}],"apps":[{"app":"a\"b","decisions":4,"by_decision":{"allow":1,"deny":1,"step-up":1,"unauthenticated":1,"error":0}}],"top_deny_reasons":[{"reason":"r&<","count":1,"error":0}],"top_step_up_reasons":[{"reason":"s","count":1,"error":1}],"report_only":[{"id":"ro","evaluated":3,"would":{"deny":1,"step-up":1},"users_distinct":{"deny":1,"step-up":1},"by_app":[{"app":"a","deny":1,"step-up":1}],"examples":["\"><img>"]}],"incidents":[{"kind":"store-stale","start":"2026-11-23T00:30:00.000Z","end":"2026-11-23T03:00:00.000Z","decisions":2}]}' >"$corpus/report_html/full"
+printf '{"format":"pdp-report/1"}' >"$corpus/report_html/empty"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json claims config jwks discovery request policy cases context fcgi http matching info)
+targets=(token json claims config jwks discovery request policy cases context fcgi http matching info report_html)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
