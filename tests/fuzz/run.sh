@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info,checklist} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -86,11 +86,13 @@ printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, plat
 printf '# cut to comments\nusers:\n' >"$corpus/context/cut.yaml"
 printf '# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\n\n# Persistence\r\nloading:0\r\n' >"$corpus/info/replica"
 printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/primary"
+cp pdp/src/evidence/ztmm-checklist.yaml "$corpus/checklist/builtin.yaml"
+printf 'checklist: { id: x, title: X, version: 1 }\nsources: [{ id: s, title: S, url: u }]\napp_classes: [{ id: c, apps: ["*a*"] }]\ncontrols:\n  - { id: a, title: A, pillar: Data, function: F, stage: optimal, sources: [s], rationale: R, check: { kind: session_bound, max: 1h, apps: c, users: all } }\n  - { id: b, title: B, pillar: Governance, function: F, stage: initial, rationale: R, check: { kind: exclusion, accounts: ["break*"], scope: enforced } }\n' >"$corpus/checklist/small.yaml"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json claims config jwks discovery request policy cases context fcgi http matching info)
+targets=(token json claims config jwks discovery request policy cases context fcgi http matching info checklist)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
