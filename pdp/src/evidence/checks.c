@@ -33,7 +33,6 @@ check_set_text(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, v
 	struct check_parse *cp = (struct check_parse *)p;
 	const char *s;
 
-	(void)k;
 	if (ydoc_get_string(p->doc, v, &s, p->err, p->errsz) != 0)
 		return -1;
 	if (s[0] == '\0')
@@ -125,19 +124,16 @@ set_users(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *
 
 /* The apps a check looks at: a class id (resolved with the checklist) or "all". */
 static int
-set_apps(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field)
+read_apps(struct ydoc_parse *p, yaml_node_t *v, void *target)
 {
-	struct check_params *cp =
-	    (struct check_params *)(void *)((char *)field - offsetof(struct check_params, apps));
+	static const struct ydoc_key row = CHECK_KEY_TEXT("apps", struct check_params, apps);
+	struct check_params *cp = target;
 
-	if (check_set_text(p, k, v, field) != 0)
-		return -1;
 	cp->apps_node = v;
-	return 0;
+	return ydoc_parse_key(p, &row, v, cp);
 }
 
-#define KEY_APPS                                                                                   \
-	YDOC_KEY_SLOT("apps", set_apps, YDOC_FIELD(struct check_params, apps, const char *), NULL)
+#define KEY_APPS YDOC_KEY_CALL("apps", read_apps)
 #define KEY_MASK(n, field, names)                                                                  \
 	YDOC_KEY_SLOT(n, set_mask, YDOC_FIELD(struct check_params, field, unsigned), names)
 
@@ -159,8 +155,14 @@ static void __attribute__((format(printf, 3, 4))) add(char *buf, size_t size, co
 	va_end(ap);
 	if (n < 0)
 		buf[len] = '\0';
-	else if ((size_t)n >= size - len)
-		memcpy(buf + size - 4, "\xe2\x80\xa6", 4); /* … */
+	else if ((size_t)n >= size - len) {
+		/* Cut at a character, not inside one, then mark the cut. */
+		size_t at = size - 4;
+
+		while (at > len && ((unsigned char)buf[at] & 0xc0) == 0x80)
+			at--;
+		memcpy(buf + at, "\xe2\x80\xa6", 4); /* … */
+	}
 }
 
 static bool

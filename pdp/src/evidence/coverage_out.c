@@ -200,90 +200,104 @@ json_needed(const struct coverage *cov, int p, int stage)
 	return a;
 }
 
+/* Sets key of o to v (stolen); a NULL v (jansson refused a string, or memory ran out)
+ * counts in *bad, so the document fails rather than lose a member. */
+static void
+set(json_t *o, const char *key, json_t *v, int *bad)
+{
+	*bad |= json_object_set_new(o, key, v) != 0;
+}
+
+static void
+append(json_t *a, json_t *v, int *bad)
+{
+	*bad |= json_array_append_new(a, v) != 0;
+}
+
+/* A control as a JSON object. */
+static json_t *
+json_control(const struct control *c, const struct check_result *r, int *bad)
+{
+	json_t *o = json_object(), *srcs = json_array();
+
+	set(o, "id", json_string(c->id), bad);
+	set(o, "title", json_string(c->title), bad);
+	set(o, "pillar", json_string(pillar_names[c->pillar]), bad);
+	set(o, "function", json_string(c->function), bad);
+	set(o, "stage", json_string(stage_names[c->stage]), bad);
+	set(o, "check", json_string(c->check.kind->name), bad);
+	set(o, "result", json_string(check_status_names[r->status]), bad);
+	set(o, "evidence", json_items(r->evidence), bad);
+	set(o, "rationale", json_string(c->rationale), bad);
+	if (r->raise[0] != '\0' || c->next != NULL)
+		set(o, "raise", json_string(r->raise[0] ? r->raise : c->next), bad);
+	for (size_t j = 0; j < c->n_sources; j++)
+		append(srcs, json_string(c->sources[j]), bad);
+	set(o, "sources", srcs, bad);
+	return o;
+}
+
 int
 coverage_json(FILE *out, const struct coverage *cov)
 {
 	const struct coverage_facts *f = cov->facts;
 	const struct coverage_tests *t = f->tests;
-	json_t *root = json_object(), *pillars = json_array(), *controls = json_array();
-	json_t *sources = json_array(), *tests = json_object();
-	int rc = -1;
+	const struct checklist *cl = cov->cl;
+	json_t *root = json_object(), *o, *a;
+	int bad = root == NULL, rc = -1;
 
-	if (root == NULL || pillars == NULL || controls == NULL || sources == NULL || tests == NULL)
-		goto out;
-	for (size_t i = 0; i < cov->cl->n_sources; i++)
-		json_array_append_new(
-		    sources, json_pack("{s:s, s:s, s:s}", "id", cov->cl->sources[i].id, "title",
-		                       cov->cl->sources[i].title, "url", cov->cl->sources[i].url));
-	json_object_set_new(root, "checklist",
-	                    json_pack("{s:s, s:s, s:i, s:s, s:o}", "id", cov->cl->id, "title",
-	                              cov->cl->title, "version", (json_int_t)cov->cl->version,
-	                              "file", cov->cl->name, "sources", sources));
-	sources = NULL;
-	json_object_set_new(root, "policies",
-	                    json_pack("{s:s, s:s, s:i, s:i}", "dir", f->policy_dir, "revision",
-	                              f->set->revision, "files", (json_int_t)f->set->n_files,
-	                              "policies", (json_int_t)f->set->n_policies));
-	json_object_set_new(root, "config",
-	                    f->config->path != NULL ? json_string(f->config->path) : json_null());
-	json_object_set_new(tests, "dir", json_string(t->dir));
+	o = json_object();
+	set(o, "id", json_string(cl->id), &bad);
+	set(o, "title", json_string(cl->title), &bad);
+	set(o, "version", json_integer((json_int_t)cl->version), &bad);
+	set(o, "file", json_string(cl->name), &bad);
+	a = json_array();
+	for (size_t i = 0; i < cl->n_sources; i++)
+		append(a,
+		       json_pack("{s:s, s:s, s:s}", "id", cl->sources[i].id, "title",
+		                 cl->sources[i].title, "url", cl->sources[i].url),
+		       &bad);
+	set(o, "sources", a, &bad);
+	set(root, "checklist", o, &bad);
+	set(root, "policies",
+	    json_pack("{s:s, s:s, s:I, s:I}", "dir", f->policy_dir, "revision", f->set->revision,
+	              "files", (json_int_t)f->set->n_files, "policies",
+	              (json_int_t)f->set->n_policies),
+	    &bad);
+	set(root, "config", f->config->path != NULL ? json_string(f->config->path) : json_null(),
+	    &bad);
+	o = json_object();
+	set(o, "dir", json_string(t->dir), &bad);
 	if (t->error != NULL)
-		json_object_set_new(tests, "error", json_string(t->error));
-	json_object_set_new(tests, "cases", json_integer((json_int_t)t->n_cases));
-	json_object_set_new(tests, "passed", json_integer((json_int_t)t->n_passed));
-	json_object_set_new(root, "tests", tests);
-	tests = NULL;
-	json_object_set_new(root, "stage", json_string(stage_names[cov->stage]));
+		set(o, "error", json_string(t->error), &bad);
+	set(o, "cases", json_integer((json_int_t)t->n_cases), &bad);
+	set(o, "passed", json_integer((json_int_t)t->n_passed), &bad);
+	set(root, "tests", o, &bad);
+	set(root, "stage", json_string(stage_names[cov->stage]), &bad);
+	a = json_array();
 	for (int p = 0; p < PILLAR_COUNT; p++) {
 		const struct coverage_pillar *pl = &cov->pillars[p];
-		json_t *o;
 
 		if (pl->n_controls == 0)
 			continue;
-		o = json_pack("{s:s, s:s, s:i, s:i}", "pillar", pillar_names[p], "stage",
+		o = json_pack("{s:s, s:s, s:I, s:I}", "pillar", pillar_names[p], "stage",
 		              stage_names[pl->stage], "controls", (json_int_t)pl->n_controls, "met",
 		              (json_int_t)pl->n_met);
 		if (o != NULL && pl->next >= 0) {
-			json_object_set_new(o, "next_stage", json_string(stage_names[pl->next]));
-			json_object_set_new(o, "to_reach", json_needed(cov, p, pl->next));
+			set(o, "next_stage", json_string(stage_names[pl->next]), &bad);
+			set(o, "to_reach", json_needed(cov, p, pl->next), &bad);
 		}
-		json_array_append_new(pillars, o);
+		append(a, o, &bad);
 	}
-	json_object_set_new(root, "pillars", pillars);
-	pillars = NULL;
-	for (size_t i = 0; i < cov->n; i++) {
-		const struct control *c = cov->results[i].control;
-		const struct check_result *r = &cov->results[i].result;
-		json_t *o =
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", c->id, "title",
-		              c->title, "pillar", pillar_names[c->pillar], "function", c->function,
-		              "stage", stage_names[c->stage], "check", c->check.kind->name,
-		              "result", check_status_names[r->status], "evidence",
-		              json_items(r->evidence), "rationale", c->rationale);
-		json_t *srcs = json_array();
-
-		for (size_t j = 0; srcs != NULL && j < c->n_sources; j++)
-			json_array_append_new(srcs, json_string(c->sources[j]));
-		if (o != NULL) {
-			if (r->raise[0] != '\0' || c->next != NULL)
-				json_object_set_new(o, "raise",
-				                    json_string(r->raise[0] ? r->raise : c->next));
-			json_object_set_new(o, "sources", srcs);
-			srcs = NULL;
-		}
-		json_decref(srcs);
-		json_array_append_new(controls, o);
-	}
-	json_object_set_new(root, "controls", controls);
-	controls = NULL;
-	if (json_dumpf(root, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF)
+	set(root, "pillars", a, &bad);
+	a = json_array();
+	for (size_t i = 0; i < cov->n; i++)
+		append(a, json_control(cov->results[i].control, &cov->results[i].result, &bad),
+		       &bad);
+	set(root, "controls", a, &bad);
+	if (!bad && json_dumpf(root, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF)
 		rc = 0;
-out:
 	json_decref(root);
-	json_decref(pillars);
-	json_decref(controls);
-	json_decref(sources);
-	json_decref(tests);
 	return rc;
 }
 
