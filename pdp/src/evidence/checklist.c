@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evidence/checklist_parse.h"
+
 const char *const pillar_names[PILLAR_COUNT + 1] = {"Identity",
                                                     "Devices",
                                                     "Networks",

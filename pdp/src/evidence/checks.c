@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evidence/checklist_parse.h"
+
 const char *const stage_names[STAGE_COUNT + 1] = {"traditional", "initial", "advanced", "optimal",
                                                   NULL};
 const char *const stage_titles[STAGE_COUNT] = {"Traditional", "Initial", "Advanced", "Optimal"};

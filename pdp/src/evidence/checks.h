@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/arena.h"
 #include "core/yaml_doc.h"
 #include "policy/policy.h"
 
@@ -105,12 +104,6 @@ struct check_result {
 	char raise[CHECK_RAISE_MAX];
 };
 
-/* A checklist being parsed: where errors go, and the arena its strings are copied into. */
-struct check_parse {
-	struct ydoc_parse p; /* first: key rows get &check_parse->p */
-	struct arena *mem;
-};
-
 /* One kind: its name, its parameters' key rows, what it needs, and its assessment. */
 struct check_kind {
 	const char *name;
@@ -124,17 +117,5 @@ struct check_kind {
 /* The kind called name, or NULL; check_kind_list: their names, for an error. */
 const struct check_kind *check_kind_find(const char *name);
 const char *check_kind_list(void);
-
-/* Key-row setters shared with the checklist's own rows: a string, a list of strings (arg:
- * the offset of its size_t count from the list), both copied into the parse's arena. */
-int check_set_text(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
-int check_set_strings(struct ydoc_parse *p, const struct ydoc_key *k, yaml_node_t *v, void *field);
-
-/* A list of strings and its count, copied into the arena. */
-#define CHECK_KEY_STRINGS(n, type, list, count)                                                    \
-	YDOC_KEY_SLOT(n, check_set_strings, YDOC_FIELD(type, list, const char **),                 \
-	              &(const size_t){offsetof(type, count) - offsetof(type, list)})
-#define CHECK_KEY_TEXT(n, type, field)                                                             \
-	YDOC_KEY_SLOT(n, check_set_text, YDOC_FIELD(type, field, const char *), NULL)
 
 #endif
