@@ -34,6 +34,7 @@ for variant in release sanitize; do
 	pdp_build "$dir" "${args[@]}" || { echo "build ($variant) failed"; exit 1; }
 	run "unit tests ($variant)" ctest --test-dir "$dir" --output-on-failure
 	run "command line ($variant)" tests/integration/test_cli.sh "$dir/pdp"
+	run "Zero Trust coverage of policy sets ($variant)" tests/integration/test_coverage.sh "$dir/pdp"
 	run "integration through nginx ($variant)" tests/integration/test_nginx.sh "$dir/pdp"
 	run "HTTP/1.1 front through nginx ($variant)" tests/integration/test_http.sh "$dir/pdp"
 	run "claims as issuers emit them, through nginx ($variant)" tests/integration/test_claims.sh "$dir/pdp"

@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info,report_html} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info,report_html,checklist} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -89,11 +89,13 @@ printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/p
 # Report documents: every member the page shows, hostile strings, and an empty one.
 printf '%s' '{"format":"pdp-report/1","inputs":[{"name":"d.jsonl.gz","lines":5,"decisions":4,"skipped":1}],"skipped":{"count":1,"examples":[{"input":"d.jsonl.gz","line":3,"reason":"<script>x</script>"}]},"window":{"since":null,"until":"2026-11-24T00:00:00.000Z","first":"2026-11-23T00:00:00.000Z","last":"2026-11-23T01:59:00.5Z"},"totals":{"decisions":4,"by_decision":{"allow":1,"deny":1,"step-up":1,"unauthenticated":1,"error":0},"users_distinct":2,"devices_distinct":1},"timeline":{"bucket_seconds":3600,"buckets":[{"start":"2026-11-23T00:00:00.000Z","allow":1,"deny":1,"step-up":0,"unauthenticated":0,"error":0},{"start":"2026-11-23T01:00:00.000Z","allow":0,"deny":0,"step-up":1,"unauthenticated":1,"error":0}]},"latency_us":{"p50":1,"p90":2,"p99":3,"p999":4,"max":5},"policies":[{"id":"p\u0001<","applied":2,"denied":1,"stepped_up":1,"users_affected_distinct":1,"state":"report-only"}],"apps":[{"app":"a\"b","decisions":4,"by_decision":{"allow":1,"deny":1,"step-up":1,"unauthenticated":1,"error":0}}],"top_deny_reasons":[{"reason":"r&<","count":1,"error":0}],"top_step_up_reasons":[{"reason":"s","count":1,"error":1}],"report_only":[{"id":"ro","evaluated":3,"would":{"deny":1,"step-up":1},"users_distinct":{"deny":1,"step-up":1},"by_app":[{"app":"a","deny":1,"step-up":1}],"examples":["\"><img>"]}],"incidents":[{"kind":"store-stale","start":"2026-11-23T00:30:00.000Z","end":"2026-11-23T03:00:00.000Z","decisions":2}]}' >"$corpus/report_html/full"
 printf '{"format":"pdp-report/1"}' >"$corpus/report_html/empty"
+cp pdp/src/evidence/ztmm-checklist.yaml "$corpus/checklist/builtin.yaml"
+printf 'checklist: { id: x, title: X, version: 1 }\nsources: [{ id: s, title: S, url: u }]\napp_classes: [{ id: c, apps: ["*a*"] }]\ncontrols:\n  - { id: a, title: A, pillar: Data, function: F, stage: optimal, sources: [s], rationale: R, check: { kind: session_bound, max: 1h, apps: c, users: all } }\n  - { id: b, title: B, pillar: Governance, function: F, stage: initial, rationale: R, check: { kind: exclusion, accounts: ["break*"], scope: enforced } }\n' >"$corpus/checklist/small.yaml"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json claims config jwks discovery request policy cases context fcgi http matching info report_html)
+targets=(token json claims config jwks discovery request policy cases context fcgi http matching info report_html checklist)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

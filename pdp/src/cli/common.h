@@ -1,8 +1,12 @@
-/* common.h - what the pdp commands share: the usage, option parsing, usage errors */
+/* common.h - what the pdp commands share: usage, options, usage errors, loading policies */
 #ifndef PDP_CLI_COMMON_H
 #define PDP_CLI_COMMON_H
 
 #include <stdio.h>
+
+#include "policy/cases.h"
+#include "policy/policy.h"
+#include "service/config.h"
 
 #ifndef PDP_VERSION
 #define PDP_VERSION "0.1.0"
@@ -26,5 +30,33 @@ const char *cli_config_arg(const char *cmd, int argc, char **argv);
  * returns the exit status of a usage error, 2.
  */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What check, test, explain and coverage read the policies from, when given neither. */
+extern const char cli_needs_policies[];
+
+/*
+ * After getopt: takes the one optional POLICY_DIR left in argv into *dir;
+ * more arguments, or neither it nor -c (path), are a usage error. Returns 0,
+ * or the usage error's exit status, 2.
+ */
+int cli_policy_dir(const char *cmd, int argc, char **argv, const char *path, const char **dir);
+
+/*
+ * Loads the config at path when given, and the policy directory dir (else
+ * the config's), saying why on stderr when either fails (cmd names the
+ * command in a usage error): 0, or -1 with nothing to free. The caller frees
+ * *set and *cfg (NULL without -c).
+ */
+int cli_load_policies(const char *cmd, const char *path, const char *dir, struct config **cfg,
+                      struct policy_set **set);
+
+struct case_claims;
+
+/*
+ * Cases' claims mapped as the daemon maps tokens: by cfg's issuers'
+ * mappings, or the default one without a config (NULL: the reason is on
+ * stderr). map is set to use it; free with case_claims_free.
+ */
+struct case_claims *cli_claims_map(const struct config *cfg, struct policy_claims_map *map);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "cli/admin.h"
 #include "cli/common.h"
+#include "cli/coverage.h"
 #include "cli/policy_tools.h"
 #include "cli/serve.h"
 
@@ -18,6 +19,8 @@ cli_usage(FILE *f)
 	        "URL\n"
 	        "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
 	        "                   [--user-agent UA] [--device MAP] [--user MAP] [--json]\n"
+	        "       pdp coverage [-c CONFIG] [--checklist FILE] [--json | --csv]\n"
+	        "                    [--fail-below STAGE] [POLICY_DIR]\n"
 	        "       pdp reload (-c CONFIG | --pid PID)\n"
 	        "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
 	        "       pdp version\n"
@@ -32,6 +35,10 @@ cli_usage(FILE *f)
 	        "         MAP is a test case's claims, device or user as a YAML flow mapping,\n"
 	        "         e.g. --claims '{sub: alice, groups: [admins], amr: [pwd, otp]}'\n"
 	        "         (a JSON object is one too)\n"
+	        "coverage the policy set, config and test cases assessed against a checklist\n"
+	        "         of Zero Trust controls (CISA ZTMM v2 pillars and stages); Markdown,\n"
+	        "         JSON or CSV; --fail-below STAGE (traditional, initial, advanced,\n"
+	        "         optimal): exit 1 when the set's stage is lower\n"
 	        "reload   ask the running daemon (the config's pid_file) to reload now,\n"
 	        "         applying a change a reload after a file edit refused to drop\n"
 	        "admin    write device, user and revocation records to Redis and publish\n"
@@ -63,6 +70,7 @@ static const struct command {
     {"check", check_main},
     {"test", test_main},
     {"explain", explain_main},
+    {"coverage", coverage_main},
     {"reload", reload_main},
     {"admin", admin_main},
     {"version", version_main},

@@ -17,10 +17,6 @@
 #include "policy/load.h"
 #include "service/config.h"
 
-/* What check, test and explain read the policies from, when given neither. */
-static const char needs_policies[] =
-    "needs a config file (-c CONFIG) or a policy directory (POLICY_DIR)";
-
 /* Loads and reports one policy directory; returns 0 when it is valid. */
 static int
 check_policies(const char *dir)
@@ -52,7 +48,7 @@ check_main(int argc, char **argv)
 
 	path = cli_parse_args(argc, argv, &dir, 1, &n);
 	if (path == NULL && dir == NULL)
-		return cli_usage_error("check", "%s", needs_policies);
+		return cli_usage_error("check", "%s", cli_needs_policies);
 	if (path != NULL) {
 		cfg = config_load(path, err, sizeof(err));
 		if (cfg == NULL) {
@@ -81,40 +77,6 @@ check_main(int argc, char **argv)
 	return rc;
 }
 
-/*
- * Loads the config when given, and the policy directory (dir, else the config's);
- * cmd names the command in a usage error.
- */
-static int
-load_for_tools(const char *cmd, const char *path, const char *dir, struct config **cfg,
-               struct policy_set **set)
-{
-	char err[1024];
-
-	*cfg = NULL;
-	*set = NULL;
-	if (path != NULL && (*cfg = config_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	if (dir == NULL && *cfg != NULL)
-		dir = (*cfg)->policies;
-	if (dir == NULL) {
-		cli_usage_error(cmd, "%s", needs_policies);
-		config_free(*cfg);
-		*cfg = NULL;
-		return -1;
-	}
-	*set = policy_set_load(dir, err, sizeof(err));
-	if (*set == NULL) {
-		fprintf(stderr, "%s\n", err);
-		config_free(*cfg);
-		*cfg = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 /* The daemon's answer to a subject whose issuer denies group overage (service/decide.c). */
 static const char overage_reason[] = "identity: group overage, the token lists no groups";
 
@@ -123,44 +85,6 @@ overage_text(FILE *f, const char *indent)
 {
 	fprintf(f, "%sdecision: deny (403): %s (issuer's on_groups_overage: deny)\n", indent,
 	        overage_reason);
-}
-
-/*
- * Cases' claims mapped as the daemon maps tokens: by cfg's issuers'
- * mappings, or the default one without a config. NULL after saying why.
- */
-static struct case_claims *
-claims_for_tools(const struct config *cfg, struct policy_claims_map *map)
-{
-	char err[1024];
-	struct case_claims *cc = case_claims_new(cfg, err, sizeof(err));
-
-	if (cc == NULL) {
-		fprintf(stderr, "%s: %s\n", cfg != NULL ? cfg->path : "claims", err);
-		return NULL;
-	}
-	map->map = case_claims_map;
-	map->ctx = cc;
-	return cc;
-}
-
-/* Whether the enforced policies that applied are exactly the case's expect_policies. */
-static bool
-policies_match(const struct policy_set *set, const struct policy_case *c,
-               const struct eval_result *res)
-{
-	if (res->n_applied != c->n_expect_policies || res->n_unlisted != 0)
-		return false;
-	for (size_t i = 0; i < c->n_expect_policies; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < res->n_applied && !found; j++)
-			found = strcmp(set->policies[res->applied[j].policy].id,
-			               c->expect_policies[i]) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
 }
 
 int
@@ -188,10 +112,10 @@ test_main(int argc, char **argv)
 		}
 	}
 	path = cli_parse_args(argc, argv, &dir, 1, &n);
-	if (load_for_tools("test", path, dir, &cfg, &set) != 0)
+	if (cli_load_policies("test", path, dir, &cfg, &set) != 0)
 		return 2;
 	snprintf(tests, sizeof(tests), "%s/tests", dir != NULL ? dir : cfg->policies);
-	cc = claims_for_tools(cfg, &map);
+	cc = cli_claims_map(cfg, &map);
 	cases = cc != NULL ? policy_cases_load(tests, now, &map, err, sizeof(err)) : NULL;
 	if (cases == NULL) {
 		if (cc != NULL)
@@ -209,18 +133,9 @@ test_main(int argc, char **argv)
 		struct eval_result res;
 		bool ok;
 
-		/* A group overage is answered as the daemon answers it, before any policy. */
-		if (c->subject.groups_overage) {
-			memset(&res, 0, sizeof(res));
-			res.decision = DECISION_DENY;
-		} else {
-			policy_case_input(set, c, now,
-			                  cfg == NULL || cfg->default_decision == DEFAULT_ALLOW,
-			                  buf, 2048, &ids, &in);
-			policy_eval(set, &in, &res);
-		}
-		ok = res.decision == c->expect &&
-		     (!c->has_expect_policies || policies_match(set, c, &res));
+		policy_case_run(set, c, now, cfg == NULL || cfg->default_decision == DEFAULT_ALLOW,
+		                buf, 2048, &ids, &in, &res);
+		ok = policy_case_passes(set, c, &res);
 		if (ok) {
 			passed++;
 			printf("ok   - %s\n", c->name);
@@ -334,14 +249,8 @@ explain_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc)
-		dir = argv[optind++];
-	if (optind != argc) {
-		cli_usage(stderr);
-		return 2;
-	}
-	if (path == NULL && dir == NULL)
-		return cli_usage_error("explain", "%s", needs_policies);
+	if ((c = cli_policy_dir("explain", argc, argv, path, &dir)) != 0)
+		return c;
 	if (claims == NULL && token == NULL)
 		return cli_usage_error("explain",
 		                       "needs the caller: --claims MAP or --token TOKEN");
@@ -363,7 +272,7 @@ explain_main(int argc, char **argv)
 		if (h[hl] != '\0')
 			snprintf(uri, sizeof(uri), "%s%s", h[hl] == '/' ? "" : "/", h + hl);
 	}
-	if (load_for_tools("explain", path, dir, &cfg, &set) != 0)
+	if (cli_load_policies("explain", path, dir, &cfg, &set) != 0)
 		return 2;
 	if (token != NULL) {
 		struct token_verifier *v = config_token_verifier(cfg, 0, err, sizeof(err));
@@ -385,7 +294,7 @@ explain_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (claims != NULL && (cc = claims_for_tools(cfg, &map)) == NULL)
+	if (claims != NULL && (cc = cli_claims_map(cfg, &map)) == NULL)
 		goto out;
 	{
 		struct policy_explain x = {

@@ -260,6 +260,12 @@ store_config_source(const struct config_store *s)
 }
 
 bool
+store_config_events(const struct config_store *s)
+{
+	return s->backend != NULL && s->backend->events;
+}
+
+bool
 store_config_waits(const struct config_store *s)
 {
 	return s->backend != NULL && s->backend->waits;

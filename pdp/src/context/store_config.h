@@ -35,6 +35,9 @@ const char *store_config_name(const struct config_store *s);
 /* The file the backend reads its records from (to watch for changes), or NULL. */
 const char *store_config_source(const struct config_store *s);
 
+/* Whether the backend publishes invalidation events (continuous evaluation, DESIGN §5). */
+bool store_config_events(const struct config_store *s);
+
 /* Whether a lookup may wait on the network up to timeout_ms (read_timeout must outlast it). */
 bool store_config_waits(const struct config_store *s);
 

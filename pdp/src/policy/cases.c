@@ -669,3 +669,39 @@ policy_case_input(const struct policy_set *set, const struct policy_case *c, int
 	in->now = now;
 	in->default_allow = default_allow;
 }
+
+void
+policy_case_run(const struct policy_set *set, const struct policy_case *c, int64_t now,
+                bool default_allow, uint32_t *buf, size_t bufn, struct subject_ids *ids,
+                struct eval_input *in, struct eval_result *res)
+{
+	if (c->subject.groups_overage) {
+		memset(res, 0, sizeof(*res));
+		res->decision = DECISION_DENY;
+		return;
+	}
+	policy_case_input(set, c, now, default_allow, buf, bufn, ids, in);
+	policy_eval(set, in, res);
+}
+
+bool
+policy_case_passes(const struct policy_set *set, const struct policy_case *c,
+                   const struct eval_result *res)
+{
+	if (res->decision != c->expect)
+		return false;
+	if (!c->has_expect_policies)
+		return true;
+	if (res->n_applied != c->n_expect_policies || res->n_unlisted != 0)
+		return false;
+	for (size_t i = 0; i < c->n_expect_policies; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < res->n_applied && !found; j++)
+			found = strcmp(set->policies[res->applied[j].policy].id,
+			               c->expect_policies[i]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}

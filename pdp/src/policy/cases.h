@@ -100,4 +100,19 @@ void policy_case_input(const struct policy_set *set, const struct policy_case *c
                        bool default_allow, uint32_t *buf, size_t bufn, struct subject_ids *ids,
                        struct eval_input *in);
 
+/*
+ * Decides case c against set at now as the daemon would: claims that signal
+ * a group overage the issuer denies are a deny before any policy (res holds
+ * only that; in is left as it was); else in is filled as policy_case_input
+ * fills it and evaluated into res.
+ */
+void policy_case_run(const struct policy_set *set, const struct policy_case *c, int64_t now,
+                     bool default_allow, uint32_t *buf, size_t bufn, struct subject_ids *ids,
+                     struct eval_input *in, struct eval_result *res);
+
+/* Whether res is what c expects: its decision and, when it lists them, exactly its
+ * expect_policies as the enforced policies that applied. */
+bool policy_case_passes(const struct policy_set *set, const struct policy_case *c,
+                        const struct eval_result *res);
+
 #endif
