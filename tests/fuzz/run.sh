@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info,decision_line} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -86,11 +86,15 @@ printf 'devices:\n  - { id: d1, compliant: true, managed: 1, trust: hybrid, plat
 printf '# cut to comments\nusers:\n' >"$corpus/context/cut.yaml"
 printf '# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\n\n# Persistence\r\nloading:0\r\n' >"$corpus/info/replica"
 printf '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n' >"$corpus/info/primary"
+# Decision logs: the test's fixed logs (plain and gzip), a line past 8 KiB, a cut line.
+cp tests/report/*.jsonl "$corpus/decision_line/"
+gzip -c tests/report/decisions.jsonl >"$corpus/decision_line/decisions.gz"
+{ printf '{"time":"2026-11-23T04:33:14.820Z","decision":"allow","uri":"'; head -c 9000 /dev/zero | tr '\0' a; printf '"}\n{"time":"2026-11-23T04:33:15Z","decision":"deny","policies":[{"id":"p","result":"bl'; } >"$corpus/decision_line/long-and-cut"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json claims config jwks discovery request policy cases context fcgi http matching info)
+targets=(token json claims config jwks discovery request policy cases context fcgi http matching info decision_line)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

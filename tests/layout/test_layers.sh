@@ -15,7 +15,8 @@ declare -A below=(
 	[policy]="core"
 	[context]="core"
 	[service]="core transport identity policy context"
-	[cli]="core transport identity policy context service"
+	[evidence]="core transport identity policy context service"
+	[cli]="core transport identity policy context service evidence"
 )
 # Files allowed one include across a layer, each with its reason.
 declare -A exceptions=(

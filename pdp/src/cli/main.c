@@ -5,37 +5,44 @@
 #include "cli/admin.h"
 #include "cli/common.h"
 #include "cli/policy_tools.h"
+#include "cli/report.h"
 #include "cli/serve.h"
 
 void
 cli_usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: pdp serve -c CONFIG\n"
-	        "       pdp check [-c CONFIG] [POLICY_DIR]\n"
-	        "       pdp test [-v] [-c CONFIG] [POLICY_DIR]\n"
-	        "       pdp explain [-c CONFIG] [POLICY_DIR] (--claims MAP | --token TOKEN) --url "
-	        "URL\n"
-	        "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
-	        "                   [--user-agent UA] [--device MAP] [--user MAP] [--json]\n"
-	        "       pdp reload (-c CONFIG | --pid PID)\n"
-	        "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
-	        "       pdp version\n"
-	        "\n"
-	        "serve    answer nginx auth_request subrequests over FastCGI\n"
-	        "check    validate CONFIG and the key files it names, and the policy files in\n"
-	        "         POLICY_DIR (default: the config's policies directory); exit 1 on any\n"
-	        "         error, naming file:line:column\n"
-	        "test     run the cases in POLICY_DIR/tests/*.yaml; exit 1 on any failure\n"
-	        "         (-v: explain every case)\n"
-	        "explain  what-if: every policy for a caller and request, and the decision;\n"
-	        "         MAP is a test case's claims, device or user as a YAML flow mapping,\n"
-	        "         e.g. --claims '{sub: alice, groups: [admins], amr: [pwd, otp]}'\n"
-	        "         (a JSON object is one too)\n"
-	        "reload   ask the running daemon (the config's pid_file) to reload now,\n"
-	        "         applying a change a reload after a file edit refused to drop\n"
-	        "admin    write device, user and revocation records to Redis and publish\n"
-	        "         their events\n");
+	fprintf(
+	    f, "usage: pdp serve -c CONFIG\n"
+	       "       pdp check [-c CONFIG] [POLICY_DIR]\n"
+	       "       pdp test [-v] [-c CONFIG] [POLICY_DIR]\n"
+	       "       pdp explain [-c CONFIG] [POLICY_DIR] (--claims MAP | --token TOKEN) --url "
+	       "URL\n"
+	       "                   [--method M] [--ip IP] [--country CC] [--client browser|api]\n"
+	       "                   [--user-agent UA] [--device MAP] [--user MAP] [--json]\n"
+	       "       pdp reload (-c CONFIG | --pid PID)\n"
+	       "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
+	       "       pdp report [-c CONFIG] [--since T] [--until T] [--top N] [--json] [LOG...]\n"
+	       "       pdp version\n"
+	       "\n"
+	       "serve    answer nginx auth_request subrequests over FastCGI\n"
+	       "check    validate CONFIG and the key files it names, and the policy files in\n"
+	       "         POLICY_DIR (default: the config's policies directory); exit 1 on any\n"
+	       "         error, naming file:line:column\n"
+	       "test     run the cases in POLICY_DIR/tests/*.yaml; exit 1 on any failure\n"
+	       "         (-v: explain every case)\n"
+	       "explain  what-if: every policy for a caller and request, and the decision;\n"
+	       "         MAP is a test case's claims, device or user as a YAML flow mapping,\n"
+	       "         e.g. --claims '{sub: alice, groups: [admins], amr: [pwd, otp]}'\n"
+	       "         (a JSON object is one too)\n"
+	       "reload   ask the running daemon (the config's pid_file) to reload now,\n"
+	       "         applying a change a reload after a file edit refused to drop\n"
+	       "admin    write device, user and revocation records to Redis and publish\n"
+	       "         their events\n"
+	       "report   what the policies did, from decision logs (plain, gzip, - for stdin;\n"
+	       "         default: the config's decision_log): decisions by result, app and\n"
+	       "         policy, what enforcing each report-only policy would change, top\n"
+	       "         reasons, latency, store and key incidents; Markdown, or --json.\n"
+	       "         T: an RFC 3339 time or a span before now (7d, 24h, 30m)\n");
 }
 
 static int
@@ -65,6 +72,7 @@ static const struct command {
     {"explain", explain_main},
     {"reload", reload_main},
     {"admin", admin_main},
+    {"report", report_main},
     {"version", version_main},
     {"--version", version_main},
     {"help", help_main},
