@@ -32,6 +32,18 @@ hexval(char c)
 	return -1;
 }
 
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any byte of w is a quote, a backslash or a control character (below 0x20). */
+static inline bool
+special8(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS;
+}
+
 /* A string at s->p into out; NULL or why not. */
 static const char *
 scan_string(struct scan *s, struct slice *out)
@@ -42,7 +54,15 @@ scan_string(struct scan *s, struct slice *out)
 		return "expected a string";
 	out->p = ++p;
 	for (;;) {
-		/* Plain bytes a run at a time: the common case. */
+		/* Plain bytes eight at a time, then one at a time: the common case. */
+		while (e - p >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p, 8);
+			if (special8(w))
+				break;
+			p += 8;
+		}
 		while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
 			p++;
 		if (p >= e)
@@ -282,41 +302,41 @@ enum {
 	K_OTHER,
 };
 
+/* The key's slot: by length, then the bytes (the keys are few and fixed). */
 static int
 key_of(struct slice k)
 {
-	static const struct {
-		const char *name;
-		size_t len;
-		int key;
-	} keys[] = {
-#define KEY(s, k) {s, sizeof(s) - 1, k}
-	    KEY("time", K_TIME),
-	    KEY("decision", K_DECISION),
-	    KEY("request_id", K_REQUEST_ID),
-	    KEY("ip", K_IP),
-	    KEY("country", K_COUNTRY),
-	    KEY("method", K_METHOD),
-	    KEY("host", K_HOST),
-	    KEY("uri", K_URI),
-	    KEY("user", K_USER),
-	    KEY("app", K_APP),
-	    KEY("device", K_DEVICE),
-	    KEY("store", K_STORE),
-	    KEY("reason", K_REASON),
-	    KEY("revision", K_REVISION),
-	    KEY("latency_us", K_LATENCY),
-	    KEY("policies", K_POLICIES),
-	    KEY("report_only", K_REPORT_ONLY),
-	    KEY("truncated", K_TRUNCATED),
-#undef KEY
-	};
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (k.n == keys[i].len && memcmp(k.p, keys[i].name, k.n) == 0)
-			return keys[i].key;
+#define IS(lit) (memcmp(k.p, lit, sizeof(lit) - 1) == 0)
+	switch (k.n) {
+	case 2:
+		return IS("ip") ? K_IP : K_OTHER;
+	case 3:
+		return IS("uri") ? K_URI : IS("app") ? K_APP : K_OTHER;
+	case 4:
+		return IS("time") ? K_TIME : IS("host") ? K_HOST : IS("user") ? K_USER : K_OTHER;
+	case 5:
+		return IS("store") ? K_STORE : K_OTHER;
+	case 6:
+		return IS("method")   ? K_METHOD
+		       : IS("device") ? K_DEVICE
+		       : IS("reason") ? K_REASON
+		                      : K_OTHER;
+	case 7:
+		return IS("country") ? K_COUNTRY : K_OTHER;
+	case 8:
+		return IS("decision")   ? K_DECISION
+		       : IS("policies") ? K_POLICIES
+		       : IS("revision") ? K_REVISION
+		                        : K_OTHER;
+	case 9:
+		return IS("truncated") ? K_TRUNCATED : K_OTHER;
+	case 10:
+		return IS("request_id") ? K_REQUEST_ID : IS("latency_us") ? K_LATENCY : K_OTHER;
+	case 11:
+		return IS("report_only") ? K_REPORT_ONLY : K_OTHER;
 	}
 	return K_OTHER;
+#undef IS
 }
 
 static struct slice *
