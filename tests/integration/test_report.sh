@@ -15,18 +15,6 @@ logs=$root/tests/report
 pdp() { "$bin/pdp" "$@"; }
 # j JSON FILTER: one value from a report document.
 j() { jq -r "$2" <<<"$1"; }
-# check NAME WANT_RC WANT_REGEX COMMAND...: exit status and output (stdout+stderr)
-check() {
-	local name=$1 want_rc=$2 want=$3 out rc
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" = "$want_rc" ] && grep -qE -- "$want" <<<"${out//$'\n'/ }"; then
-		ok "$name"
-	else
-		not_ok "$name" "exit $rc (wanted $want_rc); output: $(head -c 2000 <<<"$out")"
-	fi
-}
 
 # --- known answers ------------------------------------------------------------
 doc=$(pdp report --json "$logs/decisions.jsonl")

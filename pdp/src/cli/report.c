@@ -24,6 +24,22 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* --since or --until (opt) given as arg, or not (NULL); -1 after a usage error. */
+static int
+window_arg(const char *opt, const char *arg, int64_t now, int64_t *ms, bool *has)
+{
+	if (arg == NULL)
+		return 0;
+	if (timefmt_arg(arg, now, ms) != 0) {
+		cli_usage_error(
+		    "report", "--%s takes an RFC 3339 time or a span such as 7d, 24h, 30m: \"%s\"",
+		    opt, arg);
+		return -1;
+	}
+	*has = true;
+	return 0;
+}
+
 /* Writes doc as asked; 0, or -1 when the output could not be written. */
 static int
 report_write(const json_t *doc, bool json)
@@ -95,24 +111,9 @@ report_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (since != NULL) {
-		if (timefmt_arg(since, now, &o.since_ms) != 0)
-			return cli_usage_error(
-			    "report",
-			    "--since takes an RFC 3339 time or a span such as 7d, "
-			    "24h, 30m: \"%s\"",
-			    since);
-		o.has_since = true;
-	}
-	if (until != NULL) {
-		if (timefmt_arg(until, now, &o.until_ms) != 0)
-			return cli_usage_error(
-			    "report",
-			    "--until takes an RFC 3339 time or a span such as 7d, "
-			    "24h, 30m: \"%s\"",
-			    until);
-		o.has_until = true;
-	}
+	if (window_arg("since", since, now, &o.since_ms, &o.has_since) != 0 ||
+	    window_arg("until", until, now, &o.until_ms, &o.has_until) != 0)
+		return 2;
 	if (o.has_since && o.has_until && o.since_ms >= o.until_ms)
 		return cli_usage_error("report", "--since must be before --until");
 	logs = (const char *const *)argv + optind;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/hex.h"
+#include "core/utf8.h"
 #include "evidence/timefmt.h"
 
 /*
@@ -20,16 +22,6 @@ ws(struct scan *s)
 {
 	while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
 		s->p++;
-}
-
-static inline int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
 }
 
 #define ONES  0x0101010101010101ULL
@@ -85,8 +77,8 @@ scan_string(struct scan *s, struct slice *out)
 			p += 2;
 			break;
 		case 'u':
-			if (e - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 || hexval(p[4]) < 0 ||
-			    hexval(p[5]) < 0)
+			if (e - p < 6 || hex_value(p[2]) < 0 || hex_value(p[3]) < 0 ||
+			    hex_value(p[4]) < 0 || hex_value(p[5]) < 0)
 				return "bad \\u escape";
 			p += 6;
 			break;
@@ -453,59 +445,11 @@ decision_record_parse(const char *line, size_t n, struct decision_record *r)
 	return NULL;
 }
 
-/* Appends code point c as UTF-8 at out (room checked by the caller); returns its length. */
-static size_t
-put_utf8(char *out, unsigned c)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | c >> 6);
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | c >> 12);
-		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | c >> 18);
-	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
 static unsigned
 hex4(const char *p)
 {
-	return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 |
-	                  hexval(p[3]));
-}
-
-/* Length of the valid UTF-8 sequence at p (before e), or 0. */
-static size_t
-utf8_valid(const unsigned char *p, const unsigned char *e)
-{
-	size_t n = p[0] < 0x80                    ? 1
-	           : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
-	           : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-	           : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
-	                                          : 0;
-
-	if (n == 0 || (size_t)(e - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] > 0x9f) ||
-	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
+	return (unsigned)(hex_value(p[0]) << 12 | hex_value(p[1]) << 8 | hex_value(p[2]) << 4 |
+	                  hex_value(p[3]));
 }
 
 char *
@@ -558,13 +502,15 @@ decision_slice_text(struct slice s, char *buf, size_t size)
 			if (c == 0)
 				c = 0xfffd; /* text stays a C string */
 			p += 2;
-			len = put_utf8(ch, c);
-		} else if ((len = utf8_valid((const unsigned char *)p, (const unsigned char *)e)) >
-		           0) {
+			len = utf8_put(ch, c);
+		} else if ((unsigned char)*p < 0x80 ||
+		           (len = utf8_sequence((const unsigned char *)p,
+		                                (const unsigned char *)e)) > 0) {
+			len = (unsigned char)*p < 0x80 ? 1 : len;
 			memcpy(ch, p, len);
 			p += len;
 		} else {
-			len = put_utf8(ch, 0xfffd);
+			len = utf8_put(ch, 0xfffd);
 			p++;
 		}
 		if (o + len >= size)

@@ -702,8 +702,8 @@ timeline_json(const struct report *rp)
 static int
 by_count_then_key(json_t *a, json_t *b, const char *count, const char *key)
 {
-	json_int_t x = json_integer_value(json_object_get(a, count));
-	json_int_t y = json_integer_value(json_object_get(b, count));
+	json_int_t x = count != NULL ? json_integer_value(json_object_get(a, count)) : 0;
+	json_int_t y = count != NULL ? json_integer_value(json_object_get(b, count)) : 0;
 
 	if (x != y)
 		return x < y ? 1 : -1;
@@ -711,7 +711,7 @@ by_count_then_key(json_t *a, json_t *b, const char *count, const char *key)
 	              json_string_value(json_object_get(b, key)));
 }
 
-/* Sorts an array of objects by count (descending), then key. */
+/* Sorts an array of objects by count (descending; NULL: none), then key. */
 static void
 sort_array(json_t *arr, const char *count, const char *key)
 {
@@ -934,19 +934,7 @@ incidents_json(const struct report *rp)
 			                   (json_int_t)merged[i].decisions));
 		}
 	}
-	/* By time: the start strings sort as the times do. */
-	for (size_t i = 1; i < json_array_size(arr); i++) {
-		for (size_t j = i; j > 0; j--) {
-			json_t *a = json_array_get(arr, j - 1), *b = json_array_get(arr, j);
-
-			if (strcmp(json_string_value(json_object_get(a, "start")),
-			           json_string_value(json_object_get(b, "start"))) <= 0)
-				break;
-			json_incref(a);
-			json_array_set(arr, j - 1, b);
-			json_array_set_new(arr, j, a);
-		}
-	}
+	sort_array(arr, NULL, "start"); /* by time: the strings sort as the times do */
 	return arr;
 }
 

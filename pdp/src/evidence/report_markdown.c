@@ -1,6 +1,7 @@
 /* report_markdown.c - the report's JSON document as Markdown, for a terminal or a ticket */
 #include "evidence/report_markdown.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const decisions[] = {"allow", "deny", "step-up", "unauthenticated", "error"};
@@ -39,6 +40,17 @@ md_text(FILE *f, const char *s)
 	}
 }
 
+/* A section's heading; false, after saying none, when list is empty. */
+static bool
+section(FILE *f, const char *title, const json_t *list, const char *none)
+{
+	fprintf(f, "## %s\n\n", title);
+	if (json_array_size(list) > 0)
+		return true;
+	fprintf(f, "%s\n\n", none);
+	return false;
+}
+
 static void
 percent(FILE *f, long long part, long long whole)
 {
@@ -53,11 +65,9 @@ report_only_section(FILE *f, const json_t *doc)
 	size_t i;
 	json_t *p;
 
-	fprintf(f, "## What enforcing the report-only policies would change\n\n");
-	if (json_array_size(ro) == 0) {
-		fprintf(f, "No report-only policy was evaluated in this window.\n\n");
+	if (!section(f, "What enforcing the report-only policies would change", ro,
+	             "No report-only policy was evaluated in this window."))
 		return;
-	}
 	fprintf(f, "Requests whose answer would have been different had the policy been enabled "
 	           "(a deny where the answer was not one, a step-up where it was allow), and the "
 	           "distinct users they came from (estimated).\n\n");
@@ -122,11 +132,8 @@ policies_section(FILE *f, const json_t *doc)
 	size_t i;
 	json_t *p;
 
-	fprintf(f, "## Policies\n\n");
-	if (json_array_size(list) == 0) {
-		fprintf(f, "No policy applied.\n\n");
+	if (!section(f, "Policies", list, "No policy applied."))
 		return;
-	}
 	fprintf(f, "| policy | state | applied | denied | stepped up | users affected |\n"
 	           "|---|---|---:|---:|---:|---:|\n");
 	json_array_foreach(list, i, p)
@@ -149,11 +156,8 @@ apps_section(FILE *f, const json_t *doc)
 	size_t i;
 	json_t *a;
 
-	fprintf(f, "## Apps\n\n");
-	if (json_array_size(list) == 0) {
-		fprintf(f, "No decision named an app.\n\n");
+	if (!section(f, "Apps", list, "No decision named an app."))
 		return;
-	}
 	fprintf(f, "| app | decisions | allow | deny | step-up | unauthenticated | error |\n"
 	           "|---|---:|---:|---:|---:|---:|---:|\n");
 	json_array_foreach(list, i, a)
@@ -177,11 +181,8 @@ top_section(FILE *f, const json_t *doc, const char *key, const char *title, cons
 	size_t i;
 	json_t *r;
 
-	fprintf(f, "## %s\n\n", title);
-	if (json_array_size(list) == 0) {
-		fprintf(f, "None.\n\n");
+	if (!section(f, title, list, "None."))
 		return;
-	}
 	fprintf(f, "| %s | count | ± |\n|---|---:|---:|\n", what);
 	json_array_foreach(list, i, r)
 	{
@@ -215,11 +216,8 @@ incidents_section(FILE *f, const json_t *doc)
 	size_t i;
 	json_t *x;
 
-	fprintf(f, "## Incidents\n\n");
-	if (json_array_size(list) == 0) {
-		fprintf(f, "No store outage, stale store or missing keys.\n\n");
+	if (!section(f, "Incidents", list, "No store outage, stale store or missing keys."))
 		return;
-	}
 	fprintf(f, "| kind | start | end | decisions |\n|---|---|---|---:|\n");
 	json_array_foreach(list, i, x)
 	{
