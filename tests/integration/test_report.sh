@@ -94,6 +94,8 @@ expect "-c: each policy's state" "admins-strong-auth=enabled hr-compliant-device
 expect "-c: a policy that never applied is listed with zero counts" "0 0 enabled" \
 	"$(j "$doc" '.policies[] | select(.id == "high-risk-password-change") | "\(.applied) \(.denied) \(.state)"')"
 expect "-c: six policies of the set, none more" "6" "$(j "$doc" '.policies | length')"
+expect "-c: a report-only policy never evaluated is listed with zeros" "0 0 report-only" \
+	"$(pdp report -c "$work/pdp.yaml" --json "$logs/malformed.jsonl" | jq -r '.report_only[] | select(.id == "hr-compliant-device-trial") | "\(.evaluated) \(.would.deny) \(.state)"')"
 cp "$logs/decisions.jsonl" "$work/decisions.jsonl"
 expect "-c and no LOG: the config's decision_log" "16" \
 	"$(pdp report -c "$work/pdp.yaml" --json | jq .totals.decisions)"

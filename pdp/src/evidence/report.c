@@ -880,8 +880,10 @@ report_only_json(const struct report *rp)
 
 		if (pol->state != POLICY_REPORT_ONLY)
 			continue;
-		for (size_t k = 0; k < rp->ro.n && !seen; k++)
-			seen = strcmp(rp->ro.keys[k], pol->id) == 0;
+		for (size_t k = 0; k < json_array_size(arr) && !seen; k++)
+			seen =
+			    strcmp(json_string_value(json_object_get(json_array_get(arr, k), "id")),
+			           pol->id) == 0;
 		if (seen)
 			continue;
 		e = report_only_entry(&none, json_string(pol->id), set);
