@@ -49,6 +49,11 @@ expect_match "Markdown opens with what enforcing would change" \
 	'^# PDP decision report.*## What enforcing the report-only policies would change.*\| hr-compliant-device-trial \| 5 \| 3 \| 2 \| 0 \| 0 \| hr \(3 deny, 0 step-up\) \| `r04`, `r05`, `r06` \|.*## Decisions' \
 	"${md//$'\n'/ }"
 
+printf '{"time":"2026-11-23T08:00:00Z","decision":"deny","reason":"p: a | b\\n# c <img src=x> [l](http://e)"}\n' >"$work/hostile.jsonl"
+md=$(pdp report "$work/hostile.jsonl")
+expect_match "Markdown escapes a reason's markup: no forged cell, heading, tag or link" \
+	'^\| p: a \\\| b \\# c \\<img src=x\\> \\\[l\\\]\(http://e\) \| 1 \| 0 \|$' "$md"
+
 # --- inputs: rotated, gzip (by magic, whatever the name), stdin ------------------
 cp "$logs/decisions.jsonl" "$work/decisions.jsonl.1"
 gzip -c "$logs/decisions.jsonl" >"$work/decisions.jsonl.2"
