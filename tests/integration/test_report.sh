@@ -54,6 +54,9 @@ md=$(pdp report "$work/hostile.jsonl")
 expect_match "Markdown escapes a reason's markup: no forged cell, heading, tag or link" \
 	'^\| p: a \\\| b \\# c \\<img src=x\\> \\\[l\\\]\(http://e\) \| 1 \| 0 \|$' "$md"
 
+expect "no latency in the log: the same members, count 0" "0 0" \
+	"$(pdp report --json "$work/hostile.jsonl" | jq -r '.latency_us | "\(.count) \(.p99)"')"
+
 # --- inputs: rotated, gzip (by magic, whatever the name), stdin ------------------
 cp "$logs/decisions.jsonl" "$work/decisions.jsonl.1"
 gzip -c "$logs/decisions.jsonl" >"$work/decisions.jsonl.2"

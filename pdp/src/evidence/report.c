@@ -674,8 +674,10 @@ percentile(const struct report *rp, double q)
 static json_t *
 latency_json(const struct report *rp)
 {
-	if (rp->latency_n == 0)
-		return json_null();
+	if (rp->latency_n == 0) /* the same members, for renderers: count says none */
+		return json_pack("{sI sI sI sI sI sI}", "p50", (json_int_t)0, "p90", (json_int_t)0,
+		                 "p99", (json_int_t)0, "p999", (json_int_t)0, "max", (json_int_t)0,
+		                 "count", (json_int_t)0);
 	return json_pack("{sI sI sI sI sI sI}", "p50", (json_int_t)percentile(rp, 0.50), "p90",
 	                 (json_int_t)percentile(rp, 0.90), "p99", (json_int_t)percentile(rp, 0.99),
 	                 "p999", (json_int_t)percentile(rp, 0.999), "max",

@@ -199,7 +199,7 @@ latency_section(FILE *f, const json_t *doc)
 	const json_t *l = json_object_get(doc, "latency_us");
 
 	fprintf(f, "## Latency\n\n");
-	if (!json_is_object(l)) {
+	if (num(l, "count") == 0) {
 		fprintf(f, "No decision gave its latency.\n\n");
 		return;
 	}
