@@ -124,7 +124,7 @@ struct report {
 	uint64_t policies_unlisted;
 
 	struct keytab ro;
-	struct ro_stats *ro_stats;
+	struct ro_stats **ro_stats; /* each allocated when its policy is first seen */
 	uint64_t ro_unlisted;
 
 	struct topk *deny_reasons, *step_up_reasons, *denied_users;
@@ -237,14 +237,17 @@ report_free(struct report *rp)
 	for (size_t i = 0; rp->policy_stats != NULL && i < rp->policies.n; i++)
 		distinct_free(rp->policy_stats[i].users);
 	for (size_t i = 0; rp->ro_stats != NULL && i < rp->ro.n; i++) {
-		struct ro_stats *s = &rp->ro_stats[i];
+		struct ro_stats *s = rp->ro_stats[i];
 
+		if (s == NULL)
+			continue;
 		distinct_free(s->users_deny);
 		distinct_free(s->users_step_up);
 		for (size_t k = 0; k < s->n_apps; k++)
 			free(s->apps[k].app);
 		for (size_t k = 0; k < s->n_examples; k++)
 			free(s->examples[k]);
+		free(s);
 	}
 	free(rp->app_stats);
 	free(rp->policy_stats);
@@ -490,7 +493,12 @@ add_report_only(struct report *rp, const struct decision_record *r, uint64_t use
 			rp->ro_unlisted++;
 			continue;
 		}
-		s = &rp->ro_stats[k];
+		if (rp->ro_stats[k] == NULL &&
+		    (rp->ro_stats[k] = calloc(1, sizeof(**rp->ro_stats))) == NULL) {
+			rp->ro_unlisted++;
+			continue;
+		}
+		s = rp->ro_stats[k];
 		s->evaluated++;
 		s->verdict_deny += p->would == DECISION_DENY;
 		s->verdict_step_up += p->would == DECISION_STEP_UP;
@@ -865,12 +873,12 @@ report_only_json(const struct report *rp)
 	const struct policy_set *set = rp->o.set;
 
 	for (size_t i = 0; i < rp->ro.n; i++) {
-		json_t *e = report_only_entry(&rp->ro_stats[i],
-		                              text_json(rp->ro.keys[i], rp->ro.lens[i]), set);
+		static const struct ro_stats none;
+		const struct ro_stats *s = rp->ro_stats[i] != NULL ? rp->ro_stats[i] : &none;
+		json_t *e = report_only_entry(s, text_json(rp->ro.keys[i], rp->ro.lens[i]), set);
 
 		json_object_set_new(e, "changed",
-		                    json_integer((json_int_t)(rp->ro_stats[i].would_deny +
-		                                              rp->ro_stats[i].would_step_up)));
+		                    json_integer((json_int_t)(s->would_deny + s->would_step_up)));
 		json_array_append_new(arr, e);
 	}
 	/* The set's report-only policies that were never evaluated. */
