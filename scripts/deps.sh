@@ -13,11 +13,12 @@ set -euo pipefail
 
 # libssl-dev, libjwt-dev: the daemon links OpenSSL, pdp-mint libjwt too; libcurl4-openssl-dev:
 # the daemon fetches issuers' keys with libcurl (on OpenSSL, as the rest); procps: ps,
-# with which lib.sh waits for Redis to exit; curl: the demo's calls.
+# with which lib.sh waits for Redis to exit; curl: the demo's calls; zlib1g-dev: `pdp report`
+# reads gzip logs.
 run_packages=(
 	build-essential cmake pkg-config
 	libjwt-dev libssl-dev libyaml-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev libhttp-parser-dev
-	nginx-light redis-server redis-tools curl procps
+	zlib1g-dev nginx-light redis-server redis-tools curl procps
 )
 test_packages=(
 	"${run_packages[@]}"

@@ -47,6 +47,7 @@ for variant in release sanitize; do
 	run "health after reloads through nginx ($variant)" tests/integration/test_health.sh "$dir/pdp"
 	run "context store lost or stalled ($variant)" tests/integration/test_store_loss.sh "$dir/pdp"
 	run "first run: one challenge per 401, MFA by its acr, the demo ($variant)" tests/integration/test_first_run.sh "$dir/pdp"
+	run "pdp report on fixed logs and a real PDP's log ($variant)" tests/integration/test_report.sh "$dir/pdp"
 	run "report page in a headless browser ($variant)" tests/integration/test_report_html.sh "$dir/pdp"
 done
 

@@ -15,7 +15,7 @@ CC=clang pdp_build "$build" -DPDP_FUZZ=ON -DPDP_SANITIZE=ON -DPDP_TESTS=OFF -DPD
 
 corpus=$build/corpus
 rm -rf "$corpus"
-mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info,report_html,checklist} "$out"
+mkdir -p "$corpus"/{token,json,claims,config,jwks,discovery,request,policy,cases,context,fcgi,http,matching,info,report_html,checklist,decision_line} "$out"
 
 # Seeds: tokens minted with the fuzz target's fixed HMAC secret, valid until 2030.
 secret=$build/fuzz.secret
@@ -91,11 +91,15 @@ printf '%s' '{"format":"pdp-report/1","inputs":[{"name":"d.jsonl.gz","lines":5,"
 printf '{"format":"pdp-report/1"}' >"$corpus/report_html/empty"
 cp pdp/src/evidence/ztmm-checklist.yaml "$corpus/checklist/builtin.yaml"
 printf 'checklist: { id: x, title: X, version: 1 }\nsources: [{ id: s, title: S, url: u }]\napp_classes: [{ id: c, apps: ["*a*"] }]\ncontrols:\n  - { id: a, title: A, pillar: Data, function: F, stage: optimal, sources: [s], rationale: R, check: { kind: session_bound, max: 1h, apps: c, users: all } }\n  - { id: b, title: B, pillar: Governance, function: F, stage: initial, rationale: R, check: { kind: exclusion, accounts: ["break*"], scope: enforced } }\n' >"$corpus/checklist/small.yaml"
+# Decision logs: the test's fixed logs (plain and gzip), a line past 8 KiB, a cut line.
+cp tests/report/*.jsonl "$corpus/decision_line/"
+gzip -c tests/report/decisions.jsonl >"$corpus/decision_line/decisions.gz"
+{ printf '{"time":"2026-11-23T04:33:14.820Z","decision":"allow","uri":"'; head -c 9000 /dev/zero | tr '\0' a; printf '"}\n{"time":"2026-11-23T04:33:15Z","decision":"deny","policies":[{"id":"p","result":"bl'; } >"$corpus/decision_line/long-and-cut"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
-targets=(token json claims config jwks discovery request policy cases context fcgi http matching info report_html checklist)
+targets=(token json claims config jwks discovery request policy cases context fcgi http matching info report_html checklist decision_line)
 for t in "${targets[@]}"; do
 	echo "=== fuzz_$t for ${seconds}s"
 	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

@@ -9,18 +9,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tests/integration/assert.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdp-cli-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-# check NAME WANT_RC WANT_REGEX COMMAND...: exit status and output (stdout+stderr)
-check() {
-	local name=$1 want_rc=$2 want=$3 out rc
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" = "$want_rc" ] && grep -qE -- "$want" <<<"${out//$'\n'/ }"; then
-		ok "$name"
-	else
-		not_ok "$name" "exit $rc (wanted $want_rc); output: $out"
-	fi
-}
 
 check "sample policies are valid" 0 '^.*policies: ok \(4 files, 5 apps, 6 policies, revision [0-9a-f]{16}\)$' \
 	"$bin/pdp" check "$root/policies"

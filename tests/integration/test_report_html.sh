@@ -197,17 +197,21 @@ done >"$log"
 printf 'not a decision\n' >>"$log"
 
 "$bin/pdp" report --json "$log" >"$work/from-log.json" 2>"$work/report.err"
-rc=$?
-if [ $rc = 2 ] && grep -q 'unknown command "report"' "$work/report.err"; then
-	echo "not run - pages made by \`pdp report\`: this build has no report command"
-else
-	expect "pdp report --json: exit 0" 0 "$rc" "$(cat "$work/report.err")"
-	expect "pdp report --json: 60 decisions, 1 line skipped, block-legacy would deny 10" \
-		"60 1 10" "$(jq -r '"\(.totals.decisions) \(.skipped.count) \(.report_only[] | select(.id == "block-legacy") | .would.deny)"' "$work/from-log.json" 2>&1)"
-	"$bin/pdp" report --html "$kept/from-log.html" "$log" >"$work/report-html.out" 2>&1
-	expect "pdp report --html: exit 0" 0 "$?" "$(cat "$work/report-html.out")"
-	probe from-log && page_checks from-log "$work/from-log.json"
-fi
+expect "pdp report --json: exit 0" 0 "$?" "$(cat "$work/report.err")"
+expect "pdp report --json: 60 decisions, 1 line skipped, block-legacy would deny 10" \
+	"60 1 10" "$(jq -r '"\(.totals.decisions) \(.skipped.count) \(.report_only[] | select(.id == "block-legacy") | .would.deny)"' "$work/from-log.json" 2>&1)"
+"$bin/pdp" report --html "$kept/from-log.html" "$log" >"$work/report-html.out" 2>"$work/report-html.err"
+expect "pdp report --html: exit 0" 0 "$?" "$(cat "$work/report-html.err")"
+expect "pdp report --html alone: the page only, nothing on stdout" "" "$(cat "$work/report-html.out")"
+"$bin/pdp" report --html "$work/both.html" --json "$log" >"$work/both.json" 2>&1
+expect "pdp report --html --json: the page, and the same document on stdout" "true" \
+	"$(jq --slurpfile a "$work/from-log.json" '.totals == $a[0].totals and .report_only == $a[0].report_only' "$work/both.json" 2>&1)"
+expect "pdp report --html --json: the page is the one --html alone writes" "" \
+	"$(cmp "$work/both.html" "$kept/from-log.html" 2>&1)"
+"$bin/pdp" report --html "$work/no-such-dir/page.html" "$log" >/dev/null 2>"$work/nodir.err"
+expect "pdp report --html into a missing directory: exit 1, the path named" \
+	"1 1" "$? $(grep -c "no-such-dir/page.html" "$work/nodir.err")"
+probe from-log && page_checks from-log "$work/from-log.json"
 
 echo "     pages and screenshots kept in $kept"
 echo "report page in a browser: $passed passed, $failed failed"

@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "cli/coverage.h"
 #include "cli/policy_tools.h"
+#include "cli/report.h"
 #include "cli/serve.h"
 
 void
@@ -21,6 +22,8 @@ cli_usage(FILE *f)
 	        "                   [--user-agent UA] [--device MAP] [--user MAP] [--json]\n"
 	        "       pdp coverage [-c CONFIG] [--checklist FILE] [--json | --csv]\n"
 	        "                    [--fail-below STAGE] [POLICY_DIR]\n"
+	        "       pdp report [-c CONFIG] [--since T] [--until T] [--top N] [--json]\n"
+	        "                  [--html FILE] [LOG...]\n"
 	        "       pdp reload (-c CONFIG | --pid PID)\n"
 	        "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
 	        "       pdp version\n"
@@ -35,6 +38,12 @@ cli_usage(FILE *f)
 	        "         MAP is a test case's claims, device or user as a YAML flow mapping,\n"
 	        "         e.g. --claims '{sub: alice, groups: [admins], amr: [pwd, otp]}'\n"
 	        "         (a JSON object is one too)\n"
+	        "report   what the policies did, from decision logs (plain, gzip, - for stdin;\n"
+	        "         default: the config's decision_log): decisions by result, app and\n"
+	        "         policy, what enforcing each report-only policy would change, top\n"
+	        "         reasons, latency, store and key incidents; Markdown, --json, or\n"
+	        "         --html FILE (one self-contained page). T: an RFC 3339 time or a\n"
+	        "         span before now (7d, 24h, 30m)\n"
 	        "coverage the policy set, config and test cases assessed against a checklist\n"
 	        "         of Zero Trust controls (CISA ZTMM v2 pillars and stages); Markdown,\n"
 	        "         JSON or CSV; --fail-below STAGE (traditional, initial, advanced,\n"
@@ -73,6 +82,7 @@ static const struct command {
     {"coverage", coverage_main},
     {"reload", reload_main},
     {"admin", admin_main},
+    {"report", report_main},
     {"version", version_main},
     {"--version", version_main},
     {"help", help_main},
