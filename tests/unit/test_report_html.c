@@ -282,6 +282,27 @@ documents_of_the_wrong_shape_are_refused(void **state)
 	}
 }
 
+/* A bucket's start that only looks like a time (a control character in its month) is not
+ * cut into an axis label raw: no control character reaches the page. */
+static void
+time_labels_carry_no_control_characters(void **state)
+{
+	static const char doc[] =
+	    "{\"format\":\"pdp-report/1\",\"timeline\":{\"bucket_seconds\":3600,\"buckets\":["
+	    "{\"start\":\"2026-\\u000b1-16T00:00:00Z\",\"allow\":1},"
+	    "{\"start\":\"2026-11-16T01:00:00+01:00\",\"allow\":2}]}}";
+	char *html = NULL, err[256] = "";
+
+	(void)state;
+	assert_int_equal(render(doc, &html, err, sizeof(err)), 0);
+	for (const char *c = html; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\n')
+			fail_msg("control character %#x in the page at %.40s", (unsigned)*c, c);
+	/* A time with an offset is labelled in UTC. */
+	assert_non_null(strstr(html, ">11-16 00:00<"));
+	free(html);
+}
+
 static void
 a_failed_write_is_an_error(void **state)
 {
@@ -308,6 +329,7 @@ main(void)
 	    cmocka_unit_test(an_empty_document_renders),
 	    cmocka_unit_test(zero_counts_and_one_bucket_draw_finite_charts),
 	    cmocka_unit_test(documents_of_the_wrong_shape_are_refused),
+	    cmocka_unit_test(time_labels_carry_no_control_characters),
 	    cmocka_unit_test(a_failed_write_is_an_error),
 	};
 

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "evidence/timefmt.h"
 
 /* A series of a chart: the document's member, what a reader sees, and its fill (#p-FILL). */
 struct series {
@@ -281,50 +282,34 @@ esc_or(struct page *p, const char *s, const char *none)
 		put(p, none);
 }
 
-/* An RFC 3339 UTC time as the log writes it ("2026-11-23T04:33:14.820Z") in ms since the
- * epoch; false when s is not one. */
+/* An RFC 3339 time (evidence/timefmt.c's) in ms since the epoch; false when s is not one. */
 static bool
 parse_time(const char *s, double *ms)
 {
-	struct tm tm = {0};
-	int used = 0, frac = 0, digits = 0;
-	time_t t;
+	int64_t v;
 
-	if (s == NULL ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 ||
-	    used != 19)
+	if (s == NULL || timefmt_parse(s, strlen(s), &v) != 0)
 		return false;
-	s += used;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++)
-			if (digits++ < 3)
-				frac = frac * 10 + (*s - '0');
-	while (digits > 0 && digits < 3) {
-		frac *= 10;
-		digits++;
-	}
-	if (strcmp(s, "Z") != 0)
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*ms = (double)t * 1000.0 + frac;
+	*ms = (double)v;
 	return true;
 }
 
-/* A time as a short axis label ("11-23 04:00"), or as given when it is not one. */
+/*
+ * A time as a short axis label in UTC ("11-23 04:00"), cut from its canonical
+ * form, so only digits reach the page; as given (escaped) when it is not one.
+ */
 static void
 short_time(struct page *p, const char *s)
 {
-	double ms;
+	char buf[TIMEFMT_SIZE];
+	int64_t v;
 
-	if (parse_time(s, &ms))
-		putf(p, "%.5s %.5s", s + 5, s + 11);
-	else
+	if (s != NULL && timefmt_parse(s, strlen(s), &v) == 0) {
+		timefmt_format(v, buf);
+		putf(p, "%.5s %.5s", buf + 5, buf + 11);
+	} else {
 		esc_n(p, s != NULL ? s : "", 16);
+	}
 }
 
 /* --- charts ---------------------------------------------------------------------------- */
