@@ -28,7 +28,7 @@ cli_usage(FILE *f)
 	        "       pdp admin [-c CONFIG] COMMAND ... (pdp admin --help)\n"
 	        "       pdp version\n"
 	        "\n"
-	        "serve    answer nginx auth_request subrequests over FastCGI\n"
+	        "serve    answer nginx auth_request subrequests (FastCGI, HTTP/1.1)\n"
 	        "check    validate CONFIG and the key files it names, and the policy files in\n"
 	        "         POLICY_DIR (default: the config's policies directory); exit 1 on any\n"
 	        "         error, naming file:line:column\n"
