@@ -51,6 +51,9 @@ expired=$("$bin/pdp-mint" token --alg RS256 --key "$run/rsa-1.pem" --kid rsa-1 -
 admin_key=$(pdp_mint "$bin" "$run" RS256 '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"carol@example.com","groups":["admins"],"amr":["hwk"],"deviceid":"laptop-1","jti":"demo-carol-1","auth_time":-60}')
 pwd_only=$(pdp_mint "$bin" "$run" RS256 '{"iss":"https://idp.example.com/","aud":"https://apps.example.com","sub":"bob@example.com","amr":["pwd"]}')
 
+echo "asking the PDP for a sample of decisions, for pdp report..."
+sample=$(pdp_sample_traffic "$bin" "$run" "http://127.0.0.1:$port")
+
 cat <<MSG
 
 The PDP is answering nginx at http://127.0.0.1:$port over its HTTP front (config: $run/pdp.yaml).
@@ -86,6 +89,13 @@ The PDP is answering nginx at http://127.0.0.1:$port over its HTTP front (config
 
   # why? every policy and the decision
   $bin/pdp explain $run/policies --claims '{sub: alice@example.com, groups: [admins], amr: [pwd, mfa]}' --url https://admin.example.com/ --ip 127.0.0.1
+
+  # evidence: what the policies did ($sample sample requests are in the decision log
+  # already), and what enforcing the report-only hr-compliant-device-trial would change
+  $bin/pdp report -c $run/pdp.yaml
+  $bin/pdp report -c $run/pdp.yaml --html $run/report.html
+  # the policy set against the Zero Trust checklist, by CISA ZTMM v2 pillar and stage
+  $bin/pdp coverage -c $run/pdp.yaml
 
 Decisions are logged to $run/decisions.jsonl; Redis listens on $run/redis.sock.
 

@@ -75,6 +75,34 @@ pdp_mint() {
 	esac
 }
 
+# pdp_sample_traffic BIN DIR URL: a sample of decisions for the baseline policies, asked
+# through nginx at URL with tokens of the demo issuer, for `pdp report` to read: 24 users
+# (every fourth with a password only, every third on the compliant laptop-1, the others on
+# devices the store does not know) each asking the intranet, the HR system and payroll
+# reports, and a few callers without a token. Prints how many requests it sent.
+pdp_sample_traffic() {
+	local bin=$1 dir=$2 url=$3 n=0 i user amr device token host
+	for i in $(seq -w 1 24); do
+		user=user$i@example.com
+		amr='"pwd","mfa"'
+		[ $((10#$i % 4)) = 0 ] && amr='"pwd"'
+		device=byod-$i
+		[ $((10#$i % 3)) = 0 ] && device=laptop-1
+		token=$(pdp_mint "$bin" "$dir" RS256 "{\"iss\":\"https://idp.example.com/\",\"aud\":\"https://apps.example.com\",\"sub\":\"$user\",\"amr\":[$amr],\"deviceid\":\"$device\"}")
+		for host in intranet.example.com/ hr.example.com/people/ hr.example.com/leave/ \
+			api.example.com/payroll/reports; do
+			curl -s -o /dev/null -H "Host: ${host%%/*}" -H "Authorization: Bearer $token" \
+				"$url/${host#*/}"
+			n=$((n + 1))
+		done
+	done
+	for i in 1 2 3 4; do
+		curl -s -o /dev/null -H 'Host: intranet.example.com' "$url/"
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+
 # pdp_metric NAME TEXT: the value of the Prometheus sample named exactly NAME
 # (labels included) in TEXT, as /pdp/metrics answers it.
 pdp_metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$2"; }

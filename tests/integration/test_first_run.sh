@@ -157,6 +157,25 @@ expect "the demo's nginx asks the PDP over HTTP" 1 "$([ "${demo_http:-0}" -ge 1 
 expect "the demo's nginx asks nothing over FastCGI" 0 \
 	"$(pdp_metric 'pdp_connections_accepted_total{front="fastcgi"}' "$demo_metrics")"
 
+# The evidence commands it prints read the sample it asked for: the report-only HR trial
+# would have denied the requests from devices the store does not know.
+sample=$(sed -n 's/.*evidence: what the policies did (\([0-9]*\) sample requests.*/\1/p' "$work/demo.out")
+report_cmd=$(grep -m 1 -E '^ +/.*/pdp report -c [^ ]+$' "$work/demo.out")
+expect "the demo prints pdp report for its config" 1 "$([ -n "$report_cmd" ] && echo 1 || echo 0)"
+# shellcheck disable=SC2086 # the command as the demo prints it
+$report_cmd --json >"$work/demo-report.json" 2>"$work/demo-report.err"
+expect "the demo's pdp report: exit 0" 0 "$?" "$(cat "$work/demo-report.err")"
+expect "the demo's pdp report: every sample request, and the demo's own calls, in the log" 1 \
+	"$(jq --argjson n "${sample:-0}" 'if $n > 0 and .totals.decisions >= $n then 1 else 0 end' "$work/demo-report.json")"
+expect "the demo's pdp report: enforcing hr-compliant-device-trial would deny requests" 1 \
+	"$(jq '[.report_only[] | select(.id == "hr-compliant-device-trial" and .state == "report-only"
+		and .would.deny > 0 and .by_app[0].app == "hr")] | length' "$work/demo-report.json")"
+coverage_cmd=$(grep -m 1 -E '^ +/.*/pdp coverage -c [^ ]+$' "$work/demo.out")
+# shellcheck disable=SC2086 # the command as the demo prints it
+coverage_out=$($coverage_cmd 2>&1)
+expect "the demo's pdp coverage: exit 0 and the set's stage" "0 1" \
+	"$? $(grep -c '^\*\*Overall stage: ' <<<"$coverage_out")" "$coverage_out"
+
 # SIGTERM stops it, with its PDP, nginx and Redis.
 redis_pid=$(cat "$demo_dir/run/demo/redis.pid" 2>/dev/null)
 kill "$demo_pid" 2>/dev/null
