@@ -24,7 +24,7 @@ test_packages=(
 	"${run_packages[@]}"
 	libcmocka-dev libfcgi-dev libfcgi-bin openssl jq
 	clang libclang-rt-14-dev
-	wrk gnuplot-nox
+	wrk gnuplot-nox time
 	nodejs npm
 	chromium
 )

@@ -99,5 +99,12 @@ expect "latency.png is a PNG" "PNG" "$(head -c 4 "$out/latency.png" | tail -c 3)
 leftover=$(pgrep -af 'pdp-load-|pdp-zero( |$)' | grep -v pgrep || true)
 expect "nothing the harness started is left running" "" "$leftover"
 
+# pdp report's benchmark, small: a row per log length, every generated line read as a
+# decision (the script fails otherwise), and the memory it took.
+bench=$("$root/loadtest/report_bench.sh" --prebuilt "$build" --lines "20000 80000" 2>&1)
+expect "report benchmark: runs to the end" 0 "$?" "$bench"
+expect "report benchmark: a row for each log length, with lines/s and the peak memory" "20000 80000" \
+	"$(awk -F' *[|] *' '$2 ~ /^[0-9]+$/ && $6 > 0 && $8 ~ /MiB$/ { printf "%s%s", sep, $2; sep = " " }' <<<"$bench")" "$bench"
+
 echo "# test_loadtest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
