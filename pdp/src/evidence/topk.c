@@ -9,7 +9,8 @@
 /*
  * The counters sit in a min-heap on count, so the key to replace is the
  * root; a chained hash over the same slots finds a key's counter. An
- * increment moves its counter down the heap (counts only grow).
+ * increment moves its counter down the heap (counts only grow); a new key's
+ * counter, added as a leaf, moves up past every parent counted more.
  */
 struct counter {
 	uint64_t count, error, hash;
@@ -77,6 +78,19 @@ sift_down(struct topk *t, uint32_t i)
 }
 
 static void
+sift_up(struct topk *t, uint32_t i)
+{
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+
+		if (t->c[t->heap[parent]].count <= t->c[t->heap[i]].count)
+			return;
+		heap_swap(t, i, parent);
+		i = parent;
+	}
+}
+
+static void
 chain_remove(struct topk *t, int32_t idx)
 {
 	int32_t *p = &t->buckets[t->c[idx].hash & (t->n_buckets - 1)];
@@ -112,7 +126,6 @@ topk_add(struct topk *t, const char *key, size_t len)
 		c->error = 0;
 		c->heap_pos = (uint32_t)t->n;
 		t->heap[t->n++] = (uint32_t)idx;
-		/* count 1 is the least there is: the new leaf is already in place */
 	} else {
 		/* Replace the least counted key; the newcomer inherits its count as error. */
 		idx = (int32_t)t->heap[0];
@@ -127,6 +140,7 @@ topk_add(struct topk *t, const char *key, size_t len)
 	c->key[len] = '\0';
 	c->next = t->buckets[h & (t->n_buckets - 1)];
 	t->buckets[h & (t->n_buckets - 1)] = idx;
+	sift_up(t, c->heap_pos);
 	sift_down(t, c->heap_pos);
 }
 
