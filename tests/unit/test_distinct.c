@@ -40,6 +40,23 @@ within_error_on_known_counts(void **state)
 	}
 }
 
+/* Keys whose hashes share a register are still counted apart while few. */
+static void
+exact_while_few_even_in_one_register(void **state)
+{
+	struct distinct *d = distinct_new(12);
+
+	(void)state;
+	assert_non_null(d);
+	for (uint64_t i = 1; i <= DISTINCT_EXACT; i++) {
+		/* One register (the low 12 bits), distinct hashes. */
+		distinct_add_hash(d, (i << 12) | 5);
+		distinct_add_hash(d, (i << 12) | 5);
+		assert_int_equal(distinct_count(d), i);
+	}
+	distinct_free(d);
+}
+
 static void
 bad_precision_is_refused(void **state)
 {
@@ -53,6 +70,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(within_error_on_known_counts),
+	    cmocka_unit_test(exact_while_few_even_in_one_register),
 	    cmocka_unit_test(bad_precision_is_refused),
 	};
 

@@ -6,9 +6,16 @@
 
 #include "evidence/hash.h"
 
+/*
+ * The registers, and the first DISTINCT_EXACT distinct hashes: while no more
+ * were added the count is theirs, exact (two keys of one 64-bit hash aside),
+ * where the registers alone would merge keys that share one.
+ */
 struct distinct {
 	unsigned p;
 	size_t m;
+	size_t n_exact; /* hashes in exact[]; DISTINCT_EXACT + 1 once there were more */
+	uint64_t exact[DISTINCT_EXACT];
 	uint8_t reg[];
 };
 
@@ -37,6 +44,14 @@ distinct_add_hash(struct distinct *d, uint64_t h)
 
 	if (rank > d->reg[i])
 		d->reg[i] = rank;
+	if (d->n_exact > DISTINCT_EXACT)
+		return;
+	for (size_t k = 0; k < d->n_exact; k++)
+		if (d->exact[k] == h)
+			return;
+	if (d->n_exact < DISTINCT_EXACT)
+		d->exact[d->n_exact] = h;
+	d->n_exact++;
 }
 
 void
@@ -51,6 +66,8 @@ distinct_count(const struct distinct *d)
 	double m = (double)d->m, sum = 0, alpha, e;
 	size_t zeros = 0;
 
+	if (d->n_exact <= DISTINCT_EXACT)
+		return d->n_exact;
 	for (size_t i = 0; i < d->m; i++) {
 		sum += ldexp(1.0, -(int)d->reg[i]);
 		zeros += d->reg[i] == 0;

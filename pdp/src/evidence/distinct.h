@@ -7,11 +7,15 @@
 
 struct distinct;
 
+/* Distinct keys counted exactly. */
+#define DISTINCT_EXACT 64
+
 /*
  * A HyperLogLog sketch (Flajolet et al. 2007) of 2^precision one-byte
  * registers (precision 4..16): a standard error of 1.04 / sqrt(2^precision),
- * 1.6% at 12, 0.8% at 14, with linear counting while few registers are set,
- * so small counts are close to exact. NULL when out of memory.
+ * 1.6% at 12, 0.8% at 14. Up to DISTINCT_EXACT distinct keys the count is
+ * exact (their 64-bit hashes are kept); past that, linear counting while few
+ * registers are set, then the sketch's estimate. NULL when out of memory.
  */
 struct distinct *distinct_new(unsigned precision);
 
