@@ -15,42 +15,95 @@
 /* Read and inflate this much at a time; the buffer holds at least one longest line beside it. */
 #define READ_CHUNK (256 * 1024)
 
+/*
+ * The input is read from fd as it is, or, when it starts with gzip's magic
+ * bytes, inflated member by member: zlib's gzread would stop quietly at
+ * bytes after a member that are not another one, and lose the lines they
+ * hold; here they are an error.
+ */
 struct log_reader {
-	gzFile gz;
+	int fd;
 	char *name;
 	char *buf; /* buf[start..end) is read and not yet returned */
 	size_t start, end;
 	uint64_t lineno;
 	bool eof;
 	bool skipping; /* inside a line too long, until its newline */
+	bool gzip;
+	bool in_eof;       /* fd is read to its end */
+	unsigned char *in; /* gzip: read and not yet inflated, zs.next_in on */
+	z_stream zs;
 };
+
+/* Reads up to n bytes from fd; the count, 0 at its end, or -1 (errno). */
+static ssize_t
+read_some(int fd, void *into, size_t n)
+{
+	ssize_t got;
+
+	do
+		got = read(fd, into, n);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
+/* More input for inflate after what it has not taken; false on a read error (err set). */
+static bool
+read_in(struct log_reader *r, char *err, size_t errsz)
+{
+	ssize_t got;
+
+	if (r->zs.avail_in > 0 && r->zs.next_in != r->in)
+		memmove(r->in, r->zs.next_in, r->zs.avail_in);
+	r->zs.next_in = r->in;
+	got = read_some(r->fd, r->in + r->zs.avail_in, READ_CHUNK - r->zs.avail_in);
+	if (got < 0) {
+		snprintf(err, errsz, "%s: %s", r->name, strerror(errno));
+		return false;
+	}
+	if (got == 0)
+		r->in_eof = true;
+	r->zs.avail_in += (uInt)got;
+	return true;
+}
 
 struct log_reader *
 log_reader_fdopen(int fd, const char *name, char *err, size_t errsz)
 {
 	struct log_reader *r = calloc(1, sizeof(*r));
 
-	if (r == NULL || (r->name = strdup(name)) == NULL ||
-	    (r->buf = malloc(READ_CHUNK + DECISION_LOG_LINE_MAX + 1)) == NULL) {
+	if (r == NULL) {
+		snprintf(err, errsz, "%s: out of memory", name);
+		close(fd);
+		return NULL;
+	}
+	r->fd = fd; /* the reader's from here: closed with it */
+	if ((r->name = strdup(name)) == NULL ||
+	    (r->buf = malloc(READ_CHUNK + DECISION_LOG_LINE_MAX + 1)) == NULL ||
+	    (r->in = malloc(READ_CHUNK)) == NULL) {
 		snprintf(err, errsz, "%s: out of memory", name);
 		goto fail;
 	}
-	/* zlib reads gzip when the magic bytes say so, else the bytes as they are. */
-	r->gz = gzdopen(fd, "rb");
-	if (r->gz == NULL) {
-		snprintf(err, errsz, "%s: cannot read it", name);
-		goto fail;
+	/* The first bytes say which: gzip's magic, or the log as it is. */
+	r->zs.next_in = r->in;
+	while (r->zs.avail_in < 2 && !r->in_eof)
+		if (!read_in(r, err, errsz))
+			goto fail;
+	r->gzip = r->zs.avail_in >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b;
+	if (r->gzip) {
+		if (inflateInit2(&r->zs, 16 + MAX_WBITS) != Z_OK) {
+			snprintf(err, errsz, "%s: out of memory", name);
+			r->gzip = false;
+			goto fail;
+		}
+	} else {
+		memcpy(r->buf, r->in, r->zs.avail_in);
+		r->end = r->zs.avail_in;
+		r->zs.avail_in = 0;
 	}
-	gzbuffer(r->gz, READ_CHUNK);
 	return r;
 fail:
-	if (r != NULL) {
-		free(r->name);
-		free(r->buf);
-		free(r);
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
+	log_reader_close(r);
 	return NULL;
 }
 
@@ -69,37 +122,69 @@ log_reader_open(const char *name, char *err, size_t errsz)
 	return log_reader_fdopen(fd, name, err, errsz);
 }
 
+/*
+ * Inflates into buf[end..end + room): the count (0 at the clean end of the
+ * last member), or -1 (err set) for damaged or cut data, or bytes after a
+ * member that do not start another.
+ */
+static ssize_t
+inflate_some(struct log_reader *r, size_t room, char *err, size_t errsz)
+{
+	r->zs.next_out = (Bytef *)r->buf + r->end;
+	r->zs.avail_out = (uInt)room;
+	for (;;) {
+		int rc;
+
+		if (r->zs.avail_in == 0 && !r->in_eof && !read_in(r, err, errsz))
+			return -1;
+		if (r->zs.avail_in == 0 && r->in_eof) {
+			if (r->zs.avail_out < room)
+				return (ssize_t)(room - r->zs.avail_out);
+			if (r->zs.total_in == 0)
+				return 0; /* between members: the end */
+			snprintf(err, errsz, "%s: damaged or truncated gzip data", r->name);
+			return -1;
+		}
+		rc = inflate(&r->zs, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END) {
+			/* A member ends: another must follow, or nothing. */
+			while (r->zs.avail_in < 2 && !r->in_eof)
+				if (!read_in(r, err, errsz))
+					return -1;
+			if (r->zs.avail_in > 0 && (r->zs.avail_in < 2 || r->zs.next_in[0] != 0x1f ||
+			                           r->zs.next_in[1] != 0x8b)) {
+				snprintf(err, errsz, "%s: data after the gzip data", r->name);
+				return -1;
+			}
+			inflateReset(&r->zs); /* total_in 0: a clean end if no member follows */
+		} else if (rc != Z_OK) {
+			snprintf(err, errsz, "%s: damaged gzip data", r->name);
+			return -1;
+		}
+		if (r->zs.avail_out < room)
+			return (ssize_t)(room - r->zs.avail_out);
+	}
+}
+
 /* Reads more after what is kept; false at the end or on an error (err set). */
 static bool
 fill(struct log_reader *r, char *err, size_t errsz)
 {
-	int n;
+	ssize_t n;
 
 	if (r->start > 0) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;
 		r->start = 0;
 	}
-	n = gzread(r->gz, r->buf + r->end, READ_CHUNK);
-	if (n < 0) {
-		int code;
-		const char *msg = gzerror(r->gz, &code);
-
-		if (code == Z_ERRNO)
-			msg = strerror(errno);
-		snprintf(err, errsz, "%s: %s", r->name,
-		         code == Z_DATA_ERROR || code == Z_BUF_ERROR ? "damaged gzip data" : msg);
-		return false;
+	if (r->gzip) {
+		n = inflate_some(r, READ_CHUNK, err, errsz);
+	} else if ((n = read_some(r->fd, r->buf + r->end, READ_CHUNK)) < 0) {
+		snprintf(err, errsz, "%s: %s", r->name, strerror(errno));
 	}
+	if (n < 0)
+		return false;
 	if (n == 0) {
-		int code;
-
-		/* A gzip stream cut short reads as an end with Z_BUF_ERROR. */
-		gzerror(r->gz, &code);
-		if (code != Z_OK) {
-			snprintf(err, errsz, "%s: damaged or truncated gzip data", r->name);
-			return false;
-		}
 		r->eof = true;
 		return false;
 	}
@@ -159,7 +244,7 @@ log_reader_next(struct log_reader *r, const char **line, size_t *len, uint64_t *
 int
 log_reader_gzip(const struct log_reader *r)
 {
-	return !gzdirect(r->gz);
+	return r->gzip;
 }
 
 void
@@ -167,8 +252,11 @@ log_reader_close(struct log_reader *r)
 {
 	if (r == NULL)
 		return;
-	gzclose_r(r->gz); /* closes the descriptor, stdin's too: nothing reads it after */
+	if (r->gzip)
+		inflateEnd(&r->zs);
+	close(r->fd); /* stdin's too: nothing reads it after */
 	free(r->name);
 	free(r->buf);
+	free(r->in);
 	free(r);
 }
