@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const decisions[] = {"allow", "deny", "step-up", "unauthenticated", "error"};
 
@@ -21,23 +22,93 @@ str(const json_t *o, const char *key)
 }
 
 /*
+ * The length of a character a terminal or a renderer would act on rather than
+ * show, at s: a C1 control (U+0080-U+009F, 8-bit escapes some terminals obey)
+ * or a bidirectional override or isolate (U+202A-U+202E, U+2066-U+2069), which
+ * reorder what follows; 0 for any other.
+ */
+static size_t
+hidden_char(const unsigned char *s)
+{
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae)
+		return 3;
+	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/*
  * Text from the log as Markdown: the characters that would start markup or
- * break a table escaped, control characters as spaces, so a reason cannot
- * forge a row, a link or a heading.
+ * break a table escaped, the ":" of "://" and the "." of "www." too (so no
+ * renderer makes a link of them), control characters as spaces and hidden
+ * ones as U+FFFD, so a reason cannot forge a row, a link or a heading.
  */
 static void
-md_text(FILE *f, const char *s)
+md_text(FILE *f, const char *text)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *s = (const unsigned char *)text;
 
-		if (c < 0x20 || c == 0x7f)
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char c = s[i];
+		size_t hidden = hidden_char(s + i);
+
+		if (hidden > 0) {
+			fputs("\xef\xbf\xbd", f);
+			i += hidden - 1;
+		} else if (c < 0x20 || c == 0x7f) {
 			fputc(' ', f);
-		else if (strchr("\\`*_[]<>|#!~&", c) != NULL)
+		} else if (strchr("\\`*_[]<>|#!~&", c) != NULL ||
+		           (c == ':' && s[i + 1] == '/' && s[i + 2] == '/') ||
+		           (c == '.' && i >= 3 && strncasecmp(text + i - 3, "www", 3) == 0)) {
 			fprintf(f, "\\%c", c);
-		else
+		} else {
 			fputc(c, f);
+		}
 	}
+}
+
+/*
+ * Text from the log as a code span in a table cell, to copy as it is (a
+ * request id to look up): fenced with more backticks than it holds in a row,
+ * "|" escaped as tables need, control and hidden characters replaced as
+ * md_text does; nothing else is escaped, as a code span shows a backslash.
+ */
+static void
+md_code(FILE *f, const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t run = 0, longest = 0, fence;
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		run = s[i] == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	fence = longest + 1;
+	for (size_t k = 0; k < fence; k++)
+		fputc('`', f);
+	if (s[0] == '`' || (s[0] != '\0' && s[strlen(text) - 1] == '`'))
+		fputc(' ', f);
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		size_t hidden = hidden_char(s + i);
+
+		if (hidden > 0) {
+			fputs("\xef\xbf\xbd", f);
+			i += hidden - 1;
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			fputc(' ', f);
+		} else if (s[i] == '|') {
+			fputs("\\|", f);
+		} else {
+			fputc(s[i], f);
+		}
+	}
+	if (s[0] == '`' || (s[0] != '\0' && s[strlen(text) - 1] == '`'))
+		fputc(' ', f);
+	for (size_t k = 0; k < fence; k++)
+		fputc('`', f);
 }
 
 /* A section's heading; false, after saying none, when list is empty. */
@@ -99,9 +170,8 @@ report_only_section(FILE *f, const json_t *doc)
 		fprintf(f, " | ");
 		json_array_foreach(json_object_get(p, "examples"), k, x)
 		{
-			fprintf(f, "%s`", k > 0 ? ", " : "");
-			md_text(f, json_string_value(x));
-			fprintf(f, "`");
+			fprintf(f, "%s", k > 0 ? ", " : "");
+			md_code(f, json_string_value(x) != NULL ? json_string_value(x) : "");
 		}
 		fprintf(f, " |\n");
 	}
