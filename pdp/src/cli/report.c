@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,23 +45,34 @@ window_arg(const char *opt, const char *arg, int64_t now, int64_t *ms, bool *has
 }
 
 /*
- * The page into html_path, whole or not at all: written beside it and renamed
- * over it. 0, or -1 after saying why.
+ * The page into html_path, whole or not at all: written to a new file of its
+ * own beside it (mkstemp: never one that exists, nor a link someone left
+ * there), with the mode a new file gets, and renamed over it. 0, or -1 after
+ * saying why.
  */
 static int
 report_html_file(const json_t *doc, const char *html_path)
 {
 	char tmp[4096], err[256];
 	FILE *f;
-	int n;
+	mode_t mask;
+	int n, fd;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", html_path);
+	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", html_path);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
 		fprintf(stderr, "pdp report: %s: path too long\n", html_path);
 		return -1;
 	}
-	if ((f = fopen(tmp, "w")) == NULL) {
+	if ((fd = mkstemp(tmp)) < 0) {
+		fprintf(stderr, "pdp report: %s: %s\n", html_path, strerror(errno));
+		return -1;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0 || (f = fdopen(fd, "w")) == NULL) {
 		fprintf(stderr, "pdp report: %s: %s\n", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
 		return -1;
 	}
 	if (report_html_write(f, doc, err, sizeof(err)) != 0) {
