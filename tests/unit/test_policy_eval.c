@@ -334,6 +334,32 @@ report_only_never_changes_the_answer(void **state)
 	assert_int_equal(result.n_report_only, 0);
 }
 
+/* Past EVAL_MAX_LISTED, report-only policies are counted apart from enforced ones. */
+static void
+unlisted_report_only_policies_counted_apart(void **state)
+{
+	static char yaml[16384];
+	struct req q = req();
+	size_t n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "policies:\n");
+	for (int i = 0; i < EVAL_MAX_LISTED + 3; i++)
+		n += (size_t)snprintf(
+		    yaml + n, sizeof(yaml) - n,
+		    "  - id: trial-%d\n    state: report-only\n" ALL "    grant: block\n", i);
+	n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+	                      "  - id: enforced\n" ALL "    grant: { controls: [mfa] }\n");
+	assert_true(n < sizeof(yaml));
+	set = load(yaml);
+	q.amr[0] = "mfa";
+	assert_int_equal(decide(&q), DECISION_ALLOW);
+	assert_int_equal(result.n_report_only, EVAL_MAX_LISTED);
+	assert_int_equal(result.n_report_only_unlisted, 3);
+	assert_int_equal(result.n_applied, 1);
+	assert_int_equal(result.n_unlisted, 0);
+}
+
 static void
 unknown_device_is_never_compliant(void **state)
 {
@@ -751,6 +777,7 @@ main(void)
 	    cmocka_unit_test_teardown(step_up_or_deny, teardown),
 	    cmocka_unit_test_teardown(strictest_sign_in_frequency, teardown),
 	    cmocka_unit_test_teardown(report_only_never_changes_the_answer, teardown),
+	    cmocka_unit_test_teardown(unlisted_report_only_policies_counted_apart, teardown),
 	    cmocka_unit_test_teardown(unknown_device_is_never_compliant, teardown),
 	    cmocka_unit_test_teardown(locations_and_unknown_country, teardown),
 	    cmocka_unit_test_teardown(risk_conditions_and_password_change, teardown),

@@ -727,7 +727,8 @@ policy_eval(const struct policy_set *set, const struct eval_input *in, struct ev
 	long n;
 
 	memset(r, 0, offsetof(struct eval_result, applied));
-	r->n_applied = r->n_report_only = r->n_unlisted = r->n_step_up_strengths = 0;
+	r->n_applied = r->n_report_only = r->n_unlisted = r->n_report_only_unlisted = 0;
+	r->n_step_up_strengths = 0;
 	r->max_age = -1;
 	n = eval_normalize_path(in->uri, 0, path, sizeof(path));
 	if (n < 0 || map_app(set, in, path, (size_t)n, &r->app) != 0) {
@@ -768,7 +769,7 @@ policy_eval(const struct policy_set *set, const struct eval_input *in, struct ev
 				r->report_only_decision[r->n_report_only] = verdict(pol, &ep);
 				r->report_only[r->n_report_only++] = ep;
 			} else {
-				r->n_unlisted++;
+				r->n_report_only_unlisted++;
 			}
 			continue;
 		}

@@ -93,7 +93,8 @@ struct eval_result {
 	struct eval_policy report_only[EVAL_MAX_LISTED];
 	enum decision report_only_decision[EVAL_MAX_LISTED];
 	size_t n_report_only;
-	size_t n_unlisted; /* applied beyond EVAL_MAX_LISTED */
+	size_t n_unlisted;             /* enforced policies applied beyond EVAL_MAX_LISTED */
+	size_t n_report_only_unlisted; /* report-only ones beyond it */
 	/* step-up: strengths to ask for (acr_values) and the sign-in age (max_age) */
 	uint32_t step_up_strengths[8];
 	size_t n_step_up_strengths;

@@ -128,6 +128,8 @@ decision_line_decision(struct decision_log *dl, const struct request *r, const s
 		jline_text(&j, "reason", ep->reason, LOG_POLICY_MAX / 2 - 32);
 		jline_close(&j, '}');
 	}
+	if (res->n_report_only_unlisted > 0)
+		jline_mark(&j, "report_only"); /* more applied than an evaluation lists */
 	jline_close(&j, ']');
 	jline_text(&j, "revision", set->revision, LOG_ID_MAX);
 	log_end(dl, &j, t0);
