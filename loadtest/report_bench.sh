@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # pdp report's benchmark: lines/s on one core and peak memory over generated
-# decision logs of 1M and 4M lines, so that "flat memory" is shown (the peak at
-# 4M about the one at 1M). The logs come from pdp-decision-gen (many users,
-# apps, enforced and report-only policies, outages); each run is pinned to one
-# core with taskset and timed with /usr/bin/time. Prints a Markdown table.
+# decision logs of 1M and 4M lines (50,000 and 200,000 users), so that "flat
+# memory" is shown (the peak at 4M about the one at 1M). The logs come from
+# pdp-decision-gen (many users, apps, enforced and report-only policies,
+# outages); each run is pinned to one core with taskset and timed with
+# /usr/bin/time. Prints a Markdown table.
 #
 # usage: loadtest/report_bench.sh [--build DIR] [--prebuilt DIR] [--lines "N N ..."] [--cpu N]
 #   --build DIR: build a Release tree there (default build-loadtest).
@@ -36,7 +37,8 @@ trap 'rm -rf "$work"' EXIT
 echo "| lines | log size | wall | CPU (user+sys) | lines/s (wall) | lines/s (CPU) | max RSS |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
 for n in $sizes; do
-	"$gen" --lines "$n" >"$work/decisions.jsonl"
+	# Users grow with the log (one per 20 lines), so memory kept per user would show.
+	"$gen" --lines "$n" --users $((n / 20 > 0 ? n / 20 : 1)) >"$work/decisions.jsonl"
 	# Read once before timing, so both sizes are measured from the page cache.
 	cat "$work/decisions.jsonl" >/dev/null
 	taskset -c "$cpu" /usr/bin/time -f '%e %U %S %M' -o "$work/time" \

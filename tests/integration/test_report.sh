@@ -52,7 +52,18 @@ expect_match "Markdown opens with what enforcing would change" \
 printf '{"time":"2026-11-23T08:00:00Z","decision":"deny","reason":"p: a | b\\n# c <img src=x> [l](http://e)"}\n' >"$work/hostile.jsonl"
 md=$(pdp report "$work/hostile.jsonl")
 expect_match "Markdown escapes a reason's markup: no forged cell, heading, tag or link" \
-	'^\| p: a \\\| b \\# c \\<img src=x\\> \\\[l\\\]\(http://e\) \| 1 \| 0 \|$' "$md"
+	'^\| p: a \\\| b \\# c \\<img src=x\\> \\\[l\\\]\(http\\://e\) \| 1 \| 0 \|$' "$md"
+
+# Bare URLs are not left for a renderer to link, 8-bit controls and bidirectional overrides
+# are shown as U+FFFD, and example request ids are code spans to copy as they are.
+printf '%s\n' '{"time":"2026-11-23T08:00:00Z","request_id":"req_1|`x`","decision":"allow","user":"u","app":"hr","report_only":[{"id":"t","would":"deny","reason":"r"}],"reason":"x"}' \
+	'{"time":"2026-11-23T08:00:01Z","decision":"deny","reason":"see https://evil.example/login or www.evil.example \u009b31m \u202eexe.txt"}' \
+	>"$work/hostile2.jsonl"
+md=$(pdp report "$work/hostile2.jsonl")
+expect_match "Markdown: example request ids in a code span, as they are, a pipe escaped" \
+	'^\| t \| 1 \| 1 \| 1 \| 0 \| 0 \| hr \(1 deny, 0 step-up\) \| `` req_1\\\|`x` `` \|$' "$md"
+expect_match "Markdown: no bare URL, no C1 control, no bidirectional override" \
+	'^\| see https\\://evil\.example/login or www\\\.evil\.example �31m �exe\.txt \| 1 \| 0 \|$' "$md"
 
 expect "no latency in the log: the same members, count 0" "0 0" \
 	"$(pdp report --json "$work/hostile.jsonl" | jq -r '.latency_us | "\(.count) \(.p99)"')"
@@ -115,6 +126,13 @@ head -c 300 "$work/decisions.jsonl.2" >"$work/cut.gz"
 check "a cut gzip file names it, exit 1" 1 'pdp report: .*/cut\.gz: .*gzip' pdp report "$work/cut.gz"
 printf '\x1f\x8b\x08\x00garbage' >"$work/bad.gz"
 check "a damaged gzip file names it, exit 1" 1 'pdp report: .*/bad\.gz: ' pdp report "$work/bad.gz"
+# Lines after a gzip member that are not another member are not lost without a word.
+cat "$work/decisions.jsonl.2" "$logs/decisions.jsonl" >"$work/mixed.gz"
+check "plain lines after gzip data: named, exit 1" 1 'pdp report: .*/mixed\.gz: data after the gzip data' \
+	pdp report "$work/mixed.gz"
+cat "$work/decisions.jsonl.2" "$work/decisions.jsonl.2" >"$work/two.gz"
+expect "two gzip members read as one input" \
+	"$(($(wc -l <"$logs/decisions.jsonl") * 2))" "$(pdp report --json "$work/two.gz" | jq '.inputs[0].lines')"
 check "--top out of range" 2 'pdp report: --top takes a number from 1 to 100' pdp report --top 0 "$logs/decisions.jsonl"
 check "a bad --since" 2 'pdp report: --since takes an RFC 3339 time' pdp report --since yesterday "$logs/decisions.jsonl"
 check "--since after --until" 2 'pdp report: --since must be before --until' \
