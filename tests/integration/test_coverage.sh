@@ -23,7 +23,7 @@ expect "baseline: exit 0" 0 $?
 controls=$(grep -c '^    check:' "$root/pdp/src/evidence/ztmm-checklist.yaml")
 expect "baseline: JSON parses back, a result per control of the checklist" "$controls" \
 	"$(jq '.controls | length' "$work/base.json")"
-expect "baseline: every control's result" "phishing-resistant-mfa-privileged=met
+expect "baseline: every control's result" "phishing-resistant-mfa-privileged=partly
 user-risk-policy=met
 sign-in-risk-policy=not_met
 access-revocation=met
@@ -51,14 +51,19 @@ expect_match "baseline: evidence names test cases" \
 	"$(jq -r '.controls[] | "\(.id) \(.evidence | join(";"))"' "$work/base.json" | grep report-only-trial)"
 expect_match "baseline: evidence names config keys" 'store.type: redis \(publishes events\)' \
 	"$(jq -r '.controls[] | select(.id == "continuous-evaluation") | .evidence[]' "$work/base.json")"
+# The baseline's phishing-resistant strength also takes a token's acr, which the set cannot
+# judge; its policy is on the admins only, which the evidence says.
+expect "baseline: a strength an acr also meets is partly, and who is covered" \
+	"admin-portal: admins-strong-auth (also met by acr urn:example:acr:phr, which the PDP cannot judge; on groups admins and roles Admin only)" \
+	"$(jq -r '.controls[] | select(.id == "phishing-resistant-mfa-privileged") | .evidence[]' "$work/base.json")"
 expect "baseline: what would raise a partial control" \
-	"a sign_in_frequency of at most 43200s, enforced, on sensitive apps: payroll-read, hr" \
+	"a sign_in_frequency of at most 43200s, enforced for all users, on sensitive apps: admin-portal, payroll-read, hr" \
 	"$(jq -r '.controls[] | select(.id == "sign-in-frequency-sensitive") | .raise' "$work/base.json")"
 
 md=$("$pdp" coverage -c "$root/deploy/pdp.yaml" "$root/policies")
 expect_match "Markdown: the overall stage and what reaching the next takes" \
 	'^\*\*Overall stage: Traditional\.\*\* .* To reach Initial: trusted-network-no-free-pass, sign-in-frequency-sensitive\.$' "$md"
-expect_match "Markdown: a row per pillar" '^\| Identity \| Initial \| 3 of 4 \| Advanced: sign-in-risk-policy \|$' "$md"
+expect_match "Markdown: a row per pillar" '^\| Identity \| Initial \| 2 of 4 \| Advanced: phishing-resistant-mfa-privileged, sign-in-risk-policy \|$' "$md"
 expect_match "Markdown: a row per control" \
 	'^\| sign-in-risk-policy \| Identity · Risk Assessments \| Advanced \| not met \|$' "$md"
 
@@ -215,6 +220,37 @@ sed -i 's/^  - id: sign-in-risk$/  - id: sign-in-risk\n    state: report-only/' 
 expect "a risk policy in report-only is partly" \
 	"sign-in-risk-policy=partly sign-in-frequency-sensitive=partly" \
 	"$(results "$work/one.json" | grep -v '=met$' | tr '\n' ' ' | sed 's/ $//')"
+
+# --- who a policy applies to, from the strong set -----------------------------------------
+# variant NAME SED: the strong set edited by SED, assessed; prints its results but the met ones.
+variant() {
+	rm -rf "${work:?}/$1"
+	cp -r "$work/strong" "$work/$1"
+	sed -i "$2" "$work/$1/policies.yaml"
+	sed "s|policies: strong|policies: $1|" "$work/strong.yaml" >"$work/$1.yaml"
+	"$pdp" coverage -c "$work/$1.yaml" --json >"$work/$1.json" 2>/dev/null
+	results "$work/$1.json" | grep -v '=met$' | tr '\n' ' ' | sed 's/ $//'
+}
+# (its test case no longer applies it: policies-tested drops too)
+expect "a risk policy that excludes all users does not count" "user-risk-policy=not_met policies-tested=partly" \
+	"$(variant exall '/^  - id: user-risk$/,/^    users:/s/^    users: .*/    users: { include: all, exclude: all }/')"
+expect "a risk policy that excludes a group is partly" "sign-in-risk-policy=partly" \
+	"$(variant exgroup '/^  - id: sign-in-risk$/,/^    users:/s/^    users: .*/    users: { include: all, exclude: { groups: [staff], users: [breakglass@example.com] } }/')"
+expect "... and the evidence says whom it excludes" \
+	"admin-portal: sign-in-risk (excludes groups staff and users breakglass@example.com)" \
+	"$(jq -r '.controls[] | select(.id == "sign-in-risk-policy") | .evidence[0]' "$work/exgroup.json")"
+expect "a device and sign-in frequency policy on one user covers hr only partly" \
+	"compliant-device-sensitive=partly trusted-network-no-free-pass=partly sign-in-frequency-sensitive=partly policies-tested=partly" \
+	"$(variant oneuser '/^  - id: hr-device$/,/^    users:/s/^    users: .*/    users: { include: { users: [ann] } }/')"
+expect "a strength an acr also meets is partly" "phishing-resistant-mfa-privileged=partly" \
+	"$(variant acr 's/^  - { id: phishing-resistant, combinations: \[\[hwk\], \[sc\]\] }$/  - { id: phishing-resistant, combinations: [[hwk], [sc]], acr: [urn:example:loa2] }/')"
+
+# --- an output that cannot be written ------------------------------------------------------------
+for format in "" --json --csv; do
+	"$pdp" coverage -c "$root/deploy/pdp.yaml" "$root/policies" $format >/dev/full 2>"$work/err"
+	expect "${format:-Markdown} to a full device: 2" 2 $?
+	expect_match "${format:-Markdown} to a full device: says so" "could not be written" "$(cat "$work/err")"
+done
 
 # --- usage --------------------------------------------------------------------------------------
 expect "no arguments: a usage error" 2 "$(rc "$pdp" coverage)"

@@ -34,15 +34,17 @@
 	"    check: " check "\n"
 
 /* The apps, locations and strengths every policy set below shares. */
-static const char base_yaml[] = "apps:\n"
-                                "  - { id: admin-portal, hosts: [admin.example.com] }\n"
-                                "  - { id: hr, hosts: [hr.example.com] }\n"
-                                "  - { id: wiki, hosts: [wiki.example.com] }\n"
-                                "locations:\n"
-                                "  - { id: corp, ranges: [10.0.0.0/8], trusted: true }\n"
-                                "strengths:\n"
-                                "  - { id: phr, combinations: [[hwk], [sc]] }\n"
-                                "  - { id: weak, combinations: [[hwk], [pwd, otp]] }\n";
+static const char base_yaml[] =
+    "apps:\n"
+    "  - { id: admin-portal, hosts: [admin.example.com] }\n"
+    "  - { id: hr, hosts: [hr.example.com] }\n"
+    "  - { id: wiki, hosts: [wiki.example.com] }\n"
+    "locations:\n"
+    "  - { id: corp, ranges: [10.0.0.0/8], trusted: true }\n"
+    "strengths:\n"
+    "  - { id: phr, combinations: [[hwk], [sc]] }\n"
+    "  - { id: weak, combinations: [[hwk], [pwd, otp]] }\n"
+    "  - { id: phr-acr, combinations: [[hwk], [sc]], acr: [urn:x:phr] }\n";
 
 static struct checklist *
 load_checklist(const char *text)
@@ -93,7 +95,11 @@ assess(const char *check, const char *policies, const struct coverage_config *cf
 	struct coverage *cov;
 	enum check_status st;
 
-	snprintf(text, sizeof(text), HEAD CONTROL("c1", "Identity", "initial", "%s"), check);
+	/* The second control names the break-glass accounts a policy may exclude. */
+	snprintf(text, sizeof(text),
+	         HEAD CONTROL("c1", "Identity", "initial", "%s") CONTROL(
+	             "bg", "Governance", "initial", "{ kind: exclusion, accounts: [breakglass*] }"),
+	         check);
 	cl = load_checklist(text);
 	if (cases_yaml != NULL) {
 		struct case_claims *cc = case_claims_new(NULL, err, sizeof(err));
@@ -442,6 +448,290 @@ network_independent_kind(void **state)
 	    CHECK_NOT_MET);
 }
 
+/* --- who a policy applies to, a strength's acr, password_change -------------------------- */
+
+/* A user-risk check's status on one block policy "p" whose users are users, its
+ * evidence into ev. */
+static enum check_status
+risk_on(const char *users, char *ev)
+{
+	char policies[512];
+
+	snprintf(policies, sizeof(policies),
+	         "policies:\n  - id: p\n    users: %s\n    apps: { include: all }\n"
+	         "    conditions: { user_risk: [high] }\n    grant: block\n",
+	         users);
+	return assess("{ kind: require_grant, grant: [block], user_risk: [high], users: all, "
+	              "apps: all }",
+	              policies, NULL, NULL, ev, NULL);
+}
+
+static void
+users_exclusions(void **state)
+{
+	char ev[CHECK_EVIDENCE_MAX];
+
+	(void)state;
+	/* Excluding every user, the policy applies to nobody. */
+	assert_int_equal(risk_on("{ include: all, exclude: all }", ev), CHECK_NOT_MET);
+	assert_non_null(strstr(ev, "admin-portal: no policy meets it"));
+	/* Excluding a group, or a user no break-glass pattern matches: partly, and says whom. */
+	assert_int_equal(risk_on("{ include: all, exclude: { groups: [staff] } }", ev),
+	                 CHECK_PARTLY);
+	assert_non_null(strstr(ev, "admin-portal: p (excludes groups staff)\n"));
+	assert_int_equal(risk_on("{ include: all, exclude: { users: [breakglass1, ann] } }", ev),
+	                 CHECK_PARTLY);
+	assert_non_null(strstr(ev, "admin-portal: p (excludes users breakglass1, ann)\n"));
+	/* Excluding only break-glass accounts: met. */
+	assert_int_equal(
+	    risk_on("{ include: all, exclude: { users: [breakglass1, breakglass2] } }", ev),
+	    CHECK_MET);
+	assert_non_null(strstr(ev, "admin-portal: p\n"));
+}
+
+static void
+users_named(void **state)
+{
+	const char *device = "{ kind: require_grant, grant: [compliant_device], users: all, "
+	                     "apps: sensitive }";
+	const char *strength = "{ kind: require_grant, grant: [authentication_strength], "
+	                       "strength_amr: [hwk, sc], apps: privileged }";
+	const char *session = "{ kind: session_bound, max: 12h, users: all, apps: sensitive }";
+	const char *network = "{ kind: network_independent, users: all, apps: sensitive }";
+	char ev[CHECK_EVIDENCE_MAX];
+
+	(void)state;
+	/* Where the check wants every user, one named user covers the apps partly. */
+	assert_int_equal(assess(device,
+	                        "policies:\n  - id: ann\n    users: { include: { users: [ann] } }\n"
+	                        "    apps: { include: all }\n"
+	                        "    grant: { controls: [compliant_device] }\n",
+	                        NULL, NULL, ev, NULL),
+	                 CHECK_PARTLY);
+	assert_string_equal(ev,
+	                    "admin-portal: ann (on users ann only)\nhr: ann (on users ann only)");
+	assert_int_equal(
+	    assess(session,
+	           "policies:\n  - id: ops\n    users: { include: { groups: [ops] } }\n"
+	           "    apps: { include: all }\n    session: { sign_in_frequency: 1h }\n"
+	           "    grant: { controls: [mfa] }\n",
+	           NULL, NULL, NULL, NULL),
+	    CHECK_PARTLY);
+	assert_int_equal(
+	    assess(network,
+	           "policies:\n  - id: ops\n    users: { include: { groups: [ops] } }\n"
+	           "    apps: { include: all }\n    grant: { controls: [mfa] }\n",
+	           NULL, NULL, NULL, NULL),
+	    CHECK_PARTLY);
+	assert_int_equal(assess(network,
+	                        "policies:\n" POLICY("all", "    apps: { include: all }\n"
+	                                                    "    grant: { controls: [mfa] }\n"),
+	                        NULL, NULL, NULL, NULL),
+	                 CHECK_MET);
+	/* Privileged apps: a policy on the admin groups and roles counts, and says so; one on
+	 * named users only does not cover the app. */
+	assert_int_equal(assess(strength,
+	                        "policies:\n  - id: admins\n    users: { include: { groups: "
+	                        "[admins], roles: [Admin] } }\n"
+	                        "    apps: { include: [admin-portal] }\n"
+	                        "    grant: { controls: [{ strength: phr }] }\n",
+	                        NULL, NULL, ev, NULL),
+	                 CHECK_MET);
+	assert_string_equal(ev, "admin-portal: admins (on groups admins and roles Admin only)");
+	assert_int_equal(assess(strength,
+	                        "policies:\n  - id: ann\n    users: { include: { users: [ann] } }\n"
+	                        "    apps: { include: [admin-portal] }\n"
+	                        "    grant: { controls: [{ strength: phr }] }\n",
+	                        NULL, NULL, NULL, NULL),
+	                 CHECK_PARTLY);
+}
+
+static void
+strength_acr(void **state)
+{
+	const char *policy = "policies:\n" POLICY("acr", "    apps: { include: [admin-portal] }\n"
+	                                                 "    grant: { controls: [{ strength: "
+	                                                 "phr-acr }] }\n");
+	char ev[CHECK_EVIDENCE_MAX], check[256];
+
+	(void)state;
+	/* A token whose acr is urn:x:phr meets the strength too: what that acr means the set
+	 * does not say. */
+	assert_int_equal(assess("{ kind: require_grant, grant: [authentication_strength], "
+	                        "strength_amr: [hwk, sc], apps: privileged }",
+	                        policy, NULL, NULL, ev, NULL),
+	                 CHECK_PARTLY);
+	assert_string_equal(ev, "admin-portal: acr (also met by acr urn:x:phr, which the PDP "
+	                        "cannot judge)");
+	/* Unless the checklist takes that acr as phishing-resistant. */
+	snprintf(check, sizeof(check),
+	         "{ kind: require_grant, grant: [authentication_strength], strength_amr: [hwk, "
+	         "sc], strength_acr: [%s], apps: privileged }",
+	         "urn:x:phr");
+	assert_int_equal(assess(check, policy, NULL, NULL, NULL, NULL), CHECK_MET);
+	/* Any strength is MFA, whatever its acr. */
+	assert_int_equal(assess("{ kind: require_grant, grant: [mfa], apps: privileged }", policy,
+	                        NULL, NULL, NULL, NULL),
+	                 CHECK_MET);
+}
+
+static void
+password_change_alone(void **state)
+{
+	const char *network = "{ kind: network_independent, apps: sensitive }";
+	struct coverage_config allow = full_config;
+
+	(void)state;
+	allow.default_deny = false;
+	/* A user at risk none or low meets password_change with nothing. */
+	assert_int_equal(assess(network,
+	                        "policies:\n" POLICY("pc", "    apps: { include: all }\n"
+	                                                   "    grant: { controls: "
+	                                                   "[password_change] }\n"),
+	                        NULL, NULL, NULL, NULL),
+	                 CHECK_NOT_MET);
+	assert_int_equal(assess(network,
+	                        "policies:\n" POLICY("pc", "    apps: { include: all }\n"
+	                                                   "    grant: { require: all, controls: "
+	                                                   "[mfa, password_change] }\n"),
+	                        NULL, NULL, NULL, NULL),
+	                 CHECK_MET);
+	assert_int_equal(assess("{ kind: default_decision }",
+	                        "policies:\n" POLICY("pc", "    apps: { include: all }\n"
+	                                                   "    grant: { controls: "
+	                                                   "[password_change] }\n"),
+	                        &allow, NULL, NULL, NULL),
+	                 CHECK_NOT_MET);
+	/* Nor does a catch-all that excludes every user catch anyone. */
+	assert_int_equal(
+	    assess("{ kind: default_decision }",
+	           "policies:\n  - id: none\n    users: { include: all, exclude: all }\n"
+	           "    apps: { include: all }\n    grant: { controls: [mfa] }\n",
+	           &allow, NULL, NULL, NULL),
+	    CHECK_NOT_MET);
+}
+
+/* A checklist with one control on an empty set, written by write (which must succeed). */
+static char *
+written(const char *checklist, int (*write)(FILE *, const struct coverage *))
+{
+	struct checklist *cl = load_checklist(checklist);
+	struct policy_set *set = load_set("policies: []\n");
+	struct coverage_tests t;
+	struct coverage_facts f;
+	struct coverage *cov;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	assert_int_equal(coverage_tests_run(set, NULL, "d", "none", NOW, true, &t), 0);
+	f = (struct coverage_facts){"p", set, &full_config, &t};
+	cov = coverage_assess(cl, &f);
+	assert_non_null(cov);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	assert_int_equal(write(out, cov), 0);
+	fclose(out);
+	coverage_free(cov);
+	coverage_tests_free(&t);
+	policy_set_free(set);
+	checklist_free(cl);
+	return buf;
+}
+
+/* Whether s is well-formed UTF-8. */
+static bool
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		int n = *p < 0x80             ? 0
+		        : (*p & 0xe0) == 0xc0 ? 1
+		        : (*p & 0xf0) == 0xe0 ? 2
+		        : (*p & 0xf8) == 0xf0 ? 3
+		                              : -1;
+
+		if (n < 0)
+			return false;
+		p++;
+		for (; n > 0; n--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+static void
+long_text_cut_at_a_character(void **state)
+{
+	char text[8192], name[400] = "", groups[1200] = "", ev[CHECK_EVIDENCE_MAX];
+	int (*const writers[])(FILE *, const struct coverage *) = {coverage_json, coverage_csv,
+	                                                           coverage_markdown};
+
+	(void)state;
+	/* An app class id of 2-byte characters, longer than the scope it is cut to in the
+	 * advice: every output holds whole characters and the cut. */
+	for (int i = 0; i < 90; i++)
+		strcat(name, "\xc3\xa9");
+	snprintf(
+	    text, sizeof(text),
+	    "checklist: { id: t, title: Test, version: 1 }\n"
+	    "sources: [{ id: s1, title: S, url: u }]\n"
+	    "app_classes: [{ id: x%s, apps: ['*admin*'] }]\ncontrols:\n" CONTROL(
+	        "c1", "Devices", "initial", "{ kind: require_grant, grant: [block], apps: x%s }"),
+	    name, name);
+	for (size_t w = 0; w < 3; w++) {
+		char *buf = written(text, writers[w]);
+
+		assert_true(utf8_ok(buf));
+		assert_non_null(strstr(buf, "\xe2\x80\xa6"));
+		free(buf);
+	}
+	/* Group names of 3-byte characters, more than a note holds. */
+	for (int i = 0; i < 8; i++) {
+		snprintf(groups + strlen(groups), sizeof(groups) - strlen(groups), "%sg%d",
+		         i ? ", " : "", i);
+		for (int j = 0; j < 40; j++)
+			strcat(groups, "\xe2\x82\xac");
+	}
+	snprintf(text, sizeof(text),
+	         "policies:\n  - id: many\n    users: { include: { groups: [%s] } }\n"
+	         "    apps: { include: all }\n    grant: { controls: [compliant_device] }\n",
+	         groups);
+	assert_int_equal(assess("{ kind: require_grant, grant: [compliant_device], users: all, "
+	                        "apps: sensitive }",
+	                        text, NULL, NULL, ev, NULL),
+	                 CHECK_PARTLY);
+	assert_true(utf8_ok(ev));
+	assert_non_null(strstr(ev, "\xe2\x80\xa6"));
+}
+
+static void
+case_names_forge_nothing(void **state)
+{
+	char ev[CHECK_EVIDENCE_MAX];
+	size_t lines = 0;
+
+	(void)state;
+	assert_int_equal(assess("{ kind: test_coverage }",
+	                        "policies:\n" POLICY("mfa-all", "    apps: { include: all }\n"
+	                                                        "    grant: { controls: [mfa] }\n"),
+	                        NULL,
+	                        "cases:\n"
+	                        "  - name: \"a\\nmfa-all: 9 cases, e.g. forged\"\n"
+	                        "    request: { host: wiki.example.com }\n"
+	                        "    claims: { sub: a, amr: [pwd] }\n"
+	                        "    expect: step-up\n",
+	                        ev, NULL),
+	                 CHECK_MET);
+	for (const char *c = ev; *c != '\0'; c++)
+		lines += *c == '\n';
+	/* The cases as a whole, then the one policy: two items, the name on one line. */
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(ev, "e.g. \"a?mfa-all: 9 cases, e.g. forged\""));
+}
+
 static void
 config_kinds(void **state)
 {
@@ -666,30 +956,18 @@ stages_roll_up(void **state)
 }
 
 /* CSV is RFC 4180 whatever a checklist holds, and a formula stays text; Markdown cells stay
- * cells. */
+ * cells, and markup in text stays text. */
 static void
 outputs_escape(void **state)
 {
-	struct checklist *cl =
-	    load_checklist(HEAD "  - id: c1\n    title: '=HYPERLINK(\"x\"), \"quoted\" | piped'\n"
+	const char *text = HEAD "  - id: c1\n    title: '=HYPERLINK(\"x\"), \"quoted\" | piped'\n"
 	                        "    pillar: Data\n    function: \"F\\nG\"\n    stage: optimal\n"
-	                        "    rationale: R\n    check: { kind: decision_log }\n");
-	struct policy_set *set = load_set("policies: []\n");
-	struct coverage_tests t;
-	struct coverage_facts f;
-	struct coverage *cov;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out;
+	                        "    rationale: \"R <b>[x](y)</b> & &amp; `<i>`\"\n"
+	                        "    check: { kind: decision_log }\n";
+	char *buf;
 
 	(void)state;
-	assert_int_equal(coverage_tests_run(set, NULL, "d", "none", NOW, true, &t), 0);
-	f = (struct coverage_facts){"p", set, &full_config, &t};
-	cov = coverage_assess(cl, &f);
-	assert_non_null(cov);
-	out = open_memstream(&buf, &len);
-	coverage_csv(out, cov);
-	fclose(out);
+	buf = written(text, coverage_csv);
 	assert_string_equal(buf,
 	                    "\"id\",\"title\",\"pillar\",\"function\",\"stage\",\"result\","
 	                    "\"evidence\",\"to_raise\",\"sources\"\r\n"
@@ -697,16 +975,12 @@ outputs_escape(void **state)
 	                    "\"F\nG\",\"optimal\",\"met\",\"pdp.yaml: decision_log: "
 	                    "/var/log/pdp/decisions.jsonl\",\"\",\"\"\r\n");
 	free(buf);
-	out = open_memstream(&buf, &len);
-	coverage_markdown(out, cov);
-	fclose(out);
+	buf = written(text, coverage_markdown);
 	assert_non_null(strstr(buf, "| c1 | Data · F G | Optimal | met |\n"));
 	assert_non_null(strstr(buf, "### c1: =HYPERLINK(\"x\"), \"quoted\" | piped\n"));
+	/* Markup and entities in text are escaped, but not inside a code span. */
+	assert_non_null(strstr(buf, "Why: R \\<b\\>\\[x\\](y)\\</b\\> & \\&amp; `<i>` (sources:)"));
 	free(buf);
-	coverage_free(cov);
-	coverage_tests_free(&t);
-	policy_set_free(set);
-	checklist_free(cl);
 }
 
 int
@@ -721,6 +995,12 @@ main(void)
 	    cmocka_unit_test(require_grant_device),
 	    cmocka_unit_test(session_bound_kind),
 	    cmocka_unit_test(network_independent_kind),
+	    cmocka_unit_test(users_exclusions),
+	    cmocka_unit_test(users_named),
+	    cmocka_unit_test(strength_acr),
+	    cmocka_unit_test(password_change_alone),
+	    cmocka_unit_test(long_text_cut_at_a_character),
+	    cmocka_unit_test(case_names_forge_nothing),
 	    cmocka_unit_test(config_kinds),
 	    cmocka_unit_test(test_kinds),
 	    cmocka_unit_test(exclusion_kind),

@@ -144,15 +144,14 @@ coverage_main(int argc, char **argv)
 		fprintf(stderr, "pdp coverage: out of memory\n");
 		goto out;
 	}
-	if (format == FORMAT_JSON) {
-		if (coverage_json(stdout, cov) != 0) {
-			fprintf(stderr, "pdp coverage: the JSON document could not be written\n");
-			goto out;
-		}
-	} else if (format == FORMAT_CSV) {
-		coverage_csv(stdout, cov);
-	} else {
-		coverage_markdown(stdout, cov);
+	if ((format == FORMAT_JSON  ? coverage_json(stdout, cov)
+	     : format == FORMAT_CSV ? coverage_csv(stdout, cov)
+	                            : coverage_markdown(stdout, cov)) != 0) {
+		fprintf(stderr, "pdp coverage: the %s could not be written to stdout\n",
+		        format == FORMAT_JSON  ? "JSON document"
+		        : format == FORMAT_CSV ? "CSV"
+		                               : "Markdown");
+		goto out;
 	}
 	rc = 0;
 	if (below >= 0 && cov->stage < below) {

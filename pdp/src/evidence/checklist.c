@@ -224,6 +224,34 @@ resolve_control(struct cl_parse *cl, yaml_node_t *item, struct control *c)
 	                c->check.apps);
 }
 
+/* The accounts patterns of every exclusion check, given to each check: the break-glass
+ * accounts a policy may exclude and still count in full. */
+static int
+share_break_glass(struct cl_parse *cl, yaml_node_t *controls)
+{
+	struct checklist *l = cl->cl;
+	const char **all;
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n_controls; i++)
+		if (strcmp(l->controls[i].check.kind->name, "exclusion") == 0)
+			n += l->controls[i].check.n_accounts;
+	if (n == 0)
+		return 0;
+	if ((all = arena_alloc(cl->cp.mem, n * sizeof(*all))) == NULL)
+		return YDOC_ERR(&cl->cp.p, controls, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < l->n_controls; i++)
+		if (strcmp(l->controls[i].check.kind->name, "exclusion") == 0)
+			for (size_t j = 0; j < l->controls[i].check.n_accounts; j++)
+				all[n++] = l->controls[i].check.accounts[j];
+	for (size_t i = 0; i < l->n_controls; i++) {
+		l->controls[i].check.break_glass = all;
+		l->controls[i].check.n_break_glass = n;
+	}
+	return 0;
+}
+
 static int
 parse_doc(struct cl_parse *cl, struct ydoc *doc)
 {
@@ -282,7 +310,7 @@ parse_doc(struct cl_parse *cl, struct ydoc *doc)
 		if (resolve_control(cl, item, &l->controls[i++]) != 0)
 			return -1;
 	}
-	return 0;
+	return share_break_glass(cl, v);
 }
 
 /* The checklist doc describes (freed here), named name in messages. */

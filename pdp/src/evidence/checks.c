@@ -141,30 +141,56 @@ read_apps(struct ydoc_parse *p, yaml_node_t *v, void *target)
 
 /* --- what the policy set holds ---------------------------------------------- */
 
-/* Appends a formatted item to buf (items separated by '\n'), cut with "…" when full. */
-static void __attribute__((format(printf, 3, 4))) add(char *buf, size_t size, const char *fmt, ...)
+/*
+ * Appends a formatted piece to buf, after sep when buf is not empty. Control
+ * characters in it (a '\n' in a test case's name would forge an item) become
+ * '?'; a piece that does not fit is cut at a character, not inside one, and
+ * ends in "…".
+ */
+static void __attribute__((format(printf, 4, 5)))
+put(char *buf, size_t size, const char *sep, const char *fmt, ...)
 {
-	size_t len = strlen(buf);
+	size_t len = strlen(buf), seplen = len > 0 ? strlen(sep) : 0;
 	va_list ap;
 	int n;
 
-	if (len + 4 >= size)
+	if (len + seplen + 4 >= size)
 		return;
-	if (len > 0)
-		buf[len++] = '\n';
+	memcpy(buf + len, sep, seplen);
+	len += seplen;
 	va_start(ap, fmt);
 	n = vsnprintf(buf + len, size - len, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
 		buf[len] = '\0';
-	else if ((size_t)n >= size - len) {
-		/* Cut at a character, not inside one, then mark the cut. */
+		return;
+	}
+	for (char *c = buf + len; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	if ((size_t)n >= size - len) {
 		size_t at = size - 4;
 
 		while (at > len && ((unsigned char)buf[at] & 0xc0) == 0x80)
 			at--;
-		memcpy(buf + at, "\xe2\x80\xa6", 4); /* … */
+		memcpy(buf + at, "\xe2\x80\xa6", 4); /* … and the NUL */
 	}
+}
+
+/* An evidence item ('\n' between items), a piece of a list (", " between pieces), a
+ * remark of a note ("; " between remarks), and buf emptied and then written. */
+#define add(buf, size, ...)      put(buf, size, "\n", __VA_ARGS__)
+#define list_add(buf, size, ...) put(buf, size, ", ", __VA_ARGS__)
+#define note_add(buf, size, ...) put(buf, size, "; ", __VA_ARGS__)
+#define set_text(buf, size, ...) ((buf)[0] = '\0', put(buf, size, "", __VA_ARGS__))
+
+static bool
+matches_any(const char *const *patterns, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(patterns[i], name, 0) == 0)
+			return true;
+	return false;
 }
 
 static bool
@@ -234,10 +260,28 @@ amr_mask(const struct policy_set *set, const char *const *names, size_t n)
 	return mask;
 }
 
-/* The grant kinds one control meets, as bits. */
+/* The first acr of strength s that the check does not take as meeting strength_amr, or
+ * NULL. A token with that acr meets s too (the evaluator accepts it), and what the
+ * identity provider means by it the set does not say. */
+static const char *
+unjudged_acr(const struct pol_strength *s, const struct check_params *cp)
+{
+	for (size_t i = 0; i < s->n_acr; i++) {
+		size_t j = 0;
+
+		while (j < cp->n_strength_acr && strcmp(cp->strength_acr[j], s->acr[i]) != 0)
+			j++;
+		if (j == cp->n_strength_acr)
+			return s->acr[i];
+	}
+	return NULL;
+}
+
+/* The grant kinds one control meets, as bits; with judge_acr, a strength that its acr
+ * values also meet is strong only when the check takes each of them (else *acr names one). */
 static unsigned
-control_grants(const struct policy_set *set, const struct pol_control *c, uint64_t amr,
-               bool any_strength)
+control_grants(const struct policy_set *set, const struct pol_control *c,
+               const struct check_params *cp, uint64_t amr, bool judge_acr, const char **acr)
 {
 	const struct pol_strength *s;
 	bool strong = true;
@@ -245,8 +289,11 @@ control_grants(const struct policy_set *set, const struct pol_control *c, uint64
 	switch (c->type) {
 	case CONTROL_STRENGTH:
 		s = &set->strengths[c->strength];
-		for (size_t i = 0; i < s->n_combinations && !any_strength; i++)
+		for (size_t i = 0; i < s->n_combinations && cp->n_strength_amr > 0; i++)
 			strong = strong && (s->combinations[i] & amr) != 0;
+		if (strong && judge_acr && cp->n_strength_amr > 0 &&
+		    (*acr = unjudged_acr(s, cp)) != NULL)
+			strong = false;
 		return 1u << GRANT_MFA | (strong ? 1u << GRANT_AUTHENTICATION_STRENGTH : 0);
 	case CONTROL_COMPLIANT_DEVICE:
 		return 1u << GRANT_COMPLIANT_DEVICE;
@@ -260,22 +307,50 @@ control_grants(const struct policy_set *set, const struct pol_control *c, uint64
 	return 0;
 }
 
-/* Whether pol requires one of the grants in want: block, or controls that cannot be met
- * without one (require all: any of them is one; require one: each is). */
+enum app_grade { APP_NONE, APP_TRIAL, APP_PARTIAL, APP_FULL };
+
+/* Whether pol's controls cannot be met without one of the grants in cp (require all: any
+ * of them is one; require one: each is), its acr values judged or not. */
 static bool
-requires_grant(const struct policy_set *set, const struct pol_policy *pol,
-               const struct check_params *cp)
+controls_grant(const struct policy_set *set, const struct pol_policy *pol,
+               const struct check_params *cp, bool judge_acr, const char **acr)
 {
 	uint64_t amr = amr_mask(set, cp->strength_amr, cp->n_strength_amr);
 	size_t hits = 0;
 
-	if (pol->block)
-		return (cp->grant & 1u << GRANT_BLOCK) != 0;
 	for (size_t i = 0; i < pol->n_controls; i++)
-		if ((control_grants(set, &pol->controls[i], amr, cp->n_strength_amr == 0) &
-		     cp->grant) != 0)
+		if ((control_grants(set, &pol->controls[i], cp, amr, judge_acr, acr) & cp->grant) !=
+		    0)
 			hits++;
 	return pol->require == GRANT_REQUIRE_ALL ? hits > 0 : hits > 0 && hits == pol->n_controls;
+}
+
+/*
+ * Whether pol requires one of the grants in cp: block, or controls that
+ * cannot be met without one. APP_FULL: it does; APP_PARTIAL: only when a
+ * strength's acr, which *acr names, is taken to mean what its combinations
+ * do; APP_NONE: it does not.
+ */
+static enum app_grade
+requires_grant(const struct policy_set *set, const struct pol_policy *pol,
+               const struct check_params *cp, const char **acr)
+{
+	if (pol->block)
+		return (cp->grant & 1u << GRANT_BLOCK) != 0 ? APP_FULL : APP_NONE;
+	if (controls_grant(set, pol, cp, true, acr))
+		return APP_FULL;
+	return controls_grant(set, pol, cp, false, acr) ? APP_PARTIAL : APP_NONE;
+}
+
+/* Whether pol requires a control other than password_change, which a user at risk none or
+ * low meets with nothing. */
+static bool
+requires_control(const struct pol_policy *pol)
+{
+	for (size_t i = 0; i < pol->n_controls; i++)
+		if (pol->controls[i].type != CONTROL_PASSWORD_CHANGE)
+			return true;
+	return false;
 }
 
 /* Whether pol names the risk levels the check asks it to condition on. */
@@ -312,18 +387,6 @@ app_name(const struct policy_set *set, uint32_t app)
 	return app == POLICY_NO_ID ? "(requests to no app)" : set->apps[app].id;
 }
 
-/* "privileged apps" or "every app", for evidence and advice. */
-static void
-scope_text(const struct check_params *cp, char *buf, size_t size)
-{
-	if (cp->app_class == NULL)
-		snprintf(buf, size, "every app");
-	else
-		snprintf(buf, size, "%s apps", cp->app_class->id);
-}
-
-enum app_grade { APP_NONE, APP_TRIAL, APP_PARTIAL, APP_FULL };
-
 /*
  * Grades each app a check looks at by the best policy grade(pol) gives it,
  * with the evidence per app, and rolls them up: every app full is met, any
@@ -344,7 +407,10 @@ grade_apps(const struct check_params *cp, const struct coverage_facts *f, struct
 		snprintf(r->evidence, sizeof(r->evidence), "out of memory");
 		return;
 	}
-	scope_text(cp, scope, sizeof(scope));
+	if (cp->app_class == NULL)
+		set_text(scope, sizeof(scope), "every app");
+	else
+		set_text(scope, sizeof(scope), "%s apps", cp->app_class->id);
 	n = class_apps(set, cp->app_class, apps);
 	if (cp->app_class != NULL && apps[0] == POLICY_NO_ID)
 		add(r->evidence, sizeof(r->evidence),
@@ -352,7 +418,7 @@ grade_apps(const struct check_params *cp, const struct coverage_facts *f, struct
 		    cp->app_class->id);
 	for (size_t i = 0; i < n; i++) {
 		enum app_grade best = APP_NONE;
-		char line[768] = "", note[160];
+		char line[768] = "", note[256];
 
 		for (size_t p = 0; p < set->n_policies; p++) {
 			const struct pol_policy *pol = &set->policies[p];
@@ -364,46 +430,115 @@ grade_apps(const struct check_params *cp, const struct coverage_facts *f, struct
 			if ((g = grade(cp, f, pol, note, sizeof(note))) == APP_NONE)
 				continue;
 			best = g > best ? g : best;
-			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s%s%s",
-			         line[0] ? ", " : "", pol->id, note[0] ? " " : "", note);
+			list_add(line, sizeof(line), "%s%s%s%s", pol->id, note[0] ? " (" : "", note,
+			         note[0] ? ")" : "");
 		}
 		add(r->evidence, sizeof(r->evidence), "%s: %s", app_name(set, apps[i]),
 		    best == APP_NONE ? "no policy meets it" : line);
 		if (best == APP_FULL)
 			full++;
 		else
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
-			         "%s%s", missing[0] ? ", " : "", app_name(set, apps[i]));
+			list_add(missing, sizeof(missing), "%s", app_name(set, apps[i]));
 		if (best != APP_NONE)
 			some++;
 	}
 	free(apps);
 	r->status = full == n ? CHECK_MET : some > 0 ? CHECK_PARTLY : CHECK_NOT_MET;
 	if (r->status != CHECK_MET)
-		snprintf(r->raise, sizeof(r->raise), "%s, enforced, on %s: %s", what, scope,
-		         missing);
+		set_text(r->raise, sizeof(r->raise), "%s, enforced%s, on %s: %s", what,
+		         cp->users_all ? " for all users" : "", scope, missing);
 }
 
-/* The note for a policy that qualifies, and its grade: report-only, narrowed, or full. */
+/* The names of ids in tab after label, appended to buf: "groups admins, ops". */
+static void
+names_add(char *buf, size_t size, const char *label, const struct idlist *ids,
+          const struct strtab *tab)
+{
+	char names[160] = "";
+
+	if (ids->n == 0)
+		return;
+	for (size_t i = 0; i < ids->n; i++)
+		list_add(names, sizeof(names), "%s", tab->names[ids->ids[i]]);
+	put(buf, size, " and ", "%s %s", label, names);
+}
+
+/* The users of u: "groups admins and users ann". */
+static void
+users_text(const struct policy_set *set, const struct pol_users *u, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	names_add(buf, size, "groups", &u->groups, &set->groups);
+	names_add(buf, size, "roles", &u->roles, &set->roles);
+	names_add(buf, size, "users", &u->users, &set->users);
+}
+
+/* Whether pol excludes a user no break-glass pattern of cp matches. */
+static bool
+excludes_others(const struct policy_set *set, const struct pol_policy *pol,
+                const struct check_params *cp)
+{
+	const struct idlist *ex = &pol->users_exclude.users;
+
+	for (size_t i = 0; i < ex->n; i++)
+		if (!matches_any(cp->break_glass, cp->n_break_glass, set->users.names[ex->ids[i]]))
+			return true;
+	return false;
+}
+
+/*
+ * Who pol applies to, graded: excluding all users it counts for nothing; on
+ * named users only, or (users_all) on anything less than all users, or
+ * excluding groups, roles or users other than break-glass accounts, it is
+ * partial; on all users, or (!users_all) on groups or roles, full. The note
+ * says who, when not everyone.
+ */
 static enum app_grade
-state_grade(const struct pol_policy *pol, const char *narrow, bool users_short, char *note,
+users_grade(const struct policy_set *set, const struct pol_policy *pol,
+            const struct check_params *cp, char *note, size_t size)
+{
+	const struct pol_users *in = &pol->users_include, *ex = &pol->users_exclude;
+	enum app_grade g = APP_FULL;
+	char who[200];
+
+	if (ex->all)
+		return APP_NONE;
+	if (!in->all) {
+		users_text(set, in, who, sizeof(who));
+		note_add(note, size, "on %s only", who);
+		if (cp->users_all || (in->groups.n == 0 && in->roles.n == 0))
+			g = APP_PARTIAL;
+	}
+	if (ex->groups.n > 0 || ex->roles.n > 0 || excludes_others(set, pol, cp)) {
+		users_text(set, ex, who, sizeof(who));
+		note_add(note, size, "excludes %s", who);
+		g = APP_PARTIAL;
+	}
+	return g;
+}
+
+/* The note for a policy that qualifies, and its grade: the lowest of cap (what it
+ * requires), who it applies to, and its state and conditions. note may hold a remark
+ * already, which the others follow. */
+static enum app_grade
+state_grade(const struct check_params *cp, const struct policy_set *set,
+            const struct pol_policy *pol, enum app_grade cap, const char *narrow, char *note,
             size_t size)
 {
-	if (pol->state == POLICY_REPORT_ONLY) {
-		snprintf(note, size, "(report-only)");
-		return APP_TRIAL;
-	}
+	enum app_grade g = users_grade(set, pol, cp, note, size);
+
+	if (g == APP_NONE)
+		return APP_NONE;
+	g = cap < g ? cap : g;
 	if (narrow != NULL) {
-		snprintf(note, size, "(only under a %s condition)", narrow);
-		return APP_PARTIAL;
+		note_add(note, size, "only under a %s condition", narrow);
+		g = g < APP_PARTIAL ? g : APP_PARTIAL;
 	}
-	if (users_short) {
-		snprintf(note, size, "(not on all users)");
-		return APP_PARTIAL;
+	if (pol->state == POLICY_REPORT_ONLY) {
+		note_add(note, size, "report-only");
+		g = APP_TRIAL;
 	}
-	if (!pol->users_include.all)
-		snprintf(note, size, "(on named users, groups or roles)");
-	return APP_FULL;
+	return g;
 }
 
 /* --- require_grant ------------------------------------------------------------ */
@@ -412,10 +547,15 @@ static enum app_grade
 grade_grant(const struct check_params *cp, const struct coverage_facts *f,
             const struct pol_policy *pol, char *note, size_t size)
 {
-	if (!requires_grant(f->set, pol, cp) || !conditions_on(pol, cp))
+	const char *acr = NULL;
+	enum app_grade cap = requires_grant(f->set, pol, cp, &acr);
+
+	if (cap == APP_NONE || !conditions_on(pol, cp))
 		return APP_NONE;
-	return state_grade(pol, narrowed_by(pol, cp->user_risk, cp->sign_in_risk),
-	                   cp->users_all && !pol->users_include.all, note, size);
+	if (cap == APP_PARTIAL)
+		note_add(note, size, "also met by acr %s, which the PDP cannot judge", acr);
+	return state_grade(cp, f->set, pol, cap, narrowed_by(pol, cp->user_risk, cp->sign_in_risk),
+	                   note, size);
 }
 
 static void
@@ -445,6 +585,7 @@ validate_grant(struct ydoc_parse *p, yaml_node_t *check, const struct check_para
 static const struct ydoc_key grant_keys[] = {
     KEY_MASK("grant", grant, grant_names),
     CHECK_KEY_STRINGS("strength_amr", struct check_params, strength_amr, n_strength_amr),
+    CHECK_KEY_STRINGS("strength_acr", struct check_params, strength_acr, n_strength_acr),
     KEY_APPS,
     KEY_MASK("user_risk", user_risk, risk_names),
     KEY_MASK("sign_in_risk", sign_in_risk, risk_names),
@@ -458,17 +599,17 @@ static enum app_grade
 grade_session(const struct check_params *cp, const struct coverage_facts *f,
               const struct pol_policy *pol, char *note, size_t size)
 {
-	(void)f;
+	enum app_grade cap = APP_FULL;
+
 	if (pol->sign_in_frequency_s == POLICY_NO_FREQUENCY)
 		return APP_NONE;
 	if ((uint64_t)pol->sign_in_frequency_s * 1000 > cp->max_ms) {
-		snprintf(note, size, "(sign-in frequency %llds, longer than %llus)",
+		note_add(note, size, "sign-in frequency %llds, longer than %llus",
 		         (long long)pol->sign_in_frequency_s,
 		         (unsigned long long)cp->max_ms / 1000);
-		return APP_PARTIAL;
+		cap = APP_PARTIAL;
 	}
-	return state_grade(pol, narrowed_by(pol, 0, 0), cp->users_all && !pol->users_include.all,
-	                   note, size);
+	return state_grade(cp, f->set, pol, cap, narrowed_by(pol, 0, 0), note, size);
 }
 
 static void
@@ -505,18 +646,17 @@ static enum app_grade
 grade_network(const struct check_params *cp, const struct coverage_facts *f,
               const struct pol_policy *pol, char *note, size_t size)
 {
-	(void)cp;
-	(void)f;
-	if (pol->block || (pol->n_controls == 0 && pol->sign_in_frequency_s == POLICY_NO_FREQUENCY))
+	if (pol->block ||
+	    (!requires_control(pol) && pol->sign_in_frequency_s == POLICY_NO_FREQUENCY))
 		return APP_NONE;
 	if (locations_narrow(&pol->cond)) {
-		snprintf(note, size, "(%s)",
+		note_add(note, size, "%s",
 		         pol->cond.loc_exclude.trusted || pol->cond.loc_exclude.locations.n > 0
 		             ? "not on the networks it excludes"
 		             : "only on the networks it names");
-		return APP_TRIAL;
+		return state_grade(cp, f->set, pol, APP_TRIAL, NULL, note, size);
 	}
-	return state_grade(pol, narrowed_by(pol, 0, 0), false, note, size);
+	return state_grade(cp, f->set, pol, APP_FULL, narrowed_by(pol, 0, 0), note, size);
 }
 
 static void
@@ -529,6 +669,7 @@ assess_network(const struct check_params *cp, const struct coverage_facts *f,
 
 static const struct ydoc_key network_keys[] = {
     KEY_APPS,
+    YDOC_KEY_SLOT("users", set_users, YDOC_FIELD(struct check_params, users_all, bool), NULL),
     YDOC_KEY_END,
 };
 
@@ -616,8 +757,9 @@ assess_default(const struct check_params *cp, const struct coverage_facts *f,
 		const struct pol_policy *pol = &f->set->policies[i];
 
 		if (pol->state == POLICY_ENABLED && pol->apps_include.all &&
-		    pol->apps_exclude.apps.n == 0 && pol->users_include.all && !pol->block &&
-		    pol->n_controls > 0 && narrowed_by(pol, 0, 0) == NULL) {
+		    pol->apps_exclude.apps.n == 0 && pol->users_include.all &&
+		    !pol->users_exclude.all && !pol->block && requires_control(pol) &&
+		    narrowed_by(pol, 0, 0) == NULL) {
 			add(r->evidence, sizeof(r->evidence),
 			    "%s applies to every user and app with no condition", pol->id);
 			r->status = CHECK_PARTLY;
@@ -678,8 +820,7 @@ policy_cases(const struct coverage_facts *f, struct check_result *r, bool report
 		} else {
 			add(r->evidence, sizeof(r->evidence), "%s%s: no passing case applies it",
 			    pol->id, pol->state == POLICY_REPORT_ONLY ? " (report-only)" : "");
-			snprintf(gaps + strlen(gaps), gapsz - strlen(gaps), "%s%s",
-			         gaps[0] ? ", " : "", pol->id);
+			list_add(gaps, gapsz, "%s", pol->id);
 		}
 	}
 }
@@ -693,7 +834,7 @@ assess_tests(const struct check_params *cp, const struct coverage_facts *f, stru
 
 	policy_cases(f, r, cp->report_only, false, &covered, &total, gaps, sizeof(gaps));
 	if (!any) {
-		snprintf(r->raise, sizeof(r->raise),
+		set_text(r->raise, sizeof(r->raise),
 		         "write cases in %s that each policy applies in", f->tests->dir);
 		return;
 	}
@@ -701,7 +842,7 @@ assess_tests(const struct check_params *cp, const struct coverage_facts *f, stru
 	            : covered > 0                                               ? CHECK_PARTLY
 	                                                                        : CHECK_NOT_MET;
 	if (gaps[0] != '\0')
-		snprintf(r->raise, sizeof(r->raise), "add passing cases that apply: %s", gaps);
+		set_text(r->raise, sizeof(r->raise), "add passing cases that apply: %s", gaps);
 	else if (r->status != CHECK_MET)
 		snprintf(r->raise, sizeof(r->raise), "make every case pass (pdp test)");
 }
@@ -728,7 +869,7 @@ assess_trial(const struct check_params *cp, const struct coverage_facts *f, stru
 	}
 	r->status = covered == total ? CHECK_MET : CHECK_PARTLY;
 	if (r->status != CHECK_MET)
-		snprintf(r->raise, sizeof(r->raise), "add passing cases that apply: %s", gaps);
+		set_text(r->raise, sizeof(r->raise), "add passing cases that apply: %s", gaps);
 }
 
 static const struct ydoc_key trial_keys[] = {
@@ -736,15 +877,6 @@ static const struct ydoc_key trial_keys[] = {
 };
 
 /* --- exclusion -------------------------------------------------------------------------------- */
-
-static bool
-matches_any(const char *const *patterns, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fnmatch(patterns[i], name, 0) == 0)
-			return true;
-	return false;
-}
 
 static bool
 in_scope(const struct pol_policy *pol, int scope)
@@ -803,7 +935,7 @@ assess_exclusion(const struct check_params *cp, const struct coverage_facts *f,
 	}
 	r->status = best_n == total ? CHECK_MET : CHECK_PARTLY;
 	if (r->status != CHECK_MET)
-		snprintf(r->raise, sizeof(r->raise), "exclude %s from every %s policy", best, what);
+		set_text(r->raise, sizeof(r->raise), "exclude %s from every %s policy", best, what);
 }
 
 static int

@@ -78,6 +78,8 @@ struct check_params {
 	unsigned grant;            /* bits of enum grant_kind: any one of them */
 	const char **strength_amr; /* a strength counts when each combination has one */
 	size_t n_strength_amr;
+	const char **strength_acr; /* acr values the check takes as meeting strength_amr */
+	size_t n_strength_acr;
 	const char *apps;                  /* a class id, or "all" (also when not given) */
 	const struct app_class *app_class; /* resolved; NULL: every app */
 	unsigned user_risk, sign_in_risk;  /* RISK_BIT masks the policy must condition on */
@@ -90,7 +92,9 @@ struct check_params {
 	bool report_only;                  /* test_coverage: report-only policies need cases too */
 	const char **accounts;             /* exclusion: break-glass user patterns */
 	size_t n_accounts;
-	int scope;                    /* exclusion: enum exclusion_scope */
+	int scope;                      /* exclusion: enum exclusion_scope */
+	const char *const *break_glass; /* the checklist's: user patterns a policy may exclude */
+	size_t n_break_glass;
 	const yaml_node_t *apps_node; /* while parsing: where apps was given */
 };
 

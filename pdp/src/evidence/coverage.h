@@ -55,9 +55,10 @@ void coverage_free(struct coverage *c);
 bool coverage_needed(const struct coverage *cov, size_t i, int stage);
 
 /* The assessment as Markdown (for people), JSON (for scripts) or CSV (RFC 4180, one row per
- * control after a header row, for a spreadsheet). */
-void coverage_markdown(FILE *out, const struct coverage *cov);
+ * control after a header row, for a spreadsheet): 0, or -1 when out was not written in full
+ * (or the JSON document could not be built). */
+int coverage_markdown(FILE *out, const struct coverage *cov);
 int coverage_json(FILE *out, const struct coverage *cov);
-void coverage_csv(FILE *out, const struct coverage *cov);
+int coverage_csv(FILE *out, const struct coverage *cov);
 
 #endif

@@ -1,4 +1,5 @@
 /* coverage_out.c - a coverage assessment as Markdown, JSON and CSV */
+#include <ctype.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -6,23 +7,62 @@
 
 static const char *const status_titles[] = {"not met", "partly", "met"};
 
-/* s for Markdown: control characters as '?', and in a table cell '|' escaped and line
- * breaks as spaces. */
+/*
+ * s for Markdown, as text: control characters as '?'; outside code spans
+ * (backtick pairs; backticks are escaped when they do not pair up) the
+ * characters that would start a link, an image, raw HTML or * emphasis, or
+ * an entity (& before a letter or #), and a leading # (a heading), escaped
+ * with a backslash; in a table cell '|' escaped and line breaks as spaces.
+ */
 static void
 md_text(FILE *out, const char *s, bool cell)
 {
+	size_t ticks = 0;
+	bool code = false;
+
+	for (const char *t = s; *t != '\0'; t++)
+		ticks += *t == '`';
+	if (*s == '#')
+		fputc('\\', out);
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (cell && c == '|')
-			fputs("\\|", out);
-		else if (cell && c == '\n')
-			fputc(' ', out);
-		else if (c < 0x20 || c == 0x7f)
-			fputc(c == '\n' ? '\n' : '?', out);
-		else
+		if (c == '`' && ticks % 2 == 0) {
+			code = !code;
 			fputc(c, out);
+		} else if (cell && c == '\n') {
+			fputc(' ', out);
+		} else if (c < 0x20 || c == 0x7f) {
+			fputc(c == '\n' ? '\n' : '?', out);
+		} else if ((cell && c == '|') ||
+		           (!code &&
+		            (strchr("\\`*[]<>", c) != NULL ||
+		             (c == '&' && (isalpha((unsigned char)s[1]) || s[1] == '#'))))) {
+			fprintf(out, "\\%c", c);
+		} else {
+			fputc(c, out);
+		}
 	}
+}
+
+/* A URL as an autolink when it can be one (no space, control character, < or >), else as
+ * text. */
+static void
+md_url(FILE *out, const char *url)
+{
+	for (const unsigned char *c = (const unsigned char *)url; *c != '\0'; c++)
+		if (*c <= 0x20 || *c == 0x7f || *c == '<' || *c == '>') {
+			md_text(out, url, false);
+			return;
+		}
+	fprintf(out, "<%s>", url);
+}
+
+/* 0 when everything written reached out, else -1. */
+static int
+flushed(FILE *out)
+{
+	return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }
 
 /* The controls that stand between a pillar (p < 0: every pillar) and stage, listed. */
@@ -95,7 +135,7 @@ md_head(FILE *out, const struct coverage *cov)
 	fputs("\n\n", out);
 }
 
-void
+int
 coverage_markdown(FILE *out, const struct coverage *cov)
 {
 	md_head(out, cov);
@@ -164,10 +204,11 @@ coverage_markdown(FILE *out, const struct coverage *cov)
 		md_text(out, s->id, false);
 		fputs(": ", out);
 		md_text(out, s->title, false);
-		fputs(", <", out);
-		md_text(out, s->url, false);
-		fputs(">\n", out);
+		fputs(", ", out);
+		md_url(out, s->url);
+		fputc('\n', out);
 	}
+	return flushed(out);
 }
 
 /* --- JSON ------------------------------------------------------------------------- */
@@ -296,7 +337,7 @@ coverage_json(FILE *out, const struct coverage *cov)
 		       &bad);
 	set(root, "controls", a, &bad);
 	if (!bad && json_dumpf(root, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF)
-		rc = 0;
+		rc = flushed(out);
 	json_decref(root);
 	return rc;
 }
@@ -322,7 +363,7 @@ csv_field(FILE *out, const char *s, bool last)
 	fputs(last ? "\"\r\n" : "\",", out);
 }
 
-void
+int
 coverage_csv(FILE *out, const struct coverage *cov)
 {
 	static const char *const header[] = {"id",     "title",    "pillar",   "function", "stage",
@@ -359,4 +400,5 @@ coverage_csv(FILE *out, const struct coverage *cov)
 		csv_field(out, r->raise[0] ? r->raise : c->next != NULL ? c->next : "", false);
 		csv_field(out, srcs, true);
 	}
+	return flushed(out);
 }
