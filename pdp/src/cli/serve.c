@@ -432,7 +432,9 @@ proc_exe(const char *pid, char *buf, size_t bufsz)
 	char proc[64];
 	ssize_t n;
 
-	snprintf(proc, sizeof(proc), "/proc/%s/exe", pid);
+	n = snprintf(proc, sizeof(proc), "/proc/%s/exe", pid);
+	if (n < 0 || (size_t)n >= sizeof(proc))
+		return -1;
 	if ((n = readlink(proc, buf, bufsz - 1)) <= 0 || (size_t)n >= bufsz - 1)
 		return -1;
 	buf[n] = '\0';
