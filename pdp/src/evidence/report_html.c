@@ -1102,6 +1102,9 @@ section_policies(struct page *p, const json_t *doc)
 	                  .n_series = 3};
 
 	put(p, "<section id=\"policies\">\n<h2>Policies</h2>\n");
+	put(p, "<p>What each policy did while enforced: the requests it applied to, denied and "
+	       "stepped up. A report-only policy's evaluations are counted in the report-only "
+	       "section above.</p>\n");
 	if (json_array_size(policies) == 0) {
 		put(p, "<p class=\"none\">No policy applied to a request in this window.</p>\n"
 		       "</section>\n");

@@ -204,6 +204,8 @@ policies_section(FILE *f, const json_t *doc)
 
 	if (!section(f, "Policies", list, "No policy applied."))
 		return;
+	fprintf(f, "What each policy did while enforced. A report-only policy's evaluations are "
+	           "counted in the report-only section above.\n\n");
 	fprintf(f, "| policy | state | applied | denied | stepped up | users affected |\n"
 	           "|---|---|---:|---:|---:|---:|\n");
 	json_array_foreach(list, i, p)
