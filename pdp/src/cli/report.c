@@ -184,14 +184,8 @@ report_main(int argc, char **argv)
 		                       "needs a decision log (LOG..., or -c CONFIG naming its "
 		                       "decision_log)");
 	if (path != NULL) {
-		if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "%s\n", err);
+		if (cli_load_policies("report", path, NULL, &cfg, &set) != 0)
 			goto out;
-		}
-		if ((set = policy_set_load(cfg->policies, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "%s\n", err);
-			goto out;
-		}
 		o.set = set;
 		if (n_logs == 0) {
 			if (cfg->decision_log == NULL || strcmp(cfg->decision_log, "stderr") == 0) {
