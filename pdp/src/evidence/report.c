@@ -759,11 +759,9 @@ top_json(const struct topk *t, size_t top, const char *name)
 static const char *
 state_name(const struct policy_set *set, const char *id)
 {
-	static const char *const names[] = {"enabled", "report-only", "disabled"};
-
 	for (size_t i = 0; set != NULL && i < set->n_policies; i++) {
 		if (strcmp(set->policies[i].id, id) == 0)
-			return names[set->policies[i].state];
+			return policy_state_names[set->policies[i].state];
 	}
 	return NULL;
 }

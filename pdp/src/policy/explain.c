@@ -4,8 +4,6 @@
 #include <jansson.h>
 #include <string.h>
 
-static const char *const state_names[] = {"enabled", "report-only", "disabled"};
-
 const char *
 explain_control(const struct policy_set *set, const struct pol_control *c, char *buf, size_t bufsz)
 {
@@ -91,7 +89,7 @@ explain_text(FILE *f, const struct policy_set *set, const struct eval_input *in,
 		char buf[256];
 
 		eval_one(set, in, app, (uint32_t)p, &ep);
-		fprintf(f, "%s  %-28s %-11s ", indent, pol->id, state_names[pol->state]);
+		fprintf(f, "%s  %-28s %-11s ", indent, pol->id, policy_state_names[pol->state]);
 		if (ep.why != EVAL_APPLIES) {
 			fprintf(f, "not applied: %s\n", eval_why_text(ep.why));
 			continue;
@@ -165,7 +163,7 @@ explain_json(FILE *f, const struct policy_set *set, const struct eval_input *in,
 
 		eval_one(set, in, app, (uint32_t)p, &ep);
 		json_object_set_new(o, "id", json_string(pol->id));
-		json_object_set_new(o, "state", json_string(state_names[pol->state]));
+		json_object_set_new(o, "state", json_string(policy_state_names[pol->state]));
 		json_object_set_new(o, "applies", json_boolean(ep.why == EVAL_APPLIES));
 		if (ep.why != EVAL_APPLIES) {
 			json_object_set_new(o, "not_applied", json_string(eval_why_text(ep.why)));

@@ -8,6 +8,8 @@
 
 const char *const policy_method_names[METHOD_COUNT] = {"GET",   "HEAD",   "POST",   "PUT",
                                                        "PATCH", "DELETE", "OPTIONS"};
+const char *const policy_state_names[POLICY_STATE_COUNT + 1] = {"enabled", "report-only",
+                                                                "disabled", NULL};
 const char *const policy_device_attr_names[DEVICE_ATTR_COUNT + 1] = {
     "id", "compliant", "managed", "trust", "platform", "os_version", NULL};
 

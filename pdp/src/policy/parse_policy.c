@@ -421,12 +421,10 @@ check_apps(struct ydoc_parse *p, yaml_node_t *v, void *t)
 	return 0;
 }
 
-static const char *const policy_states[] = {"enabled", "report-only", "disabled", NULL};
-
 static const struct ydoc_key policy_keys[] = {
     LOADER_KEY_ID("id", struct pol_policy, id),
     LOADER_KEY_TEXT("name", struct pol_policy, name),
-    YDOC_KEY_CHOICE("state", struct pol_policy, state, policy_states),
+    YDOC_KEY_CHOICE("state", struct pol_policy, state, policy_state_names),
     {.name = "users", .kind = YDOC_MAP, .arg = pusers_keys, .check = check_users},
     {.name = "apps", .kind = YDOC_MAP, .arg = papps_keys, .check = check_apps},
     YDOC_KEY_MAP("conditions", struct pol_policy, cond, cond_keys),

@@ -15,7 +15,9 @@
 /* amr values are bits of a 64-bit set: RFC 8176 registers about twenty. */
 #define POLICY_MAX_AMR 64
 
-enum policy_state { POLICY_ENABLED, POLICY_REPORT_ONLY, POLICY_DISABLED };
+enum policy_state { POLICY_ENABLED, POLICY_REPORT_ONLY, POLICY_DISABLED, POLICY_STATE_COUNT };
+/* "enabled", "report-only", "disabled"; NULL-ended, for choice rows. */
+extern const char *const policy_state_names[POLICY_STATE_COUNT + 1];
 
 /* The well-known HTTP methods, as bits; an app names any other method token by its name. */
 enum http_method {
