@@ -69,11 +69,12 @@ param() { tr '&' '\n' <<<"$2" | while IFS= read -r kv; do [ "${kv%%=*}" = "$1" ]
 
 # --- the decision log: a long query string shortens the URI, never the decision ----------
 # log_line ID: the decision line of the request with that X-Request-Id... nginx makes its own
-# $request_id, so a marker in the path finds the line instead.
+# $request_id, so a marker in the path finds the line instead. Only a whole line counts (it
+# ends in "}"): a reader can see a long line the writer has not finished writing.
 log_line() {
 	for _ in $(seq 1 100); do
 		line=$(grep -F "\"uri\":\"/$1" "$work/decisions.jsonl" 2>/dev/null | tail -n 1)
-		[ -n "$line" ] && break
+		[ "${line: -1}" = "}" ] && break
 		sleep 0.05
 	done
 	echo "$line"
